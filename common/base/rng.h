@@ -1,0 +1,58 @@
+// Rng: the only source of randomness in fedsilo, and DeriveSeed, which names every stream.
+//
+// Reproducibility contract: given the same seed, an Rng produces the same sequence on every
+// platform and standard library (xoshiro256** core, our own uniform/normal/integer transforms;
+// no std::*_distribution, no std::shuffle). Streams are never shared between threads: code that
+// needs randomness receives an Rng& (or a seed) from its caller, derived with DeriveSeed from
+// (root seed, purpose, indices). An Rng is not thread-safe; copy or derive one per thread.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace fedsilo {
+
+// SplitMix64 finalizer: a bijective 64-bit mixer.
+uint64_t Mix64(uint64_t x);
+
+// Derives an independent seed for one purpose from a root seed and up to two indices
+// (e.g. round and silo). Distinct (purpose, a, b) give unrelated streams.
+uint64_t DeriveSeed(uint64_t root, std::string_view purpose, uint64_t a = 0, uint64_t b = 0);
+
+// A seed from the operating system's entropy source (std::random_device / getrandom).
+uint64_t SeedFromOsEntropy();
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed);
+
+  uint64_t NextU64();
+  // Uniform double in [0, 1) with 53 random bits.
+  double Uniform();
+  // Uniform double in (0, 1): never returns 0, safe for log().
+  double UniformOpen();
+  // Uniform integer in [0, n), unbiased (Lemire's method). n must be > 0.
+  uint64_t UniformInt(uint64_t n);
+  // Standard normal N(0, 1) (Marsaglia polar method; pairs are cached).
+  double Normal();
+  // Fills `out` with independent N(0, stddev^2) draws.
+  void FillNormal(std::span<double> out, double stddev);
+  // Gamma(shape, 1) (Marsaglia-Tsang), shape > 0. Used for Dirichlet partitions.
+  double Gamma(double shape);
+  // Fisher-Yates shuffle driven by UniformInt.
+  template <typename T>
+  void Shuffle(std::span<T> values) {
+    for (size_t i = values.size(); i > 1; --i) {
+      size_t j = static_cast<size_t>(UniformInt(i));
+      std::swap(values[i - 1], values[j]);
+    }
+  }
+
+ private:
+  uint64_t s_[4];
+  bool has_cached_normal_ = false;
+  double cached_normal_ = 0.0;
+};
+
+}  // namespace fedsilo

@@ -1,0 +1,41 @@
+// Partitioners: split a dataset's records among silos, each silo getting its own train and test
+// index lists (the records themselves stay in the pooled Dataset; silos never copy them).
+//
+// Schemes (the `partition` section): iid, dirichlet (label skew, alpha), shards (k labels per silo),
+// label_per_silo, by_attribute (sort by a feature column, contiguous blocks, heterogeneity h),
+// even_odd_pairs (MNIST: one even and one odd digit per silo, mixing p). Deterministic given seed.
+// Errors (InvalidArgument) name the problem: more silos than records, an unknown scheme, a missing
+// column. Pure function; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/data/dataset.h"
+
+namespace fedsilo {
+
+struct PartitionConfig {
+  std::string scheme = "iid";
+  int silos = 10;
+  double alpha = 0.5;        // dirichlet concentration (smaller = more skew)
+  int labels_per_silo = 2;   // shards: distinct labels per silo
+  std::string attribute;     // by_attribute: feature column to sort by (e.g. "age")
+  double h = 1.0;            // by_attribute: 1 = pure contiguous blocks, 0 = random split
+  double p = 0.9;            // even_odd_pairs: fraction of a silo's records from its own pair
+};
+
+struct SiloShard {
+  std::vector<int> train;  // row indices into TrainTest::train
+  std::vector<int> test;   // row indices into TrainTest::test
+};
+
+absl::StatusOr<std::vector<SiloShard>> PartitionData(const TrainTest& data,
+                                                     const PartitionConfig& config,
+                                                     unsigned long long seed);
+
+// A human-readable table: silo, train size, test size, label histogram.
+std::string PartitionSummary(const TrainTest& data, const std::vector<SiloShard>& shards);
+
+}  // namespace fedsilo

@@ -1,0 +1,44 @@
+// Model: a stateless, differentiable predictor over a flat parameter vector.
+//
+// Parameters are passed in (never stored), so one const Model serves every silo thread at once;
+// every method is const and thread-safe. Losses are the mean over the batch; the batch must be
+// non-empty unless stated otherwise. Callers own all outputs; methods resize them as needed.
+// Implementations: logistic (binary), softmax (multiclass), mlp. Algorithms see only this interface;
+// the fairness objective (issue 6) wraps a Model into another Model over [theta | W].
+#pragma once
+
+#include <string>
+
+#include "common/base/eigen_types.h"
+#include "common/base/rng.h"
+#include "common/data/dataset.h"
+
+namespace fedsilo {
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  virtual std::string name() const = 0;
+  // Length of the flat parameter vector.
+  virtual int num_parameters() const = 0;
+  // Number of classes the model predicts (2 for logistic).
+  virtual int num_classes() const = 0;
+
+  // A starting point; deterministic given the Rng state.
+  virtual Vector InitialParameters(Rng& rng) const = 0;
+
+  // Mean loss over the batch.
+  virtual double Loss(const Vector& w, const Batch& batch) const = 0;
+  // Gradient of the mean loss.
+  virtual void Gradient(const Vector& w, const Batch& batch, Vector* grad) const = 0;
+  // Row i of `out` (batch.size() x num_parameters()) is the gradient of record i's loss.
+  virtual void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const = 0;
+  // Hessian of the mean loss times v.
+  virtual void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
+                                    Vector* out) const = 0;
+  // Class probabilities for each row of x: out is x.rows() x num_classes().
+  virtual void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const = 0;
+};
+
+}  // namespace fedsilo

@@ -1,0 +1,51 @@
+// ExperimentConfig: one experiment file (YAML), fully resolved: every key with its value or
+// default. Parsed and validated by config_parser.h; documented key by key in docs/config.md.
+// Plain values, copyable, no behaviour.
+#pragma once
+
+#include <string>
+
+#include "common/data/data_config.h"
+#include "common/data/partition.h"
+#include "common/model/model_registry.h"
+
+namespace fedsilo {
+
+struct AlgorithmConfig {
+  std::string name = "fedavg";  // fedavg | minibatch_sgd | isrl_dp_fedavg | isrl_dp_minibatch_sgd
+  int rounds = 100;
+  int silos_per_round = 0;      // 0 = all silos every round
+  int local_steps = 1;          // SGD steps per round (forced to 1 for *minibatch_sgd)
+  int batch_size = 32;          // records per gradient query (expected size under Poisson)
+  double lr = 0.1;              // silo step size
+  double server_lr = 1.0;       // coordinator step size on the averaged update
+  std::string weighting = "size";  // size | uniform: how silo updates are averaged
+};
+
+struct PrivacyConfig {
+  double epsilon = 1.0;         // per-silo target
+  double delta = 0.0;           // 0 = 1 / n_i^2 per silo (the ISRL-DP papers' choice)
+  double clip = 1.0;            // per-record L2 clipping bound
+  std::string sampling = "without_replacement";  // poisson | without_replacement | with_replacement
+  std::string calibration = "paper";  // paper: closed-form sigma of Lowy & Razaviyayn
+  bool secure_noise = false;    // true: silos seed their noise from OS entropy
+};
+
+struct OutputConfig {
+  std::string dir = "runs/latest";
+  int eval_every = 10;          // evaluate every k rounds (and always after the last round)
+  bool save_model = true;
+};
+
+struct ExperimentConfig {
+  unsigned long long seed = 1;
+  DataConfig data;
+  PartitionConfig partition;
+  ModelConfig model;
+  AlgorithmConfig algorithm;
+  PrivacyConfig privacy;
+  OutputConfig output;
+  std::string source_path;      // the YAML file it came from (for messages)
+};
+
+}  // namespace fedsilo

@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("fedsilo " FEDSILO_VERSION); return 0; }

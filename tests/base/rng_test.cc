@@ -1,0 +1,94 @@
+#include "common/base/rng.h"
+
+#include <cmath>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace fedsilo {
+namespace {
+
+TEST(RngTest, SameSeedSameStreamDifferentSeedDifferentStream) {
+  Rng a(42), b(42), c(43);
+  for (int i = 0; i < 100; ++i) {
+    const uint64_t va = a.NextU64();
+    EXPECT_EQ(va, b.NextU64());
+    EXPECT_NE(va, c.NextU64());
+  }
+}
+
+TEST(RngTest, DeriveSeedSeparatesPurposesAndIndices) {
+  EXPECT_NE(DeriveSeed(1, "noise", 3), DeriveSeed(1, "batch", 3));
+  EXPECT_NE(DeriveSeed(1, "noise", 3, 0), DeriveSeed(1, "noise", 0, 3));
+  EXPECT_NE(DeriveSeed(1, "noise", 3), DeriveSeed(2, "noise", 3));
+  EXPECT_EQ(DeriveSeed(7, "x", 1, 2), DeriveSeed(7, "x", 1, 2));
+}
+
+TEST(RngTest, UniformMomentsMatchTheory) {
+  Rng rng(5);
+  const int n = 400000;
+  double sum = 0, sum_sq = 0;
+  for (int i = 0; i < n; ++i) {
+    const double u = rng.Uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+    sum_sq += u * u;
+  }
+  const double mean = sum / n, var = sum_sq / n - mean * mean;
+  EXPECT_NEAR(mean, 0.5, 5 * std::sqrt(1.0 / 12 / n));
+  EXPECT_NEAR(var, 1.0 / 12, 0.002);
+}
+
+TEST(RngTest, UniformIntIsUnbiasedChiSquare) {
+  Rng rng(9);
+  const int k = 7, n = 70000;
+  std::vector<int> counts(k, 0);
+  for (int i = 0; i < n; ++i) counts[rng.UniformInt(k)]++;
+  double chi2 = 0;
+  for (int c : counts) chi2 += (c - n / k) * (c - n / k) / double(n / k);
+  // 6 degrees of freedom: P(chi2 > 22.46) = 0.001.
+  EXPECT_LT(chi2, 22.46);
+}
+
+TEST(RngTest, NormalMeanVarianceAndTailsAtFixedSeed) {
+  Rng rng(2024);
+  const int n = 1000000;
+  double sum = 0, sum_sq = 0, sum4 = 0;
+  int beyond2 = 0, beyond3 = 0;
+  for (int i = 0; i < n; ++i) {
+    const double z = rng.Normal();
+    sum += z;
+    sum_sq += z * z;
+    sum4 += z * z * z * z;
+    beyond2 += std::abs(z) > 2.0;
+    beyond3 += std::abs(z) > 3.0;
+  }
+  const double mean = sum / n, var = sum_sq / n - mean * mean;
+  EXPECT_NEAR(mean, 0.0, 5.0 / std::sqrt(n));
+  EXPECT_NEAR(var, 1.0, 5.0 * std::sqrt(2.0 / n));
+  EXPECT_NEAR(sum4 / n, 3.0, 0.03);  // kurtosis of N(0,1)
+  // P(|Z|>2) = 0.0455003, P(|Z|>3) = 0.0026998 (erfc values); 5-sigma binomial bands.
+  const double p2 = std::erfc(2.0 / std::sqrt(2.0)), p3 = std::erfc(3.0 / std::sqrt(2.0));
+  EXPECT_NEAR(beyond2 / double(n), p2, 5 * std::sqrt(p2 * (1 - p2) / n));
+  EXPECT_NEAR(beyond3 / double(n), p3, 5 * std::sqrt(p3 * (1 - p3) / n));
+}
+
+TEST(RngTest, GammaMeanAndVarianceEqualShape) {
+  for (double shape : {0.3, 1.0, 4.5}) {
+    Rng rng(11);
+    const int n = 200000;
+    double sum = 0, sum_sq = 0;
+    for (int i = 0; i < n; ++i) {
+      const double g = rng.Gamma(shape);
+      sum += g;
+      sum_sq += g * g;
+    }
+    const double mean = sum / n, var = sum_sq / n - mean * mean;
+    EXPECT_NEAR(mean, shape, 5 * std::sqrt(shape / n)) << shape;
+    EXPECT_NEAR(var, shape, 0.05 * shape + 0.01) << shape;
+  }
+}
+
+}  // namespace
+}  // namespace fedsilo
