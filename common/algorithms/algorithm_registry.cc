@@ -1,0 +1,88 @@
+#include "common/algorithms/algorithm_registry.h"
+
+#include <map>
+#include <mutex>
+
+#include "common/algorithms/fedavg.h"
+
+namespace fedsilo {
+namespace {
+
+Weighting ParseWeighting(const std::string& name) {
+  return name == "uniform" ? Weighting::kUniform : Weighting::kBySize;
+}
+
+AlgorithmSpec LocalSgdSpec(std::string name, std::string description, bool dp, bool one_step) {
+  AlgorithmSpec spec;
+  spec.name = std::move(name);
+  spec.description = std::move(description);
+  spec.record_level_dp = dp;
+  spec.make_silo_program = [one_step](const AlgorithmConfig& config) {
+    return std::make_unique<LocalSgdSiloProgram>(one_step ? 1 : config.local_steps, config.lr);
+  };
+  spec.make_coordinator = [](const AlgorithmConfig& config) {
+    return std::make_unique<FedAvgCoordinator>(ParseWeighting(config.weighting), config.server_lr);
+  };
+  spec.queries_per_round = [one_step](const AlgorithmConfig& config) -> int64_t {
+    return one_step ? 1 : config.local_steps;
+  };
+  return spec;
+}
+
+struct Registry {
+  std::mutex mutex;
+  std::map<std::string, AlgorithmSpec> specs;
+};
+
+Registry& GetRegistry() {
+  static Registry* registry = [] {
+    auto* r = new Registry;
+    for (AlgorithmSpec spec : {
+             LocalSgdSpec("fedavg", "FedAvg: local SGD steps, size-weighted averaging", false, false),
+             LocalSgdSpec("minibatch_sgd", "minibatch SGD: one gradient step per silo per round",
+                          false, true),
+             LocalSgdSpec("isrl_dp_fedavg",
+                          "ISRL-DP FedAvg: local SGD with per-record clipping and Gaussian noise "
+                          "inside each silo (Lowy & Razaviyayn)",
+                          true, false),
+             LocalSgdSpec("isrl_dp_minibatch_sgd",
+                          "ISRL-DP minibatch SGD: one clipped, noised gradient per silo per round",
+                          true, true)}) {
+      r->specs.emplace(spec.name, std::move(spec));
+    }
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace
+
+void RegisterAlgorithm(AlgorithmSpec spec) {
+  Registry& registry = GetRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.specs[spec.name] = std::move(spec);
+}
+
+std::vector<std::string> RegisteredAlgorithmNames() {
+  Registry& registry = GetRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : registry.specs) names.push_back(name);
+  return names;
+}
+
+absl::StatusOr<AlgorithmSpec> FindAlgorithm(const std::string& name) {
+  Registry& registry = GetRegistry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto it = registry.specs.find(name);
+  if (it == registry.specs.end()) {
+    std::string known;
+    for (const auto& [known_name, spec] : registry.specs) {
+      known += (known.empty() ? "" : ", ") + known_name;
+    }
+    return absl::InvalidArgumentError("unknown algorithm '" + name + "' (known: " + known + ")");
+  }
+  return it->second;
+}
+
+}  // namespace fedsilo

@@ -1,0 +1,32 @@
+// CoordinatorProgram: the half of an algorithm that runs on the coordinator (Flower-style hooks
+// inside a round loop that the framework owns, see runtime/round_loop.h).
+//
+// ConfigureRound turns the sampled silos into tasks; Aggregate folds the round's results into the
+// global parameters. The coordinator sees only what came through the transport: privatized
+// updates (possibly anonymized) and failures. Called from the round loop's thread only.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "common/algorithms/messages.h"
+#include "common/base/eigen_types.h"
+#include "common/base/status.h"
+
+namespace fedsilo {
+
+class CoordinatorProgram {
+ public:
+  virtual ~CoordinatorProgram() = default;
+
+  // One task per sampled silo (sampled is in ascending order).
+  virtual std::vector<SiloTask> ConfigureRound(int round,
+                                               const std::shared_ptr<const Vector>& global,
+                                               std::span<const int> sampled) const;
+
+  // Folds the replies into *global. A round with no reply is an error naming the failures.
+  virtual absl::Status Aggregate(int round, const RoundResults& results, Vector* global) = 0;
+};
+
+}  // namespace fedsilo

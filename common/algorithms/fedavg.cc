@@ -1,0 +1,62 @@
+#include "common/algorithms/fedavg.h"
+
+#include <cmath>
+#include <string>
+
+namespace fedsilo {
+
+LocalSgdSiloProgram::LocalSgdSiloProgram(int local_steps, double lr)
+    : local_steps_(local_steps), lr_(lr) {}
+
+absl::StatusOr<SiloUpdate> LocalSgdSiloProgram::Train(const SiloTask& task,
+                                                      SiloContext& context) const {
+  const Vector& global = *task.global;
+  Vector w = global;
+  Vector grad(global.size());
+  for (int step = 0; step < local_steps_; ++step) {
+    FEDSILO_RETURN_IF_ERROR(context.oracle->Next(w, &grad));
+    w.noalias() -= lr_ * grad;
+  }
+  SiloUpdate update;
+  update.round = task.round;
+  update.silo_id = task.silo_id;
+  update.delta = w - global;
+  update.weight = context.weight;
+  FEDSILO_RETURN_IF_ERROR(CheckUpdateIsFinite(update));
+  return update;
+}
+
+FedAvgCoordinator::FedAvgCoordinator(Weighting weighting, double server_lr)
+    : weighting_(weighting), server_lr_(server_lr) {}
+
+absl::Status FedAvgCoordinator::Aggregate(int round, const RoundResults& results,
+                                          Vector* global) {
+  if (results.updates.empty()) {
+    std::string reasons;
+    for (const SiloFailure& failure : results.failures) {
+      reasons += "; silo " + std::to_string(failure.silo_id) + ": " +
+                 std::string(failure.status.message());
+    }
+    return absl::UnavailableError("round " + std::to_string(round) + ": no silo replied" + reasons);
+  }
+  double total_weight = 0.0;
+  for (const SiloUpdate& update : results.updates) {
+    total_weight += weighting_ == Weighting::kBySize ? update.weight : 1.0;
+  }
+  // Fixed summation order: the order of results.updates (canonical, never arrival order).
+  Vector average = Vector::Zero(global->size());
+  for (const SiloUpdate& update : results.updates) {
+    if (update.delta.size() != global->size()) {
+      return absl::InvalidArgumentError("round " + std::to_string(round) + ": silo " +
+                                        std::to_string(update.silo_id) + " sent " +
+                                        std::to_string(update.delta.size()) +
+                                        " values, expected " + std::to_string(global->size()));
+    }
+    const double a = (weighting_ == Weighting::kBySize ? update.weight : 1.0) / total_weight;
+    average.noalias() += a * update.delta;
+  }
+  global->noalias() += server_lr_ * average;
+  return absl::OkStatus();
+}
+
+}  // namespace fedsilo

@@ -1,0 +1,40 @@
+// Domain messages between the coordinator half and the silo half of an algorithm.
+//
+// These are what travels, whatever the transport (in-process, gRPC, shuffler): proto types are
+// converted to and from these at the edge. A SiloUpdate exists only after the silo has clipped
+// and noised what it sends. RoundResults lists replies in canonical order (ascending silo id, or
+// the shuffler's seeded order) and failures beside them, so dropouts are first-class.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/base/eigen_types.h"
+#include "common/base/status.h"
+
+namespace fedsilo {
+
+struct SiloTask {
+  int round = 0;
+  int silo_id = 0;
+  std::shared_ptr<const Vector> global;  // the model at the start of the round (shared, read-only)
+};
+
+struct SiloUpdate {
+  int round = 0;
+  int silo_id = -1;      // -1 once a shuffler has stripped identities
+  Vector delta;          // privatized change proposed by the silo (local model - global model)
+  double weight = 1.0;   // aggregation weight: the silo's public record count, or 1
+};
+
+struct SiloFailure {
+  int silo_id = -1;
+  absl::Status status;   // e.g. ResourceExhausted when the silo's privacy budget is spent
+};
+
+struct RoundResults {
+  std::vector<SiloUpdate> updates;
+  std::vector<SiloFailure> failures;
+};
+
+}  // namespace fedsilo

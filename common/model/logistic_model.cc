@@ -1,0 +1,243 @@
+#include "common/model/logistic_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
+namespace fedsilo {
+namespace {
+
+// Aborts on a broken caller invariant (never used for user input, which the registry validates).
+#define FEDSILO_LOGISTIC_CHECK(cond, what)                                              \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
+      std::fprintf(stderr, "fedsilo: LogisticModel: %s (%s:%d)\n", what, __FILE__, __LINE__); \
+      std::abort();                                                                      \
+    }                                                                                    \
+  } while (0)
+
+// log(1 + e^t) without overflow or cancellation.
+inline double Softplus(double t) { return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))); }
+
+// 1 / (1 + e^-t), two-sided so exp never overflows.
+inline double Sigmoid(double t) {
+  if (t >= 0.0) return 1.0 / (1.0 + std::exp(-t));
+  const double e = std::exp(t);
+  return e / (1.0 + e);
+}
+
+// p (1 - p) = e^-|t| / (1 + e^-|t|)^2, accurate even when p rounds to 0 or 1.
+inline double SigmoidVariance(double t) {
+  const double e = std::exp(-std::abs(t));
+  const double q = 1.0 + e;
+  return e / (q * q);
+}
+
+// Batches are processed in blocks of up to kBlock rows held in stack arrays (no heap, no TLS):
+// first every logit of the block (independent dot products that pipeline well), then the
+// sigmoids in one vectorised, branch-free pass, then the writes.
+constexpr int kBlock = 64;
+using BlockArray = Eigen::Array<double, Eigen::Dynamic, 1, Eigen::ColMajor, kBlock, 1>;
+
+// z[i] = x_{rows[i]} . w for i < len. Four rows at a time, so each packet of w is loaded once
+// for four products and the four accumulators hide the add latency (~1.5x faster than four
+// separate Eigen dot products on the d = 105 hot path). Deterministic for a given build.
+void BlockDots(const Matrix& x, const int* rows, int len, const double* w, BlockArray* z) {
+  using Packet = Eigen::internal::packet_traits<double>::type;
+  constexpr int kPacket = Eigen::internal::packet_traits<double>::size;
+  namespace ei = Eigen::internal;
+  const int d = static_cast<int>(x.cols());
+  int i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const double* x0 = x.row(rows[i]).data();
+    const double* x1 = x.row(rows[i + 1]).data();
+    const double* x2 = x.row(rows[i + 2]).data();
+    const double* x3 = x.row(rows[i + 3]).data();
+    Packet s0 = ei::pset1<Packet>(0.0), s1 = s0, s2 = s0, s3 = s0;
+    int j = 0;
+    for (; j + kPacket <= d; j += kPacket) {
+      const Packet wj = ei::ploadu<Packet>(w + j);
+      s0 = ei::pmadd(ei::ploadu<Packet>(x0 + j), wj, s0);
+      s1 = ei::pmadd(ei::ploadu<Packet>(x1 + j), wj, s1);
+      s2 = ei::pmadd(ei::ploadu<Packet>(x2 + j), wj, s2);
+      s3 = ei::pmadd(ei::ploadu<Packet>(x3 + j), wj, s3);
+    }
+    double t0 = ei::predux(s0), t1 = ei::predux(s1), t2 = ei::predux(s2), t3 = ei::predux(s3);
+    for (; j < d; ++j) {
+      t0 += x0[j] * w[j];
+      t1 += x1[j] * w[j];
+      t2 += x2[j] * w[j];
+      t3 += x3[j] * w[j];
+    }
+    (*z)[i] = t0;
+    (*z)[i + 1] = t1;
+    (*z)[i + 2] = t2;
+    (*z)[i + 3] = t3;
+  }
+  // Remaining rows: the same accumulation order, so a record's logit does not depend on its
+  // position in the batch.
+  for (; i < len; ++i) {
+    const double* x0 = x.row(rows[i]).data();
+    Packet s0 = ei::pset1<Packet>(0.0);
+    int j = 0;
+    for (; j + kPacket <= d; j += kPacket) {
+      s0 = ei::pmadd(ei::ploadu<Packet>(x0 + j), ei::ploadu<Packet>(w + j), s0);
+    }
+    double t0 = ei::predux(s0);
+    for (; j < d; ++j) t0 += x0[j] * w[j];
+    (*z)[i] = t0;
+  }
+}
+
+// z[i] = x_{rows[i]} . w_d + b for i < len, where w = [w_d, b].
+void BlockLogits(const Matrix& x, const int* rows, int len, const Vector& w, BlockArray* z) {
+  z->resize(len);
+  BlockDots(x, rows, len, w.data(), z);
+  *z += w[x.cols()];
+}
+
+// r[i] = sigmoid(x_i . w_d + b) - y_i for the records rows[0, len).
+void BlockResiduals(const Dataset& data, const int* rows, int len, const Vector& w,
+                    BlockArray* r) {
+  BlockArray z, labels(len);
+  BlockLogits(data.x, rows, len, w, &z);
+  for (int i = 0; i < len; ++i) labels[i] = data.y[rows[i]];
+  // sigmoid(t) = 1 / (1 + e) for t >= 0 and e / (1 + e) for t < 0, with e = exp(-|t|) <= 1.
+  const BlockArray e = (-z.abs()).exp();
+  const BlockArray inv = (1.0 + e).inverse();
+  *r = (z >= 0.0).select(inv, e * inv) - labels;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LogisticModel>> LogisticModel::Create(int input_dim,
+                                                                     double init_scale) {
+  if (input_dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("logistic model: input dimension must be positive, got ", input_dim));
+  }
+  if (!(init_scale >= 0.0) || !std::isfinite(init_scale)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("logistic model: init_scale must be finite and >= 0, got ", init_scale));
+  }
+  return std::unique_ptr<LogisticModel>(new LogisticModel(input_dim, init_scale));
+}
+
+Vector LogisticModel::InitialParameters(Rng& rng) const {
+  Vector w = Vector::Zero(num_parameters());
+  if (init_scale_ > 0.0) {
+    for (int j = 0; j < dim_; ++j) w[j] = init_scale_ * (2.0 * rng.Uniform() - 1.0);
+  }
+  return w;
+}
+
+void LogisticModel::CheckArgs(const Vector& w, const Batch& batch) const {
+  FEDSILO_LOGISTIC_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_LOGISTIC_CHECK(batch.data != nullptr, "batch has no dataset");
+  const Dataset& data = *batch.data;
+  FEDSILO_LOGISTIC_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
+  const int n = data.size();
+  for (const int r : batch.rows) {
+    FEDSILO_LOGISTIC_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_LOGISTIC_CHECK((data.y[r] & ~1) == 0, "label is not 0 or 1");
+  }
+}
+
+double LogisticModel::Loss(const Vector& w, const Batch& batch) const {
+  CheckArgs(w, batch);
+  const int m = batch.size();
+  if (m == 0) return 0.0;
+  const Matrix& x = batch.data->x;
+  const auto& y = batch.data->y;
+  double total = 0.0;
+  BlockArray z;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    BlockLogits(x, batch.rows.data() + start, len, w, &z);
+    for (int i = 0; i < len; ++i) {
+      total += Softplus(y[batch.rows[start + i]] ? -z[i] : z[i]);  // -log p(y | x)
+    }
+  }
+  return total / m;
+}
+
+void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) const {
+  CheckArgs(w, batch);
+  grad->setZero(num_parameters());
+  const int m = batch.size();
+  if (m == 0) return;
+  const Matrix& x = batch.data->x;
+  auto gw = grad->head(dim_);
+  double gb = 0.0;
+  BlockArray res;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    BlockResiduals(*batch.data, batch.rows.data() + start, len, w, &res);
+    for (int i = 0; i < len; ++i) gw.noalias() += res[i] * x.row(batch.rows[start + i]).transpose();
+    gb += res.sum();
+  }
+  (*grad)[dim_] = gb;
+  *grad /= m;
+}
+
+void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int m = batch.size();
+  out->resize(m, num_parameters());
+  const Matrix& x = batch.data->x;
+  BlockArray res;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    BlockResiduals(*batch.data, batch.rows.data() + start, len, w, &res);
+    for (int i = 0; i < len; ++i) {
+      // Row i = r_i [x_i, 1].
+      out->row(start + i).head(dim_).noalias() = res[i] * x.row(batch.rows[start + i]);
+      (*out)(start + i, dim_) = res[i];
+    }
+  }
+}
+
+void LogisticModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
+                                         Vector* out) const {
+  CheckArgs(w, batch);
+  FEDSILO_LOGISTIC_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");
+  out->setZero(num_parameters());
+  const int m = batch.size();
+  if (m == 0) return;
+  // H = (1/m) sum_i p_i (1 - p_i) xa_i xa_i^T with xa_i = [x_i, 1], so
+  // H v = (1/m) sum_i s_i xa_i with s_i = p_i (1 - p_i) (xa_i . v).
+  const Matrix& x = batch.data->x;
+  auto hw = out->head(dim_);
+  double hb = 0.0;
+  BlockArray z, u;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    BlockLogits(x, batch.rows.data() + start, len, w, &z);
+    BlockLogits(x, batch.rows.data() + start, len, v, &u);
+    for (int i = 0; i < len; ++i) {
+      const double s = SigmoidVariance(z[i]) * u[i];
+      hw.noalias() += s * x.row(batch.rows[start + i]).transpose();
+      hb += s;
+    }
+  }
+  (*out)[dim_] = hb;
+  *out /= m;
+}
+
+void LogisticModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
+  FEDSILO_LOGISTIC_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_LOGISTIC_CHECK(x.cols() == dim_, "feature matrix width differs from input_dim");
+  const auto wd = w.head(dim_);
+  const double b = w[dim_];
+  out->resize(x.rows(), 2);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const double z = x.row(i).dot(wd) + b;
+    (*out)(i, 0) = Sigmoid(-z);
+    (*out)(i, 1) = Sigmoid(z);
+  }
+}
+
+}  // namespace fedsilo

@@ -1,0 +1,394 @@
+#include "common/model/mlp_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace fedsilo {
+namespace {
+
+#define FEDSILO_MLP_CHECK(cond, what)                                                \
+  do {                                                                                \
+    if (!(cond)) {                                                                    \
+      std::fprintf(stderr, "fedsilo: MlpModel: %s (%s:%d)\n", what, __FILE__, __LINE__); \
+      std::abort();                                                                   \
+    }                                                                                 \
+  } while (0)
+
+// Batches are processed in chunks of at most this many rows (bounded scratch memory; results do
+// not depend on the thread or on the batch size beyond this fixed split).
+constexpr int kChunk = 256;
+
+using ConstMap = Eigen::Map<const Matrix>;
+using MutMap = Eigen::Map<Matrix>;
+using ConstVecMap = Eigen::Map<const Vector>;
+using MutRowMap = Eigen::Map<Eigen::RowVectorXd>;
+
+void SoftmaxRowsInPlace(Matrix* z) {
+  for (Eigen::Index i = 0; i < z->rows(); ++i) {
+    auto row = z->row(i);
+    const double mx = row.maxCoeff();
+    row = (row.array() - mx).exp();
+    row /= row.sum();
+  }
+}
+
+}  // namespace
+
+// Scratch for one chunk of rows. Index k = l - 1 for layer l = 1..L.
+struct MlpModel::Workspace {
+  Matrix x;                   // a_0: the chunk's features (rows x n_0)
+  std::vector<Matrix> z;      // z[k] = z_l (rows x n_l); z[L-1] are the output logits
+  std::vector<Matrix> a;      // a[k] = a_l for hidden layers k < L - 1
+  std::vector<Matrix> d1;     // f'(z_l) for hidden layers
+  std::vector<Matrix> d2;     // f''(z_l) for hidden layers (HVP only)
+  std::vector<Matrix> delta;  // delta[k] = d loss_i / d z_l
+  Matrix p;                   // output probabilities (rows x n_L)
+  Matrix g;                   // backprop temporary: delta_l W_l
+  // R-operator (directional derivatives along v), HVP only.
+  std::vector<Matrix> rz, ra, rdelta;
+  Matrix rg;
+
+  void EnsureLayers(size_t num_layers) {
+    if (z.size() == num_layers) return;
+    for (auto* v : {&z, &a, &d1, &d2, &delta, &rz, &ra, &rdelta}) v->resize(num_layers);
+  }
+};
+
+MlpModel::Workspace& MlpModel::ThreadWorkspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+absl::StatusOr<MlpModel::Activation> MlpModel::ParseActivation(std::string_view name) {
+  if (name == "relu") return Activation::kRelu;
+  if (name == "elu") return Activation::kElu;
+  if (name == "tanh") return Activation::kTanh;
+  if (name == "sigmoid") return Activation::kSigmoid;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "mlp model: unknown activation '", std::string(name), "' (expected relu, elu, tanh or sigmoid)"));
+}
+
+std::string_view MlpModel::ActivationName(Activation activation) {
+  switch (activation) {
+    case Activation::kRelu: return "relu";
+    case Activation::kElu: return "elu";
+    case Activation::kTanh: return "tanh";
+    case Activation::kSigmoid: return "sigmoid";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::unique_ptr<MlpModel>> MlpModel::Create(int input_dim,
+                                                           const std::vector<int>& hidden,
+                                                           Activation activation,
+                                                           int num_classes, double init_scale) {
+  if (input_dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mlp model: input dimension must be positive, got ", input_dim));
+  }
+  if (hidden.empty()) {
+    return absl::InvalidArgumentError(
+        "mlp model: needs at least one hidden layer (set model.hidden, e.g. [80, 60]); "
+        "use softmax or logistic for a linear model");
+  }
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    if (hidden[i] <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "mlp model: hidden layer ", i, " has width ", hidden[i], "; widths must be positive"));
+    }
+  }
+  if (num_classes < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mlp model: needs at least 2 output classes, got ", num_classes));
+  }
+  if (!(init_scale >= 0.0) || !std::isfinite(init_scale)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mlp model: init_scale must be finite and >= 0, got ", init_scale));
+  }
+  std::vector<int> widths;
+  widths.push_back(input_dim);
+  widths.insert(widths.end(), hidden.begin(), hidden.end());
+  widths.push_back(num_classes);
+  long long total = 0;
+  for (size_t l = 1; l < widths.size(); ++l) {
+    total += static_cast<long long>(widths[l]) * (widths[l - 1] + 1LL);
+  }
+  if (total > (1LL << 31) - 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mlp model: ", total, " parameters is more than supported (2^31 - 1)"));
+  }
+  return std::unique_ptr<MlpModel>(new MlpModel(std::move(widths), activation, init_scale));
+}
+
+MlpModel::MlpModel(std::vector<int> widths, Activation activation, double init_scale)
+    : widths_(std::move(widths)), activation_(activation), init_scale_(init_scale) {
+  int offset = 0;
+  for (size_t l = 1; l < widths_.size(); ++l) {
+    Layer layer;
+    layer.in = widths_[l - 1];
+    layer.out = widths_[l];
+    layer.w_offset = offset;
+    layer.b_offset = offset + layer.in * layer.out;
+    offset = layer.b_offset + layer.out;
+    layers_.push_back(layer);
+  }
+  num_parameters_ = offset;
+}
+
+Vector MlpModel::InitialParameters(Rng& rng) const {
+  Vector w = Vector::Zero(num_parameters_);
+  const bool he = activation_ == Activation::kRelu || activation_ == Activation::kElu;
+  for (const Layer& layer : layers_) {
+    double bound = init_scale_;
+    if (bound <= 0.0) {
+      bound = he ? std::sqrt(6.0 / layer.in) : std::sqrt(6.0 / (layer.in + layer.out));
+    }
+    const int count = layer.in * layer.out;
+    for (int j = 0; j < count; ++j) w[layer.w_offset + j] = bound * (2.0 * rng.Uniform() - 1.0);
+  }
+  return w;
+}
+
+void MlpModel::CheckArgs(const Vector& w, const Batch& batch) const {
+  FEDSILO_MLP_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
+  FEDSILO_MLP_CHECK(batch.data != nullptr, "batch has no dataset");
+  const Dataset& data = *batch.data;
+  FEDSILO_MLP_CHECK(data.dim() == input_dim(), "dataset width differs from the model input_dim");
+  const int n = data.size();
+  const int classes = num_classes();
+  for (const int r : batch.rows) {
+    FEDSILO_MLP_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_MLP_CHECK(data.y[r] >= 0 && data.y[r] < classes, "label out of range");
+  }
+}
+
+namespace {
+
+void Gather(const Batch& batch, int start, int len, Matrix* xb) {
+  const Matrix& x = batch.data->x;
+  xb->resize(len, x.cols());
+  for (int i = 0; i < len; ++i) xb->row(i) = x.row(batch.rows[start + i]);
+}
+
+}  // namespace
+
+void MlpModel::Forward(const Vector& w, bool second_derivatives, Workspace* ws) const {
+  const size_t L = layers_.size();
+  ws->EnsureLayers(L);
+  const Eigen::Index rows = ws->x.rows();
+  for (size_t k = 0; k < L; ++k) {
+    const Layer& layer = layers_[k];
+    const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
+    const ConstVecMap b(w.data() + layer.b_offset, layer.out);
+    const Matrix& in = k == 0 ? ws->x : ws->a[k - 1];
+    Matrix& z = ws->z[k];
+    z.resize(rows, layer.out);
+    z.noalias() = in * W.transpose();
+    z.rowwise() += b.transpose();
+    if (k + 1 == L) break;
+
+    Matrix& a = ws->a[k];
+    Matrix& d1 = ws->d1[k];
+    Matrix& d2 = ws->d2[k];
+    a.resize(rows, layer.out);
+    d1.resize(rows, layer.out);
+    if (second_derivatives) d2.resize(rows, layer.out);
+    const auto za = z.array();
+    switch (activation_) {
+      case Activation::kRelu:
+        a.array() = za.max(0.0);
+        d1.array() = (za > 0.0).cast<double>();
+        if (second_derivatives) d2.setZero();
+        break;
+      case Activation::kElu:
+        // a = z (z > 0), e^z - 1 (z <= 0); f' = 1 or e^z = a + 1; f'' = 0 or e^z.
+        a.array() = (za > 0.0).select(za, za.min(0.0).expm1());
+        d1.array() = (za > 0.0).select(1.0, a.array() + 1.0);
+        if (second_derivatives) d2.array() = (za > 0.0).select(0.0, a.array() + 1.0);
+        break;
+      case Activation::kTanh:
+        a.array() = za.tanh();
+        d1.array() = 1.0 - a.array().square();
+        if (second_derivatives) d2.array() = -2.0 * a.array() * d1.array();
+        break;
+      case Activation::kSigmoid:
+        a.array() = (1.0 + (-za).exp()).inverse();
+        d1.array() = a.array() * (1.0 - a.array());
+        if (second_derivatives) d2.array() = d1.array() * (1.0 - 2.0 * a.array());
+        break;
+    }
+  }
+}
+
+void MlpModel::Backward(const Vector& w, const Batch& batch, int start, Workspace* ws) const {
+  const size_t L = layers_.size();
+  ws->p = ws->z[L - 1];
+  SoftmaxRowsInPlace(&ws->p);
+  Matrix& top = ws->delta[L - 1];
+  top = ws->p;
+  for (Eigen::Index i = 0; i < top.rows(); ++i) top(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
+  for (size_t k = L - 1; k > 0; --k) {
+    const Layer& layer = layers_[k];
+    const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
+    ws->g.noalias() = ws->delta[k] * W;
+    ws->delta[k - 1] = ws->g.cwiseProduct(ws->d1[k - 1]);
+  }
+}
+
+double MlpModel::Loss(const Vector& w, const Batch& batch) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  if (n == 0) return 0.0;
+  Workspace& ws = ThreadWorkspace();
+  double total = 0.0;
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Forward(w, /*second_derivatives=*/false, &ws);
+    const Matrix& z = ws.z.back();
+    for (int i = 0; i < len; ++i) {
+      const auto row = z.row(i);
+      const double mx = row.maxCoeff();
+      const double lse = mx + std::log((row.array() - mx).exp().sum());
+      total += lse - row[batch.data->y[batch.rows[start + i]]];
+    }
+  }
+  return total / n;
+}
+
+void MlpModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) const {
+  CheckArgs(w, batch);
+  grad->setZero(num_parameters_);
+  const int n = batch.size();
+  if (n == 0) return;
+  Workspace& ws = ThreadWorkspace();
+  const size_t L = layers_.size();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Forward(w, /*second_derivatives=*/false, &ws);
+    Backward(w, batch, start, &ws);
+    for (size_t k = 0; k < L; ++k) {
+      const Layer& layer = layers_[k];
+      MutMap gW(grad->data() + layer.w_offset, layer.out, layer.in);
+      const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
+      gW.noalias() += ws.delta[k].transpose() * in;
+      grad->segment(layer.b_offset, layer.out) += ws.delta[k].colwise().sum().transpose();
+    }
+  }
+  *grad /= n;
+}
+
+void MlpModel::PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  out->resize(n, num_parameters_);
+  Workspace& ws = ThreadWorkspace();
+  const size_t L = layers_.size();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Forward(w, /*second_derivatives=*/false, &ws);
+    Backward(w, batch, start, &ws);
+    for (int i = 0; i < len; ++i) {
+      double* row = out->row(start + i).data();
+      for (size_t k = 0; k < L; ++k) {
+        const Layer& layer = layers_[k];
+        const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
+        // Gradient of W_l for record i: the outer product delta_l,i a_{l-1,i}^T.
+        MutMap gW(row + layer.w_offset, layer.out, layer.in);
+        gW.noalias() = ws.delta[k].row(i).transpose() * in.row(i);
+        MutRowMap(row + layer.b_offset, layer.out) = ws.delta[k].row(i);
+      }
+    }
+  }
+}
+
+void MlpModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
+                                    Vector* out) const {
+  CheckArgs(w, batch);
+  FEDSILO_MLP_CHECK(v.size() == num_parameters_, "direction vector has the wrong length");
+  out->setZero(num_parameters_);
+  const int n = batch.size();
+  if (n == 0) return;
+  // Pearlmutter (1994): R{.} = d/dr (.)(w + r v) at r = 0, pushed forward through the network and
+  // then through the backward pass; R{gradient} is exactly H v.
+  Workspace& ws = ThreadWorkspace();
+  const size_t L = layers_.size();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Forward(w, /*second_derivatives=*/true, &ws);
+
+    // R-forward: R{z_l} = R{a_{l-1}} W_l^T + a_{l-1} V_l^T + 1 vb_l^T, R{a_l} = f'(z_l) R{z_l}.
+    for (size_t k = 0; k < L; ++k) {
+      const Layer& layer = layers_[k];
+      const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
+      const ConstMap V(v.data() + layer.w_offset, layer.out, layer.in);
+      const ConstVecMap vb(v.data() + layer.b_offset, layer.out);
+      const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
+      Matrix& rz = ws.rz[k];
+      rz.resize(len, layer.out);
+      rz.noalias() = in * V.transpose();
+      if (k > 0) rz.noalias() += ws.ra[k - 1] * W.transpose();
+      rz.rowwise() += vb.transpose();
+      if (k + 1 < L) ws.ra[k] = ws.d1[k].cwiseProduct(rz);
+    }
+
+    // Backward pass and its R-image. Output: R{delta_L} = R{p} = p .* (R{z_L} - p . R{z_L}).
+    Backward(w, batch, start, &ws);
+    Matrix& rtop = ws.rdelta[L - 1];
+    rtop.resize(len, layers_.back().out);
+    for (int i = 0; i < len; ++i) {
+      const double prz = ws.p.row(i).dot(ws.rz[L - 1].row(i));
+      rtop.row(i) = ws.p.row(i).array() * (ws.rz[L - 1].row(i).array() - prz);
+    }
+    // R{delta_{l-1}} = (R{delta_l} W_l + delta_l V_l) .* f'(z_{l-1})
+    //                + (delta_l W_l) .* f''(z_{l-1}) .* R{z_{l-1}}.
+    for (size_t k = L - 1; k > 0; --k) {
+      const Layer& layer = layers_[k];
+      const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
+      const ConstMap V(v.data() + layer.w_offset, layer.out, layer.in);
+      ws.g.noalias() = ws.delta[k] * W;
+      ws.rg.noalias() = ws.rdelta[k] * W;
+      ws.rg.noalias() += ws.delta[k] * V;
+      ws.rdelta[k - 1].resize(len, layer.in);
+      ws.rdelta[k - 1].array() = ws.rg.array() * ws.d1[k - 1].array() +
+                                 ws.g.array() * ws.d2[k - 1].array() * ws.rz[k - 1].array();
+    }
+
+    // R{grad W_l} = R{delta_l}^T a_{l-1} + delta_l^T R{a_{l-1}}, R{grad b_l} = 1^T R{delta_l}.
+    for (size_t k = 0; k < L; ++k) {
+      const Layer& layer = layers_[k];
+      MutMap hW(out->data() + layer.w_offset, layer.out, layer.in);
+      const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
+      hW.noalias() += ws.rdelta[k].transpose() * in;
+      if (k > 0) hW.noalias() += ws.delta[k].transpose() * ws.ra[k - 1];
+      out->segment(layer.b_offset, layer.out) += ws.rdelta[k].colwise().sum().transpose();
+    }
+  }
+  *out /= n;
+}
+
+void MlpModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
+  FEDSILO_MLP_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
+  FEDSILO_MLP_CHECK(x.cols() == input_dim(), "feature matrix width differs from input_dim");
+  const Eigen::Index n = x.rows();
+  out->resize(n, num_classes());
+  Workspace& ws = ThreadWorkspace();
+  for (Eigen::Index start = 0; start < n; start += kChunk) {
+    const Eigen::Index len = std::min<Eigen::Index>(kChunk, n - start);
+    ws.x = x.middleRows(start, len);
+    Forward(w, /*second_derivatives=*/false, &ws);
+    Matrix& z = ws.z.back();
+    SoftmaxRowsInPlace(&z);
+    out->middleRows(start, len) = z;
+  }
+}
+
+}  // namespace fedsilo

@@ -1,0 +1,93 @@
+// MlpModel: a fully connected network with a softmax output, trained with mean cross-entropy.
+//
+// Shape: widths n_0 = input_dim, n_1 .. n_{L-1} = hidden (at least one), n_L = num_classes
+// (binary tasks use 2 outputs). Layer l = 1..L computes z_l = W_l a_{l-1} + b_l; hidden layers
+// apply the activation (relu | elu (alpha = 1) | tanh | sigmoid), the output layer a softmax.
+// Parameter layout, layer by layer: for l = 1..L, first W_l (n_l x n_{l-1}, row-major: W_l[j][k] at
+// offset_l + j n_{l-1} + k), then b_l (n_l entries); offset_1 = 0 and offset_{l+1} = offset_l +
+// n_l (n_{l-1} + 1). WeightOffset/BiasOffset give the offsets.
+// Initialisation: weights uniform in [-a, a] with a = sqrt(6 / fan_in) (He, relu/elu) or
+// sqrt(6 / (fan_in + fan_out)) (Glorot, tanh/sigmoid), or a = init_scale when init_scale > 0;
+// biases zero; drawn in parameter order, so deterministic given the Rng state.
+// The Hessian-vector product is exact (Pearlmutter's R-operator, forward-over-reverse): the
+// directional derivative of the back-propagated gradient, about twice the cost of Gradient.
+// At z = 0 exactly, relu'(0) = 0 and ELU''(0) = 1 (its left limit).
+// Built by the model registry (type "mlp") or directly with Create(); algorithms use it only
+// through the Model interface. Immutable after construction; every method is const and safe to call
+// from any number of threads at once (scratch buffers are thread_local; batches are processed in
+// fixed-size chunks so results do not depend on the thread). Create() reports bad shapes and unknown
+// activations as InvalidArgument; a parameter vector of the wrong length, a dataset of the wrong
+// width or a label outside [0, num_classes) is a broken caller invariant and aborts with a message.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/model/model.h"
+
+namespace fedsilo {
+
+class MlpModel final : public Model {
+ public:
+  enum class Activation { kRelu, kElu, kTanh, kSigmoid };
+
+  // "relu" | "elu" | "tanh" | "sigmoid"; anything else is InvalidArgument.
+  static absl::StatusOr<Activation> ParseActivation(std::string_view name);
+  static std::string_view ActivationName(Activation activation);
+
+  // input_dim > 0, hidden non-empty with positive widths, num_classes >= 2, init_scale >= 0.
+  static absl::StatusOr<std::unique_ptr<MlpModel>> Create(int input_dim,
+                                                          const std::vector<int>& hidden,
+                                                          Activation activation, int num_classes,
+                                                          double init_scale = 0.0);
+
+  std::string name() const override { return "mlp"; }
+  int num_parameters() const override { return num_parameters_; }
+  int num_classes() const override { return widths_.back(); }
+  int input_dim() const { return widths_.front(); }
+  Activation activation() const { return activation_; }
+  // Number of affine layers L (hidden layers + the output layer).
+  int num_layers() const { return static_cast<int>(layers_.size()); }
+  // Offsets of W_l and b_l in the parameter vector, l = 1..num_layers().
+  int WeightOffset(int l) const { return layers_[l - 1].w_offset; }
+  int BiasOffset(int l) const { return layers_[l - 1].b_offset; }
+
+  Vector InitialParameters(Rng& rng) const override;
+  double Loss(const Vector& w, const Batch& batch) const override;
+  void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
+  void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
+  void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
+                            Vector* out) const override;
+  void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+
+ private:
+  struct Layer {
+    int in = 0;        // n_{l-1}
+    int out = 0;       // n_l
+    int w_offset = 0;  // W_l, out x in row-major
+    int b_offset = 0;  // b_l, out entries
+  };
+  struct Workspace;  // per-thread scratch (defined in the .cc)
+  static Workspace& ThreadWorkspace();
+
+  MlpModel(std::vector<int> widths, Activation activation, double init_scale);
+
+  void CheckArgs(const Vector& w, const Batch& batch) const;
+  // Forward pass for the rows of ws->x: pre-activations z_l, hidden activations a_l and their
+  // derivatives (first, and second when `second_derivatives`), output logits z_L.
+  void Forward(const Vector& w, bool second_derivatives, Workspace* ws) const;
+  // Backward pass after Forward on rows [start, start + len) of the batch: output probabilities
+  // and ws->delta[l - 1] = d loss_i / d z_l for every row i (not divided by the batch size).
+  void Backward(const Vector& w, const Batch& batch, int start, Workspace* ws) const;
+
+  std::vector<int> widths_;  // n_0 .. n_L
+  std::vector<Layer> layers_;
+  Activation activation_;
+  double init_scale_;
+  int num_parameters_ = 0;
+};
+
+}  // namespace fedsilo

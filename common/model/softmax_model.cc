@@ -1,0 +1,220 @@
+#include "common/model/softmax_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
+namespace fedsilo {
+namespace {
+
+#define FEDSILO_SOFTMAX_CHECK(cond, what)                                              \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      std::fprintf(stderr, "fedsilo: SoftmaxModel: %s (%s:%d)\n", what, __FILE__, __LINE__); \
+      std::abort();                                                                     \
+    }                                                                                   \
+  } while (0)
+
+// Batches are processed in chunks of at most this many rows: bounded scratch memory, and the
+// result is independent of how large the batch is relative to any cache.
+constexpr int kChunk = 256;
+
+using ConstMap = Eigen::Map<const Matrix>;
+using MutMap = Eigen::Map<Matrix>;
+
+struct Workspace {
+  Matrix x;  // gathered features of one chunk (rows x d)
+  Matrix z;  // logits, then probabilities / residuals (rows x m)
+  Matrix u;  // HVP: directional derivative of the logits (rows x m)
+};
+
+Workspace& ThreadWorkspace() {
+  thread_local Workspace ws;
+  return ws;
+}
+
+void Gather(const Batch& batch, int start, int len, Matrix* xb) {
+  const Matrix& x = batch.data->x;
+  xb->resize(len, x.cols());
+  for (int i = 0; i < len; ++i) xb->row(i) = x.row(batch.rows[start + i]);
+}
+
+// z = x Wd^T + 1 b^T for W = [Wd | b] (m x (d + 1), row-major).
+template <typename X>
+void Logits(const ConstMap& W, const X& x, Matrix* z) {
+  const Eigen::Index d = W.cols() - 1;
+  z->resize(x.rows(), W.rows());
+  z->noalias() = x * W.leftCols(d).transpose();
+  z->rowwise() += W.col(d).transpose();
+}
+
+// Row-wise softmax in place; returns nothing. Max-shifted, so exp never overflows.
+void SoftmaxRowsInPlace(Matrix* z) {
+  for (Eigen::Index i = 0; i < z->rows(); ++i) {
+    auto row = z->row(i);
+    const double mx = row.maxCoeff();
+    row = (row.array() - mx).exp();
+    row /= row.sum();
+  }
+}
+
+// sum_i [logsumexp(z_i) - z_i[y_i]] over the chunk.
+double SumNegLogLik(const Matrix& z, const Batch& batch, int start) {
+  double total = 0.0;
+  for (Eigen::Index i = 0; i < z.rows(); ++i) {
+    const auto row = z.row(i);
+    const double mx = row.maxCoeff();
+    const double lse = mx + std::log((row.array() - mx).exp().sum());
+    total += lse - row[batch.data->y[batch.rows[start + i]]];
+  }
+  return total;
+}
+
+// Softmax, then subtract the one-hot label: row i becomes d loss_i / d logits_i = p_i - e_{y_i}.
+void Residuals(const Batch& batch, int start, Matrix* z) {
+  SoftmaxRowsInPlace(z);
+  for (Eigen::Index i = 0; i < z->rows(); ++i) (*z)(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SoftmaxModel>> SoftmaxModel::Create(int input_dim,
+                                                                   int num_classes,
+                                                                   double init_scale) {
+  if (input_dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("softmax model: input dimension must be positive, got ", input_dim));
+  }
+  if (num_classes < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("softmax model: needs at least 2 classes, got ", num_classes));
+  }
+  if (static_cast<long long>(num_classes) * (input_dim + 1LL) > (1LL << 31) - 1) {
+    return absl::InvalidArgumentError("softmax model: too many parameters");
+  }
+  if (!(init_scale >= 0.0) || !std::isfinite(init_scale)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("softmax model: init_scale must be finite and >= 0, got ", init_scale));
+  }
+  return std::unique_ptr<SoftmaxModel>(new SoftmaxModel(input_dim, num_classes, init_scale));
+}
+
+Vector SoftmaxModel::InitialParameters(Rng& rng) const {
+  Vector w = Vector::Zero(num_parameters());
+  if (init_scale_ > 0.0) {
+    MutMap W(w.data(), classes_, dim_ + 1);
+    for (int c = 0; c < classes_; ++c) {
+      for (int j = 0; j < dim_; ++j) W(c, j) = init_scale_ * (2.0 * rng.Uniform() - 1.0);
+    }
+  }
+  return w;
+}
+
+void SoftmaxModel::CheckArgs(const Vector& w, const Batch& batch) const {
+  FEDSILO_SOFTMAX_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_SOFTMAX_CHECK(batch.data != nullptr, "batch has no dataset");
+  const Dataset& data = *batch.data;
+  FEDSILO_SOFTMAX_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
+  const int n = data.size();
+  for (const int r : batch.rows) {
+    FEDSILO_SOFTMAX_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_SOFTMAX_CHECK(data.y[r] >= 0 && data.y[r] < classes_, "label out of range");
+  }
+}
+
+double SoftmaxModel::Loss(const Vector& w, const Batch& batch) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  if (n == 0) return 0.0;
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  double total = 0.0;
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    total += SumNegLogLik(ws.z, batch, start);
+  }
+  return total / n;
+}
+
+void SoftmaxModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) const {
+  CheckArgs(w, batch);
+  grad->setZero(num_parameters());
+  const int n = batch.size();
+  if (n == 0) return;
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  MutMap G(grad->data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    Residuals(batch, start, &ws.z);
+    G.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
+    G.col(dim_) += ws.z.colwise().sum().transpose();
+  }
+  *grad /= n;
+}
+
+void SoftmaxModel::PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  out->resize(n, num_parameters());
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    Residuals(batch, start, &ws.z);
+    for (int i = 0; i < len; ++i) {
+      // Row start + i viewed as the m x (d + 1) gradient matrix r_i [x_i, 1].
+      MutMap Gi(out->row(start + i).data(), classes_, dim_ + 1);
+      Gi.leftCols(dim_).noalias() = ws.z.row(i).transpose() * ws.x.row(i);
+      Gi.col(dim_) = ws.z.row(i).transpose();
+    }
+  }
+}
+
+void SoftmaxModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
+                                        Vector* out) const {
+  CheckArgs(w, batch);
+  FEDSILO_SOFTMAX_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");
+  out->setZero(num_parameters());
+  const int n = batch.size();
+  if (n == 0) return;
+  // Per record, H_i = (diag(p) - p p^T) (x) xa xa^T, so H_i vec(V) = vec(s xa^T) with
+  // u = V xa (the logits' directional derivative) and s = p .* (u - p . u).
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  const ConstMap V(v.data(), classes_, dim_ + 1);
+  MutMap H(out->data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    SoftmaxRowsInPlace(&ws.z);
+    Logits(V, ws.x, &ws.u);
+    for (int i = 0; i < len; ++i) {
+      const double pu = ws.z.row(i).dot(ws.u.row(i));
+      ws.u.row(i) = ws.z.row(i).array() * (ws.u.row(i).array() - pu);
+    }
+    H.leftCols(dim_).noalias() += ws.u.transpose() * ws.x;
+    H.col(dim_) += ws.u.colwise().sum().transpose();
+  }
+  *out /= n;
+}
+
+void SoftmaxModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
+  FEDSILO_SOFTMAX_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_SOFTMAX_CHECK(x.cols() == dim_, "feature matrix width differs from input_dim");
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  Logits(W, x, out);
+  SoftmaxRowsInPlace(out);
+}
+
+}  // namespace fedsilo

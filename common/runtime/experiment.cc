@@ -1,0 +1,307 @@
+#include "common/runtime/experiment.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/base/rng.h"
+#include "common/base/thread_pool.h"
+#include "common/data/loader_registry.h"
+#include "common/metrics/csv_table.h"
+#include "common/model/model_registry.h"
+#include "common/runtime/config_parser.h"
+#include "common/runtime/in_process_transport.h"
+#include "common/runtime/round_loop.h"
+#include "common/runtime/silo_runtime.h"
+
+namespace fedsilo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string Neighbouring(const std::string& sampling) {
+  if (sampling == "poisson") return "add/remove-one record";
+  return "replace-one record";
+}
+
+absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out) return absl::PermissionDeniedError("cannot write " + tmp.string());
+  }
+  std::error_code error;
+  std::filesystem::rename(tmp, path, error);
+  if (error) return absl::PermissionDeniedError("cannot write " + path.string() + ": " + error.message());
+  return absl::OkStatus();
+}
+
+// Raw little-endian doubles behind a small header: "FEDSILO1", uint64 count.
+absl::Status WriteModel(const std::filesystem::path& path, const Vector& w) {
+  std::string bytes = "FEDSILO1";
+  const uint64_t count = static_cast<uint64_t>(w.size());
+  bytes.append(reinterpret_cast<const char*>(&count), sizeof(count));
+  bytes.append(reinterpret_cast<const char*>(w.data()), sizeof(double) * static_cast<size_t>(w.size()));
+  return WriteTextFile(path, bytes);
+}
+
+// Watches the round loop: evaluates every eval_every rounds, writes metrics.csv, draws progress.
+class RunObserver : public RoundObserver {
+ public:
+  RunObserver(const PreparedExperiment& experiment, ThreadPool* pool, CsvTable* metrics,
+              std::vector<int> pooled_train_rows, double epsilon, bool quiet)
+      : experiment_(experiment),
+        pool_(pool),
+        metrics_(metrics),
+        pooled_train_rows_(std::move(pooled_train_rows)),
+        test_rows_(AllRows(experiment.data.test)),
+        epsilon_(epsilon),
+        quiet_(quiet),
+        start_(Clock::now()) {}
+
+  absl::Status OnRoundEnd(int round, const Vector& global, const RoundResults& results) override {
+    const AlgorithmConfig& algorithm = experiment_.config.algorithm;
+    const bool last = round == algorithm.rounds;
+    if (last || round % experiment_.config.output.eval_every == 0) {
+      const auto eval_start = Clock::now();
+      last_train_ = Evaluate(*experiment_.model, global, experiment_.data.train,
+                             pooled_train_rows_, pool_);
+      last_test_ = Evaluate(*experiment_.model, global, experiment_.data.test, test_rows_, pool_);
+      eval_seconds_ += SecondsSince(eval_start);
+      evaluated_round_ = round;
+      FEDSILO_RETURN_IF_ERROR(metrics_->AddRow(
+          {static_cast<long long>(round), last_train_.loss, last_test_.loss, last_test_.accuracy,
+           epsilon_, static_cast<long long>(results.updates.size()),
+           static_cast<long long>(results.failures.size()), SecondsSince(start_)}));
+    }
+    if (!quiet_) DrawProgress(round, last);
+    return absl::OkStatus();
+  }
+
+  double eval_seconds() const { return eval_seconds_; }
+  const EvalResult& last_train() const { return last_train_; }
+  const EvalResult& last_test() const { return last_test_; }
+  int evaluated_round() const { return evaluated_round_; }
+
+ private:
+  void DrawProgress(int round, bool last) {
+    const double elapsed = SecondsSince(start_);
+    if (!last && elapsed - last_draw_ < 0.1) return;
+    last_draw_ = elapsed;
+    const int total = experiment_.config.algorithm.rounds;
+    const double left = elapsed / round * (total - round);
+    char eps[32];
+    if (std::isinf(epsilon_)) {
+      std::snprintf(eps, sizeof(eps), "inf");
+    } else {
+      std::snprintf(eps, sizeof(eps), "%.3g", epsilon_);
+    }
+    std::fprintf(stderr, "\rround %d/%d | train loss %.4f | test acc %.4f | eps %s | %.1fs left   %s",
+                 round, total, last_train_.loss, last_test_.accuracy, eps, left,
+                 last ? "\n" : "");
+    std::fflush(stderr);
+  }
+
+  const PreparedExperiment& experiment_;
+  ThreadPool* pool_;
+  CsvTable* metrics_;
+  std::vector<int> pooled_train_rows_;
+  std::vector<int> test_rows_;
+  double epsilon_;
+  bool quiet_;
+  Clock::time_point start_;
+  double eval_seconds_ = 0.0;
+  double last_draw_ = -1.0;
+  int evaluated_round_ = 0;
+  EvalResult last_train_;
+  EvalResult last_test_;
+};
+
+}  // namespace
+
+absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config) {
+  PreparedExperiment experiment;
+  experiment.config = config;
+  experiment.config.data.dir = ResolveDataDir(config.data.dir);
+  experiment.config.data.seed = config.seed;
+  const auto start = Clock::now();
+  FEDSILO_ASSIGN_OR_RETURN(experiment.algorithm, FindAlgorithm(config.algorithm.name));
+  FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
+  if (experiment.data.train.size() == 0) {
+    return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
+                                      "' is empty");
+  }
+  FEDSILO_ASSIGN_OR_RETURN(experiment.shards,
+                           PartitionData(experiment.data, config.partition,
+                                         DeriveSeed(config.seed, "partition")));
+  FEDSILO_ASSIGN_OR_RETURN(experiment.model,
+                           MakeModel(config.model, experiment.data.train.dim(),
+                                     experiment.data.train.num_classes));
+  experiment.load_seconds = SecondsSince(start);
+  return experiment;
+}
+
+absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
+                                                const RunOptions& options) {
+  const ExperimentConfig& config = experiment.config;
+  RunReport report;
+  report.load_seconds = experiment.load_seconds;
+  report.out_dir = options.out_dir.empty() ? config.output.dir : options.out_dir;
+  std::error_code error;
+  std::filesystem::create_directories(report.out_dir, error);
+  if (error) {
+    return absl::PermissionDeniedError("cannot create output directory " + report.out_dir + ": " +
+                                       error.message());
+  }
+  const std::filesystem::path out(report.out_dir);
+  FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "config.yaml", ExperimentConfigToYaml(config)));
+
+  // Silos: each plans its own privacy from its own size and owns its seed and ledger.
+  const AlgorithmSpec& spec = experiment.algorithm;
+  const int64_t queries_per_round = spec.queries_per_round(config.algorithm);
+  std::shared_ptr<const SiloProgram> silo_program = spec.make_silo_program(config.algorithm);
+  std::vector<std::unique_ptr<SiloRuntime>> silos;
+  std::vector<SiloRuntime*> silo_pointers;
+  std::vector<int> pooled_train_rows;
+  report.epsilon = spec.record_level_dp ? 0.0 : std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < experiment.shards.size(); ++i) {
+    SiloShard& shard = experiment.shards[i];
+    const int64_t n = static_cast<int64_t>(shard.train.size());
+    FEDSILO_ASSIGN_OR_RETURN(SiloPrivacyPlan plan,
+                             PlanSiloPrivacy(config.privacy, config.algorithm,
+                                             spec.record_level_dp, queries_per_round, n));
+    if (plan.record_level_dp) {
+      report.epsilon = std::max(report.epsilon, plan.target_epsilon);
+      report.delta = std::max(report.delta, plan.delta);
+    }
+    pooled_train_rows.insert(pooled_train_rows.end(), shard.train.begin(), shard.train.end());
+    SiloRuntimeOptions silo;
+    silo.silo_id = static_cast<int>(i);
+    silo.model = experiment.model.get();
+    silo.data = &experiment.data.train;
+    silo.train_rows = std::move(shard.train);
+    silo.program = silo_program;
+    silo.privacy = plan;
+    silo.private_seed = config.privacy.secure_noise
+                            ? SeedFromOsEntropy()
+                            : DeriveSeed(config.seed, "silo-private", i);
+    silo.weight = static_cast<double>(n);
+    silos.push_back(std::make_unique<SiloRuntime>(std::move(silo)));
+    silo_pointers.push_back(silos.back().get());
+  }
+  std::sort(pooled_train_rows.begin(), pooled_train_rows.end());
+
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(threads);
+  InProcessTransport transport(silo_pointers, &pool);
+  std::unique_ptr<CoordinatorProgram> coordinator = spec.make_coordinator(config.algorithm);
+
+  FEDSILO_ASSIGN_OR_RETURN(
+      CsvTable metrics,
+      CsvTable::Create((out / "metrics.csv").string(),
+                       {"round", "train_loss", "test_loss", "test_accuracy", "epsilon", "replies",
+                        "failures", "seconds"}));
+  RunObserver observer(experiment, &pool, &metrics, pooled_train_rows, report.epsilon,
+                       options.quiet);
+
+  Rng init_rng(DeriveSeed(config.seed, "init"));
+  Vector global = experiment.model->InitialParameters(init_rng);
+  RoundLoopOptions loop;
+  loop.rounds = config.algorithm.rounds;
+  loop.silos_per_round = config.algorithm.silos_per_round;
+  loop.seed = DeriveSeed(config.seed, "coordinator");
+  const auto loop_start = Clock::now();
+  FEDSILO_ASSIGN_OR_RETURN(RoundLoopOutcome outcome,
+                           RunFederated(*coordinator, transport, loop, &global, &observer));
+  report.train_seconds = SecondsSince(loop_start) - observer.eval_seconds();
+  report.eval_seconds = observer.eval_seconds();
+  report.rounds_completed = outcome.rounds_completed;
+  report.stop_reason = outcome.stop_reason;
+  if (observer.evaluated_round() != outcome.rounds_completed) {  // stopped early: final evaluation
+    report.final_train = Evaluate(*experiment.model, global, experiment.data.train,
+                                  pooled_train_rows, &pool);
+    report.final_test = Evaluate(*experiment.model, global, experiment.data.test,
+                                 AllRows(experiment.data.test), &pool);
+  } else {
+    report.final_train = observer.last_train();
+    report.final_test = observer.last_test();
+  }
+  report.final_parameters = global;
+
+  // Per-silo results (simulation-side: computed by the harness, never sent by a silo).
+  FEDSILO_ASSIGN_OR_RETURN(
+      CsvTable silo_table,
+      CsvTable::Create((out / "silos.csv").string(),
+                       {"silo", "train_records", "test_records", "test_accuracy", "test_loss",
+                        "noise_sigma_mean", "noisy_queries", "epsilon"}));
+  for (size_t i = 0; i < silos.size(); ++i) {
+    const SiloShard& shard = experiment.shards[i];
+    const EvalResult silo_test =
+        Evaluate(*experiment.model, global, experiment.data.test, shard.test, nullptr);
+    const SiloPrivacyPlan& plan = silos[i]->privacy();
+    FEDSILO_RETURN_IF_ERROR(silo_table.AddRow(
+        {static_cast<long long>(i), static_cast<long long>(silos[i]->num_records()),
+         static_cast<long long>(shard.test.size()), silo_test.accuracy, silo_test.loss,
+         plan.sigma_mean, static_cast<long long>(silos[i]->ledger().num_queries()),
+         plan.record_level_dp ? plan.target_epsilon : std::numeric_limits<double>::infinity()}));
+  }
+
+  nlohmann::json summary;
+  summary["fedsilo_version"] = FEDSILO_VERSION;
+  summary["algorithm"] = config.algorithm.name;
+  summary["dataset"] = config.data.dataset;
+  summary["silos"] = static_cast<int>(silos.size());
+  summary["rounds_completed"] = report.rounds_completed;
+  summary["stop_reason"] = report.stop_reason;
+  summary["final"] = {{"round", report.rounds_completed},
+                      {"test_accuracy", report.final_test.accuracy},
+                      {"test_loss", report.final_test.loss},
+                      {"train_loss", report.final_train.loss}};
+  nlohmann::json privacy;
+  privacy["record_level_dp"] = spec.record_level_dp;
+  if (spec.record_level_dp) {
+    privacy["epsilon"] = report.epsilon;
+    privacy["delta"] = report.delta;
+    privacy["epsilon_kind"] = "target";
+    privacy["accountant"] =
+        "none: closed-form calibration sigma^2 = 8 C^2 T ln(1/delta) / (n^2 eps^2) "
+        "(Lowy & Razaviyayn); epsilon is the target of that formula, not certified by an "
+        "accountant";
+    privacy["calibration"] = config.privacy.calibration;
+    privacy["sampling"] = config.privacy.sampling;
+    privacy["neighbouring"] = Neighbouring(config.privacy.sampling);
+    privacy["clip"] = config.privacy.clip;
+  } else {
+    privacy["epsilon"] = nullptr;  // JSON has no infinity: not private
+    privacy["delta"] = nullptr;
+    privacy["accountant"] = "none: not private";
+  }
+  summary["privacy"] = privacy;
+  summary["timing"] = {{"load_seconds", report.load_seconds},
+                       {"train_seconds", report.train_seconds},
+                       {"eval_seconds", report.eval_seconds},
+                       {"threads", threads}};
+  FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "summary.json", summary.dump(2) + "\n"));
+  if (config.output.save_model) FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", global));
+  return report;
+}
+
+absl::StatusOr<RunReport> RunExperiment(const ExperimentConfig& config, const RunOptions& options) {
+  FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment, PrepareExperiment(config));
+  return RunPreparedExperiment(experiment, options);
+}
+
+}  // namespace fedsilo

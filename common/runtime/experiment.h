@@ -1,0 +1,59 @@
+// Experiment: thread mode end to end. Loads and partitions the data, builds the model, one
+// SiloRuntime per silo (sharing the pooled data read-only) and the coordinator program, runs the
+// round loop over the in-process transport, and writes the run directory:
+//   config.yaml (resolved), metrics.csv, silos.csv, summary.json, model.bin.
+// Errors in the config or data come back as InvalidArgument / NotFound naming the problem.
+// One experiment per call; the call is not reentrant with respect to its output directory.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/algorithms/algorithm_registry.h"
+#include "common/base/status.h"
+#include "common/data/partition.h"
+#include "common/model/model.h"
+#include "common/runtime/evaluation.h"
+#include "common/runtime/experiment_config.h"
+
+namespace fedsilo {
+
+struct RunOptions {
+  std::string out_dir;  // overrides output.dir when non-empty
+  int threads = 0;      // silo worker threads; 0 = number of cores
+  bool quiet = false;   // no progress line on stderr
+};
+
+struct RunReport {
+  std::string out_dir;
+  int rounds_completed = 0;
+  std::string stop_reason;
+  EvalResult final_test;
+  EvalResult final_train;
+  double epsilon = 0.0;        // max over silos; +inf when not private
+  double delta = 0.0;          // max over silos
+  double load_seconds = 0.0;
+  double train_seconds = 0.0;  // round loop, evaluation excluded
+  double eval_seconds = 0.0;
+  Vector final_parameters;
+};
+
+// Everything built before the first round (exposed so tests and benchmarks can reuse it).
+struct PreparedExperiment {
+  ExperimentConfig config;
+  TrainTest data;
+  std::vector<SiloShard> shards;
+  std::unique_ptr<Model> model;
+  AlgorithmSpec algorithm;
+  double load_seconds = 0.0;
+};
+
+absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config);
+
+absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
+                                                const RunOptions& options);
+
+absl::StatusOr<RunReport> RunExperiment(const ExperimentConfig& config, const RunOptions& options);
+
+}  // namespace fedsilo

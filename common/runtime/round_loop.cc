@@ -1,0 +1,59 @@
+#include "common/runtime/round_loop.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "common/base/rng.h"
+
+namespace fedsilo {
+
+std::vector<int> SampleSilos(const std::vector<int>& eligible, int silos_per_round, uint64_t seed,
+                             int round) {
+  std::vector<int> pool = eligible;
+  if (silos_per_round <= 0 || static_cast<size_t>(silos_per_round) >= pool.size()) return pool;
+  Rng rng(DeriveSeed(seed, "silo-selection", static_cast<uint64_t>(round)));
+  // Partial Fisher-Yates: the first k entries become a uniform random k-subset.
+  for (int i = 0; i < silos_per_round; ++i) {
+    const size_t j = static_cast<size_t>(i) + rng.UniformInt(pool.size() - static_cast<size_t>(i));
+    std::swap(pool[static_cast<size_t>(i)], pool[j]);
+  }
+  pool.resize(static_cast<size_t>(silos_per_round));
+  std::sort(pool.begin(), pool.end());
+  return pool;
+}
+
+absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
+                                              Transport& transport,
+                                              const RoundLoopOptions& options, Vector* global,
+                                              RoundObserver* observer) {
+  std::vector<int> eligible(static_cast<size_t>(transport.num_silos()));
+  for (size_t i = 0; i < eligible.size(); ++i) eligible[i] = static_cast<int>(i);
+  const size_t wanted = options.silos_per_round > 0 ? static_cast<size_t>(options.silos_per_round)
+                                                    : eligible.size();
+  RoundLoopOutcome outcome;
+  const int last_round = options.first_round + options.rounds - 1;
+  for (int round = options.first_round; round <= last_round; ++round) {
+    if (eligible.size() < wanted) {
+      outcome.stop_reason = "stopped before round " + std::to_string(round) + ": only " +
+                            std::to_string(eligible.size()) + " silos can still serve, " +
+                            std::to_string(wanted) + " needed per round";
+      return outcome;
+    }
+    const std::vector<int> sampled =
+        SampleSilos(eligible, options.silos_per_round, options.seed, round);
+    auto snapshot = std::make_shared<const Vector>(*global);
+    const RoundResults results = transport.Train(coordinator.ConfigureRound(round, snapshot, sampled));
+    for (const SiloFailure& failure : results.failures) {
+      if (absl::IsResourceExhausted(failure.status)) {
+        eligible.erase(std::remove(eligible.begin(), eligible.end(), failure.silo_id),
+                       eligible.end());
+      }
+    }
+    FEDSILO_RETURN_IF_ERROR(coordinator.Aggregate(round, results, global));
+    outcome.rounds_completed = round - options.first_round + 1;
+    if (observer != nullptr) FEDSILO_RETURN_IF_ERROR(observer->OnRoundEnd(round, *global, results));
+  }
+  return outcome;
+}
+
+}  // namespace fedsilo

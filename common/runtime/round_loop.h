@@ -1,0 +1,48 @@
+// RunFederated: the one round loop that every algorithm and every mode share.
+//
+// Each round: sample `silos_per_round` of the silos still able to serve, uniformly without
+// replacement from a generator derived from (seed, "silo-selection", round); ask the coordinator
+// program for tasks; send them through the transport; aggregate the replies (canonical order);
+// tell the observer. A silo that fails with ResourceExhausted (its privacy budget is spent) is
+// dropped from later sampling; when fewer silos than `min_silos_per_round` can still serve, the
+// loop stops cleanly and says why. Single-threaded; borrows everything.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/algorithms/coordinator_program.h"
+#include "common/base/status.h"
+#include "common/transport/transport.h"
+
+namespace fedsilo {
+
+struct RoundLoopOptions {
+  int first_round = 1;
+  int rounds = 1;               // last round = first_round + rounds - 1
+  int silos_per_round = 0;      // 0 = all silos that can serve
+  uint64_t seed = 0;            // root of the silo-selection stream (coordinator's own randomness)
+};
+
+// Called after every round, in order. Returning an error stops the loop with that error.
+class RoundObserver {
+ public:
+  virtual ~RoundObserver() = default;
+  virtual absl::Status OnRoundEnd(int round, const Vector& global, const RoundResults& results) = 0;
+};
+
+struct RoundLoopOutcome {
+  int rounds_completed = 0;
+  std::string stop_reason;      // empty when every round ran
+};
+
+absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
+                                              Transport& transport,
+                                              const RoundLoopOptions& options, Vector* global,
+                                              RoundObserver* observer);
+
+// The silos chosen for one round (ascending). Exposed for tests and for checkpoint/resume.
+std::vector<int> SampleSilos(const std::vector<int>& eligible, int silos_per_round, uint64_t seed,
+                             int round);
+
+}  // namespace fedsilo

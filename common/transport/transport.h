@@ -1,0 +1,23 @@
+// Transport: how a round's tasks reach the silos and their replies come back.
+//
+// Implementations: in-process (thread mode, runtime/in_process_transport.h); gRPC (networked
+// mode); decorators such as a shuffler or fault injection wrap another Transport. Whatever the
+// implementation, Train() returns every reply in canonical order (ascending silo id, or a
+// shuffler's seeded order) and reports every task that produced no reply as a SiloFailure, so
+// the coordinator's aggregation never depends on arrival order. Called from one thread.
+#pragma once
+
+#include <vector>
+
+#include "common/algorithms/messages.h"
+
+namespace fedsilo {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual RoundResults Train(const std::vector<SiloTask>& tasks) = 0;
+  virtual int num_silos() const = 0;
+};
+
+}  // namespace fedsilo

@@ -1,0 +1,165 @@
+// Benchmarks of the models' hot paths on realistic shapes: per-example gradients (the DP-SGD inner
+// loop), full gradients and Hessian-vector products. Batches rotate through pre-drawn random row
+// sets of a dataset larger than the caches, as in a real run. BENCHMARK_MAIN is in
+// placeholder_bench.cc.
+#include <memory>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "common/base/rng.h"
+#include "common/dp/clipping.h"
+#include "common/model/model_registry.h"
+
+namespace fedsilo {
+namespace {
+
+struct Setup {
+  std::unique_ptr<Model> model;
+  Dataset data;
+  std::vector<std::vector<int>> batches;
+  Vector w;
+
+  Batch batch(int64_t iteration) const {
+    return Batch{&data, batches[static_cast<size_t>(iteration) % batches.size()]};
+  }
+};
+
+Setup MakeSetup(const ModelConfig& config, int n, int d, int classes, int batch_size) {
+  Setup s;
+  s.model = MakeModel(config, d, classes).value();
+  Rng rng(1234);
+  s.data.num_classes = classes;
+  s.data.x.resize(n, d);
+  s.data.y.resize(n);
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) s.data.x(i, j) = rng.Normal();
+    s.data.y[i] = static_cast<int>(rng.UniformInt(static_cast<uint64_t>(classes)));
+  }
+  for (int b = 0; b < 64; ++b) {
+    std::vector<int> rows(batch_size);
+    for (int& r : rows) r = static_cast<int>(rng.UniformInt(static_cast<uint64_t>(n)));
+    s.batches.push_back(std::move(rows));
+  }
+  s.w = s.model->InitialParameters(rng);
+  for (int j = 0; j < s.w.size(); ++j) s.w[j] += 0.01 * rng.Normal();
+  return s;
+}
+
+ModelConfig Logistic() { return ModelConfig{}; }
+ModelConfig Softmax() {
+  ModelConfig c;
+  c.type = "softmax";
+  return c;
+}
+ModelConfig MnistMlp() {
+  ModelConfig c;
+  c.type = "mlp";
+  c.hidden = {80, 60};
+  c.activation = "elu";
+  return c;
+}
+
+// UCI Adult after one-hot: d = 105, ~32.5k training records (range(1): records in the dataset;
+// a silo holding a tenth of Adult touches ~3.3k of them, which stay in cache).
+void BM_LogisticPerExample(benchmark::State& state) {
+  const Setup s = MakeSetup(Logistic(), static_cast<int>(state.range(1)), 105, 2,
+                            static_cast<int>(state.range(0)));
+  Matrix out;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->PerExampleGradients(s.w, s.batch(it++), &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_LogisticPerExample)->Args({64, 32561})->Args({64, 3256});
+
+// The whole DP-SGD step on a silo: per-example gradients, clip and sum, Gaussian noise.
+void BM_LogisticDpStep(benchmark::State& state) {
+  const Setup s = MakeSetup(Logistic(), 32561, 105, 2, static_cast<int>(state.range(0)));
+  Matrix out;
+  Vector sum, noise(s.model->num_parameters());
+  Rng rng(7);
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->PerExampleGradients(s.w, s.batch(it++), &out);
+    ClipAndSumRows(out, 1.0, &sum);
+    rng.FillNormal(std::span<double>(noise.data(), static_cast<size_t>(noise.size())), 1.0);
+    sum += noise;
+    benchmark::DoNotOptimize(sum.data());
+  }
+}
+BENCHMARK(BM_LogisticDpStep)->Arg(64);
+
+void BM_LogisticGradient(benchmark::State& state) {
+  const Setup s = MakeSetup(Logistic(), 32561, 105, 2, static_cast<int>(state.range(0)));
+  Vector g;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->Gradient(s.w, s.batch(it++), &g);
+    benchmark::DoNotOptimize(g.data());
+  }
+}
+BENCHMARK(BM_LogisticGradient)->Arg(64);
+
+// MNIST shapes (10k records to keep memory modest; still far larger than the caches).
+void BM_SoftmaxPerExample(benchmark::State& state) {
+  const Setup s = MakeSetup(Softmax(), 10000, 784, 10, static_cast<int>(state.range(0)));
+  Matrix out;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->PerExampleGradients(s.w, s.batch(it++), &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_SoftmaxPerExample)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+void BM_SoftmaxGradient(benchmark::State& state) {
+  const Setup s = MakeSetup(Softmax(), 10000, 784, 10, static_cast<int>(state.range(0)));
+  Vector g;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->Gradient(s.w, s.batch(it++), &g);
+    benchmark::DoNotOptimize(g.data());
+  }
+}
+BENCHMARK(BM_SoftmaxGradient)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+void BM_MlpPerExample(benchmark::State& state) {
+  const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, static_cast<int>(state.range(0)));
+  Matrix out;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->PerExampleGradients(s.w, s.batch(it++), &out);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_MlpPerExample)->Arg(32)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+void BM_MlpGradient(benchmark::State& state) {
+  const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, static_cast<int>(state.range(0)));
+  Vector g;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->Gradient(s.w, s.batch(it++), &g);
+    benchmark::DoNotOptimize(g.data());
+  }
+}
+BENCHMARK(BM_MlpGradient)->Arg(32)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+void BM_MlpHessianVectorProduct(benchmark::State& state) {
+  const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, static_cast<int>(state.range(0)));
+  Rng rng(3);
+  Vector v(s.model->num_parameters());
+  for (int j = 0; j < v.size(); ++j) v[j] = rng.Normal();
+  Vector hv;
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->HessianVectorProduct(s.w, s.batch(it++), v, &hv);
+    benchmark::DoNotOptimize(hv.data());
+  }
+}
+BENCHMARK(BM_MlpHessianVectorProduct)->Arg(32)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace fedsilo

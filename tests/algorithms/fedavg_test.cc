@@ -1,0 +1,119 @@
+#include "common/algorithms/fedavg.h"
+
+#include <cmath>
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "common/algorithms/algorithm_registry.h"
+#include "common/algorithms/gradient_oracle.h"
+#include "tests/algorithms/test_models.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::LineDataset;
+using testing::QuadraticModel;
+
+std::vector<int> Range(int begin, int end) {
+  std::vector<int> rows(static_cast<size_t>(end - begin));
+  std::iota(rows.begin(), rows.end(), begin);
+  return rows;
+}
+
+TEST(LocalSgdTest, FullBatchStepsMatchClosedFormGradientDescent) {
+  // Quadratic: w_{t+1} = w_t - lr (w_t - m), m the mean record, so w_k = m + (1-lr)^k (w_0 - m).
+  const Dataset data = LineDataset(10, 3);
+  const QuadraticModel model(3);
+  const std::vector<int> rows = Range(0, 10);
+  OracleSettings settings;
+  settings.batch_size = 10;  // full batch
+  Rng rng(1);
+  PlainGradientOracle oracle(OracleData{&model, &data, rows}, settings, &rng);
+  const double lr = 0.3;
+  const int steps = 4;
+  LocalSgdSiloProgram program(steps, lr);
+  SiloContext context{0, &model, &oracle, 10.0};
+  Vector w0(3);
+  w0 << 1.0, -2.0, 0.5;
+  SiloTask task{1, 0, std::make_shared<const Vector>(w0)};
+  auto update = program.Train(task, context);
+  ASSERT_TRUE(update.ok()) << update.status();
+  const Vector mean = data.x.colwise().mean().transpose();
+  const Vector expected_w = mean + std::pow(1 - lr, steps) * (w0 - mean);
+  EXPECT_LT((update->delta - (expected_w - w0)).norm(), 1e-12);
+  EXPECT_EQ(update->weight, 10.0);
+}
+
+TEST(FedAvgCoordinatorTest, WeightedAverageBySizeAndUniform) {
+  RoundResults results;
+  Vector a(2), b(2);
+  a << 1.0, 0.0;
+  b << 0.0, 3.0;
+  results.updates.push_back(SiloUpdate{1, 0, a, 1.0});
+  results.updates.push_back(SiloUpdate{1, 1, b, 3.0});
+  Vector global = Vector::Zero(2);
+  FedAvgCoordinator by_size(Weighting::kBySize, 2.0);
+  ASSERT_TRUE(by_size.Aggregate(1, results, &global).ok());
+  EXPECT_DOUBLE_EQ(global[0], 2.0 * 0.25);
+  EXPECT_DOUBLE_EQ(global[1], 2.0 * 0.75 * 3.0);
+  global.setZero();
+  FedAvgCoordinator uniform(Weighting::kUniform, 1.0);
+  ASSERT_TRUE(uniform.Aggregate(1, results, &global).ok());
+  EXPECT_DOUBLE_EQ(global[0], 0.5);
+  EXPECT_DOUBLE_EQ(global[1], 1.5);
+}
+
+TEST(FedAvgCoordinatorTest, NoReplyIsAnErrorNamingTheFailures) {
+  RoundResults results;
+  results.failures.push_back(SiloFailure{4, absl::ResourceExhaustedError("budget spent")});
+  Vector global = Vector::Zero(2);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  const absl::Status status = coordinator.Aggregate(7, results, &global);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("round 7"), std::string::npos);
+  EXPECT_NE(status.message().find("silo 4: budget spent"), std::string::npos);
+}
+
+TEST(FedAvgCoordinatorTest, WrongDimensionIsRejected) {
+  RoundResults results;
+  results.updates.push_back(SiloUpdate{1, 0, Vector::Ones(3), 1.0});
+  Vector global = Vector::Zero(2);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  EXPECT_TRUE(absl::IsInvalidArgument(coordinator.Aggregate(1, results, &global)));
+}
+
+TEST(LocalSgdTest, NonFiniteUpdateIsReportedNotSent) {
+  const Dataset data = LineDataset(4, 2);
+  const QuadraticModel model(2);
+  const std::vector<int> rows = Range(0, 4);
+  OracleSettings settings;
+  settings.batch_size = 4;
+  Rng rng(1);
+  PlainGradientOracle oracle(OracleData{&model, &data, rows}, settings, &rng);
+  LocalSgdSiloProgram program(200, 3.0);  // lr 3 on a unit-curvature quadratic diverges
+  SiloContext context{2, &model, &oracle, 4.0};
+  Vector w0 = Vector::Constant(2, 1e300);
+  auto update = program.Train(SiloTask{5, 2, std::make_shared<const Vector>(w0)}, context);
+  ASSERT_FALSE(update.ok());
+  EXPECT_NE(update.status().message().find("silo 2 round 5"), std::string::npos);
+}
+
+TEST(AlgorithmRegistryTest, BuiltInsAndUnknownName) {
+  const auto names = RegisteredAlgorithmNames();
+  for (const char* name : {"fedavg", "minibatch_sgd", "isrl_dp_fedavg", "isrl_dp_minibatch_sgd"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
+  }
+  AlgorithmConfig config;
+  config.local_steps = 5;
+  EXPECT_EQ(FindAlgorithm("fedavg")->queries_per_round(config), 5);
+  EXPECT_EQ(FindAlgorithm("isrl_dp_minibatch_sgd")->queries_per_round(config), 1);
+  EXPECT_TRUE(FindAlgorithm("isrl_dp_fedavg")->record_level_dp);
+  EXPECT_FALSE(FindAlgorithm("fedavg")->record_level_dp);
+  const auto unknown = FindAlgorithm("fedavgg");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("fedavgg"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fedsilo

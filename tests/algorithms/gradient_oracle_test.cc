@@ -1,0 +1,165 @@
+#include "common/algorithms/gradient_oracle.h"
+
+#include <cmath>
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "common/dp/clipping.h"
+#include "common/dp/paper_calibration.h"
+#include "tests/algorithms/test_models.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::LineDataset;
+using testing::QuadraticModel;
+
+std::vector<int> Range(int n) {
+  std::vector<int> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  return rows;
+}
+
+TEST(ClippingTest, ScalesOnlyRowsAboveTheBound) {
+  Matrix rows(3, 2);
+  rows << 3, 4,    // norm 5 -> scaled to norm 2: (1.2, 1.6)
+      0.6, 0.8,    // norm 1 -> unchanged
+      0, -10;      // norm 10 -> (0, -2)
+  Vector sum;
+  EXPECT_EQ(ClipAndSumRows(rows, 2.0, &sum), 2);
+  EXPECT_NEAR(sum[0], 1.2 + 0.6 + 0.0, 1e-15);
+  EXPECT_NEAR(sum[1], 1.6 + 0.8 - 2.0, 1e-15);
+}
+
+TEST(PaperCalibrationTest, MatchesPublishedExample) {
+  // dp_test_vectors.md: n = 1238, R = 35, eps = 0.75, delta = 1/n^2 gives sigma / L = 0.068013.
+  const double n = 1238;
+  EXPECT_NEAR(PaperIsrlDpSigma(1.0, 35, n, 0.75, 1.0 / (n * n)), 0.068013, 5e-7);
+  // Linear in the clipping bound.
+  EXPECT_NEAR(PaperIsrlDpSigma(3.0, 35, n, 0.75, 1.0 / (n * n)), 3 * 0.068013, 2e-6);
+}
+
+class DpOracleTest : public ::testing::Test {
+ protected:
+  Dataset data_ = LineDataset(20, 3);
+  QuadraticModel model_{3};
+  std::vector<int> rows_ = Range(20);
+};
+
+TEST_F(DpOracleTest, NoNoiseNoClippingFullBatchEqualsPlainGradient) {
+  OracleSettings settings;
+  settings.batch_size = 20;
+  settings.record_level_dp = true;
+  settings.clip = 1e9;
+  settings.noise_std_sum = 0.0;
+  Rng sampling(3), noise(4);
+  PrivacyLedger ledger;
+  DpGradientOracle dp(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  Vector w = Vector::Constant(3, 0.7), g_dp, g_plain;
+  ASSERT_TRUE(dp.Next(w, &g_dp).ok());
+  model_.Gradient(w, Batch{&data_, rows_}, &g_plain);
+  EXPECT_LT((g_dp - g_plain).norm(), 1e-13);
+}
+
+TEST_F(DpOracleTest, ClipsEachRecordBeforeAveraging) {
+  OracleSettings settings;
+  settings.batch_size = 20;
+  settings.record_level_dp = true;
+  settings.clip = 0.5;
+  Rng sampling(3), noise(4);
+  PrivacyLedger ledger;
+  DpGradientOracle dp(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  const Vector w = Vector::Zero(3);
+  Vector g;
+  ASSERT_TRUE(dp.Next(w, &g).ok());
+  // By hand: record i's gradient is -x_i; clip each to norm 0.5, average over 20.
+  Vector expected = Vector::Zero(3);
+  for (int i = 0; i < 20; ++i) {
+    Vector gi = -data_.x.row(i).transpose();
+    const double norm = gi.norm();
+    if (norm > 0.5) gi *= 0.5 / norm;
+    expected += gi;
+  }
+  expected /= 20.0;
+  EXPECT_LT((g - expected).norm(), 1e-14);
+}
+
+TEST_F(DpOracleTest, NoiseHasTheCalibratedStandardDeviationOnTheMean) {
+  OracleSettings settings;
+  settings.batch_size = 20;
+  settings.record_level_dp = true;
+  settings.clip = 1e9;
+  settings.noise_std_sum = 4.0;  // std on the mean: 4 / 20 = 0.2
+  Rng sampling(3), noise(4);
+  PrivacyLedger ledger;
+  DpGradientOracle dp(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  const Vector w = Vector::Zero(3);
+  Vector exact;
+  model_.Gradient(w, Batch{&data_, rows_}, &exact);
+  const int draws = 20000;
+  double sum = 0, sum_sq = 0;
+  Vector g;
+  for (int t = 0; t < draws; ++t) {
+    ASSERT_TRUE(dp.Next(w, &g).ok());
+    for (int j = 0; j < 3; ++j) {
+      const double e = g[j] - exact[j];
+      sum += e;
+      sum_sq += e * e;
+    }
+  }
+  const double n = 3.0 * draws;
+  EXPECT_NEAR(sum / n, 0.0, 5 * 0.2 / std::sqrt(n));
+  EXPECT_NEAR(std::sqrt(sum_sq / n), 0.2, 0.2 * 5 / std::sqrt(2 * n));
+  // Every query is in the ledger, merged into one event.
+  EXPECT_EQ(ledger.num_queries(), draws);
+  ASSERT_EQ(ledger.events().size(), 1u);
+}
+
+TEST_F(DpOracleTest, LedgerEventUsesTheConventionOfTheSampler) {
+  OracleSettings settings;
+  settings.batch_size = 5;
+  settings.record_level_dp = true;
+  settings.clip = 2.0;
+  settings.noise_std_sum = 6.0;
+  Rng sampling(3), noise(4);
+  PrivacyLedger ledger;
+  settings.sampling = Sampling::kPoisson;
+  DpGradientOracle poisson(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  EXPECT_EQ(poisson.event().subsampling, Subsampling::kPoisson);
+  EXPECT_DOUBLE_EQ(poisson.event().noise_multiplier, 3.0);   // std_sum / C
+  EXPECT_DOUBLE_EQ(poisson.event().sampling_rate, 0.25);
+  settings.sampling = Sampling::kWithoutReplacement;
+  DpGradientOracle wor(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  EXPECT_EQ(wor.event().subsampling, Subsampling::kWithoutReplacement);
+  EXPECT_DOUBLE_EQ(wor.event().noise_multiplier, 1.5);       // std_sum / (2C)
+  Vector g;
+  ASSERT_TRUE(poisson.Next(Vector::Zero(3), &g).ok());
+  ASSERT_TRUE(wor.Next(Vector::Zero(3), &g).ok());
+  ASSERT_TRUE(wor.Next(Vector::Zero(3), &g).ok());
+  ASSERT_EQ(ledger.events().size(), 2u);
+  EXPECT_EQ(ledger.events()[0].count, 1);
+  EXPECT_EQ(ledger.events()[1].count, 2);
+}
+
+TEST_F(DpOracleTest, PlainOracleUsesTheSampledBatch) {
+  OracleSettings settings;
+  settings.batch_size = 4;
+  settings.sampling = Sampling::kWithoutReplacement;
+  Rng a(9), b(9);
+  PlainGradientOracle oracle(OracleData{&model_, &data_, rows_}, settings, &a);
+  const Vector w = Vector::Zero(3);
+  Vector g;
+  ASSERT_TRUE(oracle.Next(w, &g).ok());
+  // Replay the same sampler stream and compute the batch gradient by hand.
+  std::vector<int> batch;
+  SampleBatch(rows_, 4, Sampling::kWithoutReplacement, b, &batch);
+  ASSERT_EQ(batch.size(), 4u);
+  Vector expected = Vector::Zero(3);
+  for (int r : batch) expected -= data_.x.row(r).transpose();
+  expected /= 4.0;
+  EXPECT_LT((g - expected).norm(), 1e-14);
+}
+
+}  // namespace
+}  // namespace fedsilo

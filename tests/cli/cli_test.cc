@@ -1,0 +1,128 @@
+// The fedsilo binary as a user meets it: real processes, real files. Bad input must give a
+// one-line error naming the file, key/line or CSV row/column, and exit status 2.
+#include <gtest/gtest.h>
+
+#include "tests/testing/process.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::FreshTempDir;
+using testing::RunFedsilo;
+using testing::WriteFile;
+
+// A small valid CSV experiment: 60 records, label 'y', one categorical column.
+std::string SmallCsv() {
+  std::string csv = "x1,x2,color,y\n";
+  for (int i = 0; i < 60; ++i) {
+    csv += std::to_string(i % 7) + "," + std::to_string((i * 3) % 11) + "," +
+           (i % 2 ? "red" : "blue") + "," + (i % 3 ? "yes" : "no") + "\n";
+  }
+  return csv;
+}
+
+std::string CsvConfig(const std::string& extra_data = "", const std::string& extra = "") {
+  return "seed: 3\n"
+         "data:\n"
+         "  dataset: csv\n"
+         "  train: train.csv\n"
+         "  label: y\n"
+         "  positive: 'yes'\n"
+         "  categorical: [color]\n" +
+         extra_data +
+         "partition:\n"
+         "  silos: 3\n"
+         "algorithm:\n"
+         "  name: fedavg\n"
+         "  rounds: 3\n"
+         "  batch_size: 4\n" +
+         extra;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshTempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    WriteFile(dir_ / "train.csv", SmallCsv());
+  }
+  std::string Config(const std::string& yaml) {
+    WriteFile(dir_ / "exp.yaml", yaml);
+    return (dir_ / "exp.yaml").string();
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(CliTest, VersionAndHelp) {
+  auto version = RunFedsilo("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.output.find("fedsilo " FEDSILO_VERSION), std::string::npos) << version.output;
+  auto help = RunFedsilo("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("run"), std::string::npos);
+}
+
+TEST_F(CliTest, ValidCsvRunWritesTheRunDirectory) {
+  const auto out = dir_ / "out";
+  auto result = RunFedsilo("run " + Config(CsvConfig()) + " --quiet --out " + out.string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  for (const char* file : {"config.yaml", "metrics.csv", "silos.csv", "summary.json", "model.bin"}) {
+    EXPECT_TRUE(std::filesystem::exists(out / file)) << file;
+  }
+  const std::string metrics = testing::ReadFile(out / "metrics.csv");
+  EXPECT_EQ(metrics.rfind("round,train_loss,test_loss,test_accuracy,epsilon", 0), 0u) << metrics;
+}
+
+TEST_F(CliTest, MissingConfigFile) {
+  auto result = RunFedsilo("run /nonexistent/exp.yaml");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("/nonexistent/exp.yaml"), std::string::npos) << result.output;
+}
+
+TEST_F(CliTest, UnknownKeyNamesFileLineAndKey) {
+  auto result = RunFedsilo("run " + Config(CsvConfig("", "  lrr: 0.1\n")));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("exp.yaml:14"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("algorithm.lrr"), std::string::npos) << result.output;
+}
+
+TEST_F(CliTest, WrongTypeAndBadValues) {
+  auto wrong_type = RunFedsilo("run " + Config(CsvConfig("", "  lr: fast\n")));
+  EXPECT_EQ(wrong_type.exit_code, 2);
+  EXPECT_NE(wrong_type.output.find("algorithm.lr"), std::string::npos) << wrong_type.output;
+  auto epsilon = RunFedsilo("run " + Config(CsvConfig() + "privacy:\n  epsilon: 0\n"));
+  EXPECT_EQ(epsilon.exit_code, 2);
+  EXPECT_NE(epsilon.output.find("privacy.epsilon"), std::string::npos) << epsilon.output;
+  auto set = RunFedsilo("run " + Config(CsvConfig()) + " --set algorithm.rounds=-1");
+  EXPECT_EQ(set.exit_code, 2);
+  EXPECT_NE(set.output.find("algorithm.rounds"), std::string::npos) << set.output;
+}
+
+TEST_F(CliTest, LabelColumnThatDoesNotExist) {
+  auto result = RunFedsilo("run " + Config(CsvConfig()) + " --set data.label=income");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("income"), std::string::npos) << result.output;
+}
+
+TEST_F(CliTest, NonNumericValueNamesRowAndColumn) {
+  std::string csv = SmallCsv();
+  csv.replace(csv.find("\n3,9,red"), 8, "\nabc,9,red");  // data row 4 = line 5
+  WriteFile(dir_ / "train.csv", csv);
+  auto result = RunFedsilo("run " + Config(CsvConfig()));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("train.csv:5"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("x1"), std::string::npos) << result.output;
+}
+
+TEST_F(CliTest, MoreSilosThanRecords) {
+  auto result = RunFedsilo("run " + Config(CsvConfig()) + " --set partition.silos=500");
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("silos"), std::string::npos) << result.output;
+}
+
+TEST_F(CliTest, UnknownSubcommandAndOption) {
+  EXPECT_EQ(RunFedsilo("frobnicate").exit_code, 2);
+  EXPECT_EQ(RunFedsilo("run " + Config(CsvConfig()) + " --thread 2").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace fedsilo

@@ -1,0 +1,187 @@
+#include "common/runtime/round_loop.h"
+
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "common/algorithms/fedavg.h"
+#include "common/base/thread_pool.h"
+#include "common/runtime/in_process_transport.h"
+#include "common/runtime/silo_runtime.h"
+#include "tests/algorithms/test_models.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::LineDataset;
+using testing::QuadraticModel;
+
+// Builds `num_silos` silos over contiguous blocks of `data`, each running local SGD.
+struct Federation {
+  Federation(const Dataset* data, const Model* model, int num_silos, int local_steps, double lr,
+             OracleSettings settings, int threads)
+      : pool(threads) {
+    auto program = std::make_shared<LocalSgdSiloProgram>(local_steps, lr);
+    const int n = data->size();
+    for (int s = 0; s < num_silos; ++s) {
+      SiloRuntimeOptions options;
+      options.silo_id = s;
+      options.model = model;
+      options.data = data;
+      for (int r = s * n / num_silos; r < (s + 1) * n / num_silos; ++r) options.train_rows.push_back(r);
+      options.program = program;
+      options.privacy.oracle = settings;
+      options.private_seed = DeriveSeed(99, "silo", s);
+      options.weight = static_cast<double>(options.train_rows.size());
+      silos.push_back(std::make_unique<SiloRuntime>(std::move(options)));
+      pointers.push_back(silos.back().get());
+    }
+    transport = std::make_unique<InProcessTransport>(pointers, &pool);
+  }
+  ThreadPool pool;
+  std::vector<std::unique_ptr<SiloRuntime>> silos;
+  std::vector<SiloRuntime*> pointers;
+  std::unique_ptr<InProcessTransport> transport;
+};
+
+TEST(RoundLoopTest, OneSiloFullBatchIsCentralizedGradientDescent) {
+  const Dataset data = LineDataset(12, 2);
+  const QuadraticModel model(2);
+  OracleSettings settings;
+  settings.batch_size = 12;
+  Federation federation(&data, &model, 1, 1, 0.25, settings, 1);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  Vector w(2);
+  w << 3.0, -1.0;
+  const Vector w0 = w;
+  RoundLoopOptions options;
+  options.rounds = 6;
+  auto outcome = RunFederated(coordinator, *federation.transport, options, &w, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->rounds_completed, 6);
+  const Vector mean = data.x.colwise().mean().transpose();
+  EXPECT_LT((w - (mean + std::pow(0.75, 6) * (w0 - mean))).norm(), 1e-12);
+}
+
+TEST(RoundLoopTest, EqualSizeSilosFullBatchOneStepEqualsCentralizedGradient) {
+  // With equal silos, one full-batch step each and size weighting, the average of the silo
+  // gradients is the pooled gradient: FedAvg = minibatch SGD = gradient descent on all data.
+  const Dataset data = LineDataset(40, 3);
+  const QuadraticModel model(3);
+  OracleSettings settings;
+  settings.batch_size = 1000;
+  Federation federation(&data, &model, 4, 1, 0.5, settings, 2);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  Vector w = Vector::Constant(3, 2.0);
+  const Vector w0 = w;
+  RoundLoopOptions options;
+  options.rounds = 3;
+  ASSERT_TRUE(RunFederated(coordinator, *federation.transport, options, &w, nullptr).ok());
+  const Vector mean = data.x.colwise().mean().transpose();
+  EXPECT_LT((w - (mean + std::pow(0.5, 3) * (w0 - mean))).norm(), 1e-12);
+}
+
+TEST(RoundLoopTest, SameSeedSameParametersWithOneOrTwoThreads) {
+  const Dataset data = LineDataset(200, 4);
+  const QuadraticModel model(4);
+  OracleSettings settings;
+  settings.batch_size = 7;
+  settings.record_level_dp = true;
+  settings.clip = 0.3;
+  settings.noise_std_sum = 0.5;
+  Vector results[2];
+  for (int threads : {1, 2}) {
+    Federation federation(&data, &model, 10, 3, 0.1, settings, threads);
+    FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+    Vector w = Vector::Zero(4);
+    RoundLoopOptions options;
+    options.rounds = 15;
+    options.silos_per_round = 4;
+    options.seed = 5;
+    ASSERT_TRUE(RunFederated(coordinator, *federation.transport, options, &w, nullptr).ok());
+    results[threads - 1] = w;
+  }
+  EXPECT_EQ(std::memcmp(results[0].data(), results[1].data(), sizeof(double) * 4), 0);
+}
+
+TEST(RoundLoopTest, SiloSamplingIsUniformAndDeterministic) {
+  std::vector<int> eligible(20);
+  std::iota(eligible.begin(), eligible.end(), 0);
+  std::vector<int> counts(20, 0);
+  const int rounds = 20000;
+  for (int round = 1; round <= rounds; ++round) {
+    const auto sampled = SampleSilos(eligible, 5, 77, round);
+    ASSERT_EQ(sampled.size(), 5u);
+    ASSERT_TRUE(std::is_sorted(sampled.begin(), sampled.end()));
+    ASSERT_EQ(std::adjacent_find(sampled.begin(), sampled.end()), sampled.end());
+    for (int s : sampled) counts[s]++;
+  }
+  // Each silo is chosen with probability 1/4: binomial(20000, 0.25), sd ~ 61.
+  for (int c : counts) EXPECT_NEAR(c, rounds / 4, 5 * 61.3);
+  EXPECT_EQ(SampleSilos(eligible, 5, 77, 3), SampleSilos(eligible, 5, 77, 3));
+  EXPECT_NE(SampleSilos(eligible, 5, 77, 3), SampleSilos(eligible, 5, 78, 3));
+}
+
+// Fault-injecting decorator: makes chosen silos answer ResourceExhausted (budget spent).
+class ExhaustingTransport : public Transport {
+ public:
+  ExhaustingTransport(Transport* inner, std::vector<int> exhausted)
+      : inner_(inner), exhausted_(std::move(exhausted)) {}
+  RoundResults Train(const std::vector<SiloTask>& tasks) override {
+    std::vector<SiloTask> forwarded;
+    RoundResults refused;
+    for (const SiloTask& task : tasks) {
+      if (std::find(exhausted_.begin(), exhausted_.end(), task.silo_id) != exhausted_.end()) {
+        refused.failures.push_back({task.silo_id, absl::ResourceExhaustedError("budget spent")});
+        ++refusals_;
+      } else {
+        forwarded.push_back(task);
+      }
+    }
+    RoundResults results = inner_->Train(forwarded);
+    results.failures.insert(results.failures.end(), refused.failures.begin(), refused.failures.end());
+    return results;
+  }
+  int num_silos() const override { return inner_->num_silos(); }
+  int refusals_ = 0;
+
+ private:
+  Transport* inner_;
+  std::vector<int> exhausted_;
+};
+
+TEST(RoundLoopTest, SilosOutOfBudgetLeaveSamplingAndTheRunStopsCleanly) {
+  const Dataset data = LineDataset(40, 2);
+  const QuadraticModel model(2);
+  OracleSettings settings;
+  settings.batch_size = 5;
+  Federation federation(&data, &model, 4, 1, 0.1, settings, 1);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  {
+    ExhaustingTransport transport(federation.transport.get(), {1});
+    Vector w = Vector::Zero(2);
+    RoundLoopOptions options;
+    options.rounds = 10;
+    options.silos_per_round = 3;
+    auto outcome = RunFederated(coordinator, transport, options, &w, nullptr);
+    ASSERT_TRUE(outcome.ok());
+    EXPECT_EQ(outcome->rounds_completed, 10);  // three silos remain for three slots
+    EXPECT_LE(transport.refusals_, 1);         // asked at most once, then never again
+  }
+  {
+    ExhaustingTransport transport(federation.transport.get(), {0, 2});
+    Vector w = Vector::Zero(2);
+    RoundLoopOptions options;
+    options.rounds = 50;
+    options.silos_per_round = 3;
+    auto outcome = RunFederated(coordinator, transport, options, &w, nullptr);
+    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    EXPECT_LT(outcome->rounds_completed, 50);
+    EXPECT_NE(outcome->stop_reason.find("can still serve"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace fedsilo

@@ -1,0 +1,59 @@
+// Test helpers that run the real fedsilo binary in a child process and read its run directory.
+// Header-only; used by the CLI and integration tests.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace fedsilo::testing {
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `fedsilo ARGS` (ARGS is passed to /bin/sh as is) from the source directory.
+inline ProcessResult RunFedsilo(const std::string& args) {
+  const std::string command =
+      std::string("cd '") + FEDSILO_SOURCE_DIR + "' && '" + FEDSILO_BINARY_PATH + "' " + args + " 2>&1";
+  ProcessResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buffer;
+  size_t read;
+  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), read);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+inline std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+inline void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// A fresh, empty temporary directory for one test.
+inline std::filesystem::path FreshTempDir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("fedsilo_test_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+inline std::string SharedDataDir() { return std::string(FEDSILO_SOURCE_DIR) + "/../shared/data"; }
+
+}  // namespace fedsilo::testing
