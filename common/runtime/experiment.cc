@@ -13,6 +13,7 @@
 #include "common/base/rng.h"
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
+#include "common/data/silo_layout.h"
 #include "common/metrics/csv_table.h"
 #include "common/model/model_registry.h"
 #include "common/runtime/config_parser.h"
@@ -145,6 +146,7 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   FEDSILO_ASSIGN_OR_RETURN(experiment.shards,
                            PartitionData(experiment.data, config.partition,
                                          DeriveSeed(config.seed, "partition")));
+  FEDSILO_RETURN_IF_ERROR(LayOutBySilo(&experiment.data.train, &experiment.shards));
   FEDSILO_ASSIGN_OR_RETURN(experiment.model,
                            MakeModel(config.model, experiment.data.train.dim(),
                                      experiment.data.train.num_classes));
