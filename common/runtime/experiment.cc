@@ -108,9 +108,13 @@ class RunObserver : public RoundObserver {
     } else {
       std::snprintf(eps, sizeof(eps), "%.3g", epsilon_);
     }
-    std::fprintf(stderr, "\rround %d/%d | train loss %.4f | test acc %.4f | eps %s | %.1fs left   %s",
-                 round, total, last_train_.loss, last_test_.accuracy, eps, left,
-                 last ? "\n" : "");
+    char metrics[96] = "not evaluated yet";
+    if (evaluated_round_ > 0) {
+      std::snprintf(metrics, sizeof(metrics), "train loss %.4f | test acc %.4f", last_train_.loss,
+                    last_test_.accuracy);
+    }
+    std::fprintf(stderr, "\rround %d/%d | %s | eps %s | %.1fs left   %s", round, total, metrics,
+                 eps, left, last ? "\n" : "");
     std::fflush(stderr);
   }
 
@@ -167,6 +171,9 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
                                        error.message());
   }
   const std::filesystem::path out(report.out_dir);
+  if (!options.quiet) {
+    std::fprintf(stderr, "%s", PartitionSummary(experiment.data, experiment.shards).c_str());
+  }
   FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "config.yaml", ExperimentConfigToYaml(config)));
 
   // Silos: each plans its own privacy from its own size and owns its seed and ledger.

@@ -203,8 +203,8 @@ TEST(PartitionTest, DirichletTinyAlphaConcentratesLabels) {
   const auto shards = PartitionOrDie(data, config);
   CheckCoversExactlyOnce(shards, data);
   for (const SiloShard& shard : shards) EXPECT_FALSE(shard.train.empty());
-  EXPECT_GT(MeanDominantShare(shards, data.train), 0.8);
-  EXPECT_GT(MeanTotalVariation(shards, data.train), 0.6);
+  EXPECT_GT(MeanDominantShare(shards, data.train), 0.6);  // iid: ~0.1
+  EXPECT_GT(MeanTotalVariation(shards, data.train), 0.5);  // iid: ~0.01
   CheckTestFollowsTrainLabels(shards, data);
 }
 

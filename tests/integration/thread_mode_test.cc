@@ -113,5 +113,25 @@ TEST(ThreadModeTest, EveryExampleConfigRuns) {
   }
 }
 
+TEST(ThreadModeTest, CustomLoaderAndModelExampleRuns) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const auto dir = FreshTempDir("custom_example");
+  const std::string command = std::string("'") + FEDSILO_EXAMPLE_BINARY_PATH + "' '" +
+                              testing::SharedDataDir() + "' '" + (dir / "out").string() + "' 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char buffer[512];
+  std::string output;
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  ASSERT_EQ(pclose(pipe), 0) << output;
+  EXPECT_NE(output.find("wdbc_mean + l2_logistic"), std::string::npos) << output;
+  // The registered model and loader were used: the resolved config names them.
+  const std::string config = ReadFile(dir / "out" / "config.yaml");
+  EXPECT_NE(config.find("l2_logistic"), std::string::npos);
+  EXPECT_NE(config.find("wdbc_mean"), std::string::npos);
+  // WDBC is easy: even with DP at eps 8 a linear model separates it well.
+  EXPECT_GT(Summary(dir / "out")["final"]["test_accuracy"].get<double>(), 0.85);
+}
+
 }  // namespace
 }  // namespace fedsilo
