@@ -1,11 +1,18 @@
 // fedsilo: the command-line entry point. Subcommands:
 //   fedsilo run CONFIG.yaml [--set key.path=value ...] [--out DIR] [--threads N] [--quiet]
+//   fedsilo privacy epsilon --sampling S --q Q --noise-multiplier Z --steps T --delta D [--json]
+//   fedsilo privacy calibrate --epsilon E --delta D --sampling S --q Q --steps T [--json]
 // Exit status: 0 success, 2 bad input (config, data, arguments), 1 any other failure.
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/dp/calibration.h"
+#include "common/dp/rdp.h"
+#include "common/dp/rdp_accountant.h"
 
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
@@ -48,6 +55,97 @@ int Run(const std::string& config_path, const std::vector<std::string>& override
   return 0;
 }
 
+// Arguments of `fedsilo privacy ...`: one subsampled Gaussian mechanism repeated `steps` times.
+struct PrivacyArguments {
+  std::string sampling = "poisson";
+  double q = 1.0;
+  double noise_multiplier = 0.0;
+  long long steps = 1;
+  double delta = 1e-5;
+  double epsilon = 0.0;
+  bool json = false;
+};
+
+absl::StatusOr<fedsilo::DpEventShape> StepShape(const PrivacyArguments& args) {
+  fedsilo::DpEventShape shape;
+  if (args.sampling == "poisson") {
+    shape.subsampling = fedsilo::Subsampling::kPoisson;
+  } else if (args.sampling == "without_replacement") {
+    shape.subsampling = fedsilo::Subsampling::kWithoutReplacement;
+  } else if (args.sampling == "none") {
+    shape.subsampling = fedsilo::Subsampling::kNone;
+  } else {
+    return absl::InvalidArgumentError("--sampling: unknown value '" + args.sampling +
+                                      "' (allowed: poisson, without_replacement, none)");
+  }
+  if (!(args.q > 0.0 && args.q <= 1.0)) {
+    return absl::InvalidArgumentError("--q: the sampling rate must be in (0, 1]");
+  }
+  if (args.q == 1.0) shape.subsampling = fedsilo::Subsampling::kNone;
+  if (shape.subsampling == fedsilo::Subsampling::kNone && args.q != 1.0) {
+    return absl::InvalidArgumentError("--sampling none needs --q 1");
+  }
+  if (args.steps < 1) return absl::InvalidArgumentError("--steps must be at least 1");
+  if (!(args.delta > 0.0 && args.delta < 1.0)) {
+    return absl::InvalidArgumentError("--delta must be in (0, 1)");
+  }
+  shape.sampling_rate = args.q;
+  shape.count = args.steps;
+  return shape;
+}
+
+std::string Neighbouring(const std::string& sampling) {
+  return sampling == "poisson" ? "add/remove-one" : "replace-one";
+}
+
+int PrivacyEpsilon(const PrivacyArguments& args) {
+  auto shape = StepShape(args);
+  if (!shape.ok()) return Fail(shape.status());
+  if (!(args.noise_multiplier > 0.0)) {
+    return Fail(absl::InvalidArgumentError("--noise-multiplier must be positive"));
+  }
+  const fedsilo::DpEventShape steps[] = {*shape};
+  auto result = fedsilo::EpsilonForNoiseMultiplier(args.noise_multiplier, args.delta, steps,
+                                                   fedsilo::DefaultRdpOrders());
+  if (!result.ok()) return Fail(result.status());
+  if (args.json) {
+    nlohmann::json out = {{"epsilon", result->epsilon}, {"order", result->order},
+                          {"delta", args.delta}, {"sampling", args.sampling},
+                          {"neighbouring", Neighbouring(args.sampling)}, {"q", args.q},
+                          {"noise_multiplier", args.noise_multiplier}, {"steps", args.steps},
+                          {"accountant", "rdp"}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("epsilon = %.10g at delta = %g (RDP order %g; %s, %s neighbours)\n",
+                result->epsilon, args.delta, result->order, args.sampling.c_str(),
+                Neighbouring(args.sampling).c_str());
+  }
+  return 0;
+}
+
+int PrivacyCalibrate(const PrivacyArguments& args) {
+  auto shape = StepShape(args);
+  if (!shape.ok()) return Fail(shape.status());
+  const fedsilo::DpEventShape steps[] = {*shape};
+  auto z = fedsilo::CalibrateNoiseMultiplier(args.epsilon, args.delta, steps);
+  if (!z.ok()) return Fail(z.status());
+  auto check = fedsilo::EpsilonForNoiseMultiplier(*z, args.delta, steps, fedsilo::DefaultRdpOrders());
+  if (!check.ok()) return Fail(check.status());
+  if (args.json) {
+    nlohmann::json out = {{"noise_multiplier", *z}, {"epsilon", check->epsilon},
+                          {"target_epsilon", args.epsilon}, {"order", check->order},
+                          {"delta", args.delta}, {"sampling", args.sampling},
+                          {"neighbouring", Neighbouring(args.sampling)}, {"q", args.q},
+                          {"steps", args.steps}, {"accountant", "rdp"}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("noise multiplier = %.10g (epsilon %.10g <= %g at delta %g; %s, %s neighbours)\n",
+                *z, check->epsilon, args.epsilon, args.delta, args.sampling.c_str(),
+                Neighbouring(args.sampling).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,6 +164,26 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet", options.quiet, "no progress line");
 
+  PrivacyArguments privacy_args;
+  CLI::App* privacy = app.add_subcommand("privacy", "privacy accounting (RDP accountant)");
+  privacy->require_subcommand(1);
+  CLI::App* epsilon = privacy->add_subcommand(
+      "epsilon", "epsilon of a subsampled Gaussian mechanism repeated --steps times");
+  CLI::App* calibrate = privacy->add_subcommand(
+      "calibrate", "smallest noise multiplier that keeps --steps queries within --epsilon");
+  for (CLI::App* command : {epsilon, calibrate}) {
+    command->add_option("--sampling", privacy_args.sampling,
+                        "poisson (z = std_sum / C) | without_replacement (z = std_sum / (2C)) | none")
+        ->capture_default_str();
+    command->add_option("--q", privacy_args.q, "sampling rate (batch / records)")->required();
+    command->add_option("--steps", privacy_args.steps, "number of noisy queries")->required();
+    command->add_option("--delta", privacy_args.delta, "delta")->capture_default_str();
+    command->add_flag("--json", privacy_args.json, "print JSON");
+  }
+  epsilon->add_option("--noise-multiplier", privacy_args.noise_multiplier, "noise multiplier z")
+      ->required();
+  calibrate->add_option("--epsilon", privacy_args.epsilon, "target epsilon")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -77,5 +195,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (run->parsed()) return Run(config_path, overrides, options);
+  if (epsilon->parsed()) return PrivacyEpsilon(privacy_args);
+  if (calibrate->parsed()) return PrivacyCalibrate(privacy_args);
   return 2;
 }

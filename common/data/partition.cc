@@ -46,7 +46,7 @@ constexpr int kDirichletMaxDraws = 10;
 // Shards: attempted edge switches per shard when randomizing the silo-label assignment.
 constexpr int kShardSwitchesPerShard = 10;
 
-// Start of piece j when n items are cut into k near-equal consecutive pieces (sizes differ by <= 1).
+// Start of piece j when n items are cut into k near-equal consecutive pieces (sizes differ <= 1).
 size_t CutPoint(size_t n, size_t k, size_t j) { return n * j / k; }
 
 IndexList ShuffledRange(int n, Rng& rng) {
@@ -60,7 +60,8 @@ IndexList ShuffledRange(int n, Rng& rng) {
 void DealEqual(std::span<const int> items, int silos, std::vector<SiloShard>& shards, Field field) {
   const size_t n = items.size(), k = static_cast<size_t>(silos);
   for (size_t s = 0; s < k; ++s) {
-    (shards[s].*field).assign(items.begin() + CutPoint(n, k, s), items.begin() + CutPoint(n, k, s + 1));
+    (shards[s].*field)
+        .assign(items.begin() + CutPoint(n, k, s), items.begin() + CutPoint(n, k, s + 1));
   }
 }
 
@@ -496,7 +497,9 @@ int64_t EvenOddPairsSplit(std::span<const int> digits, int silos, double p, Rng&
 
   std::vector<int64_t> users(kDigits, 0);  // silos whose pair contains each digit
   for (int s = 0; s < silos; ++s) ++users[PairEven(s)], ++users[PairOdd(s)];
-  auto own_of = [&](int64_t m) { return static_cast<int64_t>(std::llround(p * static_cast<double>(m))); };
+  auto own_of = [&](int64_t m) {
+    return static_cast<int64_t>(std::llround(p * static_cast<double>(m)));
+  };
   auto feasible = [&](int64_t m) {
     if (m * silos > kDigits * n_m) return false;
     const int64_t own = own_of(m), even = (own + 1) / 2, odd = own / 2;
@@ -526,7 +529,9 @@ int64_t EvenOddPairsSplit(std::span<const int> digits, int silos, double p, Rng&
     }
   }
   IndexList pool;
-  for (int d = 0; d < kDigits; ++d) pool.insert(pool.end(), by_digit[d].begin() + cursor[d], by_digit[d].end());
+  for (int d = 0; d < kDigits; ++d) {
+    pool.insert(pool.end(), by_digit[d].begin() + cursor[d], by_digit[d].end());
+  }
   rng.Shuffle(std::span<int>(pool));
   size_t offset = 0;
   for (int s = 0; s < silos; ++s) {
@@ -600,8 +605,8 @@ absl::StatusOr<std::vector<SiloShard>> PartitionData(const TrainTest& data,
     if (scheme == "dirichlet") {
       counts = DirichletTrainCounts(by_class, silos, config.alpha, train_rng);
     } else if (scheme == "shards") {
-      FEDSILO_ASSIGN_OR_RETURN(counts,
-                               ShardTrainCounts(by_class, silos, config.labels_per_silo, train_rng));
+      FEDSILO_ASSIGN_OR_RETURN(
+          counts, ShardTrainCounts(by_class, silos, config.labels_per_silo, train_rng));
     } else {
       FEDSILO_ASSIGN_OR_RETURN(counts, LabelPerSiloTrainCounts(by_class, silos));
     }
@@ -621,7 +626,9 @@ absl::StatusOr<std::vector<SiloShard>> PartitionData(const TrainTest& data,
             "digit ", d, " has no records"));
       }
     }
-    if (EvenOddPairsSplit(train_digits, silos, config.p, train_rng, shards, &SiloShard::train) == 0) {
+    const int64_t m = EvenOddPairsSplit(train_digits, silos, config.p, train_rng, shards,
+                                        &SiloShard::train);
+    if (m == 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "partition: even_odd_pairs leaves every silo with no train records: partition.silos = ",
           silos, " is more than the class-balanced training pool (10 x the rarest digit's count) "
@@ -750,7 +757,8 @@ std::string PartitionSummary(const TrainTest& data, const std::vector<SiloShard>
     for (size_t i = 0; i < row.size(); ++i) {
       const bool last_sparse = !dense && i + 1 == row.size() && i >= 3;
       if (i > 0) line += "  ";
-      line += last_sparse ? row[i] : std::string(width[i] - std::min(width[i], row[i].size()), ' ') + row[i];
+      const size_t pad = last_sparse ? 0 : width[i] - std::min(width[i], row[i].size());
+      line += std::string(pad, ' ') + row[i];
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";

@@ -2,16 +2,31 @@
 
 namespace fedsilo {
 
-void PrivacyLedger::Record(const DpEvent& event) {
-  if (!events_.empty()) {
-    DpEvent& last = events_.back();
+namespace {
+
+void Append(std::vector<DpEvent>* events, const DpEvent& event) {
+  if (!events->empty()) {
+    DpEvent& last = events->back();
     if (last.subsampling == event.subsampling && last.sampling_rate == event.sampling_rate &&
         last.noise_multiplier == event.noise_multiplier) {
       last.count += event.count;
       return;
     }
   }
-  events_.push_back(event);
+  events->push_back(event);
+}
+
+}  // namespace
+
+void PrivacyLedger::Record(const DpEvent& event) {
+  Append(&events_, event);
+  Append(&unaccounted_, event);
+}
+
+std::vector<DpEvent> PrivacyLedger::TakeUnaccounted() {
+  std::vector<DpEvent> taken;
+  taken.swap(unaccounted_);
+  return taken;
 }
 
 int64_t PrivacyLedger::num_queries() const {

@@ -18,9 +18,12 @@ class PrivacyLedger {
   const std::vector<DpEvent>& events() const { return events_; }
   // Total number of noisy queries recorded.
   int64_t num_queries() const;
+  // The events recorded since the last call (merged likewise), for an incremental accountant.
+  std::vector<DpEvent> TakeUnaccounted();
 
  private:
   std::vector<DpEvent> events_;
+  std::vector<DpEvent> unaccounted_;
 };
 
 }  // namespace fedsilo

@@ -1,6 +1,5 @@
 #include "common/model/model_registry.h"
 
-#include <algorithm>
 #include <map>
 #include <mutex>
 #include <utility>

@@ -184,7 +184,8 @@ const std::vector<Section>& Schema() {
         {"clip", MEMBER(privacy.clip), Positive()},
         {"sampling", MEMBER(privacy.sampling),
          OneOf({"poisson", "without_replacement", "with_replacement"})},
-        {"calibration", MEMBER(privacy.calibration), OneOf({"paper"})},
+        {"calibration", MEMBER(privacy.calibration), OneOf({"rdp", "paper"})},
+        {"planned_rounds", MEMBER(privacy.planned_rounds), AtLeast(0)},
         {"secure_noise", MEMBER(privacy.secure_noise)}}},
       {"output",
        {{"dir", MEMBER(output.dir), Checked(&NonEmpty)},
@@ -703,6 +704,12 @@ absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& deco
         "algorithm.silos_per_round",
         absl::StrCat("must be in [0, partition.silos] = [0, ", config.partition.silos, "], got ",
                      config.algorithm.silos_per_round));
+  }
+  if (config.privacy.sampling == "with_replacement" && config.privacy.calibration != "paper") {
+    return decoder.ErrorAt(
+        "privacy.sampling",
+        "with_replacement has no privacy accountant; use poisson or without_replacement, or "
+        "calibration: paper (whose epsilon is then an uncertified target)");
   }
   ExperimentConfig copy = config;  // accessors hand out mutable pointers
   auto text_of = [&](absl::string_view path) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -28,11 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string Neighbouring(const std::string& sampling) {
-  if (sampling == "poisson") return "add/remove-one record";
-  return "replace-one record";
 }
 
 absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {
@@ -61,13 +57,14 @@ absl::Status WriteModel(const std::filesystem::path& path, const Vector& w) {
 class RunObserver : public RoundObserver {
  public:
   RunObserver(const PreparedExperiment& experiment, ThreadPool* pool, CsvTable* metrics,
-              std::vector<int> pooled_train_rows, double epsilon, bool quiet)
+              std::vector<int> pooled_train_rows, const std::vector<SiloRuntime*>* silos,
+              bool quiet)
       : experiment_(experiment),
         pool_(pool),
         metrics_(metrics),
         pooled_train_rows_(std::move(pooled_train_rows)),
         test_rows_(AllRows(experiment.data.test)),
-        epsilon_(epsilon),
+        silos_(silos),
         quiet_(quiet),
         start_(Clock::now()) {}
 
@@ -76,6 +73,7 @@ class RunObserver : public RoundObserver {
     const bool last = round == algorithm.rounds;
     if (last || round % experiment_.config.output.eval_every == 0) {
       const auto eval_start = Clock::now();
+      UpdateEpsilon();
       last_train_ = Evaluate(*experiment_.model, global, experiment_.data.train,
                              pooled_train_rows_, pool_);
       last_test_ = Evaluate(*experiment_.model, global, experiment_.data.test, test_rows_, pool_);
@@ -83,7 +81,7 @@ class RunObserver : public RoundObserver {
       evaluated_round_ = round;
       FEDSILO_RETURN_IF_ERROR(metrics_->AddRow(
           {static_cast<long long>(round), last_train_.loss, last_test_.loss, last_test_.accuracy,
-           epsilon_, static_cast<long long>(results.updates.size()),
+           epsilon_max_, epsilon_mean_, static_cast<long long>(results.updates.size()),
            static_cast<long long>(results.failures.size()), SecondsSince(start_)}));
     }
     if (!quiet_) DrawProgress(round, last);
@@ -96,6 +94,24 @@ class RunObserver : public RoundObserver {
   int evaluated_round() const { return evaluated_round_; }
 
  private:
+  // Max and mean over silos of the epsilon each has spent (inf when the run is not private, NaN
+  // when no accountant covers the sampler).
+  void UpdateEpsilon() {
+    if (!experiment_.algorithm.record_level_dp) {
+      epsilon_max_ = epsilon_mean_ = std::numeric_limits<double>::infinity();
+      return;
+    }
+    double max = 0.0, sum = 0.0;
+    for (const SiloRuntime* silo : *silos_) {
+      const double e = silo->spent_epsilon();
+      max = std::isnan(e) || std::isnan(max) ? std::numeric_limits<double>::quiet_NaN()
+                                             : std::max(max, e);
+      sum += e;
+    }
+    epsilon_max_ = max;
+    epsilon_mean_ = sum / static_cast<double>(silos_->size());
+  }
+
   void DrawProgress(int round, bool last) {
     const double elapsed = SecondsSince(start_);
     if (!last && elapsed - last_draw_ < 0.1) return;
@@ -103,10 +119,10 @@ class RunObserver : public RoundObserver {
     const int total = experiment_.config.algorithm.rounds;
     const double left = elapsed / round * (total - round);
     char eps[32];
-    if (std::isinf(epsilon_)) {
+    if (std::isinf(epsilon_max_)) {
       std::snprintf(eps, sizeof(eps), "inf");
     } else {
-      std::snprintf(eps, sizeof(eps), "%.3g", epsilon_);
+      std::snprintf(eps, sizeof(eps), "%.3g", epsilon_max_);
     }
     char metrics[96] = "not evaluated yet";
     if (evaluated_round_ > 0) {
@@ -123,7 +139,9 @@ class RunObserver : public RoundObserver {
   CsvTable* metrics_;
   std::vector<int> pooled_train_rows_;
   std::vector<int> test_rows_;
-  double epsilon_;
+  const std::vector<SiloRuntime*>* silos_;
+  double epsilon_max_ = 0.0;
+  double epsilon_mean_ = 0.0;
   bool quiet_;
   Clock::time_point start_;
   double eval_seconds_ = 0.0;
@@ -183,17 +201,18 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
   std::vector<std::unique_ptr<SiloRuntime>> silos;
   std::vector<SiloRuntime*> silo_pointers;
   std::vector<int> pooled_train_rows;
-  report.epsilon = spec.record_level_dp ? 0.0 : std::numeric_limits<double>::infinity();
+  std::map<int64_t, SiloPrivacyPlan> plans;  // by silo size: silos of equal size plan alike
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     SiloShard& shard = experiment.shards[i];
     const int64_t n = static_cast<int64_t>(shard.train.size());
-    FEDSILO_ASSIGN_OR_RETURN(SiloPrivacyPlan plan,
-                             PlanSiloPrivacy(config.privacy, config.algorithm,
-                                             spec.record_level_dp, queries_per_round, n));
-    if (plan.record_level_dp) {
-      report.epsilon = std::max(report.epsilon, plan.target_epsilon);
-      report.delta = std::max(report.delta, plan.delta);
+    auto plan = plans.find(n);
+    if (plan == plans.end()) {
+      FEDSILO_ASSIGN_OR_RETURN(SiloPrivacyPlan new_plan,
+                               PlanSiloPrivacy(config.privacy, config.algorithm,
+                                               spec.record_level_dp, queries_per_round, n));
+      plan = plans.emplace(n, std::move(new_plan)).first;
     }
+    if (plan->second.record_level_dp) report.delta = std::max(report.delta, plan->second.delta);
     pooled_train_rows.insert(pooled_train_rows.end(), shard.train.begin(), shard.train.end());
     SiloRuntimeOptions silo;
     silo.silo_id = static_cast<int>(i);
@@ -201,7 +220,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
     silo.data = &experiment.data.train;
     silo.train_rows = std::move(shard.train);
     silo.program = silo_program;
-    silo.privacy = plan;
+    silo.privacy = plan->second;
     silo.private_seed = config.privacy.secure_noise
                             ? SeedFromOsEntropy()
                             : DeriveSeed(config.seed, "silo-private", i);
@@ -221,9 +240,9 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
   FEDSILO_ASSIGN_OR_RETURN(
       CsvTable metrics,
       CsvTable::Create((out / "metrics.csv").string(),
-                       {"round", "train_loss", "test_loss", "test_accuracy", "epsilon", "replies",
-                        "failures", "seconds"}));
-  RunObserver observer(experiment, &pool, &metrics, pooled_train_rows, report.epsilon,
+                       {"round", "train_loss", "test_loss", "test_accuracy", "epsilon",
+                        "epsilon_mean", "replies", "failures", "seconds"}));
+  RunObserver observer(experiment, &pool, &metrics, pooled_train_rows, &silo_pointers,
                        options.quiet);
 
   Rng init_rng(DeriveSeed(config.seed, "init"));
@@ -238,6 +257,12 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
   report.train_seconds = SecondsSince(loop_start) - observer.eval_seconds();
   report.eval_seconds = observer.eval_seconds();
   report.rounds_completed = outcome.rounds_completed;
+  report.epsilon = 0.0;
+  for (const SiloRuntime* silo : silo_pointers) {
+    const double e = silo->spent_epsilon();
+    report.epsilon = std::isnan(e) ? e : std::max(report.epsilon, e);
+  }
+  if (!spec.record_level_dp) report.epsilon = std::numeric_limits<double>::infinity();
   report.stop_reason = outcome.stop_reason;
   if (observer.evaluated_round() != outcome.rounds_completed) {  // stopped early: final evaluation
     report.final_train = Evaluate(*experiment.model, global, experiment.data.train,
@@ -255,7 +280,8 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
       CsvTable silo_table,
       CsvTable::Create((out / "silos.csv").string(),
                        {"silo", "train_records", "test_records", "test_accuracy", "test_loss",
-                        "noise_sigma_mean", "noisy_queries", "epsilon"}));
+                        "noise_multiplier", "noise_sigma_mean", "noisy_queries", "epsilon",
+                        "delta"}));
   for (size_t i = 0; i < silos.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
     const EvalResult silo_test =
@@ -264,8 +290,10 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
     FEDSILO_RETURN_IF_ERROR(silo_table.AddRow(
         {static_cast<long long>(i), static_cast<long long>(silos[i]->num_records()),
          static_cast<long long>(shard.test.size()), silo_test.accuracy, silo_test.loss,
-         plan.sigma_mean, static_cast<long long>(silos[i]->ledger().num_queries()),
-         plan.record_level_dp ? plan.target_epsilon : std::numeric_limits<double>::infinity()}));
+         plan.query_event.noise_multiplier, plan.sigma_mean,
+         static_cast<long long>(silos[i]->ledger().num_queries()),
+         plan.record_level_dp ? silos[i]->spent_epsilon() : std::numeric_limits<double>::infinity(),
+         plan.delta}));
   }
 
   nlohmann::json summary;
@@ -282,17 +310,29 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;
   if (spec.record_level_dp) {
-    privacy["epsilon"] = report.epsilon;
-    privacy["delta"] = report.delta;
-    privacy["epsilon_kind"] = "target";
-    privacy["accountant"] =
-        "none: closed-form calibration sigma^2 = 8 C^2 T ln(1/delta) / (n^2 eps^2) "
-        "(Lowy & Razaviyayn); epsilon is the target of that formula, not certified by an "
-        "accountant";
+    const SiloPrivacyPlan& any_plan = silos.front()->privacy();
     privacy["calibration"] = config.privacy.calibration;
     privacy["sampling"] = config.privacy.sampling;
-    privacy["neighbouring"] = Neighbouring(config.privacy.sampling);
+    privacy["neighbouring"] = NeighbouringRelation(config.privacy.sampling);
     privacy["clip"] = config.privacy.clip;
+    privacy["target_epsilon"] = config.privacy.epsilon;
+    privacy["delta"] = report.delta;  // max over silos
+    privacy["planned_queries_per_silo"] = any_plan.planned_queries;
+    if (any_plan.accountable) {
+      privacy["epsilon"] = report.epsilon;  // max over silos, spent
+      privacy["accountant"] =
+          std::string("rdp: ") +
+          (config.privacy.sampling == "poisson"
+               ? "Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019)"
+               : "fixed-size without-replacement subsampled Gaussian (Wang, Balle, "
+                 "Kasiviswanathan 2019)") +
+          ", 156 orders, improved conversion (Canonne, Kamath, Steinke 2020)";
+    } else {
+      privacy["epsilon"] = nullptr;
+      privacy["accountant"] =
+          "none: sampling with replacement has no standard accountant; the closed-form "
+          "calibration of Lowy & Razaviyayn targets target_epsilon, uncertified";
+    }
   } else {
     privacy["epsilon"] = nullptr;  // JSON has no infinity: not private
     privacy["delta"] = nullptr;

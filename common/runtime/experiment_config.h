@@ -13,11 +13,13 @@
 namespace fedsilo {
 
 struct PrivacyConfig {
-  double epsilon = 1.0;         // per-silo target
+  double epsilon = 1.0;         // per-silo budget (target) over the whole run
   double delta = 0.0;           // 0 = 1 / n_i^2 per silo (the ISRL-DP papers' choice)
   double clip = 1.0;            // per-record L2 clipping bound
-  std::string sampling = "without_replacement";  // poisson | without_replacement | with_replacement
-  std::string calibration = "paper";  // paper: closed-form sigma of Lowy & Razaviyayn
+  std::string sampling = "poisson";  // poisson | without_replacement | with_replacement
+  std::string calibration = "rdp";   // rdp: smallest noise the RDP accountant certifies;
+                                     // paper: closed-form sigma of Lowy & Razaviyayn
+  int planned_rounds = 0;       // rounds each silo budgets for; 0 = algorithm.rounds
   bool secure_noise = false;    // true: silos seed their noise from OS entropy
 };
 

@@ -49,6 +49,14 @@ absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
                        eligible.end());
       }
     }
+    if (results.updates.empty() && eligible.size() < wanted) {
+      // Every sampled silo refused because its budget is spent: end cleanly, with the reason.
+      outcome.stop_reason = "stopped in round " + std::to_string(round) + ": only " +
+                            std::to_string(eligible.size()) + " silos can still serve, " +
+                            std::to_string(wanted) + " needed per round (" +
+                            std::string(results.failures.front().status.message()) + ")";
+      return outcome;
+    }
     FEDSILO_RETURN_IF_ERROR(coordinator.Aggregate(round, results, global));
     outcome.rounds_completed = round - options.first_round + 1;
     if (observer != nullptr) FEDSILO_RETURN_IF_ERROR(observer->OnRoundEnd(round, *global, results));

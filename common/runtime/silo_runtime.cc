@@ -2,11 +2,95 @@
 
 #include <string>
 
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
 #include "common/base/rng.h"
+#include "common/dp/rdp.h"
+#include "common/dp/rdp_accountant.h"
 
 namespace fedsilo {
 
-SiloRuntime::SiloRuntime(SiloRuntimeOptions options) : options_(std::move(options)) {}
+namespace {
+
+const std::vector<double>& Orders() {
+  static const std::vector<double>* const orders = new std::vector<double>(DefaultRdpOrders());
+  return *orders;
+}
+
+bool SameShape(const DpEvent& a, const DpEvent& b) {
+  return a.subsampling == b.subsampling && a.sampling_rate == b.sampling_rate &&
+         a.noise_multiplier == b.noise_multiplier;
+}
+
+}  // namespace
+
+SiloRuntime::SiloRuntime(SiloRuntimeOptions options) : options_(std::move(options)) {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  if (plan.record_level_dp && plan.accountable) spent_rdp_.assign(Orders().size(), 0.0);
+}
+
+double SiloRuntime::spent_epsilon() const {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  if (!plan.record_level_dp) return 0.0;
+  if (!plan.accountable) return std::numeric_limits<double>::quiet_NaN();
+  if (ledger_.num_queries() == 0) return 0.0;
+  auto spent = EpsilonFromRdp(Orders(), spent_rdp_, plan.delta);
+  return spent.ok() ? spent->epsilon : std::numeric_limits<double>::infinity();
+}
+
+absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  const std::string who = "silo " + std::to_string(options_.silo_id) + " refuses round " +
+                          std::to_string(task.round) + ": ";
+  const int64_t after = ledger_.num_queries() + plan.queries_per_round;
+  if (plan.budget_by_epsilon && only_plan_events_) {
+    if (after > plan.max_queries) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(who, "its privacy budget would be exceeded (epsilon ",
+                       plan.target_epsilon, " at delta ", plan.delta, " allows ",
+                       plan.max_queries, " noisy queries; it has made ",
+                       ledger_.num_queries(), ")"));
+    }
+  } else if (plan.budget_by_epsilon) {
+    std::vector<double> trial = spent_rdp_;
+    for (size_t i = 0; i < trial.size(); ++i) {
+      trial[i] += static_cast<double>(plan.queries_per_round) * (*plan.query_rdp)[i];
+    }
+    FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder after, EpsilonFromRdp(Orders(), trial, plan.delta));
+    if (after.epsilon > plan.target_epsilon * (1.0 + 1e-9)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(who, "its privacy budget would be exceeded (epsilon ", after.epsilon,
+                       " > budget ", plan.target_epsilon, " at delta ", plan.delta, ")"));
+    }
+  } else if (after > plan.planned_queries) {
+    return absl::ResourceExhaustedError(
+        who + "it has made " + std::to_string(ledger_.num_queries()) +
+        " noisy queries and its closed-form calibration covers " +
+        std::to_string(plan.planned_queries));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SiloRuntime::AccountNewEvents() {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  const std::vector<DpEvent> events = ledger_.TakeUnaccounted();
+  if (!plan.accountable || events.empty()) return absl::OkStatus();
+  for (const DpEvent& event : events) {
+    const std::vector<double>* curve = plan.query_rdp.get();
+    std::vector<double> other;
+    if (!SameShape(event, plan.query_event)) {
+      only_plan_events_ = false;
+      FEDSILO_ASSIGN_OR_RETURN(other, ComputeRdp(event, Orders()));
+      curve = &other;
+    }
+    for (size_t i = 0; i < spent_rdp_.size(); ++i) {
+      spent_rdp_[i] += static_cast<double>(event.count) * (*curve)[i];
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   if (task.silo_id != options_.silo_id) {
@@ -28,8 +112,12 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   } else {
     oracle = std::make_unique<PlainGradientOracle>(source, settings, &sampling_rng);
   }
+  if (settings.record_level_dp) FEDSILO_RETURN_IF_ERROR(CheckBudget(task));
   SiloContext context{options_.silo_id, options_.model, oracle.get(), options_.weight};
-  return options_.program->Train(task, context);
+  absl::StatusOr<SiloUpdate> update = options_.program->Train(task, context);
+  // Whatever happened, the noise that was drawn is spent: account for it.
+  FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
+  return update;
 }
 
 }  // namespace fedsilo

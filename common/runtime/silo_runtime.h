@@ -5,7 +5,12 @@
 // private seed (never sent anywhere), builds the silo's gradient oracle (DP when the plan says so),
 // runs the SiloProgram, and returns the privatized update. Calls for one silo must not overlap
 // (the transport serves each silo from one thread at a time); different silos run in parallel.
-// Per-silo state is small (row list, seed, ledger) so 10,000 silos fit beside the pooled data.
+// Per-silo state is small (row list, seed, ledger, one RDP curve) so 10,000 silos fit beside
+// the pooled data.
+//
+// Budget: before a task, a private silo checks that serving it keeps it within its plan (the
+// accountant's epsilon for rdp calibration, the planned query count for paper calibration) and
+// otherwise answers ResourceExhausted without computing anything, whatever the coordinator asks.
 #pragma once
 
 #include <cstdint>
@@ -43,10 +48,19 @@ class SiloRuntime {
   const std::vector<int>& train_rows() const { return options_.train_rows; }
   const SiloPrivacyPlan& privacy() const { return options_.privacy; }
   const PrivacyLedger& ledger() const { return ledger_; }
+  // Epsilon spent so far by the RDP accountant at the plan's delta (0 before any query; NaN when
+  // no accountant covers the sampler; 0 for a non-private silo).
+  // Computed on demand (a conversion over the RDP orders): call it between rounds, not per query.
+  double spent_epsilon() const;
 
  private:
+  absl::Status CheckBudget(const SiloTask& task) const;
+  absl::Status AccountNewEvents();
+
   SiloRuntimeOptions options_;
   PrivacyLedger ledger_;
+  std::vector<double> spent_rdp_;  // per default RDP order
+  bool only_plan_events_ = true;   // every recorded event is plan.query_event (fast budget check)
 };
 
 }  // namespace fedsilo

@@ -23,8 +23,11 @@ std::vector<int> MakePool(int n) {
 }
 int PoolIndex(int row) { return (row - 1000) / 3; }
 
+constexpr Sampling kAllSamplings[] = {Sampling::kPoisson, Sampling::kWithoutReplacement,
+                                      Sampling::kWithReplacement};
+
 TEST(BatchSamplerTest, ParseAndNameRoundTrip) {
-  for (Sampling s : {Sampling::kPoisson, Sampling::kWithoutReplacement, Sampling::kWithReplacement}) {
+  for (Sampling s : kAllSamplings) {
     auto parsed = ParseSampling(SamplingName(s));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, s);
@@ -105,7 +108,8 @@ TEST(BatchSamplerTest, WithoutReplacementDrawsEverySubsetEquallyOften) {
   }
   ASSERT_EQ(counts.size(), 10u);
   double chi2 = 0;
-  for (const auto& [subset, c] : counts) chi2 += (c - trials / 10.0) * (c - trials / 10.0) / (trials / 10.0);
+  const double e = trials / 10.0;
+  for (const auto& [subset, c] : counts) chi2 += (c - e) * (c - e) / e;
   EXPECT_LT(chi2, 45.0);
 }
 
@@ -156,7 +160,7 @@ TEST(BatchSamplerTest, EmptyPoolOrNonPositiveBatchGivesEmptyBatch) {
   Rng rng(1);
   std::vector<int> out = {1, 2, 3};
   const std::vector<int> empty;
-  for (Sampling s : {Sampling::kPoisson, Sampling::kWithoutReplacement, Sampling::kWithReplacement}) {
+  for (Sampling s : kAllSamplings) {
     SampleBatch(empty, 5, s, rng, &out);
     EXPECT_TRUE(out.empty());
     out = {1};
@@ -167,7 +171,7 @@ TEST(BatchSamplerTest, EmptyPoolOrNonPositiveBatchGivesEmptyBatch) {
 
 TEST(BatchSamplerTest, SameRngStateSameBatch) {
   const std::vector<int> pool = MakePool(500);
-  for (Sampling s : {Sampling::kPoisson, Sampling::kWithoutReplacement, Sampling::kWithReplacement}) {
+  for (Sampling s : kAllSamplings) {
     Rng a(77), b(77), c(78);
     std::vector<int> out_a, out_b, out_c;
     SampleBatch(pool, 40, s, a, &out_a);

@@ -314,7 +314,8 @@ TEST(PartitionTest, LabelPerSiloErrors) {
   const TrainTest data = MakeData(1000, 100, 10);
   auto result = PartitionData(data, Config("label_per_silo", 5), 1);
   ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.status().message(), HasSubstr("partition.silos >= the number of classes (10)"));
+  EXPECT_THAT(result.status().message(),
+              HasSubstr("partition.silos >= the number of classes (10)"));
   EXPECT_THAT(result.status().message(), HasSubstr("partition.silos = 5"));
 
   // Class 9 has only 1 record but silos 9 and 19 hold it.
@@ -613,10 +614,11 @@ TEST(PartitionTest, CommonErrors) {
 TEST(PartitionTest, SixtyThousandRecordsIntoTenThousandSilosIsFast) {
   TrainTest data;
   data.name = "mnist-like";
-  data.train = MakeSplit(LabelsWithCounts({5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}, 1),
-                         10, 1);
-  data.test = MakeSplit(LabelsWithCounts({980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}, 2),
-                        10, 2);
+  // MNIST's digit counts.
+  data.train = MakeSplit(
+      LabelsWithCounts({5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}, 1), 10, 1);
+  data.test = MakeSplit(
+      LabelsWithCounts({980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009}, 2), 10, 2);
   for (const PartitionConfig& config : AllSchemeConfigs(10000)) {
     const auto start = std::chrono::steady_clock::now();
     const auto shards = PartitionOrDie(data, config);

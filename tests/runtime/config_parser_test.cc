@@ -359,8 +359,14 @@ TEST(ConfigParserTest, UnknownChoiceListsAllowedValuesAndHint) {
   EXPECT_EQ(ErrorOf("privacy:\n  sampling: posson\n"),
             "exp.yaml:2: privacy.sampling: unknown value 'posson' (allowed: poisson | "
             "without_replacement | with_replacement; did you mean 'poisson'?)");
-  EXPECT_EQ(ErrorOf("privacy:\n  calibration: rdp\n"),
-            "exp.yaml:2: privacy.calibration: unknown value 'rdp' (allowed: paper)");
+  EXPECT_EQ(ErrorOf("privacy:\n  calibration: closed_form\n"),
+            "exp.yaml:2: privacy.calibration: unknown value 'closed_form' (allowed: rdp | paper)");
+  // With-replacement sampling has no accountant: only the paper's (uncertified) calibration.
+  EXPECT_EQ(ErrorOf("privacy:\n  sampling: with_replacement\n"),
+            "exp.yaml:2: privacy.sampling: with_replacement has no privacy accountant; use poisson "
+            "or without_replacement, or calibration: paper (whose epsilon is then an uncertified "
+            "target)");
+  EXPECT_TRUE(Parse("privacy:\n  sampling: with_replacement\n  calibration: paper\n").ok());
   EXPECT_EQ(ErrorOf("data:\n  missing: skip\n"),
             "exp.yaml:2: data.missing: unknown value 'skip' (allowed: drop | impute)");
   EXPECT_EQ(ErrorOf("algorithm:\n  weighting: sized\n"),
@@ -586,7 +592,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     ++keys;
   }
   EXPECT_EQ(keys,
-            45);  // seed + 16 data + 7 partition + 4 model + 8 algorithm + 6 privacy + 3 output
+            46);  // seed + 16 data + 7 partition + 4 model + 8 algorithm + 7 privacy + 3 output
 }
 
 // The annotated example in docs/config.md is a valid experiment file that sets every key.

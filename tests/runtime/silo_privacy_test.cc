@@ -1,0 +1,225 @@
+#include "common/runtime/silo_privacy.h"
+
+#include <cmath>
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "common/algorithms/fedavg.h"
+#include "common/base/thread_pool.h"
+#include "common/dp/calibration.h"
+#include "common/dp/paper_calibration.h"
+#include "common/dp/rdp.h"
+#include "common/runtime/in_process_transport.h"
+#include "common/runtime/round_loop.h"
+#include "common/runtime/silo_runtime.h"
+#include "tests/algorithms/test_models.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::LineDataset;
+using testing::QuadraticModel;
+
+double EpsilonAfter(const SiloPrivacyPlan& plan, int64_t queries) {
+  const DpEventShape steps[] = {{plan.query_event.subsampling, plan.query_event.sampling_rate, queries}};
+  return EpsilonForNoiseMultiplier(plan.query_event.noise_multiplier, plan.delta, steps,
+                                   DefaultRdpOrders())
+      ->epsilon;
+}
+
+TEST(SiloPrivacyPlanTest, RdpCalibrationIsTheSmallestNoiseThatMeetsTheBudget) {
+  PrivacyConfig privacy;
+  privacy.epsilon = 2.0;
+  privacy.delta = 1e-5;
+  privacy.clip = 0.5;
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 50;
+  algorithm.batch_size = 20;
+  for (const char* sampling : {"poisson", "without_replacement"}) {
+    privacy.sampling = sampling;
+    auto plan = PlanSiloPrivacy(privacy, algorithm, true, /*queries_per_round=*/3, /*n=*/400);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(plan->planned_queries, 150);
+    EXPECT_DOUBLE_EQ(plan->query_event.sampling_rate, 0.05);
+    EXPECT_LE(EpsilonAfter(*plan, 150), 2.0);
+    // Slightly less noise would break the budget: the calibration is tight (tolerance 1e-4).
+    SiloPrivacyPlan weaker = *plan;
+    weaker.query_event.noise_multiplier *= 0.999;
+    EXPECT_GT(EpsilonAfter(weaker, 150), 2.0) << sampling;
+    // max_queries is the last count within budget.
+    EXPECT_GE(plan->max_queries, 150);
+    EXPECT_LE(EpsilonAfter(*plan, plan->max_queries), 2.0);
+    EXPECT_GT(EpsilonAfter(*plan, plan->max_queries + 1), 2.0);
+    // The noise on the sum follows the neighbouring relation of the sampler.
+    const double sensitivity = std::string(sampling) == "poisson" ? 0.5 : 1.0;
+    EXPECT_NEAR(plan->oracle.noise_std_sum, plan->query_event.noise_multiplier * sensitivity, 1e-12);
+    EXPECT_NEAR(plan->sigma_mean, plan->oracle.noise_std_sum / 20.0, 1e-12);
+  }
+}
+
+TEST(SiloPrivacyPlanTest, PaperCalibrationUsesTheClosedFormAndDefaultDelta) {
+  PrivacyConfig privacy;
+  privacy.calibration = "paper";
+  privacy.sampling = "with_replacement";
+  privacy.epsilon = 0.75;
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 35;
+  algorithm.batch_size = 100;
+  auto plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 1238);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_DOUBLE_EQ(plan->delta, 1.0 / (1238.0 * 1238.0));
+  EXPECT_NEAR(plan->sigma_mean, 0.068013, 5e-7);  // dp_test_vectors.md
+  EXPECT_FALSE(plan->accountable);
+  EXPECT_EQ(plan->max_queries, 35);
+}
+
+TEST(SiloPrivacyPlanTest, WithReplacementNeedsPaperCalibration) {
+  PrivacyConfig privacy;
+  privacy.sampling = "with_replacement";
+  AlgorithmConfig algorithm;
+  auto plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 100);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("with_replacement"), absl::string_view::npos);
+}
+
+TEST(SiloPrivacyPlanTest, OracleWritesThePlansEventToTheLedger) {
+  const Dataset data = LineDataset(50, 2);
+  const QuadraticModel model(2);
+  std::vector<int> rows(50);
+  std::iota(rows.begin(), rows.end(), 0);
+  for (const char* sampling : {"poisson", "without_replacement"}) {
+    PrivacyConfig privacy;
+    privacy.sampling = sampling;
+    AlgorithmConfig algorithm;
+    algorithm.batch_size = 10;
+    auto plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 50);
+    ASSERT_TRUE(plan.ok());
+    Rng a(1), b(2);
+    PrivacyLedger ledger;
+    DpGradientOracle oracle(OracleData{&model, &data, rows}, plan->oracle, &a, &b, &ledger);
+    const DpEvent event = oracle.event();
+    EXPECT_EQ(event.subsampling, plan->query_event.subsampling);
+    EXPECT_DOUBLE_EQ(event.sampling_rate, plan->query_event.sampling_rate);
+    EXPECT_NEAR(event.noise_multiplier, plan->query_event.noise_multiplier, 1e-12);
+  }
+}
+
+// Records, for every update that leaves a silo, the silo's spent epsilon at that moment.
+class AuditingTransport : public Transport {
+ public:
+  AuditingTransport(InProcessTransport* inner, const std::vector<SiloRuntime*>* silos)
+      : inner_(inner), silos_(silos) {}
+  RoundResults Train(const std::vector<SiloTask>& tasks) override {
+    RoundResults results = inner_->Train(tasks);
+    for (const SiloUpdate& update : results.updates) {
+      const SiloRuntime* silo = (*silos_)[static_cast<size_t>(update.silo_id)];
+      max_epsilon_seen = std::max(max_epsilon_seen, silo->spent_epsilon());
+      ++updates;
+    }
+    refusals += static_cast<int>(results.failures.size());
+    for (const SiloFailure& failure : results.failures) {
+      EXPECT_TRUE(absl::IsResourceExhausted(failure.status)) << failure.status;
+    }
+    return results;
+  }
+  int num_silos() const override { return inner_->num_silos(); }
+  double max_epsilon_seen = 0.0;
+  int updates = 0;
+  int refusals = 0;
+
+ private:
+  InProcessTransport* inner_;
+  const std::vector<SiloRuntime*>* silos_;
+};
+
+TEST(SiloBudgetTest, ACoordinatorAskingForMoreRoundsNeverGetsAnOverBudgetMessage) {
+  const Dataset data = LineDataset(300, 3);
+  const QuadraticModel model(3);
+  PrivacyConfig privacy;
+  privacy.epsilon = 1.0;
+  privacy.delta = 1e-5;
+  privacy.planned_rounds = 6;  // each silo budgets for 6 rounds
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 40;       // the coordinator asks for 40
+  algorithm.batch_size = 10;
+  algorithm.local_steps = 2;
+  auto program = std::make_shared<LocalSgdSiloProgram>(2, 0.1);
+  std::vector<std::unique_ptr<SiloRuntime>> owned;
+  std::vector<SiloRuntime*> silos;
+  const int sizes[] = {50, 100, 150};  // different n: different noise and budgets
+  int begin = 0;
+  for (int s = 0; s < 3; ++s) {
+    SiloRuntimeOptions options;
+    options.silo_id = s;
+    options.model = &model;
+    options.data = &data;
+    for (int r = begin; r < begin + sizes[s]; ++r) options.train_rows.push_back(r);
+    begin += sizes[s];
+    options.program = program;
+    options.privacy = *PlanSiloPrivacy(privacy, algorithm, true, 2, sizes[s]);
+    options.private_seed = DeriveSeed(3, "silo", s);
+    options.weight = sizes[s];
+    owned.push_back(std::make_unique<SiloRuntime>(std::move(options)));
+    silos.push_back(owned.back().get());
+  }
+  ThreadPool pool(2);
+  InProcessTransport inner(silos, &pool);
+  AuditingTransport transport(&inner, &silos);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  Vector w = Vector::Zero(3);
+  RoundLoopOptions loop;
+  loop.rounds = 40;
+  auto outcome = RunFederated(coordinator, transport, loop, &w, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_LT(outcome->rounds_completed, 40);
+  EXPECT_FALSE(outcome->stop_reason.empty());
+  EXPECT_GT(transport.refusals, 0);
+  EXPECT_GT(transport.updates, 3 * 5);
+  // No message ever left a silo whose spent epsilon exceeded its budget...
+  EXPECT_LE(transport.max_epsilon_seen, 1.0 + 1e-9);
+  for (const SiloRuntime* silo : silos) {
+    EXPECT_LE(silo->spent_epsilon(), 1.0 + 1e-9);
+    EXPECT_GE(silo->ledger().num_queries(), 12);  // it served at least its 6 planned rounds
+    // ...and the ledger agrees with an independent recomputation from its events.
+    const auto& events = silo->ledger().events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_NEAR(silo->spent_epsilon(),
+                EpsilonForNoiseMultiplier(events[0].noise_multiplier, 1e-5,
+                                          std::vector<DpEventShape>{{events[0].subsampling,
+                                                                     events[0].sampling_rate,
+                                                                     events[0].count}},
+                                          DefaultRdpOrders())
+                    ->epsilon,
+                1e-12);
+  }
+}
+
+TEST(SiloBudgetTest, PaperCalibrationStopsAtThePlannedQueryCount) {
+  const Dataset data = LineDataset(100, 2);
+  const QuadraticModel model(2);
+  PrivacyConfig privacy;
+  privacy.calibration = "paper";
+  privacy.sampling = "with_replacement";
+  privacy.planned_rounds = 4;
+  AlgorithmConfig algorithm;
+  algorithm.batch_size = 10;
+  SiloRuntimeOptions options;
+  options.model = &model;
+  options.data = &data;
+  for (int r = 0; r < 100; ++r) options.train_rows.push_back(r);
+  options.program = std::make_shared<LocalSgdSiloProgram>(1, 0.1);
+  options.privacy = *PlanSiloPrivacy(privacy, algorithm, true, 1, 100);
+  SiloRuntime silo(std::move(options));
+  auto global = std::make_shared<const Vector>(Vector::Zero(2));
+  for (int round = 1; round <= 4; ++round) {
+    ASSERT_TRUE(silo.Handle(SiloTask{round, 0, global}).ok());
+  }
+  auto refused = silo.Handle(SiloTask{5, 0, global});
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status()));
+  EXPECT_EQ(silo.ledger().num_queries(), 4);
+  EXPECT_TRUE(std::isnan(silo.spent_epsilon()));  // no accountant covers with-replacement
+}
+
+}  // namespace
+}  // namespace fedsilo
