@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "common/dp/clipping.h"
 
 namespace fedsilo {
 namespace {
@@ -65,12 +64,10 @@ DpEvent DpGradientOracle::event() const {
 
 absl::Status DpGradientOracle::Next(const Vector& w, Vector* grad) {
   SampleBatch(source_.rows, settings_.batch_size, settings_.sampling, *sampling_rng_, &batch_);
-  thread_local Matrix per_example;
   if (batch_.empty()) {
     grad->setZero(w.size());
   } else {
-    source_.model->PerExampleGradients(w, Batch{source_.data, batch_}, &per_example);
-    ClipAndSumRows(per_example, settings_.clip, grad);
+    source_.model->ClippedGradientSum(w, Batch{source_.data, batch_}, settings_.clip, grad);
   }
   // Noise is drawn here, inside the silo, and the ledger records it at the same moment.
   if (settings_.noise_std_sum > 0.0) {

@@ -200,6 +200,37 @@ void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Mat
   }
 }
 
+int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                                      Vector* sum) const {
+  CheckArgs(w, batch);
+  sum->setZero(num_parameters());
+  const int m = batch.size();
+  const Matrix& x = batch.data->x;
+  auto sw = sum->head(dim_);
+  double sb = 0.0;
+  int clipped = 0;
+  BlockArray res;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    const int* rows = batch.rows.data() + start;
+    BlockResiduals(*batch.data, rows, len, w, &res);
+    for (int i = 0; i < len; ++i) {
+      // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1).
+      const auto xi = x.row(rows[i]);
+      const double norm = std::abs(res[i]) * std::sqrt(xi.squaredNorm() + 1.0);
+      double coefficient = res[i];
+      if (norm > clip) {
+        coefficient *= clip / norm;
+        ++clipped;
+      }
+      sw.noalias() += coefficient * xi.transpose();
+      sb += coefficient;
+    }
+  }
+  (*sum)[dim_] = sb;
+  return clipped;
+}
+
 void LogisticModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                          Vector* out) const {
   CheckArgs(w, batch);

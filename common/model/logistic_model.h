@@ -35,6 +35,8 @@ class LogisticModel final : public Model {
   double Loss(const Vector& w, const Batch& batch) const override;
   void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
+  int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                         Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;

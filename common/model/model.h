@@ -34,6 +34,13 @@ class Model {
   virtual void Gradient(const Vector& w, const Batch& batch, Vector* grad) const = 0;
   // Row i of `out` (batch.size() x num_parameters()) is the gradient of record i's loss.
   virtual void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const = 0;
+  // Sum over the batch of each record's gradient scaled to L2 norm at most `clip`
+  // (sum_i g_i * min(1, clip / ||g_i||)): the kernel of record-level DP. The default builds the
+  // per-example gradients and clips them; models whose per-record gradient norms have a closed
+  // form (linear models: ||g_i|| = ||r_i|| * ||[x_i, 1]||) override it without materializing them.
+  // Returns how many records were clipped.
+  virtual int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                                 Vector* sum) const;
   // Hessian of the mean loss times v.
   virtual void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                     Vector* out) const = 0;

@@ -180,6 +180,35 @@ void SoftmaxModel::PerExampleGradients(const Vector& w, const Batch& batch, Matr
   }
 }
 
+int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                                     Vector* sum) const {
+  CheckArgs(w, batch);
+  sum->setZero(num_parameters());
+  const int n = batch.size();
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  MutMap S(sum->data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  int clipped = 0;
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    Residuals(batch, start, &ws.z);
+    // Record i's gradient is r_i [x_i, 1]^T (an outer product): its Frobenius norm is
+    // ||r_i|| sqrt(||x_i||^2 + 1). Scale each residual row, then sum as for the gradient.
+    for (int i = 0; i < len; ++i) {
+      const double norm = ws.z.row(i).norm() * std::sqrt(ws.x.row(i).squaredNorm() + 1.0);
+      if (norm > clip) {
+        ws.z.row(i) *= clip / norm;
+        ++clipped;
+      }
+    }
+    S.leftCols(dim_).noalias() += ws.z.topRows(len).transpose() * ws.x.topRows(len);
+    S.col(dim_) += ws.z.topRows(len).colwise().sum().transpose();
+  }
+  return clipped;
+}
+
 void SoftmaxModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                         Vector* out) const {
   CheckArgs(w, batch);

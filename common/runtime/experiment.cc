@@ -176,7 +176,7 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   return experiment;
 }
 
-absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
+absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experiment,
                                                 const RunOptions& options) {
   const ExperimentConfig& config = experiment.config;
   RunReport report;
@@ -203,7 +203,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
   std::vector<int> pooled_train_rows;
   std::map<int64_t, SiloPrivacyPlan> plans;  // by silo size: silos of equal size plan alike
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
-    SiloShard& shard = experiment.shards[i];
+    const SiloShard& shard = experiment.shards[i];
     const int64_t n = static_cast<int64_t>(shard.train.size());
     auto plan = plans.find(n);
     if (plan == plans.end()) {
@@ -218,7 +218,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
     silo.silo_id = static_cast<int>(i);
     silo.model = experiment.model.get();
     silo.data = &experiment.data.train;
-    silo.train_rows = std::move(shard.train);
+    silo.train_rows = shard.train;  // a silo's own index list (4 bytes a record)
     silo.program = silo_program;
     silo.privacy = plan->second;
     silo.private_seed = config.privacy.secure_noise

@@ -51,7 +51,7 @@ struct PreparedExperiment {
 
 absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config);
 
-absl::StatusOr<RunReport> RunPreparedExperiment(PreparedExperiment& experiment,
+absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experiment,
                                                 const RunOptions& options);
 
 absl::StatusOr<RunReport> RunExperiment(const ExperimentConfig& config, const RunOptions& options);

@@ -74,16 +74,14 @@ void BM_LogisticPerExample(benchmark::State& state) {
 }
 BENCHMARK(BM_LogisticPerExample)->Args({64, 32561})->Args({64, 3256});
 
-// The whole DP-SGD step on a silo: per-example gradients, clip and sum, Gaussian noise.
+// The whole DP-SGD step on a silo: per-record clipped gradient sum (fused), Gaussian noise.
 void BM_LogisticDpStep(benchmark::State& state) {
   const Setup s = MakeSetup(Logistic(), 32561, 105, 2, static_cast<int>(state.range(0)));
-  Matrix out;
   Vector sum, noise(s.model->num_parameters());
   Rng rng(7);
   int64_t it = 0;
   for (auto _ : state) {
-    s.model->PerExampleGradients(s.w, s.batch(it++), &out);
-    ClipAndSumRows(out, 1.0, &sum);
+    s.model->ClippedGradientSum(s.w, s.batch(it++), 1.0, &sum);
     rng.FillNormal(std::span<double>(noise.data(), static_cast<size_t>(noise.size())), 1.0);
     sum += noise;
     benchmark::DoNotOptimize(sum.data());

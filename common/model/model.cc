@@ -1,0 +1,13 @@
+#include "common/model/model.h"
+
+#include "common/dp/clipping.h"
+
+namespace fedsilo {
+
+int Model::ClippedGradientSum(const Vector& w, const Batch& batch, double clip, Vector* sum) const {
+  thread_local Matrix per_example;
+  PerExampleGradients(w, batch, &per_example);
+  return ClipAndSumRows(per_example, clip, sum);
+}
+
+}  // namespace fedsilo
