@@ -7,7 +7,7 @@
 namespace fedsilo {
 
 struct AlgorithmConfig {
-  std::string name = "fedavg";  // fedavg | minibatch_sgd | isrl_dp_fedavg | isrl_dp_minibatch_sgd
+  std::string name = "fedavg";  // a registered algorithm, e.g. fedavg, per_fedavg
   int rounds = 100;
   int silos_per_round = 0;      // 0 = all silos every round
   int local_steps = 1;          // SGD steps per round (forced to 1 for *minibatch_sgd)
@@ -15,6 +15,15 @@ struct AlgorithmConfig {
   double lr = 0.1;              // silo step size
   double server_lr = 1.0;       // coordinator step size on the averaged update
   std::string weighting = "size";  // size | uniform: how silo updates are averaged
+  // Per-FedAvg (per_fedavg, isrl_dp_per_fedavg); alpha and personalize_steps also drive the
+  // personalized evaluation of every algorithm.
+  std::string variant = "fo";   // fo | hf | exact
+  double alpha = 0.01;          // inner (adaptation) step size
+  double beta = 0.0;            // outer (meta) step size; 0 = lr
+  double delta = 0.001;         // hf: finite-difference step
+  int outer_batch_size = 0;     // |D'|; 0 = batch_size
+  int hessian_batch_size = 0;   // |D''|; 0 = batch_size
+  int personalize_steps = 1;    // evaluation: SGD steps of size alpha on each silo; 0 = off
 };
 
 }  // namespace fedsilo

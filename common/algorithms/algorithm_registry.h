@@ -1,6 +1,7 @@
 // AlgorithmRegistry: maps an algorithm name to its silo half and coordinator half.
 //
-// Built in: fedavg, minibatch_sgd, isrl_dp_fedavg, isrl_dp_minibatch_sgd. Built-ins are
+// Built in: fedavg, minibatch_sgd, isrl_dp_fedavg, isrl_dp_minibatch_sgd, per_fedavg,
+// isrl_dp_per_fedavg. Built-ins are
 // registered on first use (no static initializers, so nothing is lost when linking statically).
 // RegisterAlgorithm adds a user's algorithm before any run; lookups are thread-safe afterwards.
 #pragma once
@@ -27,6 +28,9 @@ struct AlgorithmSpec {
   std::function<std::unique_ptr<CoordinatorProgram>(const AlgorithmConfig&)> make_coordinator;
   // Gradient-oracle queries one silo makes in one round it serves.
   std::function<int64_t(const AlgorithmConfig&)> queries_per_round;
+  // Optional: checks settings that only this algorithm constrains (InvalidArgument naming the
+  // key). Called by the config parser after decoding; empty = nothing to check.
+  std::function<absl::Status(const AlgorithmConfig&)> validate;
 };
 
 void RegisterAlgorithm(AlgorithmSpec spec);

@@ -1,11 +1,17 @@
 // GradientOracle: where record-level DP plugs into every algorithm.
 //
-// A silo program asks its oracle for gradient estimates; each Next() samples a fresh batch of the
+// A silo program asks its oracle for gradient estimates; each query samples a fresh batch of the
 // silo's records (with the configured sampler) and returns an estimate of the gradient of the
-// mean loss at w. The plain oracle returns the minibatch gradient. The DP oracle (ISRL-DP) clips
+// mean loss at w (Next), of a scaled gradient difference on one batch (NextGradientDifference,
+// e.g. Per-FedAvg's finite-difference Hessian-vector product) or of a Hessian-vector product
+// (NextHessianVectorProduct, plain oracle only). The plain oracle returns minibatch values. The DP oracle (ISRL-DP) clips
 // every record's gradient to `clip`, sums, adds Gaussian noise drawn from the silo's private
 // generator, divides by the expected batch size, and records one event in the silo's ledger at
-// the moment it draws the noise. Algorithms (FedAvg, Per-FedAvg, FERMI) never know which one
+// the moment it draws the noise; a gradient-difference query clips each record's scaled
+// difference instead, so it is one query of the same sensitivity and one event. A private oracle
+// answers only queries of the batch size its noise was calibrated for (FailedPrecondition
+// otherwise) and refuses Hessian-vector products (no per-record clipping of them is defined here).
+// Algorithms (FedAvg, Per-FedAvg, FERMI) never know which one
 // they hold. An oracle belongs to one silo task at a time and is not thread-safe; it borrows
 // the model, data, rows, generators and ledger, which must outlive it.
 #pragma once
@@ -26,8 +32,16 @@ namespace fedsilo {
 class GradientOracle {
  public:
   virtual ~GradientOracle() = default;
-  // Gradient estimate at w on a freshly sampled batch.
+  // Gradient estimate at w on a freshly sampled batch of the configured size.
   virtual absl::Status Next(const Vector& w, Vector* grad) = 0;
+  // The same on a fresh batch of `batch_size` records (the expected size under Poisson).
+  virtual absl::Status Next(const Vector& w, int batch_size, Vector* grad) = 0;
+  // scale * (grad f(a; B) - grad f(b; B)) on ONE fresh batch B of `batch_size` records: one query.
+  virtual absl::Status NextGradientDifference(const Vector& a, const Vector& b, double scale,
+                                              int batch_size, Vector* out) = 0;
+  // (Hessian of f(.; B) at w) * v on a fresh batch B of `batch_size` records.
+  virtual absl::Status NextHessianVectorProduct(const Vector& w, const Vector& v, int batch_size,
+                                                Vector* out) = 0;
   // How many records a query uses on average (batch size, capped by the silo's size).
   virtual double expected_batch_size() const = 0;
 };
@@ -52,6 +66,11 @@ class PlainGradientOracle : public GradientOracle {
  public:
   PlainGradientOracle(OracleData source, const OracleSettings& settings, Rng* sampling_rng);
   absl::Status Next(const Vector& w, Vector* grad) override;
+  absl::Status Next(const Vector& w, int batch_size, Vector* grad) override;
+  absl::Status NextGradientDifference(const Vector& a, const Vector& b, double scale,
+                                      int batch_size, Vector* out) override;
+  absl::Status NextHessianVectorProduct(const Vector& w, const Vector& v, int batch_size,
+                                        Vector* out) override;
   double expected_batch_size() const override;
 
  private:
@@ -66,11 +85,20 @@ class DpGradientOracle : public GradientOracle {
   DpGradientOracle(OracleData source, const OracleSettings& settings, Rng* sampling_rng,
                    Rng* noise_rng, PrivacyLedger* ledger);
   absl::Status Next(const Vector& w, Vector* grad) override;
+  absl::Status Next(const Vector& w, int batch_size, Vector* grad) override;
+  absl::Status NextGradientDifference(const Vector& a, const Vector& b, double scale,
+                                      int batch_size, Vector* out) override;
+  absl::Status NextHessianVectorProduct(const Vector& w, const Vector& v, int batch_size,
+                                        Vector* out) override;
   double expected_batch_size() const override;
   // The event one query writes to the ledger (noise multiplier in the convention of its sampler).
   DpEvent event() const;
 
  private:
+  absl::Status CheckBatchSize(int batch_size, const char* query) const;
+  // Adds the Gaussian noise to a clipped sum, records the event, divides by the expected batch.
+  void Privatize(Vector* clipped_sum);
+
   OracleData source_;
   OracleSettings settings_;
   Rng* sampling_rng_;
