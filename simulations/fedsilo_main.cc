@@ -3,6 +3,7 @@
 //   fedsilo privacy epsilon --sampling S --q Q --noise-multiplier Z --steps T --delta D [--json]
 //   fedsilo privacy calibrate --epsilon E --delta D --sampling S --q Q --steps T [--json]
 // Exit status: 0 success, 2 bad input (config, data, arguments), 1 any other failure.
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
+#include "common/runtime/silo_privacy.h"
 
 namespace {
 
@@ -51,6 +53,29 @@ int Run(const std::string& config_path, const std::vector<std::string>& override
                  "results in %s\n",
                  report->rounds_completed, report->final_test.accuracy, report->final_test.loss,
                  report->train_seconds, report->out_dir.c_str());
+    if (std::isfinite(report->epsilon) || std::isnan(report->epsilon)) {
+      const fedsilo::PrivacyConfig& privacy = config->privacy;
+      const std::string relation = fedsilo::NeighbouringRelation(privacy.sampling);
+      if (std::isnan(report->epsilon)) {
+        std::fprintf(stderr,
+                     "fedsilo: privacy: NOT certified: %s sampling has no accountant; the "
+                     "closed-form calibration targets epsilon %g (delta <= %g, %s)\n",
+                     privacy.sampling.c_str(), privacy.epsilon, report->delta, relation.c_str());
+      } else if (privacy.calibration == "paper") {
+        std::fprintf(stderr,
+                     "fedsilo: privacy: the closed-form calibration targets epsilon %g; the RDP "
+                     "accountant certifies epsilon <= %.4g at delta <= %g for what ran (%s "
+                     "sampling, %s neighbours)\n",
+                     privacy.epsilon, report->epsilon, report->delta, privacy.sampling.c_str(),
+                     relation.c_str());
+      } else {
+        std::fprintf(stderr,
+                     "fedsilo: privacy: each silo spent epsilon <= %.4g of its budget %g at "
+                     "delta <= %g (RDP accountant, %s sampling, %s neighbours)\n",
+                     report->epsilon, privacy.epsilon, report->delta, privacy.sampling.c_str(),
+                     relation.c_str());
+      }
+    }
   }
   return 0;
 }

@@ -12,7 +12,8 @@ enum class MissingPolicy { kDrop, kImpute };  // rows with '?'/empty: drop them,
 
 // Schema of a user's CSV file(s) (`data.dataset: csv`).
 struct CsvSchema {
-  std::string train;              // path (relative paths resolve against the data directory)
+  std::string train;              // path (the config parser resolves relative paths against
+                                  // the experiment file's directory)
   std::string test;               // optional; when empty, test_fraction of train is held out
   double test_fraction = 0.2;
   std::string label;              // label column name (or 0-based index when header is false)
