@@ -7,17 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "common/base/check.h"
+
 namespace fedsilo {
 namespace {
-
-// Aborts on a broken caller invariant (never used for user input, which the registry validates).
-#define FEDSILO_LOGISTIC_CHECK(cond, what)                                              \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      std::fprintf(stderr, "fedsilo: LogisticModel: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-      std::abort();                                                                      \
-    }                                                                                    \
-  } while (0)
 
 // log(1 + e^t) without overflow or cancellation.
 inline double Softplus(double t) { return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))); }
@@ -135,14 +128,14 @@ Vector LogisticModel::InitialParameters(Rng& rng) const {
 }
 
 void LogisticModel::CheckArgs(const Vector& w, const Batch& batch) const {
-  FEDSILO_LOGISTIC_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
-  FEDSILO_LOGISTIC_CHECK(batch.data != nullptr, "batch has no dataset");
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_CHECK(batch.data != nullptr, "batch has no dataset");
   const Dataset& data = *batch.data;
-  FEDSILO_LOGISTIC_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
+  FEDSILO_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
   const int n = data.size();
   for (const int r : batch.rows) {
-    FEDSILO_LOGISTIC_CHECK(r >= 0 && r < n, "batch row index out of range");
-    FEDSILO_LOGISTIC_CHECK((data.y[r] & ~1) == 0, "label is not 0 or 1");
+    FEDSILO_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_CHECK((data.y[r] & ~1) == 0, "label is not 0 or 1");
   }
 }
 
@@ -234,7 +227,7 @@ int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, doubl
 void LogisticModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                          Vector* out) const {
   CheckArgs(w, batch);
-  FEDSILO_LOGISTIC_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");
+  FEDSILO_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");
   out->setZero(num_parameters());
   const int m = batch.size();
   if (m == 0) return;
@@ -259,8 +252,8 @@ void LogisticModel::HessianVectorProduct(const Vector& w, const Batch& batch, co
 }
 
 void LogisticModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
-  FEDSILO_LOGISTIC_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
-  FEDSILO_LOGISTIC_CHECK(x.cols() == dim_, "feature matrix width differs from input_dim");
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_CHECK(x.cols() == dim_, "feature matrix width differs from input_dim");
   const auto wd = w.head(dim_);
   const double b = w[dim_];
   out->resize(x.rows(), 2);

@@ -8,16 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "common/base/check.h"
+
 namespace fedsilo {
 namespace {
-
-#define FEDSILO_MLP_CHECK(cond, what)                                                \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "fedsilo: MlpModel: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 // Batches are processed in chunks of at most this many rows (bounded scratch memory; results do
 // not depend on the thread or on the batch size beyond this fixed split).
@@ -155,15 +149,15 @@ Vector MlpModel::InitialParameters(Rng& rng) const {
 }
 
 void MlpModel::CheckArgs(const Vector& w, const Batch& batch) const {
-  FEDSILO_MLP_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
-  FEDSILO_MLP_CHECK(batch.data != nullptr, "batch has no dataset");
+  FEDSILO_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
+  FEDSILO_CHECK(batch.data != nullptr, "batch has no dataset");
   const Dataset& data = *batch.data;
-  FEDSILO_MLP_CHECK(data.dim() == input_dim(), "dataset width differs from the model input_dim");
+  FEDSILO_CHECK(data.dim() == input_dim(), "dataset width differs from the model input_dim");
   const int n = data.size();
   const int classes = num_classes();
   for (const int r : batch.rows) {
-    FEDSILO_MLP_CHECK(r >= 0 && r < n, "batch row index out of range");
-    FEDSILO_MLP_CHECK(data.y[r] >= 0 && data.y[r] < classes, "label out of range");
+    FEDSILO_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_CHECK(data.y[r] >= 0 && data.y[r] < classes, "label out of range");
   }
 }
 
@@ -312,7 +306,7 @@ void MlpModel::PerExampleGradients(const Vector& w, const Batch& batch, Matrix* 
 void MlpModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                     Vector* out) const {
   CheckArgs(w, batch);
-  FEDSILO_MLP_CHECK(v.size() == num_parameters_, "direction vector has the wrong length");
+  FEDSILO_CHECK(v.size() == num_parameters_, "direction vector has the wrong length");
   out->setZero(num_parameters_);
   const int n = batch.size();
   if (n == 0) return;
@@ -376,8 +370,8 @@ void MlpModel::HessianVectorProduct(const Vector& w, const Batch& batch, const V
 }
 
 void MlpModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
-  FEDSILO_MLP_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
-  FEDSILO_MLP_CHECK(x.cols() == input_dim(), "feature matrix width differs from input_dim");
+  FEDSILO_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
+  FEDSILO_CHECK(x.cols() == input_dim(), "feature matrix width differs from input_dim");
   const Eigen::Index n = x.rows();
   out->resize(n, num_classes());
   Workspace& ws = ThreadWorkspace();

@@ -7,16 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "common/base/check.h"
+
 namespace fedsilo {
 namespace {
-
-#define FEDSILO_SOFTMAX_CHECK(cond, what)                                              \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::fprintf(stderr, "fedsilo: SoftmaxModel: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
 
 // Batches are processed in chunks of at most this many rows: bounded scratch memory, and the
 // result is independent of how large the batch is relative to any cache.
@@ -114,14 +108,14 @@ Vector SoftmaxModel::InitialParameters(Rng& rng) const {
 }
 
 void SoftmaxModel::CheckArgs(const Vector& w, const Batch& batch) const {
-  FEDSILO_SOFTMAX_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
-  FEDSILO_SOFTMAX_CHECK(batch.data != nullptr, "batch has no dataset");
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_CHECK(batch.data != nullptr, "batch has no dataset");
   const Dataset& data = *batch.data;
-  FEDSILO_SOFTMAX_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
+  FEDSILO_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
   const int n = data.size();
   for (const int r : batch.rows) {
-    FEDSILO_SOFTMAX_CHECK(r >= 0 && r < n, "batch row index out of range");
-    FEDSILO_SOFTMAX_CHECK(data.y[r] >= 0 && data.y[r] < classes_, "label out of range");
+    FEDSILO_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_CHECK(data.y[r] >= 0 && data.y[r] < classes_, "label out of range");
   }
 }
 
@@ -212,7 +206,7 @@ int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double
 void SoftmaxModel::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                         Vector* out) const {
   CheckArgs(w, batch);
-  FEDSILO_SOFTMAX_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");
+  FEDSILO_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");
   out->setZero(num_parameters());
   const int n = batch.size();
   if (n == 0) return;
@@ -239,8 +233,8 @@ void SoftmaxModel::HessianVectorProduct(const Vector& w, const Batch& batch, con
 }
 
 void SoftmaxModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
-  FEDSILO_SOFTMAX_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
-  FEDSILO_SOFTMAX_CHECK(x.cols() == dim_, "feature matrix width differs from input_dim");
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_CHECK(x.cols() == dim_, "feature matrix width differs from input_dim");
   const ConstMap W(w.data(), classes_, dim_ + 1);
   Logits(W, x, out);
   SoftmaxRowsInPlace(out);
