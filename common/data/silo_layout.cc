@@ -30,13 +30,12 @@ absl::Status LayOutBySilo(Dataset* train, std::vector<SiloShard>* shards) {
         return absl::InvalidArgumentError("silo " + std::to_string(s) + " holds record " +
                                           std::to_string(row) + " outside the training set");
       }
-      if (new_position[static_cast<size_t>(row)] >= 0) {
-        return absl::InvalidArgumentError("record " + std::to_string(row) +
-                                          " belongs to two silos; cannot lay out by silo");
-      }
-      new_position[static_cast<size_t>(row)] = next;
-      row = next++;
+      if (new_position[static_cast<size_t>(row)] >= 0) return absl::OkStatus();  // shared record
+      new_position[static_cast<size_t>(row)] = next++;
     }
+  }
+  for (SiloShard& shard : *shards) {
+    for (int& row : shard.train) row = new_position[static_cast<size_t>(row)];
   }
   for (int& position : new_position) {
     if (position < 0) position = next++;

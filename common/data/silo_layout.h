@@ -3,7 +3,8 @@
 // the silos' index lists to match. A silo's k-th record stays its k-th record, so every result
 // is unchanged; only memory locality improves (a silo's batches then come from one small region
 // instead of the whole pooled matrix). Done once, before training, with O(one row) extra memory.
-// Requires that no record belongs to two silos (InvalidArgument otherwise). Not thread-safe.
+// When some record belongs to two silos the layout is left as it is (it is only an optimization).
+// InvalidArgument for a row index outside the dataset. Not thread-safe.
 #pragma once
 
 #include <vector>

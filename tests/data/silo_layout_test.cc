@@ -43,14 +43,26 @@ TEST(SiloLayoutTest, EachSiloKeepsItsRecordsInOrderAndBecomesContiguous) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(first_column[i], i);
 }
 
-TEST(SiloLayoutTest, RecordInTwoSilosIsRejected) {
-  Dataset data = Numbered(5);
+TEST(SiloLayoutTest, RecordInTwoSilosLeavesEverythingAsItWas) {
+  const Dataset original = Numbered(5);
+  Dataset data = original;
   std::vector<SiloShard> shards(2);
-  shards[0].train = {1, 2};
-  shards[1].train = {2, 3};
+  shards[0].train = {3, 2};
+  shards[1].train = {2, 4};
+  ASSERT_TRUE(LayOutBySilo(&data, &shards).ok());
+  EXPECT_EQ(data.x, original.x);
+  EXPECT_EQ(data.y, original.y);
+  EXPECT_EQ(shards[0].train, (std::vector<int>{3, 2}));
+  EXPECT_EQ(shards[1].train, (std::vector<int>{2, 4}));
+}
+
+TEST(SiloLayoutTest, RowOutsideTheDatasetIsAnError) {
+  Dataset data = Numbered(5);
+  std::vector<SiloShard> shards(1);
+  shards[0].train = {1, 7};
   const absl::Status status = LayOutBySilo(&data, &shards);
   EXPECT_TRUE(absl::IsInvalidArgument(status));
-  EXPECT_NE(status.message().find("record 2"), absl::string_view::npos);
+  EXPECT_NE(status.message().find("record 7"), absl::string_view::npos);
 }
 
 }  // namespace
