@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "common/algorithms/fedavg.h"
+#include "common/algorithms/per_fedavg.h"
 
 namespace fedsilo {
 namespace {
@@ -29,6 +30,29 @@ AlgorithmSpec LocalSgdSpec(std::string name, std::string description, bool dp, b
   return spec;
 }
 
+AlgorithmSpec PerFedAvgSpec(std::string name, std::string description, bool dp) {
+  AlgorithmSpec spec;
+  spec.name = std::move(name);
+  spec.description = std::move(description);
+  spec.record_level_dp = dp;
+  // The factory runs after validation (config parser, PrepareExperiment); a config that skipped
+  // it still gets a valid program: an unknown variant falls back to the first-order one.
+  spec.make_silo_program = [](const AlgorithmConfig& config) {
+    absl::StatusOr<PerFedAvgOptions> options = PerFedAvgOptionsFromConfig(config);
+    return std::make_unique<PerFedAvgSiloProgram>(options.ok() ? *options : PerFedAvgOptions{});
+  };
+  spec.make_coordinator = [](const AlgorithmConfig& config) {
+    return std::make_unique<FedAvgCoordinator>(ParseWeighting(config.weighting), config.server_lr);
+  };
+  spec.queries_per_round = [](const AlgorithmConfig& config) -> int64_t {
+    return PerFedAvgQueriesPerRound(config);
+  };
+  spec.validate = [dp](const AlgorithmConfig& config) {
+    return ValidatePerFedAvgConfig(config, dp);
+  };
+  return spec;
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, AlgorithmSpec> specs;
@@ -47,7 +71,15 @@ Registry& GetRegistry() {
                           true, false),
              LocalSgdSpec("isrl_dp_minibatch_sgd",
                           "ISRL-DP minibatch SGD: one clipped, noised gradient per silo per round",
-                          true, true)}) {
+                          true, true),
+             PerFedAvgSpec("per_fedavg",
+                           "Per-FedAvg (Fallah et al. 2020): MAML-style meta-steps, variant fo, hf "
+                           "or exact; averaged models",
+                           false),
+             PerFedAvgSpec("isrl_dp_per_fedavg",
+                           "ISRL-DP Per-FedAvg: every gradient query (2 per step fo, 3 hf) clipped "
+                           "per record and noised inside the silo",
+                           true)}) {
       r->specs.emplace(spec.name, std::move(spec));
     }
     return r;

@@ -17,13 +17,7 @@ absl::StatusOr<SiloUpdate> LocalSgdSiloProgram::Train(const SiloTask& task,
     FEDSILO_RETURN_IF_ERROR(context.oracle->Next(w, &grad));
     w.noalias() -= lr_ * grad;
   }
-  SiloUpdate update;
-  update.round = task.round;
-  update.silo_id = task.silo_id;
-  update.delta = w - global;
-  update.weight = context.weight;
-  FEDSILO_RETURN_IF_ERROR(CheckUpdateIsFinite(update));
-  return update;
+  return ModelDeltaUpdate(task, context, w);
 }
 
 FedAvgCoordinator::FedAvgCoordinator(Weighting weighting, double server_lr)

@@ -13,4 +13,15 @@ absl::Status CheckUpdateIsFinite(const SiloUpdate& update) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<SiloUpdate> ModelDeltaUpdate(const SiloTask& task, const SiloContext& context,
+                                            const Vector& local) {
+  SiloUpdate update;
+  update.round = task.round;
+  update.silo_id = task.silo_id;
+  update.delta = local - *task.global;
+  update.weight = context.weight;
+  FEDSILO_RETURN_IF_ERROR(CheckUpdateIsFinite(update));
+  return update;
+}
+
 }  // namespace fedsilo

@@ -29,4 +29,9 @@ class SiloProgram {
 // Checks that a proposed update is finite; the error names the silo and round.
 absl::Status CheckUpdateIsFinite(const SiloUpdate& update);
 
+// The update of a silo whose local training moved the task's global model to `local`:
+// delta = local - global, the silo's weight, checked to be finite.
+absl::StatusOr<SiloUpdate> ModelDeltaUpdate(const SiloTask& task, const SiloContext& context,
+                                            const Vector& local);
+
 }  // namespace fedsilo

@@ -5,7 +5,7 @@
 //
 // Coverage: no record is given to two silos. iid, dirichlet, label_per_silo and by_attribute use
 // every train record; shards leaves a class unused only when silos * k < number of classes;
-// even_odd_pairs uses a class-balanced subset (see below).
+// even_odd_pairs and per_fedavg_split use a subset (see below).
 //
 // Test splits of the label-skew schemes (dirichlet, shards, label_per_silo): the test records of
 // class c (shuffled) are cut among the silos in proportion to their train counts of class c, by
@@ -39,7 +39,8 @@ using IndexList = std::vector<int>;
 using Field = IndexList SiloShard::*;  // &SiloShard::train or &SiloShard::test
 
 constexpr const char* kSchemes[] = {"iid",          "dirichlet",    "shards",
-                                    "label_per_silo", "by_attribute", "even_odd_pairs"};
+                                    "label_per_silo", "by_attribute", "even_odd_pairs",
+                                    "per_fedavg_split"};
 
 // Dirichlet: draws of the whole partition before falling back to the documented fix.
 constexpr int kDirichletMaxDraws = 10;
@@ -543,6 +544,80 @@ int64_t EvenOddPairsSplit(std::span<const int> digits, int silos, double p, Rng&
   return m;
 }
 
+// ------------------------------------------------------------------ per_fedavg_split
+
+// The heterogeneous split of Fallah, Mokhtari & Ozdaglar 2020 (Per-FedAvg, Sec. 5): the first
+// ceil(S/2) silos ("type A") hold a records of each of the classes 0-4; silo nA + j of the others
+// ("type B") holds a/2 (rounded down) records of class j mod 5 and 2a of class
+// 5 + ((j + j / 5) mod 5), so 25 type-B silos cover all 25 (low, high) pairs and every class is
+// asked for evenly. Labels are the digit (fine_label when present, else y); other labels go
+// unused. Records are drawn without replacement from each class's shuffled list, in silo order.
+// The test split uses the same construction with a_test = min(a, the largest a it can serve).
+constexpr int kSplitClasses = 5;
+
+int SplitTypeA(int silos) { return (silos + 1) / 2; }
+int SplitLow(int j) { return j % kSplitClasses; }
+int SplitHigh(int j) { return kSplitClasses + (j + j / kSplitClasses) % kSplitClasses; }
+
+// Whether every class has the records the split asks for with this a.
+bool SplitFits(const std::vector<IndexList>& by_class, int silos, int64_t a) {
+  const int type_a = SplitTypeA(silos);
+  std::vector<int64_t> demand(2 * kSplitClasses, 0);
+  for (int c = 0; c < kSplitClasses; ++c) demand[c] = type_a * a;
+  for (int j = 0; j < silos - type_a; ++j) {
+    demand[SplitLow(j)] += a / 2;
+    demand[SplitHigh(j)] += 2 * a;
+  }
+  for (int c = 0; c < 2 * kSplitClasses; ++c) {
+    if (demand[c] > static_cast<int64_t>(by_class[c].size())) return false;
+  }
+  return true;
+}
+
+// The largest a >= 2 that fits (0 when none does).
+int64_t LargestSplitA(const std::vector<IndexList>& by_class, int silos) {
+  int64_t lo = 0, hi = 0;
+  for (const IndexList& rows : by_class) hi += static_cast<int64_t>(rows.size());
+  while (lo < hi) {  // invariant: lo == 0 or SplitFits(lo)
+    const int64_t mid = lo + (hi - lo + 1) / 2;
+    if (mid >= 2 && SplitFits(by_class, silos, mid)) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+void PerFedAvgSplit(const std::vector<IndexList>& by_class, int silos, int64_t a,
+                    std::vector<SiloShard>& shards, Field field) {
+  std::vector<size_t> cursor(2 * kSplitClasses, 0);
+  auto take = [&](int s, int c, int64_t count) {
+    IndexList& out = shards[s].*field;
+    const IndexList& rows = by_class[c];
+    out.insert(out.end(), rows.begin() + cursor[c], rows.begin() + cursor[c] + count);
+    cursor[c] += static_cast<size_t>(count);
+  };
+  const int type_a = SplitTypeA(silos);
+  for (int s = 0; s < silos; ++s) {
+    if (s < type_a) {
+      for (int c = 0; c < kSplitClasses; ++c) take(s, c, a);
+    } else {
+      take(s, SplitLow(s - type_a), a / 2);
+      take(s, SplitHigh(s - type_a), 2 * a);
+    }
+  }
+}
+
+// Row indices of labels 0-9 grouped by label, shuffled (other labels are not used).
+std::vector<IndexList> SplitClasses(const Dataset& data, Rng& rng) {
+  std::span<const int> labels = data.fine_label.empty() || data.fine_label.size() != data.y.size()
+                                    ? std::span<const int>(data.y)
+                                    : std::span<const int>(data.fine_label);
+  std::vector<IndexList> by_class(2 * kSplitClasses);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= 0 && labels[i] < 2 * kSplitClasses) by_class[labels[i]].push_back(static_cast<int>(i));
+  }
+  for (IndexList& rows : by_class) rng.Shuffle(std::span<int>(rows));
+  return by_class;
+}
+
 // ------------------------------------------------------------------ validation
 
 bool InUnitInterval(double v) { return v >= 0.0 && v <= 1.0; }  // false for NaN
@@ -635,6 +710,24 @@ absl::StatusOr<std::vector<SiloShard>> PartitionData(const TrainTest& data,
           "can serve with partition.p = ", config.p));
     }
     EvenOddPairsSplit(test_digits, silos, config.p, test_rng, shards, &SiloShard::test);
+  } else if (scheme == "per_fedavg_split") {
+    const std::vector<IndexList> train_classes = SplitClasses(data.train, train_rng);
+    const int64_t largest = LargestSplitA(train_classes, silos);
+    if (largest < 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition: per_fedavg_split cannot give ", silos,
+          " silos even a = 2 records per class (it needs labels 0-9, e.g. MNIST)"));
+    }
+    const int64_t a = config.per_class > 0 ? config.per_class : largest;
+    if (a < 2 || a > largest) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "partition.per_class = ", config.per_class, " but per_fedavg_split with ", silos,
+          " silos needs 2 <= per_class <= ", largest, " on this training set"));
+    }
+    PerFedAvgSplit(train_classes, silos, a, shards, &SiloShard::train);
+    const std::vector<IndexList> test_classes = SplitClasses(data.test, test_rng);
+    const int64_t a_test = std::min(a, LargestSplitA(test_classes, silos));
+    if (a_test >= 2) PerFedAvgSplit(test_classes, silos, a_test, shards, &SiloShard::test);
   }
 
   for (int s = 0; s < silos; ++s) {

@@ -3,7 +3,9 @@
 //
 // Schemes (the `partition` section): iid, dirichlet (label skew, alpha), shards (k labels per silo),
 // label_per_silo, by_attribute (sort by a feature column, contiguous blocks, heterogeneity h),
-// even_odd_pairs (MNIST: one even and one odd digit per silo, mixing p). Deterministic given seed.
+// even_odd_pairs (MNIST: one even and one odd digit per silo, mixing p), per_fedavg_split (Fallah
+// et al. 2020: half the silos hold a records of each of classes 0-4, the others a/2 of one class
+// of 0-4 and 2a of one class of 5-9). Deterministic given seed.
 // Errors (InvalidArgument) name the problem: more silos than records, an unknown scheme, a missing
 // column. Pure function; thread-safe.
 #pragma once
@@ -24,6 +26,7 @@ struct PartitionConfig {
   std::string attribute;     // by_attribute: feature column to sort by (e.g. "age")
   double h = 1.0;            // by_attribute: 1 = pure contiguous blocks, 0 = random split
   double p = 0.9;            // even_odd_pairs: fraction of a silo's records from its own pair
+  int per_class = 0;         // per_fedavg_split: a (records per class); 0 = the largest that fits
 };
 
 struct SiloShard {

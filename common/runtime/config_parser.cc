@@ -157,13 +157,15 @@ const std::vector<Section>& Schema() {
         {"max_train", MEMBER(data.max_train), AtLeast(0)}}},
       {"partition",
        {{"scheme", MEMBER(partition.scheme),
-         OneOf({"iid", "dirichlet", "shards", "label_per_silo", "by_attribute", "even_odd_pairs"})},
+         OneOf({"iid", "dirichlet", "shards", "label_per_silo", "by_attribute", "even_odd_pairs",
+                "per_fedavg_split"})},
         {"silos", MEMBER(partition.silos), AtLeast(1)},
         {"alpha", MEMBER(partition.alpha), Positive()},
         {"labels_per_silo", MEMBER(partition.labels_per_silo), AtLeast(1)},
         {"attribute", MEMBER(partition.attribute)},
         {"h", MEMBER(partition.h), Between(Inclusive(0), Inclusive(1))},
-        {"p", MEMBER(partition.p), Between(Inclusive(0), Inclusive(1))}}},
+        {"p", MEMBER(partition.p), Between(Inclusive(0), Inclusive(1))},
+        {"per_class", MEMBER(partition.per_class), AtLeast(0)}}},
       {"model",
        {{"type", MEMBER(model.type), Registered(&RegisteredModelNames)},
         {"hidden", MEMBER(model.hidden), AtLeast(1)},
@@ -177,7 +179,14 @@ const std::vector<Section>& Schema() {
         {"batch_size", MEMBER(algorithm.batch_size), AtLeast(1)},
         {"lr", MEMBER(algorithm.lr), Positive()},
         {"server_lr", MEMBER(algorithm.server_lr), Positive()},
-        {"weighting", MEMBER(algorithm.weighting), OneOf({"size", "uniform"})}}},
+        {"weighting", MEMBER(algorithm.weighting), OneOf({"size", "uniform"})},
+        {"variant", MEMBER(algorithm.variant), OneOf({"fo", "hf", "exact"})},
+        {"alpha", MEMBER(algorithm.alpha), AtLeast(0)},
+        {"beta", MEMBER(algorithm.beta), AtLeast(0)},
+        {"delta", MEMBER(algorithm.delta), Positive()},
+        {"outer_batch_size", MEMBER(algorithm.outer_batch_size), AtLeast(0)},
+        {"hessian_batch_size", MEMBER(algorithm.hessian_batch_size), AtLeast(0)},
+        {"personalize_steps", MEMBER(algorithm.personalize_steps), AtLeast(0)}}},
       {"privacy",
        {{"epsilon", MEMBER(privacy.epsilon), Positive()},
         {"delta", MEMBER(privacy.delta), Between(Inclusive(0), Exclusive(1))},
@@ -710,6 +719,18 @@ absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& deco
         "privacy.sampling",
         "with_replacement has no privacy accountant; use poisson or without_replacement, or "
         "calibration: paper (whose epsilon is then an uncertified target)");
+  }
+  // Constraints an algorithm puts on its own keys ("algorithm.key: problem").
+  if (absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
+      spec.ok() && spec->validate) {
+    if (absl::Status status = spec->validate(config.algorithm); !status.ok()) {
+      const absl::string_view message = status.message();
+      const size_t colon = message.find(": ");
+      if (colon != absl::string_view::npos && FindFieldByPath(message.substr(0, colon))) {
+        return decoder.ErrorAt(message.substr(0, colon), message.substr(colon + 2));
+      }
+      return decoder.ErrorAt("algorithm.name", message);
+    }
   }
   ExperimentConfig copy = config;  // accessors hand out mutable pointers
   auto text_of = [&](absl::string_view path) {

@@ -19,6 +19,7 @@
 #include "common/model/model_registry.h"
 #include "common/runtime/config_parser.h"
 #include "common/runtime/in_process_transport.h"
+#include "common/runtime/personalized_evaluation.h"
 #include "common/runtime/round_loop.h"
 #include "common/runtime/silo_runtime.h"
 
@@ -53,6 +54,16 @@ absl::Status WriteModel(const std::filesystem::path& path, const Vector& w) {
   return WriteTextFile(path, bytes);
 }
 
+// The personalized evaluation's settings: alpha-sized SGD steps on batch_size records.
+PersonalizationOptions PersonalizationFor(const ExperimentConfig& config) {
+  PersonalizationOptions options;
+  options.steps = config.algorithm.personalize_steps;
+  options.step_size = config.algorithm.alpha;
+  options.batch_size = config.algorithm.batch_size;
+  options.seed = DeriveSeed(config.seed, "personalized-evaluation");
+  return options;
+}
+
 // Watches the round loop: evaluates every eval_every rounds, writes metrics.csv, draws progress.
 class RunObserver : public RoundObserver {
  public:
@@ -77,12 +88,22 @@ class RunObserver : public RoundObserver {
       last_train_ = Evaluate(*experiment_.model, global, experiment_.data.train,
                              pooled_train_rows_, pool_);
       last_test_ = Evaluate(*experiment_.model, global, experiment_.data.test, test_rows_, pool_);
+      std::vector<CsvTable::Cell> row = {
+          static_cast<long long>(round), last_train_.loss, last_test_.loss, last_test_.accuracy,
+          epsilon_max_, epsilon_mean_, static_cast<long long>(results.updates.size()),
+          static_cast<long long>(results.failures.size())};
+      if (algorithm.personalize_steps > 0) {
+        last_personalized_ = EvaluatePersonalized(*experiment_.model, global, experiment_.data,
+                                                  experiment_.shards,
+                                                  PersonalizationFor(experiment_.config), round,
+                                                  pool_);
+        row.insert(row.end(), {last_personalized_.mean, last_personalized_.min,
+                               last_personalized_.p10, last_personalized_.median});
+      }
       eval_seconds_ += SecondsSince(eval_start);
       evaluated_round_ = round;
-      FEDSILO_RETURN_IF_ERROR(metrics_->AddRow(
-          {static_cast<long long>(round), last_train_.loss, last_test_.loss, last_test_.accuracy,
-           epsilon_max_, epsilon_mean_, static_cast<long long>(results.updates.size()),
-           static_cast<long long>(results.failures.size()), SecondsSince(start_)}));
+      row.push_back(SecondsSince(start_));  // timing stays the last column
+      FEDSILO_RETURN_IF_ERROR(metrics_->AddRow(row));
     }
     if (!quiet_) DrawProgress(round, last);
     return absl::OkStatus();
@@ -91,6 +112,7 @@ class RunObserver : public RoundObserver {
   double eval_seconds() const { return eval_seconds_; }
   const EvalResult& last_train() const { return last_train_; }
   const EvalResult& last_test() const { return last_test_; }
+  const PersonalizedResult& last_personalized() const { return last_personalized_; }
   int evaluated_round() const { return evaluated_round_; }
 
  private:
@@ -149,7 +171,19 @@ class RunObserver : public RoundObserver {
   int evaluated_round_ = 0;
   EvalResult last_train_;
   EvalResult last_test_;
+  PersonalizedResult last_personalized_;
 };
+
+std::vector<std::string> MetricsHeader(const ExperimentConfig& config) {
+  std::vector<std::string> header = {"round",   "train_loss",   "test_loss", "test_accuracy",
+                                     "epsilon", "epsilon_mean", "replies",   "failures"};
+  if (config.algorithm.personalize_steps > 0) {
+    header.insert(header.end(), {"personalized_accuracy_mean", "personalized_accuracy_min",
+                                 "personalized_accuracy_p10", "personalized_accuracy_median"});
+  }
+  header.push_back("seconds");
+  return header;
+}
 
 }  // namespace
 
@@ -160,6 +194,9 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   experiment.config.data.seed = config.seed;
   const auto start = Clock::now();
   FEDSILO_ASSIGN_OR_RETURN(experiment.algorithm, FindAlgorithm(config.algorithm.name));
+  if (experiment.algorithm.validate) {
+    FEDSILO_RETURN_IF_ERROR(experiment.algorithm.validate(config.algorithm));
+  }
   FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
   if (experiment.data.train.size() == 0) {
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
@@ -239,9 +276,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
 
   FEDSILO_ASSIGN_OR_RETURN(
       CsvTable metrics,
-      CsvTable::Create((out / "metrics.csv").string(),
-                       {"round", "train_loss", "test_loss", "test_accuracy", "epsilon",
-                        "epsilon_mean", "replies", "failures", "seconds"}));
+      CsvTable::Create((out / "metrics.csv").string(), MetricsHeader(config)));
   RunObserver observer(experiment, &pool, &metrics, pooled_train_rows, &silo_pointers,
                        options.quiet);
 
@@ -269,9 +304,15 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
                                   pooled_train_rows, &pool);
     report.final_test = Evaluate(*experiment.model, global, experiment.data.test,
                                  AllRows(experiment.data.test), &pool);
+    if (config.algorithm.personalize_steps > 0) {
+      report.final_personalized =
+          EvaluatePersonalized(*experiment.model, global, experiment.data, experiment.shards,
+                               PersonalizationFor(config), outcome.rounds_completed, &pool);
+    }
   } else {
     report.final_train = observer.last_train();
     report.final_test = observer.last_test();
+    report.final_personalized = observer.last_personalized();
   }
   report.final_parameters = global;
 
@@ -307,6 +348,13 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
                       {"test_accuracy", report.final_test.accuracy},
                       {"test_loss", report.final_test.loss},
                       {"train_loss", report.final_train.loss}};
+  if (config.algorithm.personalize_steps > 0) {
+    summary["final"]["personalized_accuracy_mean"] = report.final_personalized.mean;
+    summary["final"]["personalized_accuracy_min"] = report.final_personalized.min;
+    summary["final"]["personalized_accuracy_p10"] = report.final_personalized.p10;
+    summary["final"]["personalized_accuracy_median"] = report.final_personalized.median;
+    summary["final"]["personalized_silos"] = report.final_personalized.silos_evaluated;
+  }
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;
   if (spec.record_level_dp) {

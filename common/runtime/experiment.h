@@ -2,6 +2,10 @@
 // SiloRuntime per silo (sharing the pooled data read-only) and the coordinator program, runs the
 // round loop over the in-process transport, and writes the run directory:
 //   config.yaml (resolved), metrics.csv, silos.csv, summary.json, model.bin.
+// With algorithm.personalize_steps > 0, every evaluation also runs the personalized evaluation
+// (personalized_evaluation.h) over all silos: metrics.csv gains personalized_accuracy_{mean,min,
+// p10,median} columns (before `seconds`, which stays last) and summary.json the same keys under
+// `final`.
 // Errors in the config or data come back as InvalidArgument / NotFound naming the problem.
 // One experiment per call; the call is not reentrant with respect to its output directory.
 #pragma once
@@ -16,6 +20,7 @@
 #include "common/model/model.h"
 #include "common/runtime/evaluation.h"
 #include "common/runtime/experiment_config.h"
+#include "common/runtime/personalized_evaluation.h"
 
 namespace fedsilo {
 
@@ -31,6 +36,7 @@ struct RunReport {
   std::string stop_reason;
   EvalResult final_test;
   EvalResult final_train;
+  PersonalizedResult final_personalized;  // filled when algorithm.personalize_steps > 0
   double epsilon = 0.0;        // max over silos; +inf when not private
   double delta = 0.0;          // max over silos
   double load_seconds = 0.0;

@@ -14,12 +14,7 @@ namespace {
 
 using testing::LineDataset;
 using testing::QuadraticModel;
-
-std::vector<int> Range(int n) {
-  std::vector<int> rows(static_cast<size_t>(n));
-  std::iota(rows.begin(), rows.end(), 0);
-  return rows;
-}
+using testing::Range;
 
 TEST(ClippingTest, ScalesOnlyRowsAboveTheBound) {
   Matrix rows(3, 2);

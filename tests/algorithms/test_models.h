@@ -3,6 +3,9 @@
 // tests can compare against values computed by hand.
 #pragma once
 
+#include <numeric>
+#include <vector>
+
 #include "common/model/model.h"
 
 namespace fedsilo::testing {
@@ -48,6 +51,13 @@ inline Dataset LineDataset(int n, int dim) {
   data.y.assign(n, 0);
   data.num_classes = 2;
   return data;
+}
+
+// The row indices 0 .. n-1.
+inline std::vector<int> Range(int n) {
+  std::vector<int> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  return rows;
 }
 
 }  // namespace fedsilo::testing

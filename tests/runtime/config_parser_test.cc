@@ -592,7 +592,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     ++keys;
   }
   EXPECT_EQ(keys,
-            46);  // seed + 16 data + 7 partition + 4 model + 8 algorithm + 7 privacy + 3 output
+            54);  // seed + 16 data + 8 partition + 4 model + 15 algorithm + 7 privacy + 3 output
 }
 
 // The annotated example in docs/config.md is a valid experiment file that sets every key.
