@@ -1,5 +1,6 @@
 // fedsilo: the command-line entry point. Subcommands:
 //   fedsilo run CONFIG.yaml [--set key.path=value ...] [--out DIR] [--threads N] [--quiet]
+//   fedsilo sweep CONFIG.yaml --set-list key.path=v1,v2,... [...] --out DIR [--set ...]
 //   fedsilo privacy epsilon --sampling S --q Q --noise-multiplier Z --steps T --delta D [--json]
 //   fedsilo privacy calibrate --epsilon E --delta D --sampling S --q Q --steps T [--json]
 // Exit status: 0 success, 2 bad input (config, data, arguments), 1 any other failure.
@@ -18,6 +19,7 @@
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
 #include "common/runtime/silo_privacy.h"
+#include "common/runtime/sweep.h"
 
 namespace {
 
@@ -77,6 +79,18 @@ int Run(const std::string& config_path, const std::vector<std::string>& override
       }
     }
   }
+  return 0;
+}
+
+int Sweep(const std::string& config_path, const std::vector<std::string>& overrides,
+          const std::vector<std::string>& lists, fedsilo::RunOptions options) {
+  auto axes = fedsilo::ParseSweepAxes(lists);
+  if (!axes.ok()) return Fail(axes.status());
+  options.quiet = true;
+  auto table = fedsilo::RunSweep(config_path, overrides, *axes, options);
+  if (!table.ok()) return Fail(table.status());
+  std::fprintf(stderr, "fedsilo: %zu runs; table in %s\n",
+               fedsilo::SweepPoints(*axes).size(), table->c_str());
   return 0;
 }
 
@@ -189,6 +203,18 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet", options.quiet, "no progress line");
 
+  std::vector<std::string> set_lists;
+  CLI::App* sweep = app.add_subcommand(
+      "sweep", "run a grid of experiments (one per combination of --set-list values), one table");
+  sweep->add_option("config", config_path, "experiment file (YAML)")->required();
+  sweep->add_option("--set-list", set_lists, "a swept key: key.path=v1,v2,... (repeatable)")
+      ->required();
+  sweep->add_option("--set", overrides, "override a config key in every run (repeatable)");
+  sweep->add_option("--out", options.out_dir, "output directory: sweep.csv and point_<i>/")
+      ->required();
+  sweep->add_option("--threads", options.threads, "silo worker threads (default: number of cores)")
+      ->check(CLI::NonNegativeNumber);
+
   PrivacyArguments privacy_args;
   CLI::App* privacy = app.add_subcommand("privacy", "privacy accounting (RDP accountant)");
   privacy->require_subcommand(1);
@@ -220,6 +246,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (run->parsed()) return Run(config_path, overrides, options);
+  if (sweep->parsed()) return Sweep(config_path, overrides, set_lists, options);
   if (epsilon->parsed()) return PrivacyEpsilon(privacy_args);
   if (calibrate->parsed()) return PrivacyCalibrate(privacy_args);
   return 2;

@@ -3,8 +3,26 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace fedsilo {
+
+// The `fairness` section: the FERMI objective of fair_fermi / isrl_dp_fair_fermi
+// (common/model/fermi_objective.h). Ignored by every other algorithm.
+struct FairnessConfig {
+  std::string notion = "demographic_parity";  // demographic_parity | equalized_odds |
+                                              // equal_opportunity
+  double lambda = 1.0;     // weight of the ERMI penalty; 0 = plain ERM
+  double w_radius = 10.0;  // the coordinator projects W onto the Frobenius ball of this radius
+  double w_lr = 0.0;       // step size of the ascent on W; 0 = algorithm.lr
+  // Public group marginals, blocks x groups flattened row by row: P(s) (demographic_parity),
+  // P(s | y = 1) (equal_opportunity), P(s | y = c) for every class c (equalized_odds). Empty =
+  // the pooled training frequencies, treated as public (no privacy cost is charged for them).
+  std::vector<double> group_marginals;
+  // Derived, not a key: the length of the W block at the end of the parameter vector (set by
+  // PrepareExperiment from the objective it builds; the coordinator needs it).
+  int dual_size = 0;
+};
 
 struct AlgorithmConfig {
   std::string name = "fedavg";  // a registered algorithm, e.g. fedavg, per_fedavg
@@ -24,6 +42,7 @@ struct AlgorithmConfig {
   int outer_batch_size = 0;     // |D'|; 0 = batch_size
   int hessian_batch_size = 0;   // |D''|; 0 = batch_size
   int personalize_steps = 1;    // evaluation: SGD steps of size alpha on each silo; 0 = off
+  FairnessConfig fairness;      // parsed from the top-level `fairness` section
 };
 
 }  // namespace fedsilo

@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/algorithms/fair_fermi.h"
 #include "common/algorithms/fedavg.h"
 #include "common/algorithms/per_fedavg.h"
 
@@ -53,6 +54,37 @@ AlgorithmSpec PerFedAvgSpec(std::string name, std::string description, bool dp) 
   return spec;
 }
 
+AlgorithmSpec FairFermiSpec(std::string name, std::string description, bool dp) {
+  AlgorithmSpec spec;
+  spec.name = std::move(name);
+  spec.description = std::move(description);
+  spec.record_level_dp = dp;
+  spec.make_silo_program = [](const AlgorithmConfig& config) {
+    return std::make_unique<LocalSgdSiloProgram>(1, config.lr);
+  };
+  spec.make_coordinator = [](const AlgorithmConfig& config) {
+    // W ascends on psi itself (the W block of the sent gradient divided by lambda), so its
+    // stable step size does not depend on lambda; with lambda = 0 that block is zero anyway.
+    const double w_lr = config.fairness.w_lr > 0.0 ? config.fairness.w_lr : config.lr;
+    const double lambda = config.fairness.lambda;
+    return std::make_unique<FermiCoordinator>(
+        ParseWeighting(config.weighting), config.server_lr, config.fairness.dual_size,
+        lambda > 0.0 ? w_lr / (config.lr * lambda) : 0.0, config.fairness.w_radius);
+  };
+  spec.queries_per_round = [](const AlgorithmConfig&) -> int64_t { return 1; };
+  spec.validate = [](const AlgorithmConfig& config) { return ValidateFairnessConfig(config); };
+  spec.make_objective = [](AlgorithmConfig* config, std::unique_ptr<Model> model,
+                           const Dataset& train,
+                           std::span<const int> rows) -> absl::StatusOr<std::unique_ptr<Model>> {
+    const int base_size = model->num_parameters();
+    FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<Model> objective,
+                             FermiObjectiveFor(*config, std::move(model), train, rows));
+    config->fairness.dual_size = objective->num_parameters() - base_size;
+    return objective;
+  };
+  return spec;
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, AlgorithmSpec> specs;
@@ -79,6 +111,14 @@ Registry& GetRegistry() {
              PerFedAvgSpec("isrl_dp_per_fedavg",
                            "ISRL-DP Per-FedAvg: every gradient query (2 per step fo, 3 hf) clipped "
                            "per record and noised inside the silo",
+                           true),
+             FairFermiSpec("fair_fermi",
+                           "FERMI (Lowy et al.): min over the model, max over W of loss + lambda * "
+                           "ERMI; one gradient over [theta | W] per silo per round",
+                           false),
+             FairFermiSpec("isrl_dp_fair_fermi",
+                           "ISRL-DP FERMI: each record's full gradient over [theta | W] clipped "
+                           "and noised inside the silo",
                            true)}) {
       r->specs.emplace(spec.name, std::move(spec));
     }

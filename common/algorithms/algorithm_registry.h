@@ -1,7 +1,7 @@
 // AlgorithmRegistry: maps an algorithm name to its silo half and coordinator half.
 //
 // Built in: fedavg, minibatch_sgd, isrl_dp_fedavg, isrl_dp_minibatch_sgd, per_fedavg,
-// isrl_dp_per_fedavg. Built-ins are
+// isrl_dp_per_fedavg, fair_fermi, isrl_dp_fair_fermi. Built-ins are
 // registered on first use (no static initializers, so nothing is lost when linking statically).
 // RegisterAlgorithm adds a user's algorithm before any run; lookups are thread-safe afterwards.
 #pragma once
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "common/algorithms/coordinator_program.h"
 #include "common/algorithms/silo_program.h"
 #include "common/base/status.h"
+#include "common/data/dataset.h"
+#include "common/model/model.h"
 
 namespace fedsilo {
 
@@ -31,6 +34,14 @@ struct AlgorithmSpec {
   // Optional: checks settings that only this algorithm constrains (InvalidArgument naming the
   // key). Called by the config parser after decoding; empty = nothing to check.
   std::function<absl::Status(const AlgorithmConfig&)> validate;
+  // Optional: the objective this algorithm optimizes, built around the configured model (e.g.
+  // FERMI's [theta | W]); `train_rows` of `train` are the pooled training records. It may fill
+  // config->fairness.dual_size and other derived values. Empty = the model itself.
+  std::function<absl::StatusOr<std::unique_ptr<Model>>(AlgorithmConfig* config,
+                                                       std::unique_ptr<Model> model,
+                                                       const Dataset& train,
+                                                       std::span<const int> train_rows)>
+      make_objective;
 };
 
 void RegisterAlgorithm(AlgorithmSpec spec);

@@ -264,4 +264,23 @@ void LogisticModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) 
   }
 }
 
+void LogisticModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
+                                             const Matrix& upstream, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int m = batch.size();
+  FEDSILO_CHECK(upstream.rows() == m && upstream.cols() == 2, "upstream has the wrong shape");
+  out->resize(m, num_parameters());
+  const Matrix& x = batch.data->x;
+  const auto wd = w.head(dim_);
+  const double b = w[dim_];
+  for (int i = 0; i < m; ++i) {
+    // F = [1 - p, p] with p = sigmoid(z): u . dF/dz = (u_1 - u_0) p (1 - p); dz/dw = [x, 1].
+    const auto xi = x.row(batch.rows[i]);
+    const double z = xi.dot(wd) + b;
+    const double s = (upstream(i, 1) - upstream(i, 0)) * SigmoidVariance(z);
+    out->row(i).head(dim_).noalias() = s * xi;
+    (*out)(i, dim_) = s;
+  }
+}
+
 }  // namespace fedsilo

@@ -40,6 +40,9 @@ class LogisticModel final : public Model {
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+  bool has_probability_vjp() const override { return true; }
+  void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                Matrix* out) const override;
 
  private:
   LogisticModel(int input_dim, double init_scale) : dim_(input_dim), init_scale_(init_scale) {}

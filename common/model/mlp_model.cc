@@ -226,6 +226,11 @@ void MlpModel::Backward(const Vector& w, const Batch& batch, int start, Workspac
   Matrix& top = ws->delta[L - 1];
   top = ws->p;
   for (Eigen::Index i = 0; i < top.rows(); ++i) top(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
+  BackPropagate(w, ws);
+}
+
+void MlpModel::BackPropagate(const Vector& w, Workspace* ws) const {
+  const size_t L = layers_.size();
   for (size_t k = L - 1; k > 0; --k) {
     const Layer& layer = layers_[k];
     const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
@@ -382,6 +387,43 @@ void MlpModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const
     Matrix& z = ws.z.back();
     SoftmaxRowsInPlace(&z);
     out->middleRows(start, len) = z;
+  }
+}
+
+void MlpModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
+                                        const Matrix& upstream, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  const size_t L = layers_.size();
+  FEDSILO_CHECK(upstream.rows() == n && upstream.cols() == widths_.back(),
+                "upstream has the wrong shape");
+  out->resize(n, num_parameters_);
+  Workspace& ws = ThreadWorkspace();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Forward(w, /*second_derivatives=*/false, &ws);
+    ws.p = ws.z[L - 1];
+    SoftmaxRowsInPlace(&ws.p);
+    // Top delta: u^T dF/dz = p .* (u - p . u) in place of the loss's p - e_y.
+    Matrix& top = ws.delta[L - 1];
+    top.resize(len, widths_.back());
+    for (int i = 0; i < len; ++i) {
+      const auto u = upstream.row(start + i);
+      const double pu = ws.p.row(i).dot(u);
+      top.row(i) = ws.p.row(i).array() * (u.array() - pu);
+    }
+    BackPropagate(w, &ws);
+    for (int i = 0; i < len; ++i) {
+      double* row = out->row(start + i).data();
+      for (size_t k = 0; k < L; ++k) {
+        const Layer& layer = layers_[k];
+        const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
+        MutMap gW(row + layer.w_offset, layer.out, layer.in);
+        gW.noalias() = ws.delta[k].row(i).transpose() * in.row(i);
+        MutRowMap(row + layer.b_offset, layer.out) = ws.delta[k].row(i);
+      }
+    }
   }
 }
 

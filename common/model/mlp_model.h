@@ -62,6 +62,9 @@ class MlpModel final : public Model {
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+  bool has_probability_vjp() const override { return true; }
+  void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                Matrix* out) const override;
 
  private:
   struct Layer {
@@ -82,6 +85,8 @@ class MlpModel final : public Model {
   // Backward pass after Forward on rows [start, start + len) of the batch: output probabilities
   // and ws->delta[l - 1] = d loss_i / d z_l for every row i (not divided by the batch size).
   void Backward(const Vector& w, const Batch& batch, int start, Workspace* ws) const;
+  // Propagates ws->delta[L - 1] (already set) down to every layer.
+  void BackPropagate(const Vector& w, Workspace* ws) const;
 
   std::vector<int> widths_;  // n_0 .. n_L
   std::vector<Layer> layers_;

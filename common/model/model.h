@@ -46,6 +46,16 @@ class Model {
                                     Vector* out) const = 0;
   // Class probabilities for each row of x: out is x.rows() x num_classes().
   virtual void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const = 0;
+
+  // Vector-Jacobian products of the predicted probabilities (the fairness objective needs them):
+  // row i of `out` (batch.size() x num_parameters()) is J_i^T u_i, where J_i is the Jacobian
+  // (num_classes() x num_parameters()) of record i's class probabilities, as PredictProba returns
+  // them, with respect to w, and u_i = upstream.row(i) (upstream is batch.size() x num_classes()).
+  // Models that do not provide it return false from has_probability_vjp(); calling it on them
+  // is a broken caller invariant and aborts. Built-ins (logistic, softmax, mlp) provide it.
+  virtual bool has_probability_vjp() const { return false; }
+  virtual void PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
+                                        const Matrix& upstream, Matrix* out) const;
 };
 
 }  // namespace fedsilo

@@ -240,4 +240,29 @@ void SoftmaxModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) c
   SoftmaxRowsInPlace(out);
 }
 
+void SoftmaxModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
+                                            const Matrix& upstream, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  FEDSILO_CHECK(upstream.rows() == n && upstream.cols() == classes_, "upstream has the wrong shape");
+  out->resize(n, num_parameters());
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    SoftmaxRowsInPlace(&ws.z);
+    for (int i = 0; i < len; ++i) {
+      // dF/dz = diag(p) - p p^T, so u^T dF/dz = p .* (u - p . u); the logits are W [x, 1].
+      const auto u = upstream.row(start + i);
+      const double pu = ws.z.row(i).dot(u);
+      const Eigen::RowVectorXd r = ws.z.row(i).array() * (u.array() - pu);
+      MutMap Gi(out->row(start + i).data(), classes_, dim_ + 1);
+      Gi.leftCols(dim_).noalias() = r.transpose() * ws.x.row(i);
+      Gi.col(dim_) = r.transpose();
+    }
+  }
+}
+
 }  // namespace fedsilo

@@ -41,6 +41,9 @@ class SoftmaxModel final : public Model {
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+  bool has_probability_vjp() const override { return true; }
+  void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                Matrix* out) const override;
 
  private:
   SoftmaxModel(int input_dim, int num_classes, double init_scale)

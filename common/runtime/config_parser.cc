@@ -44,7 +44,8 @@ namespace fs = std::filesystem;
 
 // A pointer to the member a key binds to; the alternative chosen is the key's kind.
 using FieldRef = std::variant<int*, unsigned long long*, double*, bool*, std::string*,
-                              std::vector<int>*, std::vector<std::string>*, MissingPolicy*>;
+                              std::vector<int>*, std::vector<double>*, std::vector<std::string>*,
+                              MissingPolicy*>;
 using FieldAccessor = FieldRef (*)(ExperimentConfig&);
 
 using NameList = std::vector<std::string> (*)();
@@ -187,6 +188,14 @@ const std::vector<Section>& Schema() {
         {"outer_batch_size", MEMBER(algorithm.outer_batch_size), AtLeast(0)},
         {"hessian_batch_size", MEMBER(algorithm.hessian_batch_size), AtLeast(0)},
         {"personalize_steps", MEMBER(algorithm.personalize_steps), AtLeast(0)}}},
+      {"fairness",
+       {{"notion", MEMBER(algorithm.fairness.notion),
+         OneOf({"demographic_parity", "equalized_odds", "equal_opportunity"})},
+        {"lambda", MEMBER(algorithm.fairness.lambda), AtLeast(0)},
+        {"w_radius", MEMBER(algorithm.fairness.w_radius), Positive()},
+        {"w_lr", MEMBER(algorithm.fairness.w_lr), AtLeast(0)},
+        {"group_marginals", MEMBER(algorithm.fairness.group_marginals),
+         Between(Exclusive(0), Inclusive(1))}}},
       {"privacy",
        {{"epsilon", MEMBER(privacy.epsilon), Positive()},
         {"delta", MEMBER(privacy.delta), Between(Inclusive(0), Exclusive(1))},

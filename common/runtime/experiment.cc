@@ -18,6 +18,7 @@
 #include "common/metrics/csv_table.h"
 #include "common/model/model_registry.h"
 #include "common/runtime/config_parser.h"
+#include "common/runtime/fairness_metrics.h"
 #include "common/runtime/in_process_transport.h"
 #include "common/runtime/personalized_evaluation.h"
 #include "common/runtime/round_loop.h"
@@ -64,6 +65,13 @@ PersonalizationOptions PersonalizationFor(const ExperimentConfig& config) {
   return options;
 }
 
+// Whether a run reports fairness metrics: fairness algorithms on data with groups (other runs
+// keep their columns unchanged).
+bool ReportsFairness(const PreparedExperiment& experiment) {
+  return static_cast<bool>(experiment.algorithm.make_objective) &&
+         experiment.data.test.has_groups();
+}
+
 // Watches the round loop: evaluates every eval_every rounds, writes metrics.csv, draws progress.
 class RunObserver : public RoundObserver {
  public:
@@ -92,17 +100,25 @@ class RunObserver : public RoundObserver {
           static_cast<long long>(round), last_train_.loss, last_test_.loss, last_test_.accuracy,
           epsilon_max_, epsilon_mean_, static_cast<long long>(results.updates.size()),
           static_cast<long long>(results.failures.size())};
+      std::vector<double> extra;  // optional columns, then the timing column
       if (algorithm.personalize_steps > 0) {
         last_personalized_ = EvaluatePersonalized(*experiment_.model, global, experiment_.data,
                                                   experiment_.shards,
                                                   PersonalizationFor(experiment_.config), round,
                                                   pool_);
-        row.insert(row.end(), {last_personalized_.mean, last_personalized_.min,
-                               last_personalized_.p10, last_personalized_.median});
+        extra.insert(extra.end(), {last_personalized_.mean, last_personalized_.min,
+                                   last_personalized_.p10, last_personalized_.median});
+      }
+      if (ReportsFairness(experiment_)) {
+        last_fairness_ = EvaluateFairness(*experiment_.model, global, experiment_.data.test,
+                                          test_rows_);
+        extra.insert(extra.end(), {last_fairness_.test_error, last_fairness_.dp_violation,
+                                   last_fairness_.eo_violation, last_fairness_.eopp_violation});
       }
       eval_seconds_ += SecondsSince(eval_start);
       evaluated_round_ = round;
-      row.push_back(SecondsSince(start_));  // timing stays the last column
+      extra.push_back(SecondsSince(start_));  // timing stays the last column
+      row.insert(row.end(), extra.begin(), extra.end());
       FEDSILO_RETURN_IF_ERROR(metrics_->AddRow(row));
     }
     if (!quiet_) DrawProgress(round, last);
@@ -113,6 +129,7 @@ class RunObserver : public RoundObserver {
   const EvalResult& last_train() const { return last_train_; }
   const EvalResult& last_test() const { return last_test_; }
   const PersonalizedResult& last_personalized() const { return last_personalized_; }
+  const FairnessMetrics& last_fairness() const { return last_fairness_; }
   int evaluated_round() const { return evaluated_round_; }
 
  private:
@@ -172,14 +189,18 @@ class RunObserver : public RoundObserver {
   EvalResult last_train_;
   EvalResult last_test_;
   PersonalizedResult last_personalized_;
+  FairnessMetrics last_fairness_;
 };
 
-std::vector<std::string> MetricsHeader(const ExperimentConfig& config) {
+std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool fairness) {
   std::vector<std::string> header = {"round",   "train_loss",   "test_loss", "test_accuracy",
                                      "epsilon", "epsilon_mean", "replies",   "failures"};
   if (config.algorithm.personalize_steps > 0) {
     header.insert(header.end(), {"personalized_accuracy_mean", "personalized_accuracy_min",
                                  "personalized_accuracy_p10", "personalized_accuracy_median"});
+  }
+  if (fairness) {
+    header.insert(header.end(), {"test_error", "dp_violation", "eo_violation", "eopp_violation"});
   }
   header.push_back("seconds");
   return header;
@@ -209,6 +230,18 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   FEDSILO_ASSIGN_OR_RETURN(experiment.model,
                            MakeModel(config.model, experiment.data.train.dim(),
                                      experiment.data.train.num_classes));
+  if (experiment.algorithm.make_objective) {
+    std::vector<int> pooled;
+    for (const SiloShard& shard : experiment.shards) {
+      pooled.insert(pooled.end(), shard.train.begin(), shard.train.end());
+    }
+    std::sort(pooled.begin(), pooled.end());
+    FEDSILO_ASSIGN_OR_RETURN(
+        experiment.model,
+        experiment.algorithm.make_objective(&experiment.config.algorithm,
+                                            std::move(experiment.model), experiment.data.train,
+                                            pooled));
+  }
   experiment.load_seconds = SecondsSince(start);
   return experiment;
 }
@@ -276,7 +309,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
 
   FEDSILO_ASSIGN_OR_RETURN(
       CsvTable metrics,
-      CsvTable::Create((out / "metrics.csv").string(), MetricsHeader(config)));
+      CsvTable::Create((out / "metrics.csv").string(), MetricsHeader(config, ReportsFairness(experiment))));
   RunObserver observer(experiment, &pool, &metrics, pooled_train_rows, &silo_pointers,
                        options.quiet);
 
@@ -309,11 +342,17 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
           EvaluatePersonalized(*experiment.model, global, experiment.data, experiment.shards,
                                PersonalizationFor(config), outcome.rounds_completed, &pool);
     }
+    if (ReportsFairness(experiment)) {
+      report.final_fairness = EvaluateFairness(*experiment.model, global, experiment.data.test,
+                                               AllRows(experiment.data.test));
+    }
   } else {
     report.final_train = observer.last_train();
     report.final_test = observer.last_test();
     report.final_personalized = observer.last_personalized();
+    report.final_fairness = observer.last_fairness();
   }
+  report.reports_fairness = ReportsFairness(experiment);
   report.final_parameters = global;
 
   // Per-silo results (simulation-side: computed by the harness, never sent by a silo).
@@ -354,6 +393,17 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
     summary["final"]["personalized_accuracy_p10"] = report.final_personalized.p10;
     summary["final"]["personalized_accuracy_median"] = report.final_personalized.median;
     summary["final"]["personalized_silos"] = report.final_personalized.silos_evaluated;
+  }
+  if (report.reports_fairness) {
+    summary["final"]["test_error"] = report.final_fairness.test_error;
+    summary["final"]["dp_violation"] = report.final_fairness.dp_violation;
+    summary["final"]["eo_violation"] = report.final_fairness.eo_violation;
+    summary["final"]["eopp_violation"] = report.final_fairness.eopp_violation;
+    summary["fairness"] = {{"notion", config.algorithm.fairness.notion},
+                           {"lambda", config.algorithm.fairness.lambda},
+                           {"group_marginals", config.algorithm.fairness.group_marginals.empty()
+                                                   ? "pooled training frequencies (public)"
+                                                   : "public, from the config"}};
   }
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;

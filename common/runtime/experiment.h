@@ -6,6 +6,9 @@
 // (personalized_evaluation.h) over all silos: metrics.csv gains personalized_accuracy_{mean,min,
 // p10,median} columns (before `seconds`, which stays last) and summary.json the same keys under
 // `final`.
+// Fairness algorithms (fair_fermi, isrl_dp_fair_fermi) on data with groups also report, on the test
+// split from hard predictions (fairness_metrics.h), test_error, dp_violation, eo_violation and
+// eopp_violation: metrics.csv columns before `seconds`, summary.json keys under `final`.
 // Errors in the config or data come back as InvalidArgument / NotFound naming the problem.
 // One experiment per call; the call is not reentrant with respect to its output directory.
 #pragma once
@@ -20,6 +23,7 @@
 #include "common/model/model.h"
 #include "common/runtime/evaluation.h"
 #include "common/runtime/experiment_config.h"
+#include "common/runtime/fairness_metrics.h"
 #include "common/runtime/personalized_evaluation.h"
 
 namespace fedsilo {
@@ -37,6 +41,8 @@ struct RunReport {
   EvalResult final_test;
   EvalResult final_train;
   PersonalizedResult final_personalized;  // filled when algorithm.personalize_steps > 0
+  bool reports_fairness = false;  // fairness algorithm on data with groups
+  FairnessMetrics final_fairness; // test split, hard predictions; when reports_fairness
   double epsilon = 0.0;        // max over silos; +inf when not private
   double delta = 0.0;          // max over silos
   double load_seconds = 0.0;

@@ -1,5 +1,9 @@
 // The fedsilo binary as a user meets it: real processes, real files. Bad input must give a
 // one-line error naming the file, key/line or CSV row/column, and exit status 2.
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/testing/process.h"
@@ -122,6 +126,33 @@ TEST_F(CliTest, MoreSilosThanRecords) {
 TEST_F(CliTest, UnknownSubcommandAndOption) {
   EXPECT_EQ(RunFedsilo("frobnicate").exit_code, 2);
   EXPECT_EQ(RunFedsilo("run " + Config(CsvConfig()) + " --thread 2").exit_code, 2);
+}
+
+// `fedsilo sweep`: one run per grid point, first axis slowest, one table; the swept values
+// reach the runs (a run's resolved config.yaml shows them).
+TEST_F(CliTest, SweepRunsTheGridAndWritesOneTable) {
+  const std::string config = Config(CsvConfig());
+  const auto out = dir_ / "sweep";
+  auto result = RunFedsilo("sweep " + config + " --set-list algorithm.lr=0.1,0.2" +
+                           " --set-list algorithm.rounds=1,2 --set algorithm.batch_size=5 --out " +
+                           out.string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::istringstream table(testing::ReadFile(out / "sweep.csv"));
+  std::string line;
+  std::getline(table, line);
+  EXPECT_EQ(line,
+            "algorithm.lr,algorithm.rounds,rounds_completed,test_accuracy,test_loss,epsilon,"
+            "test_error,dp_violation,eo_violation,eopp_violation");
+  std::vector<std::string> prefixes;
+  while (std::getline(table, line)) prefixes.push_back(line.substr(0, line.find(',', 4) + 2));
+  EXPECT_EQ(prefixes, (std::vector<std::string>{"0.1,1,1", "0.1,2,2", "0.2,1,1", "0.2,2,2"}));
+  const std::string resolved = testing::ReadFile(out / "point_2" / "config.yaml");
+  EXPECT_NE(resolved.find("lr: 0.2"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("batch_size: 5"), std::string::npos) << resolved;
+  // A malformed axis is bad input.
+  EXPECT_EQ(RunFedsilo("sweep " + config + " --set-list algorithm.lr --out " + out.string())
+                .exit_code,
+            2);
 }
 
 }  // namespace

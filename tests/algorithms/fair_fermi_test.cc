@@ -1,0 +1,68 @@
+// FermiCoordinator against hand-computed descent/ascent/projection steps, and the registry
+// entries of fair_fermi / isrl_dp_fair_fermi.
+#include "common/algorithms/fair_fermi.h"
+
+#include <gtest/gtest.h>
+
+#include "common/algorithms/algorithm_registry.h"
+
+namespace fedsilo {
+namespace {
+
+SiloUpdate Update(int silo, double weight, std::initializer_list<double> delta) {
+  SiloUpdate update;
+  update.silo_id = silo;
+  update.weight = weight;
+  update.delta = Vector(static_cast<Eigen::Index>(delta.size()));
+  int i = 0;
+  for (double d : delta) update.delta[i++] = d;
+  return update;
+}
+
+TEST(FermiCoordinatorTest, DescendsOnThetaAscendsOnWAndProjects) {
+  // Parameters [t0, t1 | w0, w1]; size-weighted mean delta = (1 * a + 3 * b) / 4.
+  RoundResults results;
+  results.updates = {Update(0, 1.0, {0.4, -0.8, 0.2, 0.4}), Update(1, 3.0, {0.0, 0.4, 0.2, 0.0})};
+  // mean delta = [0.1, 0.1, 0.2, 0.1].
+  FermiCoordinator coordinator(Weighting::kBySize, 1.0, /*dual_size=*/2, /*ratio=*/2.0,
+                               /*w_radius=*/100.0);
+  Vector global(4);
+  global << 1.0, 2.0, 0.5, -0.5;
+  ASSERT_TRUE(coordinator.Aggregate(1, results, &global).ok());
+  // theta += mean delta; W -= 2 * mean delta (ascent: delta is -lr * gradient).
+  EXPECT_NEAR(global[0], 1.1, 1e-15);
+  EXPECT_NEAR(global[1], 2.1, 1e-15);
+  EXPECT_NEAR(global[2], 0.5 - 0.4, 1e-15);
+  EXPECT_NEAR(global[3], -0.5 - 0.2, 1e-15);
+  // Projection onto the Frobenius ball: W = (3, -4) * (1 / 5) when the radius is 1.
+  FermiCoordinator tight(Weighting::kUniform, 1.0, 2, 1.0, 1.0);
+  RoundResults zero;
+  zero.updates = {Update(0, 1.0, {0.0, 0.0, 0.0, 0.0})};
+  global << 1.0, 2.0, 3.0, -4.0;
+  ASSERT_TRUE(tight.Aggregate(2, zero, &global).ok());
+  EXPECT_NEAR(global[2], 0.6, 1e-15);
+  EXPECT_NEAR(global[3], -0.8, 1e-15);
+  EXPECT_EQ(global[0], 1.0);
+  // No reply is an error; a dual block larger than the vector is refused.
+  EXPECT_FALSE(tight.Aggregate(3, RoundResults{}, &global).ok());
+  FermiCoordinator wrong(Weighting::kUniform, 1.0, 9, 1.0, 1.0);
+  EXPECT_FALSE(wrong.Aggregate(4, zero, &global).ok());
+}
+
+TEST(FermiCoordinatorTest, RegistryEntries) {
+  AlgorithmConfig config;
+  for (const char* name : {"fair_fermi", "isrl_dp_fair_fermi"}) {
+    absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(name);
+    ASSERT_TRUE(spec.ok()) << name;
+    EXPECT_EQ(spec->queries_per_round(config), 1);
+    EXPECT_TRUE(static_cast<bool>(spec->make_objective));
+    EXPECT_EQ(spec->record_level_dp, std::string(name) == "isrl_dp_fair_fermi");
+    config.fairness.notion = "parity";
+    EXPECT_FALSE(spec->validate(config).ok());
+    config.fairness.notion = "equalized_odds";
+    EXPECT_TRUE(spec->validate(config).ok());
+  }
+}
+
+}  // namespace
+}  // namespace fedsilo

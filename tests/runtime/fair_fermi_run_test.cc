@@ -1,0 +1,144 @@
+// fair_fermi end to end in thread mode on a synthetic CSV whose label depends on the group:
+// lambda = 0 is minibatch SGD exactly, a positive lambda lowers the demographic-parity
+// violation, the fairness metrics reach metrics.csv and summary.json, and the private variant
+// records one ledger query per silo per round.
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/base/rng.h"
+#include "common/runtime/config_parser.h"
+#include "common/runtime/experiment.h"
+#include "tests/testing/process.h"
+
+namespace fedsilo {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FreshTempDir;
+using testing::ReadFile;
+using testing::WriteFile;
+
+// 2000 records: group g in {a, b}; x1 ~ N(g, 1), x2 ~ N(0, 1); label 1 w.p. sigmoid(2 x1 + x2 - 1).
+fs::path WriteSyntheticCsv(const fs::path& dir) {
+  Rng rng(5);
+  std::ostringstream csv;
+  csv << "x1,x2,grp,label\n";
+  for (int i = 0; i < 2000; ++i) {
+    const int g = rng.Uniform() < 0.4 ? 1 : 0;
+    const double x1 = g + rng.Normal(), x2 = rng.Normal();
+    const double p = 1.0 / (1.0 + std::exp(-(2.0 * x1 + x2 - 1.0)));
+    csv << x1 << "," << x2 << "," << (g ? "b" : "a") << "," << (rng.Uniform() < p ? "yes" : "no")
+        << "\n";
+  }
+  const fs::path path = dir / "synthetic.csv";
+  WriteFile(path, csv.str());
+  return path;
+}
+
+ExperimentConfig Config(const fs::path& csv, const std::string& algorithm, double lambda) {
+  const std::string yaml = "seed: 3\n"
+                           "data: {dataset: csv, train: " + csv.string() +
+                           ", label: label, positive: \"yes\", categorical: [grp], sensitive: grp, "
+                           "drop: [grp]}\n"
+                           "partition: {scheme: iid, silos: 4}\n"
+                           "model: {type: logistic}\n"
+                           "algorithm: {name: " + algorithm +
+                           ", rounds: 150, batch_size: 50, lr: 0.5, personalize_steps: 0}\n"
+                           "fairness: {lambda: " + std::to_string(lambda) + "}\n"
+                           "privacy: {epsilon: 3}\n"
+                           "output: {eval_every: 50, save_model: false}\n";
+  absl::StatusOr<ExperimentConfig> config = ParseExperimentConfig(yaml, "test.yaml", {});
+  EXPECT_TRUE(config.ok()) << config.status();
+  return *config;
+}
+
+RunReport RunIt(const ExperimentConfig& config, const fs::path& out) {
+  RunOptions options;
+  options.out_dir = out.string();
+  options.threads = 2;
+  options.quiet = true;
+  absl::StatusOr<RunReport> report = RunExperiment(config, options);
+  EXPECT_TRUE(report.ok()) << report.status();
+  return report.ok() ? *report : RunReport{};
+}
+
+std::string FirstLine(const fs::path& path) {
+  std::istringstream in(ReadFile(path));
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+TEST(FairFermiRunTest, LambdaZeroIsMinibatchSgdAndLambdaLowersTheViolation) {
+  const fs::path dir = FreshTempDir("fair_fermi_run");
+  const fs::path csv = WriteSyntheticCsv(dir);
+  const RunReport sgd = RunIt(Config(csv, "minibatch_sgd", 0.0), dir / "sgd");
+  const RunReport erm = RunIt(Config(csv, "fair_fermi", 0.0), dir / "erm");
+  const RunReport fair = RunIt(Config(csv, "fair_fermi", 10.0), dir / "fair");
+  const Eigen::Index p = sgd.final_parameters.size();
+  ASSERT_EQ(erm.final_parameters.size(), p + 2 * 2);  // W: 2 groups x 2 classes
+  EXPECT_EQ(erm.final_parameters.head(p), sgd.final_parameters);
+  EXPECT_EQ(erm.final_parameters.tail(4).norm(), 0.0);
+  // The penalty works: a clear drop of P(yhat = 1 | a) - P(yhat = 1 | b).
+  ASSERT_TRUE(erm.reports_fairness);
+  EXPECT_GT(erm.final_fairness.dp_violation, 0.2);
+  EXPECT_LT(fair.final_fairness.dp_violation, 0.6 * erm.final_fairness.dp_violation);
+  EXPECT_GT(fair.final_fairness.test_error, erm.final_fairness.test_error - 0.01);
+  // Outputs: fairness columns before `seconds` for fair_fermi only; summary keys.
+  EXPECT_EQ(FirstLine(dir / "sgd" / "metrics.csv"),
+            "round,train_loss,test_loss,test_accuracy,epsilon,epsilon_mean,replies,failures,"
+            "seconds");
+  EXPECT_EQ(FirstLine(dir / "fair" / "metrics.csv"),
+            "round,train_loss,test_loss,test_accuracy,epsilon,epsilon_mean,replies,failures,"
+            "test_error,dp_violation,eo_violation,eopp_violation,seconds");
+  const auto summary = nlohmann::json::parse(ReadFile(dir / "fair" / "summary.json"));
+  EXPECT_DOUBLE_EQ(summary["final"]["dp_violation"].get<double>(),
+                   fair.final_fairness.dp_violation);
+  EXPECT_DOUBLE_EQ(summary["final"]["test_error"].get<double>(), fair.final_fairness.test_error);
+  EXPECT_TRUE(summary["final"].contains("eo_violation"));
+  EXPECT_DOUBLE_EQ(fair.final_fairness.test_error, 1.0 - fair.final_test.accuracy);
+}
+
+TEST(FairFermiRunTest, PrivateVariantChargesOneQueryPerSiloPerRound) {
+  const fs::path dir = FreshTempDir("fair_fermi_dp");
+  const fs::path csv = WriteSyntheticCsv(dir);
+  ExperimentConfig config = Config(csv, "isrl_dp_fair_fermi", 1.0);
+  config.algorithm.rounds = 40;
+  const RunReport report = RunIt(config, dir / "dp");
+  EXPECT_LE(report.epsilon, 3.0 + 1e-9);
+  EXPECT_GT(report.epsilon, 1.0);
+  std::istringstream silos(ReadFile(dir / "dp" / "silos.csv"));
+  std::string line;
+  std::getline(silos, line);
+  int rows = 0;
+  while (std::getline(silos, line)) {
+    // noisy_queries is the 8th column.
+    std::istringstream cells(line);
+    std::string cell;
+    for (int c = 0; c < 8; ++c) std::getline(cells, cell, ',');
+    EXPECT_EQ(cell, "40") << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4);
+}
+
+TEST(FairFermiRunTest, ConfigErrors) {
+  const fs::path dir = FreshTempDir("fair_fermi_errors");
+  const fs::path csv = WriteSyntheticCsv(dir);
+  ExperimentConfig config = Config(csv, "fair_fermi", 1.0);
+  config.algorithm.fairness.group_marginals = {0.5, 0.3, 0.2};
+  EXPECT_FALSE(PrepareExperiment(config).ok());
+  config.algorithm.fairness.group_marginals = {0.6, 0.4};
+  EXPECT_TRUE(PrepareExperiment(config).ok());
+  config.data.sensitive = "";
+  config.algorithm.fairness.group_marginals.clear();
+  EXPECT_FALSE(PrepareExperiment(config).ok());
+}
+
+}  // namespace
+}  // namespace fedsilo
