@@ -149,16 +149,7 @@ Vector MlpModel::InitialParameters(Rng& rng) const {
 }
 
 void MlpModel::CheckArgs(const Vector& w, const Batch& batch) const {
-  FEDSILO_CHECK(w.size() == num_parameters_, "parameter vector has the wrong length");
-  FEDSILO_CHECK(batch.data != nullptr, "batch has no dataset");
-  const Dataset& data = *batch.data;
-  FEDSILO_CHECK(data.dim() == input_dim(), "dataset width differs from the model input_dim");
-  const int n = data.size();
-  const int classes = num_classes();
-  for (const int r : batch.rows) {
-    FEDSILO_CHECK(r >= 0 && r < n, "batch row index out of range");
-    FEDSILO_CHECK(data.y[r] >= 0 && data.y[r] < classes, "label out of range");
-  }
+  CheckBatchArguments(*this, input_dim(), w, batch);
 }
 
 namespace {

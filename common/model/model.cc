@@ -1,6 +1,7 @@
 #include "common/model/model.h"
 
 #include "common/base/check.h"
+#include "common/base/check.h"
 #include "common/dp/clipping.h"
 
 namespace fedsilo {
@@ -13,6 +14,20 @@ int Model::ClippedGradientSum(const Vector& w, const Batch& batch, double clip, 
 
 void Model::PerExampleProbabilityVjp(const Vector&, const Batch&, const Matrix&, Matrix*) const {
   FEDSILO_CHECK(false, "this model provides no probability vector-Jacobian product");
+}
+
+void CheckBatchArguments(const Model& model, int input_dim, const Vector& w, const Batch& batch) {
+  FEDSILO_CHECK(w.size() == model.num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_CHECK(batch.data != nullptr, "batch has no dataset");
+  const Dataset& data = *batch.data;
+  FEDSILO_CHECK(data.dim() == input_dim, "dataset width differs from the model input_dim");
+  const int n = data.size();
+  const int classes = model.num_classes();
+  for (const int r : batch.rows) {
+    FEDSILO_CHECK(r >= 0 && r < n, "batch row index out of range");
+    FEDSILO_CHECK(data.y[static_cast<size_t>(r)] >= 0 && data.y[static_cast<size_t>(r)] < classes,
+                  "label out of range");
+  }
 }
 
 }  // namespace fedsilo

@@ -58,4 +58,9 @@ class Model {
                                         const Matrix& upstream, Matrix* out) const;
 };
 
+// Aborts (FEDSILO_CHECK) when a caller passes arguments that break a model's invariants: a
+// parameter vector of the wrong length, a batch without data, a dataset of another width, a row
+// index out of range, a label outside [0, model.num_classes()). For model implementations.
+void CheckBatchArguments(const Model& model, int input_dim, const Vector& w, const Batch& batch);
+
 }  // namespace fedsilo

@@ -108,15 +108,7 @@ Vector SoftmaxModel::InitialParameters(Rng& rng) const {
 }
 
 void SoftmaxModel::CheckArgs(const Vector& w, const Batch& batch) const {
-  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
-  FEDSILO_CHECK(batch.data != nullptr, "batch has no dataset");
-  const Dataset& data = *batch.data;
-  FEDSILO_CHECK(data.dim() == dim_, "dataset width differs from the model input_dim");
-  const int n = data.size();
-  for (const int r : batch.rows) {
-    FEDSILO_CHECK(r >= 0 && r < n, "batch row index out of range");
-    FEDSILO_CHECK(data.y[r] >= 0 && data.y[r] < classes_, "label out of range");
-  }
+  CheckBatchArguments(*this, dim_, w, batch);
 }
 
 double SoftmaxModel::Loss(const Vector& w, const Batch& batch) const {
