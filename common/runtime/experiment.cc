@@ -9,6 +9,8 @@
 #include <map>
 #include <thread>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/base/rng.h"
@@ -151,9 +153,11 @@ class RunObserver : public RoundObserver {
     epsilon_mean_ = sum / static_cast<double>(silos_->size());
   }
 
+  // On a terminal: one line redrawn in place, at most 10 times a second. Otherwise (a log
+  // file, CI): one plain line per evaluated round.
   void DrawProgress(int round, bool last) {
     const double elapsed = SecondsSince(start_);
-    if (!last && elapsed - last_draw_ < 0.1) return;
+    if (interactive_ ? (!last && elapsed - last_draw_ < 0.1) : evaluated_round_ != round) return;
     last_draw_ = elapsed;
     const int total = experiment_.config.algorithm.rounds;
     const double left = elapsed / round * (total - round);
@@ -168,8 +172,8 @@ class RunObserver : public RoundObserver {
       std::snprintf(metrics, sizeof(metrics), "train loss %.4f | test acc %.4f", last_train_.loss,
                     last_test_.accuracy);
     }
-    std::fprintf(stderr, "\rround %d/%d | %s | eps %s | %.1fs left   %s", round, total, metrics,
-                 eps, left, last ? "\n" : "");
+    std::fprintf(stderr, "%sround %d/%d | %s | eps %s | %.1fs left%s", interactive_ ? "\r" : "",
+                 round, total, metrics, eps, left, interactive_ && !last ? "   " : "\n");
     std::fflush(stderr);
   }
 
@@ -182,6 +186,7 @@ class RunObserver : public RoundObserver {
   double epsilon_max_ = 0.0;
   double epsilon_mean_ = 0.0;
   bool quiet_;
+  bool interactive_ = isatty(fileno(stderr)) != 0;
   Clock::time_point start_;
   double eval_seconds_ = 0.0;
   double last_draw_ = -1.0;
