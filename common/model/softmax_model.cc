@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -128,22 +129,9 @@ double SoftmaxModel::Loss(const Vector& w, const Batch& batch) const {
 }
 
 void SoftmaxModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) const {
-  CheckArgs(w, batch);
-  grad->setZero(num_parameters());
-  const int n = batch.size();
-  if (n == 0) return;
-  const ConstMap W(w.data(), classes_, dim_ + 1);
-  MutMap G(grad->data(), classes_, dim_ + 1);
-  Workspace& ws = ThreadWorkspace();
-  for (int start = 0; start < n; start += kChunk) {
-    const int len = std::min(kChunk, n - start);
-    Gather(batch, start, len, &ws.x);
-    Logits(W, ws.x, &ws.z);
-    Residuals(batch, start, &ws.z);
-    G.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
-    G.col(dim_) += ws.z.colwise().sum().transpose();
-  }
-  *grad /= n;
+  // The unclipped sum of the records' gradients (same chunks and summation order), averaged.
+  ClippedGradientSum(w, batch, std::numeric_limits<double>::infinity(), grad);
+  if (batch.size() > 0) *grad /= batch.size();
 }
 
 void SoftmaxModel::PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const {
