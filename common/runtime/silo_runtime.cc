@@ -40,6 +40,20 @@ double SiloRuntime::spent_epsilon() const {
   return spent.ok() ? spent->epsilon : std::numeric_limits<double>::infinity();
 }
 
+SiloPrivacyReport SiloRuntime::PrivacyReport() const {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  SiloPrivacyReport report;
+  report.known = true;
+  report.record_level_dp = plan.record_level_dp;
+  report.train_records = num_records();
+  report.noise_multiplier = plan.query_event.noise_multiplier;
+  report.sigma_mean = plan.sigma_mean;
+  report.noisy_queries = ledger_.num_queries();
+  report.epsilon = plan.record_level_dp ? spent_epsilon() : std::numeric_limits<double>::infinity();
+  report.delta = plan.delta;
+  return report;
+}
+
 absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
   const SiloPrivacyPlan& plan = options_.privacy;
   const std::string who = "silo " + std::to_string(options_.silo_id) + " refuses round " +

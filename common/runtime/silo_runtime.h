@@ -52,6 +52,8 @@ class SiloRuntime {
   // no accountant covers the sampler; 0 for a non-private silo).
   // Computed on demand (a conversion over the RDP orders): call it between rounds, not per query.
   double spent_epsilon() const;
+  // What the silo may tell about its privacy spending (computes spent_epsilon()).
+  SiloPrivacyReport PrivacyReport() const;
 
  private:
   absl::Status CheckBudget(const SiloTask& task) const;

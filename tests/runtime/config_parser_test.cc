@@ -591,8 +591,8 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 59);  // seed + 16 data + 8 partition + 4 model + 15 algorithm + 5 fairness
-                        // + 7 privacy + 3 output
+  EXPECT_EQ(keys, 65);  // seed + 16 data + 8 partition + 4 model + 15 algorithm + 5 fairness
+                        // + 7 privacy + 3 output + 6 network
 }
 
 // The annotated example in docs/config.md is a valid experiment file that sets every key.

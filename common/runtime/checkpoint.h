@@ -1,0 +1,35 @@
+// Checkpoint: what the coordinator needs to continue a run after it was killed, written after
+// every round. A resumed run reaches the same final parameters and metrics as an uninterrupted
+// one, because silo selection is a pure function of (seed, round, eligible silos), the
+// coordinator programs keep no state between rounds besides the parameters, and each silo keeps
+// its own ledger and refuses to answer a round twice (silo/silo_state.h).
+//
+// File format: "FEDSILOCKPT1", then little-endian fields (round, skipped rounds, eligible silo
+// ids, parameters, the resolved config text) and a 64-bit FNV-1a checksum of all of it. Writes are
+// atomic (temporary file, fsync, rename), so a crash leaves the old or the new checkpoint, never
+// a torn one. Reading checks the magic, the sizes and the checksum (DataLoss naming the file).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/base/eigen_types.h"
+#include "common/base/status.h"
+
+namespace fedsilo {
+
+struct Checkpoint {
+  int round = 0;                 // last completed round
+  int skipped_rounds = 0;        // rounds so far that missed the quorum
+  std::vector<int> eligible;     // silos still able to serve (ascending)
+  Vector global;                 // parameters after `round`
+  std::string config_yaml;       // the resolved config of the run (a resume must match it)
+};
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint);
+absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
+
+// Atomically replaces `path` with `bytes` (temporary file in the same directory, fsync, rename).
+absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
+}  // namespace fedsilo
