@@ -4,10 +4,8 @@
 // coordinator programs keep no state between rounds besides the parameters, and each silo keeps
 // its own ledger and refuses to answer a round twice (silo/silo_state.h).
 //
-// File format: "FEDSILOCKPT1", then little-endian fields (round, skipped rounds, eligible silo
-// ids, parameters, the resolved config text) and a 64-bit FNV-1a checksum of all of it. Writes are
-// atomic (temporary file, fsync, rename), so a crash leaves the old or the new checkpoint, never
-// a torn one. Reading checks the magic, the sizes and the checksum (DataLoss naming the file).
+// File: a binary record (base/binary_record.h, magic "FEDSILOCKPT1") written atomically, so a
+// crash leaves the old or the new checkpoint, never a torn one; a damaged file is DataLoss.
 #pragma once
 
 #include <string>
@@ -28,8 +26,5 @@ struct Checkpoint {
 
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint);
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
-
-// Atomically replaces `path` with `bytes` (temporary file in the same directory, fsync, rename).
-absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 }  // namespace fedsilo

@@ -34,6 +34,7 @@ absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
                           ? SeedFromOsEntropy()
                           : DeriveSeed(config.seed, "silo-private", static_cast<uint64_t>(silo_id));
   silo.weight = static_cast<double>(n);
+  silo.keep_last_answer = keep_last_answer_;
   return std::make_unique<SiloRuntime>(std::move(silo));
 }
 

@@ -27,11 +27,14 @@ class SiloFactory {
 
   // Silo `silo_id` over `train_rows` of experiment.data.train.
   absl::StatusOr<std::unique_ptr<SiloRuntime>> Make(int silo_id, std::vector<int> train_rows);
+  // Silo processes keep their last answer to re-send it (SiloRuntimeOptions::keep_last_answer).
+  void set_keep_last_answer(bool keep) { keep_last_answer_ = keep; }
 
  private:
   const PreparedExperiment& experiment_;
   std::shared_ptr<const SiloProgram> program_;
   std::map<int64_t, SiloPrivacyPlan> plans_;  // by record count
+  bool keep_last_answer_ = false;
 };
 
 }  // namespace fedsilo

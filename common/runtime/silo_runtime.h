@@ -8,6 +8,15 @@
 // Per-silo state is small (row list, seed, ledger, one RDP curve) so 10,000 silos fit beside
 // the pooled data.
 //
+// Never twice: a silo answers each round at most once. Asked again for a round it has answered
+// (a replayed task, or a coordinator resumed from a checkpoint), it re-sends its earlier answer
+// when the parameters are the same (nothing new is revealed) and refuses otherwise
+// (FailedPrecondition): answering the same round at other parameters would reuse that round's
+// noise and reveal the difference of two gradients without noise.
+//
+// Journal: what a silo process persists after every task (ledger, last round, last answer) and
+// restores when it restarts, so a restarted silo never forgets spent budget.
+//
 // Budget: before a task, a private silo checks that serving it keeps it within its plan (the
 // accountant's epsilon for rdp calibration, the planned query count for paper calibration) and
 // otherwise answers ResourceExhausted without computing anything, whatever the coordinator asks.
@@ -15,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/algorithms/messages.h"
@@ -35,6 +45,17 @@ struct SiloRuntimeOptions {
   SiloPrivacyPlan privacy;
   uint64_t private_seed = 0;             // root of the silo's batch and noise streams
   double weight = 1.0;                   // public aggregation weight
+  bool keep_last_answer = false;         // keep the last update to re-send it (silo processes;
+                                         // thread mode never repeats a round and saves memory)
+};
+
+// What a silo must remember across restarts.
+struct SiloJournal {
+  std::vector<DpEvent> ledger;        // every noisy query so far
+  int last_round = 0;                 // last round answered (0: none)
+  uint64_t last_global_digest = 0;    // digest of the parameters it was asked at
+  bool has_last_update = false;
+  SiloUpdate last_update;             // its answer
 };
 
 class SiloRuntime {
@@ -48,6 +69,9 @@ class SiloRuntime {
   const std::vector<int>& train_rows() const { return options_.train_rows; }
   const SiloPrivacyPlan& privacy() const { return options_.privacy; }
   const PrivacyLedger& ledger() const { return ledger_; }
+  SiloJournal Journal() const;
+  // Restores a journal (before the first task): replays its ledger into the accountant.
+  absl::Status Restore(const SiloJournal& journal);
   // Epsilon spent so far by the RDP accountant at the plan's delta (0 before any query; NaN when
   // no accountant covers the sampler; 0 for a non-private silo).
   // Computed on demand (a conversion over the RDP orders): call it between rounds, not per query.
@@ -63,6 +87,12 @@ class SiloRuntime {
   PrivacyLedger ledger_;
   std::vector<double> spent_rdp_;  // per default RDP order
   bool only_plan_events_ = true;   // every recorded event is plan.query_event (fast budget check)
+  int last_round_ = 0;
+  uint64_t last_digest_ = 0;
+  std::optional<SiloUpdate> last_update_;
 };
+
+// FNV-1a over a vector's bytes: identifies the parameters a round was asked at.
+uint64_t DigestOf(const Vector& values);
 
 }  // namespace fedsilo
