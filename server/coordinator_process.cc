@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/base/binary_record.h"
@@ -120,6 +121,21 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   const NetworkTraffic traffic = transport.traffic();
   result.bytes_sent = traffic.bytes_sent;
   result.bytes_received = traffic.bytes_received;
+  // The network's share of the run, beside the rest of the summary.
+  const std::string summary_path = result.report.out_dir + "/summary.json";
+  FEDSILO_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(summary_path));
+  nlohmann::json summary = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded()) return absl::DataLossError("cannot read back " + summary_path);
+  const double rounds = std::max(1, result.report.rounds_completed);
+  summary["network"] = {{"protocol", "fedsilo.v1 gRPC"},
+                        {"transport_security", options.insecure ? "plaintext (loopback)"
+                                               : options.client_ca.empty() ? "TLS"
+                                                                           : "mutual TLS"},
+                        {"bytes_sent", traffic.bytes_sent},
+                        {"bytes_received", traffic.bytes_received},
+                        {"bytes_sent_per_round", traffic.bytes_sent / rounds},
+                        {"bytes_received_per_round", traffic.bytes_received / rounds}};
+  FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(summary_path, summary.dump(2) + "\n"));
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "silo/silo_process.h"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -251,8 +253,10 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
         if (message.has_task()) {
           FEDSILO_RETURN_IF_ERROR(Serve(options, *world, message.task(), stream.get()));
         } else if (message.has_finish()) {
-          spdlog::info("silo '{}': the coordinator ended the run: {}", options.name,
-                       message.finish().reason());
+          rusage usage{};
+          getrusage(RUSAGE_SELF, &usage);
+          spdlog::info("silo '{}': the coordinator ended the run: {} (peak memory {:.1f} MiB)",
+                       options.name, message.finish().reason(), usage.ru_maxrss / 1024.0);
           stream->WritesDone();
           stream->Finish();
           return absl::OkStatus();
