@@ -199,7 +199,7 @@ absl::StatusOr<PartitionExportReport> ExportPartition(const ExperimentConfig& co
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create ", out.string(), ": ", error.message()));
   }
-  const ExperimentConfig silo_config = SiloConfig(experiment.config, data);
+  const ExperimentConfig silo_config = SiloConfig(config, data);
   const std::string config_yaml = ExperimentConfigToYaml(silo_config);
   const std::string source = config.source_path.empty() ? "a config" : config.source_path;
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
