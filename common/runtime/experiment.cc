@@ -281,6 +281,10 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
                                       "' is empty");
   }
+  if (experiment.data.test.size() == 0) {
+    return absl::InvalidArgumentError("data: the test split of '" + config.data.dataset +
+                                      "' is empty (a run evaluates on the pooled test split)");
+  }
   FEDSILO_ASSIGN_OR_RETURN(experiment.shards,
                            PartitionData(experiment.data, config.partition,
                                          DeriveSeed(config.seed, "partition")));
