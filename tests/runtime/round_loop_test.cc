@@ -247,10 +247,12 @@ TEST(RoundLoopTest, MissingRepliesAreLeftOutAndBelowQuorumTheModelStays) {
   ASSERT_TRUE(RunFederated(coordinator, dropping, options, &w, nullptr).ok());
   Vector expected = Vector::Zero(2);
   {
+    // A fresh federation (a silo never answers a round twice) asked round 1 by silos 0-2 only.
+    Federation again(&data, &model, 4, 1, 0.1, settings, 1);
     std::vector<SiloTask> tasks;
     auto global = std::make_shared<const Vector>(Vector::Zero(2));
     for (int s = 0; s < 3; ++s) tasks.push_back(SiloTask{1, s, global});
-    RoundResults three = federation.transport->Train(tasks);
+    RoundResults three = again.transport->Train(tasks);
     ASSERT_EQ(three.updates.size(), 3u);
     ASSERT_TRUE(coordinator.Aggregate(1, three, &expected).ok());
   }
@@ -276,16 +278,19 @@ TEST(RoundLoopTest, ContinuingFromARoundStateEqualsAnUninterruptedRun) {
   const QuadraticModel model(2);
   OracleSettings settings;
   settings.batch_size = 4;
-  Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
   FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
-  ExhaustingTransport transport(federation.transport.get(), {4});
   RoundLoopOptions options;
   options.rounds = 10;
   options.silos_per_round = 3;
   options.seed = 17;
   Vector whole = Vector::Ones(2);
-  ASSERT_TRUE(RunFederated(coordinator, transport, options, &whole, nullptr).ok());
-
+  {
+    Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
+    ExhaustingTransport transport(federation.transport.get(), {4});
+    ASSERT_TRUE(RunFederated(coordinator, transport, options, &whole, nullptr).ok());
+  }
+  Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
+  ExhaustingTransport transport(federation.transport.get(), {4});
   Vector split = Vector::Ones(2);
   RecordingObserver first;
   options.rounds = 4;
