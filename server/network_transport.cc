@@ -187,14 +187,23 @@ grpc::Status NetworkTransport::Session(
       break;
     }
   }
+  // Why the session ended. gRPC does not tell the server why a stream ended: a silo that closed
+  // it or stopped, a dropped connection and a message over the size limit (reported only to the
+  // silo, as RESOURCE_EXHAUSTED) all look the same here, so the reason names the possibilities.
+  const std::string why =
+      !ending.ok() ? "rejected: " + ending.error_message()
+                   : std::string("its stream ended (the silo closed it or stopped, the connection "
+                                 "dropped, or the silo sent a message larger than "
+                                 "network.max_message_mb; gRPC tells only the silo which)");
   peer->Close();
   {
     std::lock_guard<std::mutex> lock(mu_);
     peers_[static_cast<size_t>(id)] = nullptr;
     const auto task = outstanding_.find(id);
     if (task != outstanding_.end() && !task->second.has_value()) {
+      spdlog::warn("{} disconnected during round {}: {}", Describe(id), round_, why);
       Record(id, absl::UnavailableError(absl::StrCat(Describe(id), " disconnected during round ",
-                                                     round_)));
+                                                     round_, ": ", why)));
     }
     changed_.notify_all();
   }

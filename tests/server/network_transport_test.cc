@@ -410,6 +410,8 @@ TEST_F(NetworkTransportTest, SecondHelloMidRoundEndsTheSessionAndFailsThatSilo) 
   const RoundResults round = results.get();
   ExpectHonestUpdates(round, 1, {0, 2});
   EXPECT_TRUE(absl::IsUnavailable(FailureOf(round, 1))) << FailureOf(round, 1);
+  EXPECT_THAT(std::string(FailureOf(round, 1).message()),
+              HasSubstr("during round 1: rejected: silo 1 (silo-b) sent a second Hello"));
   const grpc::Status status = silos_[1]->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("silo 1 (silo-b) sent a second Hello"));
@@ -493,8 +495,10 @@ TEST_F(NetworkTransportTest, SiloThatDisconnectsMidRoundIsUnavailableAndCanRejoi
   const absl::Status gone = FailureOf(round, 1);
   EXPECT_TRUE(absl::IsUnavailable(gone)) << gone;
   EXPECT_THAT(std::string(gone.message()), HasSubstr("silo 1 (silo-b)"));
-  EXPECT_THAT(std::string(gone.message()), HasSubstr("disconnected during round 1"));
-  EXPECT_TRUE(capture.log().WaitFor("silo 1 (silo-b) left")) << capture.log().All();
+  EXPECT_THAT(std::string(gone.message()),
+              HasSubstr("during round 1: its stream ended"));
+  EXPECT_TRUE(capture.log().Contains("silo 1 (silo-b) disconnected during round 1: its stream ended"))
+      << capture.log().All();
 
   // Not connected in the next round...
   const RoundResults absent = [&] {
@@ -528,7 +532,7 @@ TEST_F(NetworkTransportTest, SiloThatDisconnectsMidRoundIsUnavailableAndCanRejoi
   const RoundResults closed = fourth.get();
   ExpectHonestUpdates(closed, 4, {0, 1});
   EXPECT_THAT(std::string(FailureOf(closed, 2).message()),
-              HasSubstr("silo 2 (silo-c) disconnected during round 4"));
+              HasSubstr("silo 2 (silo-c) disconnected during round 4: its stream ended"));
 }
 
 TEST_F(NetworkTransportTest, OversizedMessageEndsThatSilosStreamOnly) {
@@ -547,7 +551,10 @@ TEST_F(NetworkTransportTest, OversizedMessageEndsThatSilosStreamOnly) {
   const absl::Status dropped = FailureOf(round, 0);
   EXPECT_FALSE(dropped.ok());
   EXPECT_THAT(std::string(dropped.message()), HasSubstr("silo 0 (silo-a)"));
-  EXPECT_TRUE(capture.log().WaitFor("silo 0 (silo-a) left")) << capture.log().All();
+  EXPECT_THAT(std::string(dropped.message()), HasSubstr("network.max_message_mb"));
+  EXPECT_TRUE(capture.log().Contains("silo 0 (silo-a) disconnected during round 1: its stream "
+                                     "ended"))
+      << capture.log().All();
   // The silo learns the reason from gRPC: its stream ends with RESOURCE_EXHAUSTED.
   const grpc::Status status = silos_[0]->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
