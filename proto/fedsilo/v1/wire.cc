@@ -1,5 +1,8 @@
 #include "fedsilo/v1/wire.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cmath>
 
 namespace fedsilo::wire {
@@ -52,12 +55,23 @@ SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
 bool IsLoopbackAddress(const std::string& host_port) {
   std::string host = host_port;
   if (!host.empty() && host.front() == '[') {  // [::1]:port
-    host = host.substr(1, host.find(']') - 1);
+    const size_t close = host.find(']');
+    if (close == std::string::npos || (close + 1 < host.size() && host[close + 1] != ':')) {
+      return false;
+    }
+    host = host.substr(1, close - 1);
   } else if (const size_t colon = host.rfind(':');
              colon != std::string::npos && host.find(':') == colon) {
     host = host.substr(0, colon);
   }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  // Only literal loopback addresses (and localhost): a host name such as 127.0.0.1.example.org
+  // resolves wherever its DNS says.
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6) != 0;
+  return false;
 }
 
 }  // namespace fedsilo::wire

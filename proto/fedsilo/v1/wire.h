@@ -24,8 +24,9 @@ absl::StatusOr<Vector> FromProto(const v1::DenseVector& values, int64_t expected
 void ToProto(const SiloPrivacyReport& report, v1::PrivacyReport* out);
 SiloPrivacyReport FromProto(const v1::PrivacyReport& report);
 
-// Whether HOST:PORT names this machine (127.0.0.0/8, ::1, localhost): plaintext is allowed only
-// there.
+// Whether HOST:PORT names this machine: a literal address in 127.0.0.0/8, ::1 (also [::1]:PORT),
+// or localhost. Plaintext is allowed only there. Other host names (127.0.0.1.example.org) and gRPC
+// target URIs (ipv4:..., dns:///...) are not loopback.
 bool IsLoopbackAddress(const std::string& host_port);
 
 }  // namespace fedsilo::wire
