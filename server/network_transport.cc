@@ -75,7 +75,8 @@ struct NetworkTransport::Peer {
 NetworkTransport::NetworkTransport(NetworkTransportOptions options)
     : options_(std::move(options)),
       peers_(static_cast<size_t>(options_.num_silos)),
-      reports_(static_cast<size_t>(options_.num_silos)) {}
+      reports_(static_cast<size_t>(options_.num_silos)),
+      certified_names_(static_cast<size_t>(options_.num_silos)) {}
 
 NetworkTransport::~NetworkTransport() = default;
 
@@ -148,6 +149,23 @@ grpc::Status NetworkTransport::Session(
       return reject(absl::AlreadyExistsError(absl::StrCat(
           Describe(id), " is already connected (as '", peers_[static_cast<size_t>(id)]->name,
           "')")));
+    }
+    if (options_.names_from_certificates) {
+      // One certificate, one silo: the id a certified name first joins as is its id for the run.
+      // (Without a roster a silo chooses its shard; it could otherwise take every free shard.)
+      std::string& owner = certified_names_[static_cast<size_t>(id)];
+      const auto held = std::find(certified_names_.begin(), certified_names_.end(), peer->name);
+      if (held != certified_names_.end() && held - certified_names_.begin() != id) {
+        return reject(absl::PermissionDeniedError(absl::StrCat(
+            "silo '", peer->name, "' joined this run as silo ", held - certified_names_.begin(),
+            "; its certificate cannot also speak for silo ", id)));
+      }
+      if (!owner.empty() && owner != peer->name) {
+        return reject(absl::PermissionDeniedError(absl::StrCat(
+            Describe(id), " joined this run as '", owner, "'; '", peer->name,
+            "' cannot take its place")));
+      }
+      owner = peer->name;
     }
     peers_[static_cast<size_t>(id)] = peer;
   }

@@ -5,7 +5,8 @@
 // Joining: a Hello must speak protocol version 1 and name a silo the coordinator knows: its
 // roster position (network.silos) or, without a roster, its shard index. With TLS client
 // certificates the claimed name must equal the certificate's common name, so one silo cannot speak
-// for another. A second live session for the same silo is refused. Rejections end the stream
+// for another, and a certified name stays bound to the id it first joined as (without a roster, one
+// certificate cannot take several shards). A second live session for the same silo is refused. Rejections end the stream
 // with a gRPC status naming the reason, are logged, and leave the other silos alone.
 //
 // A round: Train() sends each sampled, connected silo its task (from one writer thread per
@@ -86,6 +87,8 @@ class NetworkTransport final : public Transport, public v1::Coordinator::Service
   std::condition_variable changed_;
   std::vector<std::shared_ptr<Peer>> peers_;            // by silo id; null when not connected
   std::vector<SiloPrivacyReport> reports_;              // by silo id
+  std::vector<std::string> certified_names_;            // by silo id: the certified name bound
+                                                        // to it ("" until one joins)
   int round_ = 0;                                       // the round in flight (0: none)
   std::map<int, std::optional<absl::StatusOr<SiloUpdate>>> outstanding_;  // by silo id
   NetworkTraffic traffic_;

@@ -166,6 +166,41 @@ TEST_F(NetworkTransportTlsTest, ForgedNameIsPermissionDeniedNamingBothNames) {
   ExpectAllAnswered(Round(1, {&a, &b, &c}), 3);
 }
 
+TEST_F(NetworkTransportTlsTest, WithoutARosterOneCertificateHoldsOneShard) {
+  Start(/*roster=*/{});  // silos choose their shard (--shard I)
+  testing::ScopedLogCapture capture;
+  TestSilo& a = NewSilo(certs_->ca, certs_->silo_a);
+  ASSERT_EQ(a.Join("silo-a", kParameters, /*shard=*/0).value_or(v1::Welcome()).silo_id(), 0u);
+  ASSERT_TRUE(transport().WaitForSilos(1, 5).ok());
+  // silo-a's certificate cannot also take shards 1 and 2 (it would speak for three silos).
+  for (const int shard : {1, 2}) {
+    TestSilo& sybil = NewSilo(certs_->ca, certs_->silo_a);
+    ASSERT_TRUE(sybil.Hello("silo-a", shard));
+    const grpc::Status status = sybil.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << shard;
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("silo 'silo-a' joined this run as silo 0; its certificate cannot also "
+                          "speak for silo " + std::to_string(shard)));
+  }
+  TestSilo& b = NewSilo(certs_->ca, certs_->silo_b);
+  ASSERT_EQ(b.Join("silo-b", kParameters, /*shard=*/1).value_or(v1::Welcome()).silo_id(), 1u);
+  // While silo-a is away, another certificate cannot take its shard; silo-a gets it back.
+  a.Cancel();
+  ASSERT_TRUE(capture.log().WaitFor("silo 0 left"));
+  TestSilo& c = NewSilo(certs_->ca, certs_->silo_c);
+  ASSERT_TRUE(c.Hello("silo-c", 0));
+  const grpc::Status taken = c.Finish();
+  EXPECT_EQ(taken.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(taken.error_message(),
+              HasSubstr("silo 0 joined this run as 'silo-a'; 'silo-c' cannot take its place"));
+  TestSilo& back = NewSilo(certs_->ca, certs_->silo_a);
+  ASSERT_EQ(back.Join("silo-a", kParameters, 0).value_or(v1::Welcome()).silo_id(), 0u);
+  TestSilo& c2 = NewSilo(certs_->ca, certs_->silo_c);
+  ASSERT_EQ(c2.Join("silo-c", kParameters, 2).value_or(v1::Welcome()).silo_id(), 2u);
+  ASSERT_TRUE(transport().WaitForSilos(3, 5).ok());
+  ExpectAllAnswered(Round(1, {&back, &b, &c2}), 3);
+}
+
 TEST_F(NetworkTransportTlsTest, ClientCertificateFromAnotherCaCannotConnect) {
   Start();
   ExpectCannotConnect(NewSilo(certs_->ca, certs_->other_silo_a));
