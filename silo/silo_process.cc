@@ -274,8 +274,16 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
       give_up_at = Clock::now() + timeout();
     }
     if (Clock::now() >= give_up_at) {
-      return absl::DeadlineExceededError("could not reach the coordinator at " +
-                                         options.coordinator + ": " + last_problem);
+      // Over TLS 1.3 a coordinator that refuses this silo's certificate closes the connection
+      // after the handshake; gRPC then reports only a closed socket.
+      const bool refused_certificate =
+          !options.insecure && last_problem.find("Socket closed") != std::string::npos;
+      return absl::DeadlineExceededError(
+          "could not reach the coordinator at " + options.coordinator + ": " + last_problem +
+          (refused_certificate
+               ? " (over TLS this usually means the coordinator refused this silo's certificate: "
+                 "--cert must be signed by the CA the coordinator trusts (its --client-ca))"
+               : ""));
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));

@@ -174,6 +174,9 @@ TEST_F(TlsProcessTest, BadSilosAreTurnedAwayAndTheOthersFinish) {
   EXPECT_LT(elapsed, 10.0);
   EXPECT_THAT(distrustful->log(), HasSubstr("handshake failed"));
   EXPECT_THAT(distrustful->log(), HasSubstr("certificate verify failed"));
+  for (ChildProcess* silo : {intruder.get(), anonymous.get()}) {
+    EXPECT_THAT(silo->log(), HasSubstr("the coordinator refused this silo's certificate"));
+  }
 
   ExpectHonestRunCompletes(address);
   const std::string log = coordinator_->log();
