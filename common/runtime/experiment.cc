@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/algorithms/fair_fermi.h"
 #include "common/base/rng.h"
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
@@ -277,6 +278,10 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
   std::vector<SiloRuntime*> silo_pointers;
   std::vector<int> pooled_train_rows;
   std::map<int64_t, SiloPrivacyPlan> plans;  // by silo size: silos of equal size plan alike
+  const std::shared_ptr<const SiloSetup> silo_setup =
+      spec.make_silo_setup ? spec.make_silo_setup(config.algorithm) : nullptr;
+  const PrivacyExtras extras =
+      PrivacyExtrasFor(spec, config, experiment.model->num_parameters(), silo_setup.get());
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
     const int64_t n = static_cast<int64_t>(shard.train.size());
@@ -284,7 +289,8 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
     if (plan == plans.end()) {
       FEDSILO_ASSIGN_OR_RETURN(SiloPrivacyPlan new_plan,
                                PlanSiloPrivacy(config.privacy, config.algorithm,
-                                               spec.record_level_dp, queries_per_round, n));
+                                               spec.record_level_dp, queries_per_round, n,
+                                               extras));
       plan = plans.emplace(n, std::move(new_plan)).first;
     }
     if (plan->second.record_level_dp) report.delta = std::max(report.delta, plan->second.delta);
@@ -300,7 +306,9 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
                             ? SeedFromOsEntropy()
                             : DeriveSeed(config.seed, "silo-private", i);
     silo.weight = static_cast<double>(n);
+    silo.setup = silo_setup;
     silos.push_back(std::make_unique<SiloRuntime>(std::move(silo)));
+    FEDSILO_RETURN_IF_ERROR(silos.back()->Setup());
     silo_pointers.push_back(silos.back().get());
   }
   std::sort(pooled_train_rows.begin(), pooled_train_rows.end());
@@ -406,9 +414,9 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
     summary["final"]["eopp_violation"] = report.final_fairness.eopp_violation;
     summary["fairness"] = {{"notion", config.algorithm.fairness.notion},
                            {"lambda", config.algorithm.fairness.lambda},
-                           {"group_marginals", config.algorithm.fairness.group_marginals.empty()
-                                                   ? "pooled training frequencies (public)"
-                                                   : "public, from the config"}};
+                           {"group_marginals",
+                            FermiMarginalsDescription(config.algorithm.fairness,
+                                                      spec.record_level_dp)}};
   }
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;

@@ -591,7 +591,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 59);  // seed + 16 data + 8 partition + 4 model + 15 algorithm + 5 fairness
+  EXPECT_EQ(keys, 63);  // seed + 16 data + 8 partition + 4 model + 15 algorithm + 9 fairness
                         // + 7 privacy + 3 output
 }
 
