@@ -15,8 +15,9 @@ struct FairnessConfig {
   double lambda = 1.0;     // weight of the ERMI penalty; 0 = plain ERM
   double w_radius = 10.0;  // the coordinator projects W onto the Frobenius ball of this radius
   double w_lr = 0.0;       // step size of the ascent on W; 0 = algorithm.lr
-  // Private runs: per-record L2 bound of the W block of each gradient, clipped separately from
-  // theta's (privacy.clip); 0 = one joint clip over [theta | W] (privacy.clip).
+  // Private runs: per-record L2 bound of the W block of psi's gradient: the W block of each
+  // record's gradient of loss + lambda psi is clipped to lambda * w_clip, separately from theta's
+  // (privacy.clip); 0 = one joint clip over [theta | W] (privacy.clip).
   double w_clip = 0.0;
   // Where the group marginals P_s come from: pooled (the pooled training frequencies, treated as
   // public: no privacy cost), public (group_marginals below), local (each silo counts its own

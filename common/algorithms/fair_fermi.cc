@@ -164,7 +164,9 @@ std::vector<ClipBlock> FermiClipBlocks(const AlgorithmConfig& config, int num_pa
   if (!(f.w_clip > 0.0) || f.lambda == 0.0 || f.dual_size <= 0 || f.dual_size >= num_parameters) {
     return {};
   }
-  return {ClipBlock{num_parameters - f.dual_size, clip}, ClipBlock{f.dual_size, f.w_clip}};
+  // w_clip bounds the W block of psi's gradient: the W block of loss + lambda psi is lambda times it.
+  return {ClipBlock{num_parameters - f.dual_size, clip},
+          ClipBlock{f.dual_size, f.lambda * f.w_clip}};
 }
 
 }  // namespace fedsilo

@@ -22,7 +22,8 @@
 // counts into marginals (MarginalsFromCounts; noisy counts are first raised to at least one
 // record) and trains the silo on the objective with its own marginals.
 // FermiClipBlocks: with fairness.w_clip > 0 (and lambda > 0) private silos clip each record's
-// theta block to privacy.clip and its W block to w_clip separately, and noise each block in
+// theta block to privacy.clip and its W block to lambda * w_clip separately (w_clip bounds the W
+// gradient of psi itself, so one value serves every lambda, as w_lr does), and noise each block in
 // proportion to its bound (gradient_oracle.h, silo_privacy.h); with lambda = 0 the W block of
 // every gradient is zero and one joint clip is used.
 #pragma once
@@ -88,7 +89,7 @@ std::string FermiMarginalsDescription(const FairnessConfig& fairness, bool recor
 std::shared_ptr<const SiloSetup> FermiSiloSetupFor(const AlgorithmConfig& config);
 
 // Separate clipping of [theta | W] (`num_parameters` in all, W the last fairness.dual_size):
-// {theta: clip, W: fairness.w_clip}, or empty (one joint clip) when w_clip is 0 or lambda is 0.
+// {theta: clip, W: lambda * fairness.w_clip}, or empty (one joint clip) when w_clip or lambda is 0.
 std::vector<ClipBlock> FermiClipBlocks(const AlgorithmConfig& config, int num_parameters,
                                        double clip);
 
