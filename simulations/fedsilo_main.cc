@@ -1,8 +1,11 @@
 // fedsilo: the command-line entry point. Subcommands:
 //   fedsilo run CONFIG.yaml [--set key.path=value ...] [--out DIR] [--threads N] [--quiet]
 //   fedsilo sweep CONFIG.yaml --set-list key.path=v1,v2,... [...] --out DIR [--set ...]
+//   fedsilo coordinator CONFIG.yaml --listen HOST:PORT [--out DIR] [--resume] [TLS | --insecure]
+//   fedsilo silo --coordinator HOST:PORT --name NAME (--data FILE.csv | --shard I) [--config ...]
 //   fedsilo privacy epsilon --sampling S --q Q --noise-multiplier Z --steps T --delta D [--json]
 //   fedsilo privacy calibrate --epsilon E --delta D --sampling S --q Q --steps T [--json]
+//   fedsilo partition CONFIG.yaml --out DIR [--set key.path=value ...]
 // Exit status: 0 success, 2 bad input (config, data, arguments), 1 any other failure.
 #include <cmath>
 #include <cstdio>
@@ -18,8 +21,14 @@
 
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
+#include "common/runtime/partition_export.h"
 #include "common/runtime/silo_privacy.h"
 #include "common/runtime/sweep.h"
+#include "server/coordinator_process.h"
+#include "silo/silo_process.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 namespace {
 
@@ -40,45 +49,72 @@ int Fail(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
+// What every run prints at the end: a line of results and a plain privacy statement.
+void PrintRunReport(const fedsilo::ExperimentConfig& config, const fedsilo::RunReport& report,
+                    bool quiet) {
+  if (!report.stop_reason.empty()) {
+    std::fprintf(stderr, "fedsilo: %s\n", report.stop_reason.c_str());
+  }
+  if (quiet) return;
+  std::fprintf(stderr,
+               "fedsilo: %d rounds, test accuracy %.4f, test loss %.4f, train %.3fs; "
+               "results in %s\n",
+               report.rounds_completed, report.final_test.accuracy, report.final_test.loss,
+               report.train_seconds, report.out_dir.c_str());
+  if (report.skipped_rounds > 0) {
+    std::fprintf(stderr, "fedsilo: %d rounds missed the quorum (network.min_replies %d) and "
+                 "left the model unchanged\n", report.skipped_rounds, config.network.min_replies);
+  }
+  if (!(std::isfinite(report.epsilon) || std::isnan(report.epsilon))) return;
+  const fedsilo::PrivacyConfig& privacy = config.privacy;
+  const std::string relation = fedsilo::NeighbouringRelation(privacy.sampling);
+  if (std::isnan(report.epsilon)) {
+    std::fprintf(stderr,
+                 "fedsilo: privacy: NOT certified: %s sampling has no accountant; the "
+                 "closed-form calibration targets epsilon %g (delta <= %g, %s)\n",
+                 privacy.sampling.c_str(), privacy.epsilon, report.delta, relation.c_str());
+  } else if (privacy.calibration == "paper") {
+    std::fprintf(stderr,
+                 "fedsilo: privacy: the closed-form calibration targets epsilon %g; the RDP "
+                 "accountant certifies epsilon <= %.4g at delta <= %g for what ran (%s "
+                 "sampling, %s neighbours)\n",
+                 privacy.epsilon, report.epsilon, report.delta, privacy.sampling.c_str(),
+                 relation.c_str());
+  } else {
+    std::fprintf(stderr,
+                 "fedsilo: privacy: each silo spent epsilon <= %.4g of its budget %g at "
+                 "delta <= %g (RDP accountant, %s sampling, %s neighbours)\n",
+                 report.epsilon, privacy.epsilon, report.delta, privacy.sampling.c_str(),
+                 relation.c_str());
+  }
+}
+
 int Run(const std::string& config_path, const std::vector<std::string>& overrides,
         const fedsilo::RunOptions& options) {
   auto config = fedsilo::LoadExperimentConfig(config_path, overrides);
   if (!config.ok()) return Fail(config.status());
   auto report = fedsilo::RunExperiment(*config, options);
   if (!report.ok()) return Fail(report.status());
-  if (!report->stop_reason.empty()) {
-    std::fprintf(stderr, "fedsilo: %s\n", report->stop_reason.c_str());
+  PrintRunReport(*config, *report, options.quiet);
+  return 0;
+}
+
+int Coordinator(const fedsilo::CoordinatorProcessOptions& options) {
+  auto result = fedsilo::RunCoordinatorProcess(options);
+  if (!result.ok()) return Fail(result.status());
+  if (options.dry_run) {
+    std::fprintf(stderr, "fedsilo: coordinator arguments and %s are valid\n",
+                 options.config_path.c_str());
+    return 0;
   }
-  if (!options.quiet) {
-    std::fprintf(stderr,
-                 "fedsilo: %d rounds, test accuracy %.4f, test loss %.4f, train %.3fs; "
-                 "results in %s\n",
-                 report->rounds_completed, report->final_test.accuracy, report->final_test.loss,
-                 report->train_seconds, report->out_dir.c_str());
-    if (std::isfinite(report->epsilon) || std::isnan(report->epsilon)) {
-      const fedsilo::PrivacyConfig& privacy = config->privacy;
-      const std::string relation = fedsilo::NeighbouringRelation(privacy.sampling);
-      if (std::isnan(report->epsilon)) {
-        std::fprintf(stderr,
-                     "fedsilo: privacy: NOT certified: %s sampling has no accountant; the "
-                     "closed-form calibration targets epsilon %g (delta <= %g, %s)\n",
-                     privacy.sampling.c_str(), privacy.epsilon, report->delta, relation.c_str());
-      } else if (privacy.calibration == "paper") {
-        std::fprintf(stderr,
-                     "fedsilo: privacy: the closed-form calibration targets epsilon %g; the RDP "
-                     "accountant certifies epsilon <= %.4g at delta <= %g for what ran (%s "
-                     "sampling, %s neighbours)\n",
-                     privacy.epsilon, report->epsilon, report->delta, privacy.sampling.c_str(),
-                     relation.c_str());
-      } else {
-        std::fprintf(stderr,
-                     "fedsilo: privacy: each silo spent epsilon <= %.4g of its budget %g at "
-                     "delta <= %g (RDP accountant, %s sampling, %s neighbours)\n",
-                     report->epsilon, privacy.epsilon, report->delta, privacy.sampling.c_str(),
-                     relation.c_str());
-      }
-    }
-  }
+  PrintRunReport(result->config, result->report, options.run.quiet);
+  return 0;
+}
+
+int Silo(const fedsilo::SiloProcessOptions& options) {
+  const absl::Status status = fedsilo::RunSiloProcess(options);
+  if (!status.ok()) return Fail(status);
+  if (options.dry_run) std::fprintf(stderr, "fedsilo: silo arguments are valid\n");
   return 0;
 }
 
@@ -185,6 +221,21 @@ int PrivacyCalibrate(const PrivacyArguments& args) {
   return 0;
 }
 
+// `fedsilo partition`: each silo's share of the data in its own folder (partition_export.h).
+int Partition(const std::string& config_path, const std::vector<std::string>& overrides,
+              const std::string& out_dir) {
+  auto config = fedsilo::LoadExperimentConfig(config_path, overrides);
+  if (!config.ok()) return Fail(config.status());
+  auto report = fedsilo::ExportPartition(*config, out_dir);
+  if (!report.ok()) return Fail(report.status());
+  std::fprintf(stderr, "%s", report->summary.c_str());
+  std::fprintf(stderr,
+               "fedsilo: %d silos (%lld train, %lld test records) written to %s: summary.txt and "
+               "silo_<i>/{train.csv,test.csv,silo.yaml}\n",
+               report->silos, report->train_rows, report->test_rows, report->out_dir.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,6 +266,64 @@ int main(int argc, char** argv) {
   sweep->add_option("--threads", options.threads, "silo worker threads (default: number of cores)")
       ->check(CLI::NonNegativeNumber);
 
+  fedsilo::CoordinatorProcessOptions coordinator_options;
+  CLI::App* coordinator = app.add_subcommand(
+      "coordinator", "run the coordinator of a networked run: silos dial in over gRPC");
+  coordinator->add_option("config", coordinator_options.config_path, "experiment file (YAML)")
+      ->required();
+  coordinator->add_option("--listen", coordinator_options.listen,
+                          "HOST:PORT to listen on (port 0: any free port)")
+      ->required();
+  coordinator->add_option("--set", coordinator_options.overrides,
+                          "override a config key: key.path=value (repeatable)");
+  coordinator->add_option("--out", coordinator_options.run.out_dir,
+                          "output directory (default: output.dir)");
+  coordinator->add_option("--threads", coordinator_options.run.threads,
+                          "evaluation threads (default: number of cores)")
+      ->check(CLI::NonNegativeNumber);
+  coordinator->add_flag("--resume", coordinator_options.run.resume,
+                        "continue a killed run from OUT/checkpoint.bin");
+  coordinator->add_flag("--quiet", coordinator_options.run.quiet, "no progress line");
+  coordinator->add_flag("--insecure", coordinator_options.insecure,
+                        "plaintext, loopback addresses only");
+  coordinator->add_option("--tls-cert", coordinator_options.tls_cert, "PEM server certificate");
+  coordinator->add_option("--tls-key", coordinator_options.tls_key, "PEM server private key");
+  coordinator->add_option("--client-ca", coordinator_options.client_ca,
+                          "PEM CA of the silos' certificates (mutual TLS; name = CN)");
+  coordinator->add_option("--port-file", coordinator_options.port_file,
+                          "write the bound port to this file once listening");
+  coordinator->add_flag("--dry-run", coordinator_options.dry_run,
+                        "validate the arguments and the config, then exit");
+
+  fedsilo::SiloProcessOptions silo_options;
+  CLI::App* silo = app.add_subcommand(
+      "silo", "run one silo of a networked run: dials out to the coordinator");
+  silo->add_option("--coordinator", silo_options.coordinator, "HOST:PORT of the coordinator")
+      ->required();
+  silo->add_option("--name", silo_options.name, "this silo's name (its certificate's CN)")
+      ->required();
+  auto* data_option =
+      silo->add_option("--data", silo_options.data_file, "this silo's own CSV file (needs --config)");
+  auto* shard_option = silo->add_option("--shard", silo_options.shard,
+                                        "derive shard I of the configured dataset (simulation)")
+                           ->check(CLI::NonNegativeNumber);
+  data_option->excludes(shard_option);
+  silo->add_option("--config", silo_options.config_path,
+                   "this silo's own experiment file (its data and privacy sections win)");
+  silo->add_option("--set", silo_options.overrides, "override a config key (repeatable)");
+  silo->add_option("--state-dir", silo_options.state_dir,
+                   "directory for the silo's journal (privacy ledger), kept across restarts");
+  silo->add_flag("--insecure", silo_options.insecure, "plaintext, loopback addresses only");
+  silo->add_option("--ca", silo_options.ca, "PEM CA of the coordinator's certificate");
+  silo->add_option("--cert", silo_options.cert, "PEM client certificate (CN = --name)");
+  silo->add_option("--key", silo_options.key, "PEM client private key");
+  silo->add_option("--server-name", silo_options.server_name,
+                   "name to check on the coordinator's certificate (default: its host)");
+  silo->add_option("--connect-timeout", silo_options.connect_timeout_seconds,
+                   "seconds to keep trying to reach the coordinator (default: "
+                   "network.join_timeout_seconds)");
+  silo->add_flag("--dry-run", silo_options.dry_run, "validate the arguments, then exit");
+
   PrivacyArguments privacy_args;
   CLI::App* privacy = app.add_subcommand("privacy", "privacy accounting (RDP accountant)");
   privacy->require_subcommand(1);
@@ -235,6 +344,13 @@ int main(int argc, char** argv) {
       ->required();
   calibrate->add_option("--epsilon", privacy_args.epsilon, "target epsilon")->required();
 
+  std::string partition_out;
+  CLI::App* partition = app.add_subcommand(
+      "partition", "write each silo's train/test CSV files and config, as thread mode partitions");
+  partition->add_option("config", config_path, "experiment file (YAML)")->required();
+  partition->add_option("--set", overrides, "override a config key: key.path=value (repeatable)");
+  partition->add_option("--out", partition_out, "output directory (new or empty)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -245,9 +361,14 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   }
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("fedsilo"));
+  spdlog::set_pattern("[%H:%M:%S.%e] %^%l%$ %v");
   if (run->parsed()) return Run(config_path, overrides, options);
+  if (coordinator->parsed()) return Coordinator(coordinator_options);
+  if (silo->parsed()) return Silo(silo_options);
   if (sweep->parsed()) return Sweep(config_path, overrides, set_lists, options);
   if (epsilon->parsed()) return PrivacyEpsilon(privacy_args);
   if (calibrate->parsed()) return PrivacyCalibrate(privacy_args);
+  if (partition->parsed()) return Partition(config_path, overrides, partition_out);
   return 2;
 }

@@ -6,6 +6,7 @@
 // the shuffler's seeded order) and failures beside them, so dropouts are first-class.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,19 @@ struct SiloUpdate {
 struct SiloFailure {
   int silo_id = -1;
   absl::Status status;   // e.g. ResourceExhausted when the silo's privacy budget is spent
+};
+
+// What a silo tells about its own privacy spending (public: functions of its plan and of how
+// many queries it has answered, never of its records). Sent with every reply in networked mode.
+struct SiloPrivacyReport {
+  bool known = false;            // false until the silo has reported (networked mode)
+  bool record_level_dp = false;
+  int64_t train_records = 0;
+  double noise_multiplier = 0.0;
+  double sigma_mean = 0.0;
+  int64_t noisy_queries = 0;
+  double epsilon = 0.0;          // spent so far (NaN when no accountant covers the sampler)
+  double delta = 0.0;
 };
 
 struct RoundResults {

@@ -87,6 +87,9 @@ absl::StatusOr<TrainTest> LoadCsvData(const DataConfig& config) {
   spec.categorical = schema.categorical;
   spec.drop = schema.drop;
   spec.missing = config.missing;
+  spec.standardize = schema.standardize;
+  spec.classes = schema.classes;
+  spec.groups = schema.groups;
   FEDSILO_ASSIGN_OR_RETURN(spec.sensitive, ParseSensitiveRule(config.sensitive));
   FEDSILO_ASSIGN_OR_RETURN(TrainTest data, TabularToDatasets(train_table, test_table, spec));
   data.name = std::filesystem::path(schema.train).filename().string();

@@ -22,6 +22,10 @@ struct CsvSchema {
   std::vector<std::string> drop;         // columns to ignore
   bool header = true;
   std::string delimiter = ",";
+  bool standardize = true;        // false: numeric columns are used as read (already preprocessed)
+  std::vector<std::string> classes;  // non-empty: the label values in class order (fixes the
+                                     // class ids even when a file lacks some classes)
+  std::vector<std::string> groups;   // non-empty: the sensitive column's values in group order
 };
 
 struct DataConfig {

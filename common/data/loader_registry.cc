@@ -43,8 +43,10 @@ Registry& GetRegistry() {
   return *registry;
 }
 
-// Checks what a (possibly user-written) loader returned, and fills default names.
-absl::Status ValidateSplit(const std::string& loader, const char* split_name, Dataset* ds) {
+// Checks what a (possibly user-written) loader returned, and fills default names. A test split
+// may be empty (one silo's own files may hold no test record); a training split may not.
+absl::Status ValidateSplit(const std::string& loader, const char* split_name, bool allow_empty,
+                           Dataset* ds) {
   auto error = [&](const std::string& what) {
     return absl::InvalidArgumentError(
         absl::StrCat("data loader '", loader, "' returned a bad ", split_name, " split: ", what));
@@ -53,7 +55,7 @@ absl::Status ValidateSplit(const std::string& loader, const char* split_name, Da
   if (static_cast<size_t>(ds->x.rows()) != n) {
     return error(absl::StrCat(ds->x.rows(), " feature rows but ", n, " labels"));
   }
-  if (n == 0) return error("no records");
+  if (n == 0 && !allow_empty) return error("no records");
   if (ds->num_classes < 1) return error("num_classes is not set");
   for (int label : ds->y) {
     if (label < 0 || label >= ds->num_classes) {
@@ -186,8 +188,8 @@ absl::StatusOr<TrainTest> LoadData(const DataConfig& config) {
   resolved.dir = ResolveDataDir(config.dir);
   FEDSILO_ASSIGN_OR_RETURN(TrainTest data, loader(resolved));
   if (data.name.empty()) data.name = config.dataset;
-  FEDSILO_RETURN_IF_ERROR(ValidateSplit(config.dataset, "train", &data.train));
-  FEDSILO_RETURN_IF_ERROR(ValidateSplit(config.dataset, "test", &data.test));
+  FEDSILO_RETURN_IF_ERROR(ValidateSplit(config.dataset, "train", false, &data.train));
+  FEDSILO_RETURN_IF_ERROR(ValidateSplit(config.dataset, "test", true, &data.test));
   if (data.train.dim() != data.test.dim()) {
     return absl::InvalidArgumentError(absl::StrCat("data loader '", config.dataset, "': train has ",
                                                    data.train.dim(), " features, test ",

@@ -3,7 +3,9 @@
 //
 // LoadData resolves config.dataset: a registered name (built in: adult, compas, german, obesity,
 // communities, wdbc, mnist, csv) -> a loader returning raw train/test Datasets, then applies the
-// shared preprocessing (label map, PCA). Errors name the file, row and column at fault.
+// shared preprocessing (label map, PCA). Errors name the file, row and column at fault. The test
+// split may come back empty (a silo's own test file may hold no records); the training split
+// never does.
 // Registration happens at start-up, before runs; lookups are thread-safe afterwards.
 #pragma once
 

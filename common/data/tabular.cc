@@ -69,6 +69,34 @@ absl::StatusOr<Plan> MakePlan(const Table& train, const Table& test, const Tabul
         test.source, ": the test columns (", ColumnList(test), ") differ from the train columns (",
         ColumnList(train), ") of ", train.source));
   }
+  if (!spec.classes.empty() && !spec.positive.empty()) {
+    return absl::InvalidArgumentError(
+        "data.classes and data.positive exclude each other: classes lists every label value, "
+        "positive makes the task binary");
+  }
+  if (!spec.classes.empty() && spec.classes.size() < 2) {
+    return absl::InvalidArgumentError(absl::StrCat("data.classes: needs at least two classes, got ",
+                                                   spec.classes.size()));
+  }
+  if (!spec.groups.empty() && spec.sensitive.kind != SensitiveRule::Kind::kCategorical) {
+    return absl::InvalidArgumentError(
+        "data.groups: needs a categorical sensitive column (data.sensitive: COLUMN); a threshold "
+        "rule always gives two groups");
+  }
+  if (spec.groups.size() > static_cast<size_t>(kMaxCategoricalGroups)) {
+    return absl::InvalidArgumentError(absl::StrCat("data.groups: at most ", kMaxCategoricalGroups,
+                                                   " groups, got ", spec.groups.size()));
+  }
+  for (const auto* list : {&spec.classes, &spec.groups}) {
+    std::set<std::string> seen;
+    for (const std::string& value : *list) {
+      if (!seen.insert(value).second) {
+        return absl::InvalidArgumentError(absl::StrCat(list == &spec.classes ? "data.classes"
+                                                                             : "data.groups",
+                                                       ": '", value, "' is listed twice"));
+      }
+    }
+  }
   Plan plan;
   plan.label = train.ColumnIndex(spec.label);
   if (spec.label.empty() || plan.label < 0) {
@@ -173,7 +201,7 @@ struct Split {
   Dataset* out;
 };
 
-absl::Status BuildFeatures(const Plan& plan, std::vector<Split>& splits) {
+absl::Status BuildFeatures(const Plan& plan, bool standardize, std::vector<Split>& splits) {
   const Table& train_table = *splits[0].table;
   // Per feature column: its one-hot categories or its numeric values and statistics.
   struct Column {
@@ -239,7 +267,7 @@ absl::Status BuildFeatures(const Plan& plan, std::vector<Split>& splits) {
         for (size_t i = 0; i < n; ++i) {
           const double v = std::isnan(values[i]) ? column.stats.mean : values[i];
           ds.x(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(column.offset)) =
-              (v - column.stats.mean) / column.stats.scale;
+              standardize ? (v - column.stats.mean) / column.stats.scale : v;
         }
       }
     }
@@ -257,7 +285,22 @@ absl::Status BuildLabels(const Plan& plan, const TabularSpec& spec, std::vector<
   }
   std::vector<std::string> class_names;
   std::map<std::string, int, std::less<>> class_of;
-  if (!spec.positive.empty()) {
+  if (!spec.classes.empty()) {
+    class_names = spec.classes;
+    for (size_t k = 0; k < class_names.size(); ++k) {
+      class_of.emplace(class_names[k], static_cast<int>(k));
+    }
+    for (const Split& split : splits) {
+      for (size_t r : split.kept) {
+        if (class_of.count(split.table->at(r, col)) == 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              split.table->source, ":", split.table->lines[r], ": column '", label_name,
+              "': label '", split.table->at(r, col), "' is not one of data.classes (",
+              absl::StrJoin(class_names, ", "), ")"));
+        }
+      }
+    }
+  } else if (!spec.positive.empty()) {
     bool in_train = false;
     for (size_t r : splits[0].kept) in_train = in_train || train_table.at(r, col) == spec.positive;
     if (!in_train) {
@@ -298,7 +341,23 @@ absl::Status BuildGroups(const Plan& plan, const TabularSpec& spec, std::vector<
   const std::string& name = train_table.columns[col];
   std::vector<std::string> group_names;
   std::vector<std::vector<int>> groups(splits.size());
-  if (spec.sensitive.kind == SensitiveRule::Kind::kCategorical) {
+  if (spec.sensitive.kind == SensitiveRule::Kind::kCategorical && !spec.groups.empty()) {
+    group_names = spec.groups;
+    for (size_t s = 0; s < splits.size(); ++s) {
+      for (size_t r : splits[s].kept) {
+        const std::string& cell = splits[s].table->at(r, col);
+        const std::string value = IsMissing(cell) ? std::string(kMissingCategory) : cell;
+        const auto it = std::find(group_names.begin(), group_names.end(), value);
+        if (it == group_names.end()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              splits[s].table->source, ":", splits[s].table->lines[r], ": sensitive column '",
+              name, "': value '", value, "' is not one of data.groups (",
+              absl::StrJoin(group_names, ", "), ")"));
+        }
+        groups[s].push_back(static_cast<int>(it - group_names.begin()));
+      }
+    }
+  } else if (spec.sensitive.kind == SensitiveRule::Kind::kCategorical) {
     std::set<std::string> values;
     for (const Split& split : splits) {
       for (size_t r : split.kept) {
@@ -485,14 +544,17 @@ absl::StatusOr<TrainTest> TabularToDatasets(const Table& train, const Table& tes
   std::vector<Split> splits = {{&train, KeptRows(train, plan, spec.missing), &result.train},
                                {&test, KeptRows(test, plan, spec.missing), &result.test}};
   for (const Split& split : splits) {
-    if (split.kept.empty()) {
+    // An empty test table is an empty test split; a test table whose rows were all dropped is
+    // still an error (it is almost certainly not what the user meant).
+    const bool empty_test = split.out == &result.test && split.table->rows() == 0;
+    if (split.kept.empty() && !empty_test) {
       return absl::InvalidArgumentError(absl::StrCat(
           split.table->source, ": no ", split.out == &result.train ? "training" : "test",
           " rows left (", split.table->rows(), " rows read; rows with a missing label",
           spec.missing == MissingPolicy::kDrop ? " or feature are dropped)" : " are dropped)"));
     }
   }
-  FEDSILO_RETURN_IF_ERROR(BuildFeatures(plan, splits));
+  FEDSILO_RETURN_IF_ERROR(BuildFeatures(plan, spec.standardize, splits));
   FEDSILO_RETURN_IF_ERROR(BuildLabels(plan, spec, splits));
   FEDSILO_RETURN_IF_ERROR(BuildGroups(plan, spec, splits));
   return result;

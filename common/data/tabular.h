@@ -3,17 +3,24 @@
 //
 // TabularToDatasets learns every statistic on the TRAIN table only and applies it to both:
 //  * label: binary when `positive` is set (value == positive -> class 1), else multiclass with
-//    the sorted distinct values of both splits (numeric order when all are numbers);
+//    the sorted distinct values of both splits (numeric order when all are numbers), or, when
+//    `classes` is given, class k = classes[k] (a value not listed is an error naming the row);
 //  * categorical columns: one-hot over the sorted categories seen in train (feature names
 //    "column=value"); a test category unseen in train encodes as all zeros;
 //  * every other column that is not dropped is numeric, standardized with the train mean and
-//    population std (a constant column is only centered);
+//    population std (a constant column is only centered), or used as read when `standardize`
+//    is false (missing numeric values are then imputed with the train mean, unstandardized);
 //  * missing values ('?' or empty): kDrop drops the row; kImpute uses the train mean (numeric)
 //    or a category named "missing" (categorical). Rows with a missing label are always dropped;
 //  * sensitive attribute (optional) -> Dataset::group: a categorical column (groups = sorted
 //    distinct values of both splits), or a threshold on a numeric column ("col>0.5", or
-//    "col>median" for the train median), groups {"col<=t", "col>t"}. The sensitive column stays
-//    a feature unless it is listed in `drop`.
+//    "col>median" for the train median), groups {"col<=t", "col>t"}. With `groups` given (a
+//    categorical column only), group g = groups[g]. The sensitive column stays a feature unless
+//    it is listed in `drop`;
+//  * fixed `classes` and `groups` let files that each hold part of a dataset (one silo's share,
+//    possibly missing some classes or groups) agree on ids with every other part;
+//  * a test table with no rows gives an empty test split (a silo may hold no test records); a
+//    train table must keep at least one row.
 // Called by csv_loader and presets. Pure functions; thread-safe.
 // Errors (InvalidArgument) name the file, the 1-based line and the column, e.g.
 //   "adult.data:17: column 'age': expected a number, got 'abc'".
@@ -82,6 +89,9 @@ struct TabularSpec {
   std::vector<std::string> drop;
   SensitiveRule sensitive;
   MissingPolicy missing = MissingPolicy::kDrop;
+  bool standardize = true;               // false: numeric columns are used as read
+  std::vector<std::string> classes;      // non-empty: the label values, in class order
+  std::vector<std::string> groups;       // non-empty: the sensitive values, in group order
 };
 
 // Converts train and test tables (same columns) into Datasets; statistics from train only.

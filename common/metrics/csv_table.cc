@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
+#include <fstream>
 
 namespace fedsilo {
 
@@ -28,6 +30,39 @@ absl::StatusOr<CsvTable> CsvTable::Create(const std::string& path,
   std::vector<Cell> cells(header.begin(), header.end());
   FEDSILO_RETURN_IF_ERROR(table.AddRow(cells));
   return table;
+}
+
+absl::StatusOr<CsvTable> CsvTable::Continue(const std::string& path,
+                                            std::vector<std::string> header,
+                                            long long keep_through) {
+  std::ifstream in(path);
+  if (!in) return absl::FailedPreconditionError("cannot continue " + path + ": it does not exist");
+  std::string expected;
+  for (size_t i = 0; i < header.size(); ++i) expected += (i > 0 ? "," : "") + header[i];
+  std::string line;
+  std::getline(in, line);
+  if (line != expected) {
+    return absl::FailedPreconditionError("cannot continue " + path +
+                                         ": its header differs from this run's");
+  }
+  std::string kept = line + "\n";
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    char* end = nullptr;
+    const long long first = std::strtoll(line.c_str(), &end, 10);
+    if (end == line.c_str() || first > keep_through) break;
+    kept += line + "\n";
+  }
+  in.close();
+  std::FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) {
+    return absl::PermissionDeniedError("cannot write " + path + ": " + std::strerror(errno));
+  }
+  if (std::fputs(kept.c_str(), file) < 0 || std::fflush(file) != 0) {
+    std::fclose(file);
+    return absl::DataLossError("cannot write " + path + ": " + std::strerror(errno));
+  }
+  return CsvTable(file, path, header.size());
 }
 
 std::string CsvTable::FormatNumber(double value) {

@@ -17,6 +17,11 @@ class CsvTable {
   using Cell = std::variant<double, long long, std::string>;
 
   static absl::StatusOr<CsvTable> Create(const std::string& path, std::vector<std::string> header);
+  // Continues an existing table written with the same header: keeps the rows whose first cell
+  // (an integer, e.g. the round) is at most `keep_through` and appends after them. A missing
+  // file, or one with another header, is FailedPrecondition.
+  static absl::StatusOr<CsvTable> Continue(const std::string& path, std::vector<std::string> header,
+                                           long long keep_through);
   CsvTable(CsvTable&& other) noexcept;
   CsvTable& operator=(CsvTable&&) = delete;
   ~CsvTable();

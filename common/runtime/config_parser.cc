@@ -151,7 +151,10 @@ const std::vector<Section>& Schema() {
         {"drop", MEMBER(data.csv.drop)},
         {"header", MEMBER(data.csv.header)},
         {"delimiter", MEMBER(data.csv.delimiter), Checked(&CsvDelimiter)},
+        {"standardize", MEMBER(data.csv.standardize)},
+        {"classes", MEMBER(data.csv.classes)},
         {"sensitive", MEMBER(data.sensitive)},
+        {"groups", MEMBER(data.csv.groups)},
         {"label_map", MEMBER(data.label_map), OneOf({"", "parity"})},
         {"pca", MEMBER(data.pca), AtLeast(0)},
         {"missing", MEMBER(data.missing)},
@@ -215,6 +218,13 @@ const std::vector<Section>& Schema() {
        {{"dir", MEMBER(output.dir), Checked(&NonEmpty)},
         {"eval_every", MEMBER(output.eval_every), AtLeast(1)},
         {"save_model", MEMBER(output.save_model)}}},
+      {"network",
+       {{"min_silos", MEMBER(network.min_silos), AtLeast(0)},
+        {"join_timeout_seconds", MEMBER(network.join_timeout_seconds), Positive()},
+        {"round_timeout_seconds", MEMBER(network.round_timeout_seconds), Positive()},
+        {"min_replies", MEMBER(network.min_replies), AtLeast(1)},
+        {"max_message_mb", MEMBER(network.max_message_mb), Between(Exclusive(0), Inclusive(2047))},
+        {"silos", MEMBER(network.silos)}}},
   };
   return *kSchema;
 }
@@ -728,6 +738,28 @@ absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& deco
         "algorithm.silos_per_round",
         absl::StrCat("must be in [0, partition.silos] = [0, ", config.partition.silos, "], got ",
                      config.algorithm.silos_per_round));
+  }
+  if (config.network.min_silos > config.partition.silos) {
+    return decoder.ErrorAt("network.min_silos",
+                           absl::StrCat("must be in [0, partition.silos] = [0, ",
+                                        config.partition.silos, "], got ",
+                                        config.network.min_silos));
+  }
+  if (!config.network.silos.empty()) {
+    if (static_cast<int>(config.network.silos.size()) != config.partition.silos) {
+      return decoder.ErrorAt(
+          "network.silos",
+          absl::StrCat("the roster names ", config.network.silos.size(),
+                       " silos but partition.silos is ", config.partition.silos));
+    }
+    std::vector<std::string> names = config.network.silos;
+    std::sort(names.begin(), names.end());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i].empty()) return decoder.ErrorAt("network.silos", "a silo name is empty");
+      if (i > 0 && names[i] == names[i - 1]) {
+        return decoder.ErrorAt("network.silos", "silo name '" + names[i] + "' appears twice");
+      }
+    }
   }
   if (config.privacy.sampling == "with_replacement" && config.privacy.calibration != "paper") {
     return decoder.ErrorAt(

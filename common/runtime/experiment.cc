@@ -25,6 +25,8 @@
 #include "common/runtime/in_process_transport.h"
 #include "common/runtime/personalized_evaluation.h"
 #include "common/runtime/round_loop.h"
+#include "common/runtime/checkpoint.h"
+#include "common/runtime/silo_factory.h"
 #include "common/runtime/silo_runtime.h"
 
 namespace fedsilo {
@@ -79,19 +81,33 @@ bool ReportsFairness(const PreparedExperiment& experiment) {
 class RunObserver : public RoundObserver {
  public:
   RunObserver(const PreparedExperiment& experiment, ThreadPool* pool, CsvTable* metrics,
-              std::vector<int> pooled_train_rows, const std::vector<SiloRuntime*>* silos,
-              bool quiet)
+              std::vector<int> pooled_train_rows, const Transport* transport,
+              RoundObserver* next, bool quiet)
       : experiment_(experiment),
         pool_(pool),
         metrics_(metrics),
         pooled_train_rows_(std::move(pooled_train_rows)),
         test_rows_(AllRows(experiment.data.test)),
-        silos_(silos),
+        transport_(transport),
+        next_(next),
         quiet_(quiet),
         start_(Clock::now()) {}
 
-  absl::Status OnRoundEnd(int round, const Vector& global, const RoundResults& results) override {
+  absl::Status OnRoundEnd(const RoundState& state) override {
+    const int round = state.round;
+    const Vector& global = state.global;
+    const RoundResults& results = state.results;
     const AlgorithmConfig& algorithm = experiment_.config.algorithm;
+    if (!state.aggregated) {
+      ++skipped_rounds_;
+      std::fprintf(stderr, "%sfedsilo: round %d left the model unchanged: %zu replies, quorum %d%s%s\n",
+                   interactive_ && !quiet_ ? "\n" : "", round, results.updates.size(),
+                   std::max(1, experiment_.config.network.min_replies),
+                   results.failures.empty() ? "" : "; first failure: ",
+                   results.failures.empty()
+                       ? ""
+                       : std::string(results.failures.front().status.message()).c_str());
+    }
     const bool last = round == algorithm.rounds;
     if (last || round % experiment_.config.output.eval_every == 0) {
       const auto eval_start = Clock::now();
@@ -125,8 +141,10 @@ class RunObserver : public RoundObserver {
       FEDSILO_RETURN_IF_ERROR(metrics_->AddRow(row));
     }
     if (!quiet_) DrawProgress(round, last);
-    return absl::OkStatus();
+    return next_ != nullptr ? next_->OnRoundEnd(state) : absl::OkStatus();
   }
+
+  int skipped_rounds() const { return skipped_rounds_; }
 
   double eval_seconds() const { return eval_seconds_; }
   const EvalResult& last_train() const { return last_train_; }
@@ -144,14 +162,17 @@ class RunObserver : public RoundObserver {
       return;
     }
     double max = 0.0, sum = 0.0;
-    for (const SiloRuntime* silo : *silos_) {
-      const double e = silo->spent_epsilon();
+    int known = 0;
+    for (const SiloPrivacyReport& report : transport_->PrivacyReports()) {
+      if (!report.known) continue;
+      const double e = report.epsilon;
       max = std::isnan(e) || std::isnan(max) ? std::numeric_limits<double>::quiet_NaN()
                                              : std::max(max, e);
       sum += e;
+      ++known;
     }
     epsilon_max_ = max;
-    epsilon_mean_ = sum / static_cast<double>(silos_->size());
+    epsilon_mean_ = known > 0 ? sum / known : 0.0;
   }
 
   // On a terminal: one line redrawn in place, at most 10 times a second. Otherwise (a log
@@ -183,7 +204,9 @@ class RunObserver : public RoundObserver {
   CsvTable* metrics_;
   std::vector<int> pooled_train_rows_;
   std::vector<int> test_rows_;
-  const std::vector<SiloRuntime*>* silos_;
+  const Transport* transport_;
+  RoundObserver* next_;
+  int skipped_rounds_ = 0;
   double epsilon_max_ = 0.0;
   double epsilon_mean_ = 0.0;
   bool quiet_;
@@ -197,6 +220,36 @@ class RunObserver : public RoundObserver {
   PersonalizedResult last_personalized_;
   FairnessMetrics last_fairness_;
 };
+
+// Writes the checkpoint after every round (after the round's metrics row), atomically.
+class CheckpointWriter : public RoundObserver {
+ public:
+  CheckpointWriter(std::string path, std::string config_yaml, int skipped_before)
+      : path_(std::move(path)), config_yaml_(std::move(config_yaml)), skipped_(skipped_before) {}
+
+  absl::Status OnRoundEnd(const RoundState& state) override {
+    if (!state.aggregated) ++skipped_;
+    Checkpoint checkpoint;
+    checkpoint.round = state.round;
+    checkpoint.skipped_rounds = skipped_;
+    checkpoint.eligible = state.eligible;
+    checkpoint.global = state.global;
+    checkpoint.config_yaml = config_yaml_;
+    return WriteCheckpoint(path_, checkpoint);
+  }
+
+ private:
+  std::string path_;
+  std::string config_yaml_;
+  int skipped_;
+};
+
+// The noisy queries each silo budgets for (the same for every silo).
+int64_t PlannedQueries(const ExperimentConfig& config, const AlgorithmSpec& spec) {
+  const int64_t rounds =
+      config.privacy.planned_rounds > 0 ? config.privacy.planned_rounds : config.algorithm.rounds;
+  return rounds * spec.queries_per_round(config.algorithm);
+}
 
 std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool fairness) {
   std::vector<std::string> header = {"round",   "train_loss",   "test_loss", "test_accuracy",
@@ -229,6 +282,10 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
                                       "' is empty");
   }
+  if (experiment.data.test.size() == 0) {
+    return absl::InvalidArgumentError("data: the test split of '" + config.data.dataset +
+                                      "' is empty (a run evaluates on the pooled test split)");
+  }
   FEDSILO_ASSIGN_OR_RETURN(experiment.shards,
                            PartitionData(experiment.data, config.partition,
                                          DeriveSeed(config.seed, "partition")));
@@ -254,6 +311,28 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
 
 absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experiment,
                                                 const RunOptions& options) {
+  // Silos: each plans its own privacy from its own size and owns its seed and ledger.
+  SiloFactory factory(experiment);
+  std::vector<std::unique_ptr<SiloRuntime>> silos;
+  std::vector<SiloRuntime*> silo_pointers;
+  for (size_t i = 0; i < experiment.shards.size(); ++i) {
+    FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<SiloRuntime> silo,
+                             factory.Make(static_cast<int>(i), experiment.shards[i].train));
+    FEDSILO_RETURN_IF_ERROR(silo->Setup());
+    silos.push_back(std::move(silo));
+    silo_pointers.push_back(silos.back().get());
+  }
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(threads);
+  InProcessTransport transport(silo_pointers, &pool);
+  return RunWithTransport(experiment, transport, &pool, options);
+}
+
+absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
+                                           Transport& transport, ThreadPool* pool,
+                                           const RunOptions& options) {
   const ExperimentConfig& config = experiment.config;
   RunReport report;
   report.load_seconds = experiment.load_seconds;
@@ -265,95 +344,89 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
                                        error.message());
   }
   const std::filesystem::path out(report.out_dir);
-  if (!options.quiet) {
-    std::fprintf(stderr, "%s", PartitionSummary(experiment.data, experiment.shards).c_str());
-  }
-  FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "config.yaml", ExperimentConfigToYaml(config)));
-
-  // Silos: each plans its own privacy from its own size and owns its seed and ledger.
+  const std::string config_yaml = ExperimentConfigToYaml(config);
+  const std::string checkpoint_path = (out / "checkpoint.bin").string();
   const AlgorithmSpec& spec = experiment.algorithm;
-  const int64_t queries_per_round = spec.queries_per_round(config.algorithm);
-  std::shared_ptr<const SiloProgram> silo_program = spec.make_silo_program(config.algorithm);
-  std::vector<std::unique_ptr<SiloRuntime>> silos;
-  std::vector<SiloRuntime*> silo_pointers;
-  std::vector<int> pooled_train_rows;
-  std::map<int64_t, SiloPrivacyPlan> plans;  // by silo size: silos of equal size plan alike
-  const std::shared_ptr<const SiloSetup> silo_setup =
-      spec.make_silo_setup ? spec.make_silo_setup(config.algorithm) : nullptr;
-  const PrivacyExtras extras =
-      PrivacyExtrasFor(spec, config, experiment.model->num_parameters(), silo_setup.get());
-  for (size_t i = 0; i < experiment.shards.size(); ++i) {
-    const SiloShard& shard = experiment.shards[i];
-    const int64_t n = static_cast<int64_t>(shard.train.size());
-    auto plan = plans.find(n);
-    if (plan == plans.end()) {
-      FEDSILO_ASSIGN_OR_RETURN(SiloPrivacyPlan new_plan,
-                               PlanSiloPrivacy(config.privacy, config.algorithm,
-                                               spec.record_level_dp, queries_per_round, n,
-                                               extras));
-      plan = plans.emplace(n, std::move(new_plan)).first;
-    }
-    if (plan->second.record_level_dp) report.delta = std::max(report.delta, plan->second.delta);
-    pooled_train_rows.insert(pooled_train_rows.end(), shard.train.begin(), shard.train.end());
-    SiloRuntimeOptions silo;
-    silo.silo_id = static_cast<int>(i);
-    silo.model = experiment.model.get();
-    silo.data = &experiment.data.train;
-    silo.train_rows = shard.train;  // a silo's own index list (4 bytes a record)
-    silo.program = silo_program;
-    silo.privacy = plan->second;
-    silo.private_seed = config.privacy.secure_noise
-                            ? SeedFromOsEntropy()
-                            : DeriveSeed(config.seed, "silo-private", i);
-    silo.weight = static_cast<double>(n);
-    silo.setup = silo_setup;
-    silos.push_back(std::make_unique<SiloRuntime>(std::move(silo)));
-    FEDSILO_RETURN_IF_ERROR(silos.back()->Setup());
-    silo_pointers.push_back(silos.back().get());
-  }
-  std::sort(pooled_train_rows.begin(), pooled_train_rows.end());
-
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ThreadPool pool(threads);
-  InProcessTransport transport(silo_pointers, &pool);
   std::unique_ptr<CoordinatorProgram> coordinator = spec.make_coordinator(config.algorithm);
 
-  FEDSILO_ASSIGN_OR_RETURN(
-      CsvTable metrics,
-      CsvTable::Create((out / "metrics.csv").string(), MetricsHeader(config, ReportsFairness(experiment))));
-  RunObserver observer(experiment, &pool, &metrics, pooled_train_rows, &silo_pointers,
-                       options.quiet);
-
-  Rng init_rng(DeriveSeed(config.seed, "init"));
-  Vector global = experiment.model->InitialParameters(init_rng);
   RoundLoopOptions loop;
   loop.rounds = config.algorithm.rounds;
   loop.silos_per_round = config.algorithm.silos_per_round;
   loop.seed = DeriveSeed(config.seed, "coordinator");
+  loop.min_replies = config.network.min_replies;
+  Rng init_rng(DeriveSeed(config.seed, "init"));
+  Vector global = experiment.model->InitialParameters(init_rng);
+  int skipped_before = 0;
+  if (options.resume) {
+    FEDSILO_ASSIGN_OR_RETURN(Checkpoint checkpoint, ReadCheckpoint(checkpoint_path));
+    if (checkpoint.config_yaml != config_yaml) {
+      return absl::FailedPreconditionError(
+          "--resume: the checkpoint in " + report.out_dir +
+          " belongs to a run with another configuration (compare its config.yaml)");
+    }
+    if (checkpoint.global.size() != global.size()) {
+      return absl::DataLossError("--resume: the checkpoint's parameter vector has the wrong size");
+    }
+    global = checkpoint.global;
+    loop.first_round = checkpoint.round + 1;
+    loop.rounds = config.algorithm.rounds - checkpoint.round;
+    loop.eligible = checkpoint.eligible;
+    skipped_before = checkpoint.skipped_rounds;
+    if (!options.quiet) {
+      std::fprintf(stderr, "fedsilo: resuming after round %d from %s\n", checkpoint.round,
+                   checkpoint_path.c_str());
+    }
+  } else {
+    if (!options.quiet) {
+      std::fprintf(stderr, "%s", PartitionSummary(experiment.data, experiment.shards).c_str());
+    }
+    FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "config.yaml", config_yaml));
+  }
+
+  std::vector<int> pooled_train_rows;
+  for (const SiloShard& shard : experiment.shards) {
+    pooled_train_rows.insert(pooled_train_rows.end(), shard.train.begin(), shard.train.end());
+  }
+  std::sort(pooled_train_rows.begin(), pooled_train_rows.end());
+
+  const std::vector<std::string> header = MetricsHeader(config, ReportsFairness(experiment));
+  const std::string metrics_path = (out / "metrics.csv").string();
+  FEDSILO_ASSIGN_OR_RETURN(
+      CsvTable metrics, options.resume
+                            ? CsvTable::Continue(metrics_path, header, loop.first_round - 1)
+                            : CsvTable::Create(metrics_path, header));
+  CheckpointWriter checkpointer(checkpoint_path, config_yaml, skipped_before);
+  RunObserver observer(experiment, pool, &metrics, pooled_train_rows, &transport,
+                       options.checkpoint ? &checkpointer : nullptr, options.quiet);
+
   const auto loop_start = Clock::now();
-  FEDSILO_ASSIGN_OR_RETURN(RoundLoopOutcome outcome,
-                           RunFederated(*coordinator, transport, loop, &global, &observer));
+  RoundLoopOutcome outcome;
+  if (loop.rounds > 0) {
+    FEDSILO_ASSIGN_OR_RETURN(outcome,
+                             RunFederated(*coordinator, transport, loop, &global, &observer));
+  }
   report.train_seconds = SecondsSince(loop_start) - observer.eval_seconds();
   report.eval_seconds = observer.eval_seconds();
-  report.rounds_completed = outcome.rounds_completed;
+  report.rounds_completed = loop.first_round - 1 + outcome.rounds_completed;
+  report.skipped_rounds = skipped_before + observer.skipped_rounds();
+  const std::vector<SiloPrivacyReport> silo_reports = transport.PrivacyReports();
   report.epsilon = 0.0;
-  for (const SiloRuntime* silo : silo_pointers) {
-    const double e = silo->spent_epsilon();
-    report.epsilon = std::isnan(e) ? e : std::max(report.epsilon, e);
+  for (const SiloPrivacyReport& silo : silo_reports) {
+    if (!silo.known) continue;
+    report.epsilon = std::isnan(silo.epsilon) ? silo.epsilon : std::max(report.epsilon, silo.epsilon);
+    if (silo.record_level_dp) report.delta = std::max(report.delta, silo.delta);
   }
   if (!spec.record_level_dp) report.epsilon = std::numeric_limits<double>::infinity();
   report.stop_reason = outcome.stop_reason;
-  if (observer.evaluated_round() != outcome.rounds_completed) {  // stopped early: final evaluation
+  if (observer.evaluated_round() != report.rounds_completed) {  // stopped early: final evaluation
     report.final_train = Evaluate(*experiment.model, global, experiment.data.train,
-                                  pooled_train_rows, &pool);
+                                  pooled_train_rows, pool);
     report.final_test = Evaluate(*experiment.model, global, experiment.data.test,
-                                 AllRows(experiment.data.test), &pool);
+                                 AllRows(experiment.data.test), pool);
     if (config.algorithm.personalize_steps > 0) {
       report.final_personalized =
           EvaluatePersonalized(*experiment.model, global, experiment.data, experiment.shards,
-                               PersonalizationFor(config), outcome.rounds_completed, &pool);
+                               PersonalizationFor(config), report.rounds_completed, pool);
     }
     if (ReportsFairness(experiment)) {
       report.final_fairness = EvaluateFairness(*experiment.model, global, experiment.data.test,
@@ -368,33 +441,43 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
   report.reports_fairness = ReportsFairness(experiment);
   report.final_parameters = global;
 
-  // Per-silo results (simulation-side: computed by the harness, never sent by a silo).
+  // Per-silo results: accuracy computed by the harness on each silo's test split; privacy as
+  // each silo reported it.
   FEDSILO_ASSIGN_OR_RETURN(
       CsvTable silo_table,
       CsvTable::Create((out / "silos.csv").string(),
                        {"silo", "train_records", "test_records", "test_accuracy", "test_loss",
                         "noise_multiplier", "noise_sigma_mean", "noisy_queries", "epsilon",
                         "delta"}));
-  for (size_t i = 0; i < silos.size(); ++i) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (size_t i = 0; i < experiment.shards.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
     const EvalResult silo_test =
         Evaluate(*experiment.model, global, experiment.data.test, shard.test, nullptr);
-    const SiloPrivacyPlan& plan = silos[i]->privacy();
+    const SiloPrivacyReport& silo = silo_reports[i];
     FEDSILO_RETURN_IF_ERROR(silo_table.AddRow(
-        {static_cast<long long>(i), static_cast<long long>(silos[i]->num_records()),
+        {static_cast<long long>(i),
+         static_cast<long long>(silo.known ? silo.train_records
+                                           : static_cast<int64_t>(shard.train.size())),
          static_cast<long long>(shard.test.size()), silo_test.accuracy, silo_test.loss,
-         plan.query_event.noise_multiplier, plan.sigma_mean,
-         static_cast<long long>(silos[i]->ledger().num_queries()),
-         plan.record_level_dp ? silos[i]->spent_epsilon() : std::numeric_limits<double>::infinity(),
-         plan.delta}));
+         silo.known ? silo.noise_multiplier : nan, silo.known ? silo.sigma_mean : nan,
+         static_cast<long long>(silo.noisy_queries),
+         !silo.known ? nan
+         : silo.record_level_dp ? silo.epsilon
+                                : std::numeric_limits<double>::infinity(),
+         silo.known ? silo.delta : nan}));
   }
-
+  SiloPrivacyReport any_silo;
+  for (const SiloPrivacyReport& silo : silo_reports) {
+    if (silo.known) any_silo = silo;
+  }
   nlohmann::json summary;
   summary["fedsilo_version"] = FEDSILO_VERSION;
   summary["algorithm"] = config.algorithm.name;
   summary["dataset"] = config.data.dataset;
-  summary["silos"] = static_cast<int>(silos.size());
+  summary["silos"] = transport.num_silos();
   summary["rounds_completed"] = report.rounds_completed;
+  summary["rounds_without_quorum"] = report.skipped_rounds;
   summary["stop_reason"] = report.stop_reason;
   summary["final"] = {{"round", report.rounds_completed},
                       {"test_accuracy", report.final_test.accuracy},
@@ -421,15 +504,14 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;
   if (spec.record_level_dp) {
-    const SiloPrivacyPlan& any_plan = silos.front()->privacy();
     privacy["calibration"] = config.privacy.calibration;
     privacy["sampling"] = config.privacy.sampling;
     privacy["neighbouring"] = NeighbouringRelation(config.privacy.sampling);
     privacy["clip"] = config.privacy.clip;
     privacy["target_epsilon"] = config.privacy.epsilon;
     privacy["delta"] = report.delta;  // max over silos
-    privacy["planned_queries_per_silo"] = any_plan.planned_queries;
-    if (any_plan.accountable) {
+    privacy["planned_queries_per_silo"] = PlannedQueries(config, spec);
+    if (config.privacy.sampling != "with_replacement") {
       privacy["epsilon"] = report.epsilon;  // max over silos, spent
       privacy["accountant"] =
           std::string("rdp: ") +
@@ -453,7 +535,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
   summary["timing"] = {{"load_seconds", report.load_seconds},
                        {"train_seconds", report.train_seconds},
                        {"eval_seconds", report.eval_seconds},
-                       {"threads", threads}};
+                       {"threads", pool->num_threads()}};
   FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "summary.json", summary.dump(2) + "\n"));
   if (config.output.save_model) FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", global));
   return report;

@@ -25,6 +25,8 @@
 #include "common/runtime/experiment_config.h"
 #include "common/runtime/fairness_metrics.h"
 #include "common/runtime/personalized_evaluation.h"
+#include "common/base/thread_pool.h"
+#include "common/transport/transport.h"
 
 namespace fedsilo {
 
@@ -32,11 +34,14 @@ struct RunOptions {
   std::string out_dir;  // overrides output.dir when non-empty
   int threads = 0;      // silo worker threads; 0 = number of cores
   bool quiet = false;   // no progress line on stderr
+  bool checkpoint = false;  // write out_dir/checkpoint.bin after every round (checkpoint.h)
+  bool resume = false;      // continue from out_dir/checkpoint.bin (same config required)
 };
 
 struct RunReport {
   std::string out_dir;
   int rounds_completed = 0;
+  int skipped_rounds = 0;      // rounds that missed the quorum (model unchanged)
   std::string stop_reason;
   EvalResult final_test;
   EvalResult final_train;
@@ -65,6 +70,15 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
 
 absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experiment,
                                                 const RunOptions& options);
+
+// The coordinator's side of a run over any transport (thread mode passes its in-process
+// transport; `fedsilo coordinator` its gRPC one): the round loop, evaluation on the experiment's
+// data, epsilon from the silos' privacy reports, the run directory, and with options.checkpoint
+// a checkpoint after every round (options.resume continues from it; metrics.csv keeps its rows
+// up to the checkpoint's round). `pool` evaluates; it must outlive the call.
+absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
+                                           Transport& transport, ThreadPool* pool,
+                                           const RunOptions& options);
 
 absl::StatusOr<RunReport> RunExperiment(const ExperimentConfig& config, const RunOptions& options);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/algorithms/algorithm_config.h"
 #include "common/data/data_config.h"
@@ -29,6 +30,16 @@ struct OutputConfig {
   bool save_model = true;
 };
 
+// Networked mode (`fedsilo coordinator` / `fedsilo silo`); thread mode reads only min_replies.
+struct NetworkConfig {
+  int min_silos = 0;                   // silos that must join before round 1; 0 = partition.silos
+  double join_timeout_seconds = 120;   // longest wait for min_silos (and for a quorum to rejoin)
+  double round_timeout_seconds = 60;   // deadline of one round; late replies are dropped
+  int min_replies = 1;                 // quorum: a round with fewer replies changes nothing
+  double max_message_mb = 16;          // largest gRPC message accepted, either direction
+  std::vector<std::string> silos;      // roster: silo names in id order (empty: ids are shards)
+};
+
 struct ExperimentConfig {
   unsigned long long seed = 1;
   DataConfig data;
@@ -37,6 +48,7 @@ struct ExperimentConfig {
   AlgorithmConfig algorithm;
   PrivacyConfig privacy;
   OutputConfig output;
+  NetworkConfig network;
   std::string source_path;      // the YAML file it came from (for messages)
 };
 

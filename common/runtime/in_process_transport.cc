@@ -37,4 +37,11 @@ RoundResults InProcessTransport::Train(const std::vector<SiloTask>& tasks) {
   return results;
 }
 
+std::vector<SiloPrivacyReport> InProcessTransport::PrivacyReports() const {
+  std::vector<SiloPrivacyReport> reports;
+  reports.reserve(silos_.size());
+  for (const SiloRuntime* silo : silos_) reports.push_back(silo->PrivacyReport());
+  return reports;
+}
+
 }  // namespace fedsilo

@@ -17,6 +17,7 @@ class InProcessTransport : public Transport {
   InProcessTransport(std::vector<SiloRuntime*> silos, ThreadPool* pool);
   RoundResults Train(const std::vector<SiloTask>& tasks) override;
   int num_silos() const override { return static_cast<int>(silos_.size()); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override;
 
  private:
   std::vector<SiloRuntime*> silos_;

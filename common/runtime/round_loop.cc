@@ -26,10 +26,13 @@ absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
                                               Transport& transport,
                                               const RoundLoopOptions& options, Vector* global,
                                               RoundObserver* observer) {
-  std::vector<int> eligible(static_cast<size_t>(transport.num_silos()));
-  for (size_t i = 0; i < eligible.size(); ++i) eligible[i] = static_cast<int>(i);
+  std::vector<int> eligible = options.eligible;
+  if (eligible.empty()) {
+    eligible.resize(static_cast<size_t>(transport.num_silos()));
+    for (size_t i = 0; i < eligible.size(); ++i) eligible[i] = static_cast<int>(i);
+  }
   const size_t wanted = options.silos_per_round > 0 ? static_cast<size_t>(options.silos_per_round)
-                                                    : eligible.size();
+                                                    : static_cast<size_t>(transport.num_silos());
   RoundLoopOutcome outcome;
   const int last_round = options.first_round + options.rounds - 1;
   for (int round = options.first_round; round <= last_round; ++round) {
@@ -57,9 +60,14 @@ absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
                             std::string(results.failures.front().status.message()) + ")";
       return outcome;
     }
-    FEDSILO_RETURN_IF_ERROR(coordinator.Aggregate(round, results, global));
+    const bool quorum = !results.updates.empty() &&
+                        results.updates.size() >= static_cast<size_t>(std::max(1, options.min_replies));
+    if (quorum) FEDSILO_RETURN_IF_ERROR(coordinator.Aggregate(round, results, global));
     outcome.rounds_completed = round - options.first_round + 1;
-    if (observer != nullptr) FEDSILO_RETURN_IF_ERROR(observer->OnRoundEnd(round, *global, results));
+    if (observer != nullptr) {
+      FEDSILO_RETURN_IF_ERROR(
+          observer->OnRoundEnd(RoundState{round, *global, results, eligible, quorum}));
+    }
   }
   return outcome;
 }

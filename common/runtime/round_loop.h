@@ -4,12 +4,16 @@
 // replacement from a generator derived from (seed, "silo-selection", round); ask the coordinator
 // program for tasks; send them through the transport; aggregate the replies (canonical order);
 // tell the observer. A silo that fails with ResourceExhausted (its privacy budget is spent) is
-// dropped from later sampling; when fewer silos than `min_silos_per_round` can still serve, the
-// loop stops cleanly and says why. Single-threaded; borrows everything.
+// dropped from later sampling; when fewer silos than silos_per_round can still serve, the loop
+// stops cleanly and says why. Any other failure (a silo that died, stalled past the deadline or
+// sent an invalid message) only removes that reply from the round: the round is aggregated from
+// the replies that came, provided there are at least `min_replies`; otherwise the round leaves
+// the model unchanged (and the observer still sees it). Single-threaded; borrows everything.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/algorithms/coordinator_program.h"
 #include "common/base/status.h"
@@ -22,13 +26,24 @@ struct RoundLoopOptions {
   int rounds = 1;               // last round = first_round + rounds - 1
   int silos_per_round = 0;      // 0 = all silos that can serve
   uint64_t seed = 0;            // root of the silo-selection stream (coordinator's own randomness)
+  int min_replies = 1;          // quorum: fewer replies leave the round's model unchanged
+  std::vector<int> eligible;    // silos that can serve (ascending); empty = all (resume sets it)
+};
+
+// What the loop knows after a round (what a checkpoint must hold to continue).
+struct RoundState {
+  int round = 0;
+  const Vector& global;
+  const RoundResults& results;
+  const std::vector<int>& eligible;  // silos still able to serve, ascending
+  bool aggregated = false;           // false when the quorum was not reached
 };
 
 // Called after every round, in order. Returning an error stops the loop with that error.
 class RoundObserver {
  public:
   virtual ~RoundObserver() = default;
-  virtual absl::Status OnRoundEnd(int round, const Vector& global, const RoundResults& results) = 0;
+  virtual absl::Status OnRoundEnd(const RoundState& state) = 0;
 };
 
 struct RoundLoopOutcome {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/algorithms/count_oracle.h"
+#include "common/base/binary_record.h"
 #include "common/base/rng.h"
 #include "common/dp/rdp.h"
 #include "common/dp/rdp_accountant.h"
@@ -27,6 +28,32 @@ bool SameShape(const DpEvent& a, const DpEvent& b) {
 
 }  // namespace
 
+uint64_t DigestOf(const Vector& values) {
+  return Fnv1a64(values.data(), sizeof(double) * static_cast<size_t>(values.size()));
+}
+
+SiloJournal SiloRuntime::Journal() const {
+  SiloJournal journal;
+  journal.ledger = ledger_.events();
+  journal.last_round = last_round_;
+  journal.last_global_digest = last_digest_;
+  journal.has_last_update = last_update_.has_value();
+  if (last_update_) journal.last_update = *last_update_;
+  return journal;
+}
+
+absl::Status SiloRuntime::Restore(const SiloJournal& journal) {
+  if (ledger_.num_queries() > 0 || last_round_ > 0) {
+    return absl::FailedPreconditionError("a silo restores its journal before its first task");
+  }
+  for (const DpEvent& event : journal.ledger) ledger_.Record(event);
+  FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
+  last_round_ = journal.last_round;
+  last_digest_ = journal.last_global_digest;
+  if (journal.has_last_update) last_update_ = journal.last_update;
+  return absl::OkStatus();
+}
+
 SiloRuntime::SiloRuntime(SiloRuntimeOptions options) : options_(std::move(options)) {
   const SiloPrivacyPlan& plan = options_.privacy;
   if (plan.record_level_dp && plan.accountable) spent_rdp_.assign(Orders().size(), 0.0);
@@ -39,6 +66,20 @@ double SiloRuntime::spent_epsilon() const {
   if (ledger_.num_queries() == 0) return 0.0;
   auto spent = EpsilonFromRdp(Orders(), spent_rdp_, plan.delta);
   return spent.ok() ? spent->epsilon : std::numeric_limits<double>::infinity();
+}
+
+SiloPrivacyReport SiloRuntime::PrivacyReport() const {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  SiloPrivacyReport report;
+  report.known = true;
+  report.record_level_dp = plan.record_level_dp;
+  report.train_records = num_records();
+  report.noise_multiplier = plan.query_event.noise_multiplier;
+  report.sigma_mean = plan.sigma_mean;
+  report.noisy_queries = ledger_.num_queries();
+  report.epsilon = plan.record_level_dp ? spent_epsilon() : std::numeric_limits<double>::infinity();
+  report.delta = plan.delta;
+  return report;
 }
 
 absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
@@ -175,6 +216,14 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
     return absl::FailedPreconditionError("silo " + std::to_string(options_.silo_id) +
                                          " has not run its setup (SiloRuntime::Setup)");
   }
+  const uint64_t digest = DigestOf(*task.global);
+  if (task.round <= last_round_) {
+    if (task.round == last_round_ && digest == last_digest_ && last_update_) return *last_update_;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "silo ", options_.silo_id, " refuses round ", task.round, ": it has already answered round ",
+        last_round_, task.round == last_round_ ? " at other parameters" : "",
+        "; a silo never answers a round twice (that would reuse the round's noise)"));
+  }
   Rng sampling_rng(DeriveSeed(options_.private_seed, "batch", static_cast<uint64_t>(task.round)));
   Rng noise_rng(DeriveSeed(options_.private_seed, "noise", static_cast<uint64_t>(task.round)));
   const OracleData source{&model(), options_.data, options_.train_rows};
@@ -187,10 +236,16 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
     oracle = std::make_unique<PlainGradientOracle>(source, settings, &sampling_rng);
   }
   if (settings.record_level_dp) FEDSILO_RETURN_IF_ERROR(CheckBudget(task));
+  // From here on this round's noise may be drawn: the round counts as answered, even if the
+  // program fails.
+  last_round_ = task.round;
+  last_digest_ = digest;
+  last_update_.reset();
   SiloContext context{options_.silo_id, &model(), oracle.get(), options_.weight};
   absl::StatusOr<SiloUpdate> update = options_.program->Train(task, context);
   // Whatever happened, the noise that was drawn is spent: account for it.
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
+  if (update.ok() && options_.keep_last_answer) last_update_ = *update;
   return update;
 }
 

@@ -12,7 +12,19 @@
 // records before its first task and from then on trains the Model it returns (owned by the
 // runtime) instead of the borrowed shared one. The setup reads the records through a count oracle:
 // exact for a non-private silo; for a private one the DP count oracle with the plan's count noise,
-// whose event goes to the ledger. Call Setup() before the first Handle(); it is not thread-safe.
+// whose event goes to the ledger. Call Setup() before the first Handle() (after Restore() when
+// the silo restores a journal); it is not thread-safe. The setup's result is not journaled: a
+// restarted silo runs its setup again and is charged for its count again (its budget check
+// includes what the journal says it spent, so it refuses when that no longer fits).
+//
+// Never twice: a silo answers each round at most once. Asked again for a round it has answered
+// (a replayed task, or a coordinator resumed from a checkpoint), it re-sends its earlier answer
+// when the parameters are the same (nothing new is revealed) and refuses otherwise
+// (FailedPrecondition): answering the same round at other parameters would reuse that round's
+// noise and reveal the difference of two gradients without noise.
+//
+// Journal: what a silo process persists after every task (ledger, last round, last answer) and
+// restores when it restarts, so a restarted silo never forgets spent budget.
 //
 // Budget: before a task, a private silo checks that serving it keeps it within its plan (the
 // accountant's epsilon for rdp calibration, the planned query count for paper calibration) and
@@ -23,6 +35,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/algorithms/messages.h"
@@ -45,6 +58,17 @@ struct SiloRuntimeOptions {
   SiloPrivacyPlan privacy;
   uint64_t private_seed = 0;             // root of the silo's batch and noise streams
   double weight = 1.0;                   // public aggregation weight
+  bool keep_last_answer = false;         // keep the last update to re-send it (silo processes;
+                                         // thread mode never repeats a round and saves memory)
+};
+
+// What a silo must remember across restarts.
+struct SiloJournal {
+  std::vector<DpEvent> ledger;        // every noisy query so far
+  int last_round = 0;                 // last round answered (0: none)
+  uint64_t last_global_digest = 0;    // digest of the parameters it was asked at
+  bool has_last_update = false;
+  SiloUpdate last_update;             // its answer
 };
 
 class SiloRuntime {
@@ -63,10 +87,15 @@ class SiloRuntime {
   // The objective the silo trains: its own after Setup() built one, else the shared one.
   const Model& model() const { return own_model_ ? *own_model_ : *options_.model; }
   const PrivacyLedger& ledger() const { return ledger_; }
+  SiloJournal Journal() const;
+  // Restores a journal (before the first task): replays its ledger into the accountant.
+  absl::Status Restore(const SiloJournal& journal);
   // Epsilon spent so far by the RDP accountant at the plan's delta (0 before any query; NaN when
   // no accountant covers the sampler; 0 for a non-private silo).
   // Computed on demand (a conversion over the RDP orders): call it between rounds, not per query.
   double spent_epsilon() const;
+  // What the silo may tell about its privacy spending (computes spent_epsilon()).
+  SiloPrivacyReport PrivacyReport() const;
 
  private:
   absl::Status CheckBudget(const SiloTask& task) const;
@@ -83,6 +112,12 @@ class SiloRuntime {
   // Every recorded event is plan.query_event or the plan's one count release, both of which
   // plan.max_queries accounts for (fast budget check).
   bool only_plan_events_ = true;
+  int last_round_ = 0;
+  uint64_t last_digest_ = 0;
+  std::optional<SiloUpdate> last_update_;
 };
+
+// FNV-1a over a vector's bytes: identifies the parameters a round was asked at.
+uint64_t DigestOf(const Vector& values);
 
 }  // namespace fedsilo

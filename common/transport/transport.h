@@ -18,6 +18,9 @@ class Transport {
   virtual ~Transport() = default;
   virtual RoundResults Train(const std::vector<SiloTask>& tasks) = 0;
   virtual int num_silos() const = 0;
+  // Each silo's latest privacy report, indexed by silo id (for metrics, silos.csv, summary).
+  // Call between rounds.
+  virtual std::vector<SiloPrivacyReport> PrivacyReports() const = 0;
 };
 
 }  // namespace fedsilo

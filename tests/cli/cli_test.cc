@@ -123,6 +123,17 @@ TEST_F(CliTest, MoreSilosThanRecords) {
   EXPECT_NE(result.output.find("silos"), std::string::npos) << result.output;
 }
 
+// A test file with a header and no rows is fine for a silo's own files, but a thread-mode run
+// evaluates on the pooled test split and says so.
+TEST_F(CliTest, RunRefusesAnEmptyTestSplit) {
+  WriteFile(dir_ / "empty_test.csv", "x1,x2,color,y\n");
+  auto result = RunFedsilo("run " + Config(CsvConfig("  test: empty_test.csv\n")) +
+                           " --quiet --out " + (dir_ / "run").string());
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("the test split of 'csv' is empty"), std::string::npos)
+      << result.output;
+}
+
 TEST_F(CliTest, UnknownSubcommandAndOption) {
   EXPECT_EQ(RunFedsilo("frobnicate").exit_code, 2);
   EXPECT_EQ(RunFedsilo("run " + Config(CsvConfig()) + " --thread 2").exit_code, 2);

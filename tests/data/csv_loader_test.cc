@@ -425,5 +425,123 @@ TEST(CsvLoaderTest, SensitiveCategoricalAndThresholdRules) {
   EXPECT_THAT(LoadData(config).status().message(), HasSubstr("sensitive column 'height'"));
 }
 
+
+// ------------------------------------------------------------------ files holding part of a dataset
+
+TEST(CsvLoaderTest, StandardizeFalseKeepsNumbersAsRead) {
+  TempDir dir;
+  // Values that standardization would change; the last needs all 17 significant digits.
+  const std::string train =
+      dir.Write("p.csv", "a,b,y\n0.1,-3,0\n1e-300,7,1\n0.30000000000000004,-0,0\n");
+  const std::string test = dir.Write("pt.csv", "a,b,y\n2.5,?,1\n");
+  DataConfig config = CsvConfig(train, test);
+  config.csv.label = "y";
+  config.csv.standardize = false;
+  config.missing = MissingPolicy::kImpute;
+  auto data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_EQ(data->train.x.rows(), 3);
+  EXPECT_EQ(data->train.x(0, 0), 0.1);
+  EXPECT_EQ(data->train.x(1, 0), 1e-300);
+  EXPECT_EQ(data->train.x(2, 0), 0.30000000000000004);
+  EXPECT_EQ(data->train.x(0, 1), -3.0);
+  EXPECT_EQ(data->train.x(1, 1), 7.0);
+  EXPECT_TRUE(std::signbit(data->train.x(2, 1)));  // "-0" stays negative zero
+  EXPECT_EQ(data->test.x(0, 0), 2.5);
+  EXPECT_EQ(data->test.x(0, 1), 4.0 / 3.0);  // imputed: the train mean (-3 + 7 + 0) / 3, unscaled
+}
+
+TEST(CsvLoaderTest, FixedClassesNumberLabelsEvenWhenAFileLacksSome) {
+  TempDir dir;
+  // Only classes "3" and "1" occur; the list fixes four classes in its own order.
+  const std::string train = dir.Write("c.csv", "x,label\n1,3\n2,1\n3,3\n");
+  const std::string test = dir.Write("ct.csv", "x,label\n1,3\n");
+  DataConfig config = CsvConfig(train, test);
+  config.csv.label = "label";
+  config.csv.classes = {"0", "1", "2", "3"};
+  auto data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->train.num_classes, 4);
+  EXPECT_THAT(data->train.class_names, ElementsAre("0", "1", "2", "3"));
+  EXPECT_THAT(data->train.y, ElementsAre(3, 1, 3));
+  EXPECT_THAT(data->test.y, ElementsAre(3));
+  EXPECT_EQ(data->test.num_classes, 4);
+
+  // A single class in a file is fine with the list (without it, it is an error).
+  const std::string one = dir.Write("one.csv", "x,label\n1,2\n2,2\n");
+  config.csv.train = one;
+  config.csv.test = one;
+  data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data->train.y, ElementsAre(2, 2));
+  config.csv.classes = {};
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("fewer than two classes"));
+}
+
+TEST(CsvLoaderTest, FixedClassesAndGroupsRejectUnlistedValuesAndBadLists) {
+  TempDir dir;
+  const std::string train = dir.Write("u.csv", "x,g,label\n1,a,0\n2,b,1\n3,a,5\n");
+  DataConfig config = CsvConfig(train, train);
+  config.csv.label = "label";
+  config.csv.drop = {"g"};
+  config.csv.classes = {"0", "1"};
+  auto data = LoadData(config);
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(data.status().message(), HasSubstr("u.csv:4: column 'label': label '5' is not one of "
+                                                 "data.classes (0, 1)"));
+  config.csv.classes = {"0", "1", "0", "5"};
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("data.classes: '0' is listed twice"));
+  config.csv.classes = {"0"};
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("at least two classes"));
+  config.csv.classes = {"0", "1", "5"};
+  config.csv.positive = "1";
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("exclude each other"));
+  config.csv.positive = "";
+
+  config.sensitive = "g";
+  config.csv.groups = {"a"};
+  EXPECT_THAT(LoadData(config).status().message(),
+              HasSubstr("u.csv:3: sensitive column 'g': value 'b' is not one of data.groups (a)"));
+  config.sensitive = "x>1";
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("data.groups: needs a categorical"));
+}
+
+TEST(CsvLoaderTest, FixedGroupsNumberGroupsInListOrder) {
+  TempDir dir;
+  const std::string train = dir.Write("g.csv", "x,group,label\n1,2,0\n2,0,1\n3,2,1\n");
+  const std::string test = dir.Write("gt.csv", "x,group,label\n1,2,0\n");
+  DataConfig config = CsvConfig(train, test);
+  config.csv.label = "label";
+  config.csv.drop = {"group"};
+  config.sensitive = "group";
+  config.csv.groups = {"0", "1", "2"};
+  auto data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->train.num_groups, 3);  // group "1" occurs nowhere but is kept
+  EXPECT_THAT(data->train.group_names, ElementsAre("0", "1", "2"));
+  EXPECT_THAT(data->train.group, ElementsAre(2, 0, 2));
+  EXPECT_THAT(data->test.group, ElementsAre(2));
+  EXPECT_EQ(data->train.dim(), 1);
+}
+
+TEST(CsvLoaderTest, TestFileWithOnlyAHeaderIsAnEmptyTestSplit) {
+  TempDir dir;
+  const std::string train = dir.Write("e.csv", "x,z,label\n1,4,0\n2,5,1\n");
+  const std::string test = dir.Write("et.csv", "x,z,label\n");
+  DataConfig config = CsvConfig(train, test);
+  config.csv.label = "label";
+  auto data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->test.size(), 0);
+  EXPECT_EQ(data->test.dim(), 2);
+  EXPECT_EQ(data->test.num_classes, 2);
+  // A training file without rows stays an error, and so does a test file whose rows all drop.
+  config.csv.train = test;
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("no training rows"));
+  config.csv.train = train;
+  config.csv.test = dir.Write("et2.csv", "x,z,label\n?,1,0\n");
+  EXPECT_THAT(LoadData(config).status().message(), HasSubstr("no test rows"));
+}
+
 }  // namespace
 }  // namespace fedsilo

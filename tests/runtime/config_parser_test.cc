@@ -36,6 +36,9 @@ void ExpectSameConfig(const ExperimentConfig& a, const ExperimentConfig& b) {
   EXPECT_EQ(a.data.csv.drop, b.data.csv.drop);
   EXPECT_EQ(a.data.csv.header, b.data.csv.header);
   EXPECT_EQ(a.data.csv.delimiter, b.data.csv.delimiter);
+  EXPECT_EQ(a.data.csv.standardize, b.data.csv.standardize);
+  EXPECT_EQ(a.data.csv.classes, b.data.csv.classes);
+  EXPECT_EQ(a.data.csv.groups, b.data.csv.groups);
   EXPECT_EQ(a.data.sensitive, b.data.sensitive);
   EXPECT_EQ(a.data.label_map, b.data.label_map);
   EXPECT_EQ(a.data.pca, b.data.pca);
@@ -100,7 +103,10 @@ data:
   drop: [fnlwgt]
   header: false
   delimiter: ";"
+  standardize: false
+  classes: ["<=50K", ">50K"]
   sensitive: sex
+  groups: [Female, Male]
   label_map: parity
   pca: 50
   missing: impute
@@ -155,6 +161,9 @@ ExperimentConfig EveryKeyConfig() {
   c.data.csv.drop = {"fnlwgt"};
   c.data.csv.header = false;
   c.data.csv.delimiter = ";";
+  c.data.csv.standardize = false;
+  c.data.csv.classes = {"<=50K", ">50K"};
+  c.data.csv.groups = {"Female", "Male"};
   c.data.sensitive = "sex";
   c.data.label_map = "parity";
   c.data.pca = 50;
@@ -591,8 +600,8 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 63);  // seed + 16 data + 8 partition + 4 model + 15 algorithm + 9 fairness
-                        // + 7 privacy + 3 output
+  EXPECT_EQ(keys, 72);  // seed + 19 data + 8 partition + 4 model + 15 algorithm + 9 fairness
+                        // + 7 privacy + 3 output + 6 network
 }
 
 // The annotated example in docs/config.md is a valid experiment file that sets every key.

@@ -211,5 +211,36 @@ TEST(FermiLocalMarginalsTest, ASiloRefusesACountPastItsBudget) {
   EXPECT_TRUE(absl::IsFailedPrecondition(f.Silo(unplanned, 3)->Setup()));
 }
 
+// A silo restarted from its journal (networked mode) runs its setup again: it draws and is
+// charged for a second count, on top of what the journal says it spent.
+TEST(FermiLocalMarginalsTest, ARestoredSiloIsChargedForItsCountAgain) {
+  Fixture f("isrl_dp_fair_fermi");
+  const SiloPrivacyPlan plan = f.Plan();
+  auto first = f.Silo(plan, 7);
+  ASSERT_TRUE(first->Setup().ok());
+  auto global = std::make_shared<const Vector>(Vector::Zero(f.shared->num_parameters()));
+  for (int round = 1; round <= 5; ++round) {
+    ASSERT_TRUE(first->Handle(SiloTask{round, 0, global}).ok());
+  }
+  auto restarted = f.Silo(plan, 8);
+  ASSERT_TRUE(restarted->Restore(first->Journal()).ok());
+  ASSERT_TRUE(restarted->Setup().ok());
+  EXPECT_EQ(restarted->ledger().num_queries(), 1 + 5 + 1);
+  const std::vector<double> orders = DefaultRdpOrders();
+  std::vector<double> total = *GaussianRdp(plan.count_event->noise_multiplier, orders);
+  const std::vector<double> step =
+      *PoissonSubsampledGaussianRdp(0.05, plan.query_event.noise_multiplier, orders);
+  for (size_t i = 0; i < total.size(); ++i) total[i] = 2.0 * total[i] + 5.0 * step[i];
+  EXPECT_NEAR(restarted->spent_epsilon(), EpsilonFromRdp(orders, total, 1e-6)->epsilon, 1e-12);
+  // The second count ate into the gradient budget: fewer than the 30 planned rounds remain.
+  int served = 5;
+  for (int round = 6; round <= 30; ++round) {
+    if (!restarted->Handle(SiloTask{round, 0, global}).ok()) break;
+    ++served;
+  }
+  EXPECT_LT(served, 30);
+  EXPECT_LE(restarted->spent_epsilon(), 1.0 + 1e-9);
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -149,6 +149,9 @@ class ExhaustingTransport : public Transport {
     return results;
   }
   int num_silos() const override { return inner_->num_silos(); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override {
+    return inner_->PrivacyReports();
+  }
   int refusals_ = 0;
 
  private:
@@ -185,6 +188,119 @@ TEST(RoundLoopTest, SilosOutOfBudgetLeaveSamplingAndTheRunStopsCleanly) {
     EXPECT_LT(outcome->rounds_completed, 50);
     EXPECT_NE(outcome->stop_reason.find("can still serve"), std::string::npos);
   }
+}
+
+// Fault-injecting decorator: silos in `dead` never answer (as a crashed process would not).
+class DroppingTransport : public Transport {
+ public:
+  DroppingTransport(Transport* inner, std::vector<int> dead) : inner_(inner), dead_(std::move(dead)) {}
+  RoundResults Train(const std::vector<SiloTask>& tasks) override {
+    std::vector<SiloTask> forwarded;
+    std::vector<SiloFailure> lost;
+    for (const SiloTask& task : tasks) {
+      if (std::find(dead_.begin(), dead_.end(), task.silo_id) != dead_.end()) {
+        lost.push_back({task.silo_id, absl::UnavailableError("silo is gone")});
+      } else {
+        forwarded.push_back(task);
+      }
+    }
+    RoundResults results = inner_->Train(forwarded);
+    results.failures.insert(results.failures.end(), lost.begin(), lost.end());
+    return results;
+  }
+  int num_silos() const override { return inner_->num_silos(); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override {
+    return inner_->PrivacyReports();
+  }
+
+ private:
+  Transport* inner_;
+  std::vector<int> dead_;
+};
+
+// Records what the loop tells its observer.
+class RecordingObserver : public RoundObserver {
+ public:
+  absl::Status OnRoundEnd(const RoundState& state) override {
+    rounds.push_back(state.round);
+    aggregated.push_back(state.aggregated);
+    eligible = state.eligible;
+    return absl::OkStatus();
+  }
+  std::vector<int> rounds;
+  std::vector<bool> aggregated;
+  std::vector<int> eligible;
+};
+
+TEST(RoundLoopTest, MissingRepliesAreLeftOutAndBelowQuorumTheModelStays) {
+  const Dataset data = LineDataset(40, 2);
+  const QuadraticModel model(2);
+  OracleSettings settings;
+  settings.batch_size = 10;
+  Federation federation(&data, &model, 4, 1, 0.1, settings, 1);
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  // Silo 3 is dead: a round averages silos 0-2 only, i.e. equals a federation of those three.
+  DroppingTransport dropping(federation.transport.get(), {3});
+  Vector w = Vector::Zero(2);
+  RoundLoopOptions options;
+  options.rounds = 1;
+  ASSERT_TRUE(RunFederated(coordinator, dropping, options, &w, nullptr).ok());
+  Vector expected = Vector::Zero(2);
+  {
+    // A fresh federation (a silo never answers a round twice) asked round 1 by silos 0-2 only.
+    Federation again(&data, &model, 4, 1, 0.1, settings, 1);
+    std::vector<SiloTask> tasks;
+    auto global = std::make_shared<const Vector>(Vector::Zero(2));
+    for (int s = 0; s < 3; ++s) tasks.push_back(SiloTask{1, s, global});
+    RoundResults three = again.transport->Train(tasks);
+    ASSERT_EQ(three.updates.size(), 3u);
+    ASSERT_TRUE(coordinator.Aggregate(1, three, &expected).ok());
+  }
+  EXPECT_EQ(w, expected);
+  // Quorum 4 with one silo dead: no round is aggregated, the model stays where it was.
+  const Vector before = w;
+  options.rounds = 3;
+  options.first_round = 2;
+  options.min_replies = 4;
+  RecordingObserver observer;
+  auto outcome = RunFederated(coordinator, dropping, options, &w, &observer);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->rounds_completed, 3);
+  EXPECT_EQ(observer.rounds, (std::vector<int>{2, 3, 4}));
+  EXPECT_EQ(observer.aggregated, (std::vector<bool>{false, false, false}));
+  EXPECT_EQ(w, before);
+}
+
+// A run split in two (rounds 1-4, then 5-10 from the state the observer saw) ends where the
+// uninterrupted run ends, bit for bit: the basis of --resume.
+TEST(RoundLoopTest, ContinuingFromARoundStateEqualsAnUninterruptedRun) {
+  const Dataset data = LineDataset(60, 2);
+  const QuadraticModel model(2);
+  OracleSettings settings;
+  settings.batch_size = 4;
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  RoundLoopOptions options;
+  options.rounds = 10;
+  options.silos_per_round = 3;
+  options.seed = 17;
+  Vector whole = Vector::Ones(2);
+  {
+    Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
+    ExhaustingTransport transport(federation.transport.get(), {4});
+    ASSERT_TRUE(RunFederated(coordinator, transport, options, &whole, nullptr).ok());
+  }
+  Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
+  ExhaustingTransport transport(federation.transport.get(), {4});
+  Vector split = Vector::Ones(2);
+  RecordingObserver first;
+  options.rounds = 4;
+  ASSERT_TRUE(RunFederated(coordinator, transport, options, &split, &first).ok());
+  options.first_round = 5;
+  options.rounds = 6;
+  options.eligible = first.eligible;
+  ASSERT_TRUE(RunFederated(coordinator, transport, options, &split, nullptr).ok());
+  EXPECT_EQ(split, whole);
+  EXPECT_NE(split, Vector::Ones(2));
 }
 
 }  // namespace

@@ -239,6 +239,9 @@ class AuditingTransport : public Transport {
     return results;
   }
   int num_silos() const override { return inner_->num_silos(); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override {
+    return inner_->PrivacyReports();
+  }
   double max_epsilon_seen = 0.0;
   int updates = 0;
   int refusals = 0;

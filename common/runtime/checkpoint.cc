@@ -1,0 +1,46 @@
+#include "common/runtime/checkpoint.h"
+
+#include <cstdint>
+
+#include "common/base/binary_record.h"
+
+namespace fedsilo {
+namespace {
+constexpr char kMagic[] = "FEDSILOCKPT1";
+}  // namespace
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
+  BinaryRecordWriter record(kMagic);
+  record.Put<int32_t>(checkpoint.round);
+  record.Put<int32_t>(checkpoint.skipped_rounds);
+  record.Put<uint64_t>(checkpoint.eligible.size());
+  for (int silo : checkpoint.eligible) record.Put<int32_t>(silo);
+  record.PutVector(checkpoint.global);
+  record.PutString(checkpoint.config_yaml);
+  return WriteFileAtomically(path, record.Finish());
+}
+
+absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
+  FEDSILO_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+  FEDSILO_ASSIGN_OR_RETURN(BinaryRecordReader record,
+                           BinaryRecordReader::Open(std::move(bytes), kMagic, "checkpoint " + path));
+  Checkpoint checkpoint;
+  int32_t round = 0, skipped = 0;
+  uint64_t count = 0;
+  FEDSILO_RETURN_IF_ERROR(record.Get(&round));
+  FEDSILO_RETURN_IF_ERROR(record.Get(&skipped));
+  FEDSILO_RETURN_IF_ERROR(record.Get(&count));
+  checkpoint.round = round;
+  checkpoint.skipped_rounds = skipped;
+  for (uint64_t i = 0; i < count; ++i) {
+    int32_t silo = 0;
+    FEDSILO_RETURN_IF_ERROR(record.Get(&silo));
+    checkpoint.eligible.push_back(silo);
+  }
+  FEDSILO_RETURN_IF_ERROR(record.GetVector(&checkpoint.global));
+  FEDSILO_RETURN_IF_ERROR(record.GetString(&checkpoint.config_yaml));
+  FEDSILO_RETURN_IF_ERROR(record.ExpectEnd());
+  return checkpoint;
+}
+
+}  // namespace fedsilo

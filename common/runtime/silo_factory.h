@@ -1,0 +1,44 @@
+// SiloFactory: builds one silo's SiloRuntime the way every mode does, so a silo process serving
+// shard I and thread mode's silo I are the same silo, bit for bit: the same records, the same
+// privacy plan (planned by the silo from its own record count), the same program and the same
+// private seed (DeriveSeed(seed, "silo-private", I), or OS entropy with privacy.secure_noise).
+//
+// Borrows the PreparedExperiment (model, training data), which must outlive the runtimes. Plans
+// are cached by record count (silos of equal size plan alike; calibration costs milliseconds).
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "common/algorithms/silo_program.h"
+#include "common/base/status.h"
+#include "common/runtime/experiment.h"
+#include "common/runtime/silo_privacy.h"
+#include "common/runtime/silo_runtime.h"
+
+namespace fedsilo {
+
+class SiloFactory {
+ public:
+  explicit SiloFactory(const PreparedExperiment& experiment);
+
+  // Silo `silo_id` over `train_rows` of experiment.data.train. When the algorithm has a silo
+  // setup (e.g. FERMI's per-silo marginals), the caller runs SiloRuntime::Setup() before the first
+  // task (after Restore() when it restores a journal).
+  absl::StatusOr<std::unique_ptr<SiloRuntime>> Make(int silo_id, std::vector<int> train_rows);
+  // Silo processes keep their last answer to re-send it (SiloRuntimeOptions::keep_last_answer).
+  void set_keep_last_answer(bool keep) { keep_last_answer_ = keep; }
+
+ private:
+  const PreparedExperiment& experiment_;
+  std::shared_ptr<const SiloProgram> program_;
+  std::shared_ptr<const SiloSetup> setup_;  // the algorithm's silo setup, or nullptr
+  PrivacyExtras extras_;
+  std::map<int64_t, SiloPrivacyPlan> plans_;  // by record count
+  bool keep_last_answer_ = false;
+};
+
+}  // namespace fedsilo

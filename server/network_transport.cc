@@ -1,0 +1,364 @@
+#include "server/network_transport.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "fedsilo/v1/wire.h"
+
+namespace fedsilo {
+
+using Clock = std::chrono::steady_clock;
+
+// One live session: the stream, its writer thread and its outgoing queue. The writer thread owns
+// every Write on the stream (gRPC allows one writer and one reader at a time; the gRPC thread
+// running Session() is the reader).
+struct NetworkTransport::Peer {
+  Peer(int silo_id, std::string name,
+       grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>* stream,
+       grpc::ServerContext* context)
+      : silo_id(silo_id), name(std::move(name)), stream(stream), context(context) {}
+
+  // Queues a message; false when the session is closing.
+  bool Send(std::shared_ptr<const v1::CoordinatorMessage> message) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closing) return false;
+    queue.push_back(std::move(message));
+    wake.notify_one();
+    return true;
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      std::shared_ptr<const v1::CoordinatorMessage> message;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        wake.wait(lock, [&] { return closing || !queue.empty(); });
+        if (queue.empty()) return;  // closing and drained
+        message = std::move(queue.front());
+        queue.pop_front();
+      }
+      if (!stream->Write(*message)) {
+        context->TryCancel();  // the reader's Read() then fails and the session ends
+        return;
+      }
+    }
+  }
+
+  // Stops the writer after it has sent what is queued (or at once when the stream is broken).
+  void Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      closing = true;
+      wake.notify_one();
+    }
+    if (writer.joinable()) writer.join();
+  }
+
+  const int silo_id;
+  const std::string name;
+  grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>* const stream;
+  grpc::ServerContext* const context;
+  bool ready = false;  // guarded by NetworkTransport::mu_
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<std::shared_ptr<const v1::CoordinatorMessage>> queue;
+  bool closing = false;
+  std::thread writer;
+};
+
+NetworkTransport::NetworkTransport(NetworkTransportOptions options)
+    : options_(std::move(options)),
+      peers_(static_cast<size_t>(options_.num_silos)),
+      reports_(static_cast<size_t>(options_.num_silos)) {}
+
+NetworkTransport::~NetworkTransport() = default;
+
+std::string NetworkTransport::Describe(int silo_id) const {
+  if (!options_.roster.empty() && silo_id >= 0 && silo_id < options_.num_silos) {
+    return absl::StrCat("silo ", silo_id, " (", options_.roster[static_cast<size_t>(silo_id)], ")");
+  }
+  return absl::StrCat("silo ", silo_id);
+}
+
+absl::StatusOr<int> NetworkTransport::Admit(grpc::ServerContext* context, const v1::Hello& hello) {
+  if (hello.protocol_version() != wire::kProtocolVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("protocol version ", hello.protocol_version(),
+                     " is not spoken here (this coordinator speaks version ",
+                     wire::kProtocolVersion, ")"));
+  }
+  const std::string& name = hello.silo_name();
+  if (name.empty()) return absl::InvalidArgumentError("the Hello names no silo");
+  if (options_.names_from_certificates) {
+    const std::vector<grpc::string_ref> names =
+        context->auth_context()->FindPropertyValues("x509_common_name");
+    const std::string certified = names.empty() ? "" : std::string(names[0].data(), names[0].size());
+    if (certified != name) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("a peer claims to be silo '", name, "' but its certificate is for '",
+                       certified, "'"));
+    }
+  }
+  if (!options_.roster.empty()) {
+    const auto found = std::find(options_.roster.begin(), options_.roster.end(), name);
+    if (found == options_.roster.end()) {
+      return absl::PermissionDeniedError("silo '" + name + "' is not in this run's roster");
+    }
+    const int id = static_cast<int>(found - options_.roster.begin());
+    if (hello.shard() >= 0 && hello.shard() != id) {
+      return absl::InvalidArgumentError(absl::StrCat("silo '", name, "' asks for shard ",
+                                                     hello.shard(), " but the roster gives it id ",
+                                                     id));
+    }
+    return id;
+  }
+  if (hello.shard() < 0 || hello.shard() >= options_.num_silos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("silo '", name, "' must join with --shard in [0, ", options_.num_silos,
+                     ") (this run has no roster), got ", hello.shard()));
+  }
+  return hello.shard();
+}
+
+grpc::Status NetworkTransport::Session(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>* stream) {
+  const auto reject = [&](const absl::Status& status) {
+    spdlog::warn("rejected a silo from {}: {}", context->peer(), std::string(status.message()));
+    return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  };
+  v1::SiloMessage message;
+  if (!stream->Read(&message)) return grpc::Status::OK;  // hung up before saying anything
+  if (!message.has_hello()) {
+    return reject(absl::InvalidArgumentError("a session must start with Hello"));
+  }
+  const absl::StatusOr<int> admitted = Admit(context, message.hello());
+  if (!admitted.ok()) return reject(admitted.status());
+  const int id = *admitted;
+  auto peer = std::make_shared<Peer>(id, message.hello().silo_name(), stream, context);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (peers_[static_cast<size_t>(id)] != nullptr) {
+      return reject(absl::AlreadyExistsError(absl::StrCat(
+          Describe(id), " is already connected (as '", peers_[static_cast<size_t>(id)]->name,
+          "')")));
+    }
+    peers_[static_cast<size_t>(id)] = peer;
+  }
+  peer->writer = std::thread([peer] { peer->WriterLoop(); });
+  auto welcome = std::make_shared<v1::CoordinatorMessage>();
+  welcome->mutable_welcome()->set_protocol_version(wire::kProtocolVersion);
+  welcome->mutable_welcome()->set_silo_id(static_cast<uint32_t>(id));
+  welcome->mutable_welcome()->set_num_silos(static_cast<uint32_t>(options_.num_silos));
+  welcome->mutable_welcome()->set_experiment_yaml(options_.experiment_yaml);
+  welcome->mutable_welcome()->set_num_parameters(static_cast<uint64_t>(options_.num_parameters));
+  peer->Send(welcome);
+  spdlog::info("{} ('{}') joined from {}", Describe(id), peer->name, context->peer());
+
+  grpc::Status ending = grpc::Status::OK;
+  while (stream->Read(&message)) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      traffic_.bytes_received += message.ByteSizeLong();
+    }
+    if (message.has_ready()) {
+      if (message.ready().num_parameters() != static_cast<uint64_t>(options_.num_parameters)) {
+        ending = reject(absl::InvalidArgumentError(absl::StrCat(
+            Describe(id), " built a model with ", message.ready().num_parameters(),
+            " parameters; this run's model has ", options_.num_parameters,
+            " (different features or config?)")));
+        break;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      peer->ready = true;
+      reports_[static_cast<size_t>(id)] = wire::FromProto(message.ready().privacy());
+      changed_.notify_all();
+    } else if (message.has_update() || message.has_refusal()) {
+      HandleReply(peer, message);
+    } else {
+      ending = reject(absl::InvalidArgumentError(
+          absl::StrCat(Describe(id), " sent a second Hello or an empty message")));
+      break;
+    }
+  }
+  peer->Close();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    peers_[static_cast<size_t>(id)] = nullptr;
+    const auto task = outstanding_.find(id);
+    if (task != outstanding_.end() && !task->second.has_value()) {
+      Record(id, absl::UnavailableError(absl::StrCat(Describe(id), " disconnected during round ",
+                                                     round_)));
+    }
+    changed_.notify_all();
+  }
+  spdlog::info("{} left", Describe(id));
+  return ending;
+}
+
+void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
+                                   const v1::SiloMessage& message) {
+  const int id = peer->silo_id;
+  const bool is_update = message.has_update();
+  const int round = static_cast<int>(is_update ? message.update().round() : message.refusal().round());
+  absl::StatusOr<SiloUpdate> reply;
+  if (is_update) {
+    const v1::Update& update = message.update();
+    absl::StatusOr<Vector> delta =
+        wire::FromProto(update.delta(), options_.num_parameters,
+                        absl::StrCat("the update of ", Describe(id), " for round ", round));
+    if (!delta.ok()) {
+      reply = delta.status();
+    } else if (!std::isfinite(update.weight()) || update.weight() <= 0.0) {
+      reply = absl::InvalidArgumentError(absl::StrCat("the update of ", Describe(id),
+                                                      " has weight ", update.weight(),
+                                                      " (must be positive and finite)"));
+    } else {
+      reply = SiloUpdate{round, id, std::move(delta).value(), update.weight()};
+    }
+  } else {
+    const v1::Refusal& refusal = message.refusal();
+    const auto code = static_cast<absl::StatusCode>(refusal.code());
+    reply = absl::Status(code == absl::StatusCode::kOk ? absl::StatusCode::kUnknown : code,
+                         refusal.message());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto task = outstanding_.find(id);
+  if (round != round_ || task == outstanding_.end() || task->second.has_value()) {
+    spdlog::warn("discarded a reply from {} for round {}: {}", Describe(id), round,
+                 round != round_ ? absl::StrCat("the round in flight is ", round_)
+                 : task == outstanding_.end() ? std::string("it was not asked this round")
+                                              : std::string("it has already answered"));
+    return;
+  }
+  if (!reply.ok() && !absl::IsResourceExhausted(reply.status())) {
+    spdlog::warn("{} failed round {}: {}", Describe(id), round, std::string(reply.status().message()));
+  }
+  reports_[static_cast<size_t>(id)] =
+      wire::FromProto(is_update ? message.update().privacy() : message.refusal().privacy());
+  Record(id, std::move(reply));
+}
+
+void NetworkTransport::Record(int silo_id, absl::StatusOr<SiloUpdate> reply) {
+  outstanding_[silo_id] = std::move(reply);
+  changed_.notify_all();
+}
+
+int NetworkTransport::CountReady() const {
+  int ready = 0;
+  for (const auto& peer : peers_) ready += peer != nullptr && peer->ready ? 1 : 0;
+  return ready;
+}
+
+RoundResults NetworkTransport::Train(const std::vector<SiloTask>& tasks) {
+  RoundResults results;
+  if (tasks.empty()) return results;
+  const int round = tasks.front().round;
+  std::unique_lock<std::mutex> lock(mu_);
+  // Quorum first: wait (bounded) until enough silos are connected to answer.
+  const int quorum = std::min<int>(std::max(1, options_.min_replies), static_cast<int>(tasks.size()));
+  if (CountReady() < quorum) {
+    spdlog::warn("round {}: {} silos connected, waiting up to {} s for {}", round, CountReady(),
+                 options_.join_timeout_seconds, quorum);
+    changed_.wait_for(lock, std::chrono::duration<double>(options_.join_timeout_seconds),
+                      [&] { return CountReady() >= quorum; });
+  }
+  round_ = round;
+  outstanding_.clear();
+  // One serialized task per distinct parameter vector (normally one per round).
+  std::map<const Vector*, std::shared_ptr<const v1::CoordinatorMessage>> messages;
+  for (const SiloTask& task : tasks) {
+    if (task.silo_id < 0 || task.silo_id >= options_.num_silos) {
+      outstanding_[task.silo_id] = absl::NotFoundError(absl::StrCat("no silo with id ", task.silo_id));
+      continue;
+    }
+    const std::shared_ptr<Peer>& peer = peers_[static_cast<size_t>(task.silo_id)];
+    if (peer == nullptr || !peer->ready) {
+      outstanding_[task.silo_id] =
+          absl::UnavailableError(absl::StrCat(Describe(task.silo_id), " is not connected"));
+      continue;
+    }
+    auto& message = messages[task.global.get()];
+    if (message == nullptr) {
+      auto built = std::make_shared<v1::CoordinatorMessage>();
+      built->mutable_task()->set_round(static_cast<uint32_t>(round));
+      wire::ToProto(*task.global, built->mutable_task()->mutable_global_parameters());
+      message = std::move(built);
+    }
+    outstanding_[task.silo_id] = std::nullopt;
+    traffic_.bytes_sent += message->ByteSizeLong();
+    if (!peer->Send(message)) {
+      outstanding_[task.silo_id] =
+          absl::UnavailableError(absl::StrCat(Describe(task.silo_id), " is disconnecting"));
+    }
+  }
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options_.round_timeout_seconds));
+  changed_.wait_until(lock, deadline, [&] {
+    return std::all_of(outstanding_.begin(), outstanding_.end(),
+                       [](const auto& entry) { return entry.second.has_value(); });
+  });
+  // Canonical order: ascending silo id (std::map), never arrival order.
+  for (auto& [silo_id, reply] : outstanding_) {
+    if (!reply.has_value()) {
+      spdlog::warn("{} did not reply within {} s in round {}", Describe(silo_id),
+                   options_.round_timeout_seconds, round);
+      results.failures.push_back(SiloFailure{
+          silo_id, absl::DeadlineExceededError(absl::StrCat(
+                       Describe(silo_id), " did not reply within ", options_.round_timeout_seconds,
+                       " s in round ", round))});
+    } else if (reply->ok()) {
+      results.updates.push_back(std::move(*reply).value());
+    } else {
+      results.failures.push_back(SiloFailure{silo_id, reply->status()});
+    }
+  }
+  outstanding_.clear();  // late replies are now discarded
+  return results;
+}
+
+std::vector<SiloPrivacyReport> NetworkTransport::PrivacyReports() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reports_;
+}
+
+absl::Status NetworkTransport::WaitForSilos(int count, double timeout_seconds) {
+  std::unique_lock<std::mutex> lock(mu_);
+  const bool reached = changed_.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                                         [&] { return CountReady() >= count; });
+  if (reached) return absl::OkStatus();
+  std::string missing;
+  int listed = 0;
+  for (int id = 0; id < options_.num_silos; ++id) {
+    const auto& peer = peers_[static_cast<size_t>(id)];
+    if (peer != nullptr && peer->ready) continue;
+    if (listed++ < 10) missing += (missing.empty() ? "" : ", ") + Describe(id);
+  }
+  if (listed > 10) missing += absl::StrCat(" and ", listed - 10, " more");
+  return absl::DeadlineExceededError(absl::StrCat(
+      "only ", CountReady(), " of the ", count, " silos needed joined within ", timeout_seconds,
+      " s (network.join_timeout_seconds); missing: ", missing));
+}
+
+void NetworkTransport::Finish(const std::string& reason) {
+  auto message = std::make_shared<v1::CoordinatorMessage>();
+  message->mutable_finish()->set_reason(reason);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& peer : peers_) {
+    if (peer != nullptr) peer->Send(message);
+  }
+}
+
+NetworkTraffic NetworkTransport::traffic() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return traffic_;
+}
+
+}  // namespace fedsilo

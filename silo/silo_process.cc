@@ -1,0 +1,286 @@
+#include "silo/silo_process.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/binary_record.h"
+#include "common/runtime/config_parser.h"
+#include "common/runtime/experiment.h"
+#include "common/runtime/silo_factory.h"
+#include "common/runtime/silo_journal_file.h"
+#include "fedsilo/v1/fedsilo.grpc.pb.h"
+#include "fedsilo/v1/wire.h"
+
+namespace fedsilo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Stream = grpc::ClientReaderWriter<v1::SiloMessage, v1::CoordinatorMessage>;
+
+absl::Status ValidateArguments(const SiloProcessOptions& options) {
+  if (options.coordinator.empty()) {
+    return absl::InvalidArgumentError("--coordinator HOST:PORT is required");
+  }
+  if (options.name.empty()) return absl::InvalidArgumentError("--name is required");
+  if ((options.shard >= 0) == !options.data_file.empty()) {
+    return absl::InvalidArgumentError("give exactly one of --data FILE.csv and --shard I");
+  }
+  if (!options.data_file.empty() && options.config_path.empty()) {
+    return absl::InvalidArgumentError(
+        "--data needs --config: the silo's own experiment file gives the CSV schema of its file");
+  }
+  if (!options.data_file.empty() && !std::filesystem::exists(options.data_file)) {
+    return absl::NotFoundError("--data: no file " + options.data_file);
+  }
+  const bool any_tls = !options.ca.empty() || !options.cert.empty() || !options.key.empty();
+  if (options.insecure) {
+    if (any_tls) return absl::InvalidArgumentError("--insecure cannot be combined with TLS files");
+    if (!wire::IsLoopbackAddress(options.coordinator)) {
+      return absl::InvalidArgumentError(
+          "--insecure (plaintext) is refused for " + options.coordinator +
+          ": it is allowed only for a loopback address (127.0.0.1, ::1, localhost); use TLS "
+          "(--ca, --cert, --key)");
+    }
+    return absl::OkStatus();
+  }
+  if (options.ca.empty()) {
+    return absl::InvalidArgumentError(
+        "the silo needs --ca (the CA of the coordinator's certificate) and --cert/--key (its own "
+        "certificate), or --insecure for a coordinator on a loopback address");
+  }
+  if (options.cert.empty() != options.key.empty()) {
+    return absl::InvalidArgumentError("--cert and --key go together");
+  }
+  for (const std::string* file : {&options.ca, &options.cert, &options.key}) {
+    if (!file->empty() && !std::filesystem::exists(*file)) {
+      return absl::NotFoundError("no file " + *file);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const SiloProcessOptions& options,
+                                                       double max_message_mb) {
+  grpc::ChannelArguments arguments;
+  const int max_bytes = static_cast<int>(max_message_mb * 1024 * 1024);
+  arguments.SetMaxReceiveMessageSize(max_bytes);
+  arguments.SetMaxSendMessageSize(max_bytes);
+  if (options.insecure) {
+    return grpc::CreateCustomChannel(options.coordinator, grpc::InsecureChannelCredentials(),
+                                     arguments);
+  }
+  grpc::SslCredentialsOptions ssl;
+  FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.ca));
+  if (!options.cert.empty()) {
+    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadWholeFile(options.cert));
+    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadWholeFile(options.key));
+  }
+  if (!options.server_name.empty()) arguments.SetSslTargetNameOverride(options.server_name);
+  return grpc::CreateCustomChannel(options.coordinator, grpc::SslCredentials(ssl), arguments);
+}
+
+// Everything the silo builds once it knows its id and the experiment.
+struct SiloWorld {
+  ExperimentConfig config;
+  PreparedExperiment experiment;
+  std::unique_ptr<SiloRuntime> runtime;
+  std::string journal_path;
+};
+
+absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& options,
+                                                      const std::optional<ExperimentConfig>& own,
+                                                      const v1::Welcome& welcome) {
+  auto world = std::make_unique<SiloWorld>();
+  FEDSILO_ASSIGN_OR_RETURN(
+      ExperimentConfig theirs,
+      ParseExperimentConfig(welcome.experiment_yaml(), "the coordinator's config",
+                            own ? std::vector<std::string>{} : options.overrides));
+  if (own) {
+    if (own->algorithm.name != theirs.algorithm.name || own->model.type != theirs.model.type) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "this silo's config runs ", own->algorithm.name, " on a ", own->model.type,
+          " model but the coordinator runs ", theirs.algorithm.name, " on a ", theirs.model.type));
+    }
+    world->config = *own;
+  } else {
+    world->config = theirs;
+  }
+  ExperimentConfig& config = world->config;
+  if (!options.data_file.empty()) {
+    if (config.data.dataset != "csv") {
+      return absl::InvalidArgumentError(
+          "--data: the silo's config must describe its file (data.dataset: csv, data.label, ...); "
+          "it names the dataset '" + config.data.dataset + "'");
+    }
+    config.data.csv.train = std::filesystem::absolute(options.data_file).string();
+    config.partition = PartitionConfig();
+    config.partition.silos = 1;  // every record of the file is this silo's
+    config.partition.scheme = "iid";
+  } else if (options.shard >= config.partition.silos) {
+    return absl::InvalidArgumentError(absl::StrCat("--shard ", options.shard,
+                                                   " is not a shard of this run (partition.silos ",
+                                                   config.partition.silos, ")"));
+  }
+  FEDSILO_ASSIGN_OR_RETURN(world->experiment, PrepareExperiment(config));
+  const int shard = options.data_file.empty() ? options.shard : 0;
+  SiloFactory factory(world->experiment);
+  factory.set_keep_last_answer(true);
+  FEDSILO_ASSIGN_OR_RETURN(
+      world->runtime,
+      factory.Make(static_cast<int>(welcome.silo_id()),
+                   world->experiment.shards[static_cast<size_t>(shard)].train));
+  if (world->experiment.model->num_parameters() != static_cast<int64_t>(welcome.num_parameters())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this silo's model has ", world->experiment.model->num_parameters(),
+        " parameters but the coordinator's has ", welcome.num_parameters(),
+        " (different features, classes or model settings)"));
+  }
+  if (!options.state_dir.empty()) {
+    std::filesystem::create_directories(options.state_dir);
+    world->journal_path = (std::filesystem::path(options.state_dir) / (options.name + ".journal")).string();
+    absl::StatusOr<SiloJournal> journal = ReadSiloJournal(world->journal_path);
+    if (journal.ok()) {
+      FEDSILO_RETURN_IF_ERROR(world->runtime->Restore(*journal));
+      spdlog::info("silo '{}': restored its journal: {} noisy queries, last round {}",
+                   options.name, world->runtime->ledger().num_queries(), journal->last_round);
+    } else if (!absl::IsNotFound(journal.status())) {
+      return journal.status();  // a damaged journal: refuse rather than forget spent budget
+    }
+  }
+  FEDSILO_RETURN_IF_ERROR(world->runtime->Setup());
+  spdlog::info("silo '{}' is silo {} with {} records", options.name, welcome.silo_id(),
+               world->runtime->num_records());
+  return world;
+}
+
+// Answers one task: runs it, persists the journal, then replies.
+absl::Status Serve(const SiloProcessOptions& options, SiloWorld& world, const v1::Task& task,
+                   Stream* stream) {
+  const int round = static_cast<int>(task.round());
+  v1::SiloMessage reply;
+  absl::StatusOr<Vector> global =
+      wire::FromProto(task.global_parameters(), world.experiment.model->num_parameters(),
+                      absl::StrCat("the parameters of round ", round));
+  absl::StatusOr<SiloUpdate> update =
+      global.ok() ? world.runtime->Handle(SiloTask{round, world.runtime->silo_id(),
+                                                   std::make_shared<const Vector>(*std::move(global))})
+                  : absl::StatusOr<SiloUpdate>(global.status());
+  if (!world.journal_path.empty()) {
+    // Before answering: a silo killed after answering must not forget this query.
+    FEDSILO_RETURN_IF_ERROR(WriteSiloJournal(world.journal_path, world.runtime->Journal()));
+  }
+  const SiloPrivacyReport report = world.runtime->PrivacyReport();
+  if (update.ok()) {
+    v1::Update* out = reply.mutable_update();
+    out->set_round(task.round());
+    wire::ToProto(update->delta, out->mutable_delta());
+    out->set_weight(update->weight);
+    wire::ToProto(report, out->mutable_privacy());
+  } else {
+    spdlog::warn("silo '{}' refuses round {}: {}", options.name, round, std::string(update.status().message()));
+    v1::Refusal* out = reply.mutable_refusal();
+    out->set_round(task.round());
+    out->set_code(static_cast<int>(update.status().code()));
+    out->set_message(std::string(update.status().message()));
+    wire::ToProto(report, out->mutable_privacy());
+  }
+  stream->Write(reply);  // a failed write shows up as a failed Read next
+  return absl::OkStatus();
+}
+
+bool Retryable(grpc::StatusCode code) {
+  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::ALREADY_EXISTS ||
+         code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         code == grpc::StatusCode::UNKNOWN || code == grpc::StatusCode::INTERNAL;
+}
+
+}  // namespace
+
+absl::Status RunSiloProcess(const SiloProcessOptions& options) {
+  FEDSILO_RETURN_IF_ERROR(ValidateArguments(options));
+  std::optional<ExperimentConfig> own;
+  if (!options.config_path.empty()) {
+    FEDSILO_ASSIGN_OR_RETURN(own, LoadExperimentConfig(options.config_path, options.overrides));
+  }
+  const double max_message_mb = own ? own->network.max_message_mb : NetworkConfig().max_message_mb;
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(options, max_message_mb));
+  if (options.dry_run) return absl::OkStatus();
+  auto stub = v1::Coordinator::NewStub(channel);
+
+  std::unique_ptr<SiloWorld> world;
+  const auto timeout = [&] {
+    const double seconds = options.connect_timeout_seconds > 0 ? options.connect_timeout_seconds
+                           : world != nullptr ? world->config.network.join_timeout_seconds
+                           : own              ? own->network.join_timeout_seconds
+                                              : NetworkConfig().join_timeout_seconds;
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  };
+  auto give_up_at = Clock::now() + timeout();
+  auto backoff = std::chrono::milliseconds(100);
+  std::string last_problem = "no answer";
+  for (;;) {
+    grpc::ClientContext context;
+    std::unique_ptr<Stream> stream = stub->Session(&context);
+    v1::SiloMessage hello;
+    hello.mutable_hello()->set_protocol_version(wire::kProtocolVersion);
+    hello.mutable_hello()->set_silo_name(options.name);
+    hello.mutable_hello()->set_shard(options.shard);
+    v1::CoordinatorMessage message;
+    bool joined = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
+    if (joined) {
+      const v1::Welcome& welcome = message.welcome();
+      if (world == nullptr) {
+        FEDSILO_ASSIGN_OR_RETURN(world, BuildWorld(options, own, welcome));
+      } else if (static_cast<int>(welcome.silo_id()) != world->runtime->silo_id()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the coordinator now calls this silo ", welcome.silo_id(), ", it was ",
+            world->runtime->silo_id()));
+      }
+      v1::SiloMessage ready;
+      ready.mutable_ready()->set_num_parameters(
+          static_cast<uint64_t>(world->experiment.model->num_parameters()));
+      wire::ToProto(world->runtime->PrivacyReport(), ready.mutable_ready()->mutable_privacy());
+      joined = stream->Write(ready);
+      backoff = std::chrono::milliseconds(100);
+      while (joined && stream->Read(&message)) {
+        if (message.has_task()) {
+          FEDSILO_RETURN_IF_ERROR(Serve(options, *world, message.task(), stream.get()));
+        } else if (message.has_finish()) {
+          rusage usage{};
+          getrusage(RUSAGE_SELF, &usage);
+          spdlog::info("silo '{}': the coordinator ended the run: {} (peak memory {:.1f} MiB)",
+                       options.name, message.finish().reason(), usage.ru_maxrss / 1024.0);
+          stream->WritesDone();
+          stream->Finish();
+          return absl::OkStatus();
+        }
+      }
+    }
+    const grpc::Status status = stream->Finish();
+    if (!Retryable(status.error_code())) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          "the coordinator refused this silo: " + status.error_message());
+    }
+    last_problem = status.error_message().empty() ? "stream closed" : status.error_message();
+    if (joined) {
+      spdlog::warn("silo '{}': lost the coordinator ({}); reconnecting", options.name, last_problem);
+      give_up_at = Clock::now() + timeout();
+    }
+    if (Clock::now() >= give_up_at) {
+      return absl::DeadlineExceededError("could not reach the coordinator at " +
+                                         options.coordinator + ": " + last_problem);
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+}  // namespace fedsilo

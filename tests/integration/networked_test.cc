@@ -1,0 +1,342 @@
+// Networked mode with real processes on 127.0.0.1 (labelled `slow`): one `fedsilo coordinator`
+// and several `fedsilo silo` processes, compared against thread mode, and put through the faults a
+// deployment sees: a silo killed mid-round and restarted, a silo stalled past the deadline, and
+// the coordinator killed and resumed.
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/testing/child_process.h"
+#include "tests/testing/process.h"
+
+namespace fedsilo {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::FreshTempDir;
+using testing::ReadFile;
+
+bool HaveSharedData() { return fs::exists(testing::SharedDataDir() + "/adult/adult.data"); }
+
+constexpr int kSilos = 4;
+constexpr int kLocalSteps = 2;
+
+// A private run on Adult: 4 silos, logistic regression, ISRL-DP FedAvg.
+std::string WriteConfig(const fs::path& dir, int rounds, int silos_per_round, int min_replies,
+                        double round_timeout) {
+  std::ostringstream yaml;
+  yaml << "seed: 7\n"
+       << "data: {dataset: adult, dir: " << testing::SharedDataDir() << "}\n"
+       << "partition: {scheme: dirichlet, alpha: 1.0, silos: " << kSilos << "}\n"
+       << "model: {type: logistic}\n"
+       << "algorithm: {name: isrl_dp_fedavg, rounds: " << rounds << ", silos_per_round: "
+       << silos_per_round << ", local_steps: " << kLocalSteps << ", batch_size: 64, lr: 0.5}\n"
+       << "privacy: {epsilon: 2}\n"
+       << "output: {eval_every: 1}\n"
+       << "network: {round_timeout_seconds: " << round_timeout << ", join_timeout_seconds: 60, "
+       << "min_replies: " << min_replies << "}\n";
+  const fs::path path = dir / "experiment.yaml";
+  testing::WriteFile(path, yaml.str());
+  return path.string();
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t size = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// metrics.csv without its timing column (the last one).
+std::string MetricsWithoutTiming(const fs::path& out) {
+  std::stringstream in(ReadFile(out / "metrics.csv")), kept;
+  std::string line;
+  while (std::getline(in, line)) kept << line.substr(0, line.rfind(',')) << "\n";
+  return kept.str();
+}
+
+// The last evaluated round in a metrics.csv (0 when none yet).
+int LastRound(const fs::path& out) {
+  std::stringstream in(ReadFile(out / "metrics.csv"));
+  std::string line;
+  int last = 0;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = std::atoi(line.c_str());
+  }
+  return last;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+// Column `name` of metrics.csv, one value per row.
+std::vector<double> MetricsColumn(const fs::path& out, const std::string& name) {
+  std::stringstream in(ReadFile(out / "metrics.csv"));
+  std::string line, cell;
+  std::getline(in, line);
+  std::stringstream header(line);
+  int column = -1;
+  for (int i = 0; std::getline(header, cell, ','); ++i) {
+    if (cell == name) column = i;
+  }
+  std::vector<double> values;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    for (int i = 0; std::getline(row, cell, ','); ++i) {
+      if (i == column) values.push_back(std::stod(cell));
+    }
+  }
+  return values;
+}
+
+// noisy_queries per silo from silos.csv.
+std::vector<long long> NoisyQueries(const fs::path& out) {
+  std::stringstream in(ReadFile(out / "silos.csv"));
+  std::string line, cell;
+  std::getline(in, line);
+  std::vector<long long> queries;
+  while (std::getline(in, line)) {
+    std::stringstream row(line);
+    for (int i = 0; std::getline(row, cell, ','); ++i) {
+      if (i == 7) queries.push_back(std::stoll(cell));
+    }
+  }
+  return queries;
+}
+
+// One coordinator and kSilos silo processes on 127.0.0.1, plaintext (loopback).
+class LocalFederation {
+ public:
+  LocalFederation(fs::path dir, std::string config, int port)
+      : dir_(std::move(dir)), config_(std::move(config)), port_(port) {}
+
+  void StartCoordinator(std::vector<std::string> extra = {}, bool resume = false) {
+    std::vector<std::string> args = {"coordinator", config_, "--listen",
+                                     "127.0.0.1:" + std::to_string(port_), "--insecure",
+                                     "--out", out().string(), "--threads", "1"};
+    if (resume) args.push_back("--resume");
+    args.insert(args.end(), extra.begin(), extra.end());
+    coordinator_ = std::make_unique<ChildProcess>(
+        args, dir_ / (resume ? "coordinator_resumed.log" : "coordinator.log"));
+  }
+
+  void StartSilo(int i) {
+    const std::string log = "silo" + std::to_string(i) + "_" + std::to_string(starts_[i]++) + ".log";
+    silos_[i] = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + std::to_string(port_),
+                                 "--name", "silo-" + std::to_string(i), "--shard",
+                                 std::to_string(i), "--insecure", "--state-dir",
+                                 (dir_ / "state").string()},
+        dir_ / log);
+  }
+
+  // A silo with its own arguments (after the common --coordinator and --insecure).
+  void StartSiloWith(int i, std::vector<std::string> args) {
+    args.insert(args.begin(), {"silo", "--coordinator", "127.0.0.1:" + std::to_string(port_),
+                               "--insecure"});
+    silos_[i] = std::make_unique<ChildProcess>(args, dir_ / ("silo" + std::to_string(i) + ".log"));
+  }
+
+  void StartAll() {
+    StartCoordinator();
+    for (int i = 0; i < kSilos; ++i) StartSilo(i);
+  }
+
+  // Waits for every process to exit; the coordinator's exit code.
+  int Finish() {
+    const std::optional<int> code = coordinator_->Wait(120s);
+    for (auto& silo : silos_) {
+      if (silo != nullptr) {
+        EXPECT_EQ(silo->Wait(30s), 0) << silo->log();
+      }
+    }
+    return code.value_or(-1);
+  }
+
+  ChildProcess& coordinator() { return *coordinator_; }
+  ChildProcess& silo(int i) { return *silos_[i]; }
+  fs::path out() const { return dir_ / "out"; }
+
+ private:
+  fs::path dir_;
+  std::string config_;
+  int port_;
+  std::unique_ptr<ChildProcess> coordinator_;
+  std::unique_ptr<ChildProcess> silos_[kSilos];
+  int starts_[kSilos] = {};
+};
+
+std::string ThreadModeRun(const fs::path& dir, const std::string& config) {
+  const auto result = testing::RunFedsilo("run " + config + " --quiet --threads 2 --out " +
+                                          (dir / "thread").string());
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  return (dir / "thread").string();
+}
+
+TEST(NetworkedTest, ProcessesReproduceThreadModeBitForBit) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const fs::path dir = FreshTempDir("networked_identical");
+  // 3 of 4 silos sampled per round: the sampler, the silos' private streams and the ordered
+  // aggregation must all agree across modes.
+  const std::string config = WriteConfig(dir, 8, 3, 1, 30);
+  const fs::path thread = ThreadModeRun(dir, config);
+  LocalFederation federation(dir, config, FreePort());
+  federation.StartAll();
+  ASSERT_EQ(federation.Finish(), 0) << federation.coordinator().log();
+  EXPECT_EQ(ReadFile(federation.out() / "model.bin"), ReadFile(thread / "model.bin"));
+  EXPECT_EQ(MetricsWithoutTiming(federation.out()), MetricsWithoutTiming(thread));
+  EXPECT_EQ(ReadFile(federation.out() / "silos.csv"), ReadFile(thread / "silos.csv"));
+  const auto summary = nlohmann::json::parse(ReadFile(federation.out() / "summary.json"));
+  EXPECT_EQ(summary["rounds_completed"], 8);
+  EXPECT_GT(summary["privacy"]["epsilon"].get<double>(), 0.0);
+  EXPECT_LE(summary["privacy"]["epsilon"].get<double>(), 2.0);
+}
+
+// Silos holding their own files (written by `fedsilo partition`), joining by name from a roster:
+// the coordinator never sees their paths or rows, and since the files hold exactly the records of
+// thread mode's shards, the run still matches thread mode bit for bit.
+TEST(NetworkedTest, SilosWithTheirOwnCsvFilesReproduceThreadMode) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const fs::path dir = FreshTempDir("networked_own_data");
+  const std::string config = WriteConfig(dir, 6, 0, 1, 30);
+  const fs::path thread = ThreadModeRun(dir, config);
+  const auto partition =
+      testing::RunFedsilo("partition " + config + " --out " + (dir / "files").string());
+  ASSERT_EQ(partition.exit_code, 0) << partition.output;
+  const std::string roster = "network.silos=[north, east, south, west]";
+  const std::string names[kSilos] = {"north", "east", "south", "west"};
+  LocalFederation federation(dir, config, FreePort());
+  federation.StartCoordinator({"--set", roster});
+  for (int i = 0; i < kSilos; ++i) {
+    const fs::path own = dir / "files" / ("silo_" + std::to_string(i));
+    federation.StartSiloWith(i, {"--name", names[i], "--data", (own / "train.csv").string(),
+                                 "--config", (own / "silo.yaml").string()});
+  }
+  ASSERT_EQ(federation.Finish(), 0) << federation.coordinator().log();
+  EXPECT_EQ(ReadFile(federation.out() / "model.bin"), ReadFile(thread / "model.bin"));
+  EXPECT_EQ(MetricsWithoutTiming(federation.out()), MetricsWithoutTiming(thread));
+  // The coordinator's config and log never mention a silo's file.
+  EXPECT_EQ(federation.coordinator().log().find("train.csv"), std::string::npos);
+  EXPECT_EQ(ReadFile(federation.out() / "config.yaml").find("files/silo_"), std::string::npos);
+}
+
+TEST(NetworkedTest, SiloKilledMidRoundIsDroppedRejoinsAndKeepsItsLedger) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const fs::path dir = FreshTempDir("networked_kill_silo");
+  constexpr int kRounds = 12;
+  // Quorum of all silos: the round in flight when silo 2 dies is left out (model unchanged), and
+  // the next round waits (bounded) for silo 2 to rejoin.
+  const std::string config = WriteConfig(dir, kRounds, 0, kSilos, 30);
+  LocalFederation federation(dir, config, FreePort());
+  federation.StartAll();
+  ASSERT_TRUE(WaitFor([&] { return LastRound(federation.out()) >= 3; }, 60s))
+      << federation.coordinator().log();
+  // Stop it first so that it is certainly mid-round when it dies: the coordinator has sent the
+  // next task and is waiting for its reply.
+  federation.silo(2).Signal(SIGSTOP);
+  std::this_thread::sleep_for(500ms);
+  federation.silo(2).Signal(SIGKILL);
+  ASSERT_EQ(federation.silo(2).Wait(5s), 128 + SIGKILL);
+  const int killed_after = LastRound(federation.out());
+  federation.StartSilo(2);  // same name, same state dir
+  ASSERT_EQ(federation.Finish(), 0) << federation.coordinator().log();
+
+  const auto summary = nlohmann::json::parse(ReadFile(federation.out() / "summary.json"));
+  EXPECT_EQ(summary["rounds_completed"], kRounds);
+  EXPECT_EQ(summary["rounds_without_quorum"], 1);  // exactly the round it died in
+  const std::vector<double> failures = MetricsColumn(federation.out(), "failures");
+  ASSERT_EQ(failures.size(), static_cast<size_t>(kRounds));
+  EXPECT_EQ(std::count(failures.begin(), failures.end(), 1.0), 1);
+  EXPECT_LT(killed_after, kRounds);  // it died before the end and served again afterwards
+  EXPECT_NE(federation.coordinator().log().find("disconnected during round"), std::string::npos);
+  // The restarted silo remembers every query it made before it died: its ledger covers the
+  // rounds it answered (all but one) and at most the one it died in (if it had journaled it).
+  const std::vector<long long> queries = NoisyQueries(federation.out());
+  ASSERT_EQ(queries.size(), static_cast<size_t>(kSilos));
+  EXPECT_GE(queries[2], kLocalSteps * (kRounds - 1));
+  EXPECT_LE(queries[2], kLocalSteps * kRounds);
+  // The others answered every round, the lost one included (their noise was drawn even though
+  // the round missed its quorum).
+  EXPECT_EQ(queries[0], kLocalSteps * kRounds);
+}
+
+TEST(NetworkedTest, SiloStalledPastTheDeadlineIsDroppedAndTheRunGoesOn) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const fs::path dir = FreshTempDir("networked_stall");
+  constexpr int kRounds = 10;
+  const std::string config = WriteConfig(dir, kRounds, 0, 3, 1.0);  // 1 s deadline, quorum 3
+  LocalFederation federation(dir, config, FreePort());
+  federation.StartAll();
+  ASSERT_TRUE(WaitFor([&] { return LastRound(federation.out()) >= 2; }, 60s))
+      << federation.coordinator().log();
+  federation.silo(1).Signal(SIGSTOP);
+  std::this_thread::sleep_for(2500ms);  // two or three deadlines pass
+  federation.silo(1).Signal(SIGCONT);
+  ASSERT_EQ(federation.Finish(), 0) << federation.coordinator().log();
+
+  const auto summary = nlohmann::json::parse(ReadFile(federation.out() / "summary.json"));
+  EXPECT_EQ(summary["rounds_completed"], kRounds);
+  EXPECT_EQ(summary["rounds_without_quorum"], 0);  // 3 replies were enough
+  const std::vector<double> failures = MetricsColumn(federation.out(), "failures");
+  const long long missed = std::count(failures.begin(), failures.end(), 1.0);
+  EXPECT_GE(missed, 2);
+  EXPECT_LT(missed, kRounds);
+  EXPECT_NE(federation.coordinator().log().find("did not reply within 1 s"), std::string::npos);
+  // Its late answers were discarded by the coordinator, but their noise was drawn: the silo's
+  // ledger counts every task it answered, late or not.
+  const std::vector<long long> queries = NoisyQueries(federation.out());
+  EXPECT_EQ(queries[1], kLocalSteps * kRounds);
+  EXPECT_EQ(queries[0], kLocalSteps * kRounds);
+}
+
+TEST(NetworkedTest, CoordinatorKilledAndResumedEndsWhereAnUninterruptedRunEnds) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const fs::path dir = FreshTempDir("networked_resume");
+  constexpr int kRounds = 14;
+  const std::string config = WriteConfig(dir, kRounds, 3, 1, 30);
+  const fs::path thread = ThreadModeRun(dir, config);
+  LocalFederation federation(dir, config, FreePort());
+  federation.StartAll();
+  ASSERT_TRUE(WaitFor([&] { return LastRound(federation.out()) >= 4; }, 60s))
+      << federation.coordinator().log();
+  federation.coordinator().Signal(SIGKILL);
+  ASSERT_EQ(federation.coordinator().Wait(5s), 128 + SIGKILL);
+  ASSERT_LT(LastRound(federation.out()), kRounds);
+  federation.StartCoordinator({}, /*resume=*/true);
+  ASSERT_EQ(federation.Finish(), 0) << federation.coordinator().log();
+
+  EXPECT_NE(federation.coordinator().log().find("resuming after round"), std::string::npos);
+  EXPECT_EQ(ReadFile(federation.out() / "model.bin"), ReadFile(thread / "model.bin"));
+  EXPECT_EQ(MetricsWithoutTiming(federation.out()), MetricsWithoutTiming(thread));
+  // Each silo answered each of its rounds once: a round re-asked after the resume got the
+  // journaled answer again, without new noise and without a second ledger entry.
+  EXPECT_EQ(ReadFile(federation.out() / "silos.csv"), ReadFile(thread / "silos.csv"));
+}
+
+}  // namespace
+}  // namespace fedsilo

@@ -1,0 +1,175 @@
+// A silo's memory across restarts (journal file, never answering a round twice) and the
+// coordinator's checkpoint file.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "common/algorithms/fedavg.h"
+#include "common/dp/rdp.h"
+#include "common/dp/rdp_accountant.h"
+#include "common/runtime/checkpoint.h"
+#include "common/runtime/silo_journal_file.h"
+#include "common/runtime/silo_privacy.h"
+#include "common/runtime/silo_runtime.h"
+#include "tests/algorithms/test_models.h"
+#include "tests/testing/process.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::LineDataset;
+using testing::QuadraticModel;
+namespace fs = std::filesystem;
+
+constexpr int kRecords = 200;
+constexpr int kLocalSteps = 3;
+
+struct PrivateSilo {
+  PrivateSilo() : data(LineDataset(kRecords, 2)), model(2) {}
+
+  std::unique_ptr<SiloRuntime> Make(bool keep_last_answer = true) const {
+    PrivacyConfig privacy;
+    privacy.epsilon = 1.0;
+    privacy.delta = 1e-5;
+    AlgorithmConfig algorithm;
+    algorithm.rounds = 20;
+    algorithm.batch_size = 20;
+    algorithm.local_steps = kLocalSteps;
+    SiloRuntimeOptions options;
+    options.silo_id = 0;
+    options.model = &model;
+    options.data = &data;
+    for (int r = 0; r < kRecords; ++r) options.train_rows.push_back(r);
+    options.program = std::make_shared<LocalSgdSiloProgram>(kLocalSteps, 0.1);
+    options.privacy = *PlanSiloPrivacy(privacy, algorithm, true, kLocalSteps, kRecords);
+    options.private_seed = 1234;
+    options.weight = kRecords;
+    options.keep_last_answer = keep_last_answer;
+    return std::make_unique<SiloRuntime>(std::move(options));
+  }
+
+  Dataset data;
+  QuadraticModel model;
+};
+
+SiloTask Task(int round, double value) {
+  return SiloTask{round, 0, std::make_shared<const Vector>(Vector::Constant(2, value))};
+}
+
+TEST(SiloNeverTwiceTest, SameRoundSameParametersResendsTheAnswerWithoutNewNoise) {
+  PrivateSilo setup;
+  auto silo = setup.Make();
+  auto first = silo->Handle(Task(1, 0.5));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int64_t queries = silo->ledger().num_queries();
+  EXPECT_EQ(queries, kLocalSteps);
+  auto again = silo->Handle(Task(1, 0.5));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->delta, first->delta);
+  EXPECT_EQ(silo->ledger().num_queries(), queries);  // nothing new was revealed or spent
+}
+
+TEST(SiloNeverTwiceTest, SameRoundOtherParametersOrAnOlderRoundIsRefused) {
+  PrivateSilo setup;
+  auto silo = setup.Make();
+  ASSERT_TRUE(silo->Handle(Task(1, 0.5)).ok());
+  ASSERT_TRUE(silo->Handle(Task(2, 0.25)).ok());
+  const int64_t queries = silo->ledger().num_queries();
+  auto other = silo->Handle(Task(2, 0.75));
+  EXPECT_TRUE(absl::IsFailedPrecondition(other.status())) << other.status();
+  EXPECT_NE(other.status().message().find("never answers a round twice"), absl::string_view::npos);
+  EXPECT_TRUE(absl::IsFailedPrecondition(silo->Handle(Task(1, 0.5)).status()));
+  EXPECT_EQ(silo->ledger().num_queries(), queries);
+  // Without a kept answer (thread mode) even the same question is refused.
+  auto lean = setup.Make(/*keep_last_answer=*/false);
+  ASSERT_TRUE(lean->Handle(Task(1, 0.5)).ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(lean->Handle(Task(1, 0.5)).status()));
+}
+
+TEST(SiloJournalTest, ARestartedSiloRemembersItsSpendingAndItsLastAnswer) {
+  PrivateSilo setup;
+  auto silo = setup.Make();
+  for (int round = 1; round <= 4; ++round) ASSERT_TRUE(silo->Handle(Task(round, 0.1 * round)).ok());
+  auto last = silo->Handle(Task(5, 0.5));
+  ASSERT_TRUE(last.ok());
+  const fs::path dir = testing::FreshTempDir("silo_journal");
+  const std::string path = (dir / "silo.journal").string();
+  ASSERT_TRUE(WriteSiloJournal(path, silo->Journal()).ok());
+
+  auto restarted = setup.Make();
+  auto journal = ReadSiloJournal(path);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  ASSERT_TRUE(restarted->Restore(*journal).ok());
+  EXPECT_EQ(restarted->ledger().num_queries(), 5 * kLocalSteps);
+  // Its spent epsilon is the accountant's value for 15 queries of its plan, computed afresh.
+  const SiloPrivacyPlan& plan = restarted->privacy();
+  const std::vector<double> orders = DefaultRdpOrders();
+  std::vector<double> fifteen = *ComputeRdp(plan.query_event, orders);  // one query
+  for (double& rdp : fifteen) rdp *= 5 * kLocalSteps;
+  auto expected = EpsilonFromRdp(orders, fifteen, plan.delta);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_NEAR(restarted->spent_epsilon(), expected->epsilon, 1e-9 * expected->epsilon);
+  EXPECT_EQ(restarted->spent_epsilon(), silo->spent_epsilon());
+  // It re-sends round 5's answer, refuses round 4, and serves round 6 with fresh noise.
+  auto resent = restarted->Handle(Task(5, 0.5));
+  ASSERT_TRUE(resent.ok());
+  EXPECT_EQ(resent->delta, last->delta);
+  EXPECT_TRUE(absl::IsFailedPrecondition(restarted->Handle(Task(4, 0.4)).status()));
+  auto next = restarted->Handle(Task(6, 0.6));
+  ASSERT_TRUE(next.ok());
+  auto uninterrupted = silo->Handle(Task(6, 0.6));
+  ASSERT_TRUE(uninterrupted.ok());
+  EXPECT_EQ(next->delta, uninterrupted->delta);  // same private streams, same answer
+  EXPECT_EQ(restarted->ledger().num_queries(), 6 * kLocalSteps);
+}
+
+TEST(SiloJournalTest, ADamagedJournalIsDataLossAndAMissingOneNotFound) {
+  PrivateSilo setup;
+  auto silo = setup.Make();
+  ASSERT_TRUE(silo->Handle(Task(1, 0.5)).ok());
+  const fs::path dir = testing::FreshTempDir("silo_journal_damaged");
+  const std::string path = (dir / "silo.journal").string();
+  ASSERT_TRUE(WriteSiloJournal(path, silo->Journal()).ok());
+  std::string bytes = testing::ReadFile(path);
+  bytes[bytes.size() / 2] ^= 0x01;
+  testing::WriteFile(path, bytes);
+  auto damaged = ReadSiloJournal(path);
+  EXPECT_TRUE(absl::IsDataLoss(damaged.status())) << damaged.status();
+  EXPECT_NE(damaged.status().message().find(path), absl::string_view::npos);
+  testing::WriteFile(path, bytes.substr(0, bytes.size() - 3));
+  EXPECT_TRUE(absl::IsDataLoss(ReadSiloJournal(path).status()));
+  EXPECT_TRUE(absl::IsNotFound(ReadSiloJournal((dir / "none").string()).status()));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
+  Checkpoint checkpoint;
+  checkpoint.round = 17;
+  checkpoint.skipped_rounds = 2;
+  checkpoint.eligible = {0, 2, 5};
+  checkpoint.global = Vector::LinSpaced(7, -1.0, 1.0 / 3.0);
+  checkpoint.global[3] = std::nextafter(0.1, 1.0);
+  checkpoint.config_yaml = "seed: 1\nalgorithm:\n  name: fedavg\n";
+  const fs::path dir = testing::FreshTempDir("checkpoint");
+  const std::string path = (dir / "checkpoint.bin").string();
+  ASSERT_TRUE(WriteCheckpoint(path, checkpoint).ok());
+  auto read = ReadCheckpoint(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->round, 17);
+  EXPECT_EQ(read->skipped_rounds, 2);
+  EXPECT_EQ(read->eligible, checkpoint.eligible);
+  EXPECT_EQ(read->global, checkpoint.global);  // bit for bit
+  EXPECT_EQ(read->config_yaml, checkpoint.config_yaml);
+  std::string bytes = testing::ReadFile(path);
+  for (size_t at : {size_t{0}, size_t{20}, bytes.size() - 1}) {
+    std::string damaged = bytes;
+    damaged[at] ^= 0x40;
+    testing::WriteFile(path, damaged);
+    EXPECT_TRUE(absl::IsDataLoss(ReadCheckpoint(path).status())) << at;
+  }
+}
+
+}  // namespace
+}  // namespace fedsilo
