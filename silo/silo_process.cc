@@ -155,6 +155,7 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
       return journal.status();  // a damaged journal: refuse rather than forget spent budget
     }
   }
+  FEDSILO_RETURN_IF_ERROR(world->runtime->Setup());
   spdlog::info("silo '{}' is silo {} with {} records", options.name, welcome.silo_id(),
                world->runtime->num_records());
   return world;

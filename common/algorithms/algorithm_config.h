@@ -15,10 +15,22 @@ struct FairnessConfig {
   double lambda = 1.0;     // weight of the ERMI penalty; 0 = plain ERM
   double w_radius = 10.0;  // the coordinator projects W onto the Frobenius ball of this radius
   double w_lr = 0.0;       // step size of the ascent on W; 0 = algorithm.lr
-  // Public group marginals, blocks x groups flattened row by row: P(s) (demographic_parity),
-  // P(s | y = 1) (equal_opportunity), P(s | y = c) for every class c (equalized_odds). Empty =
-  // the pooled training frequencies, treated as public (no privacy cost is charged for them).
+  // Private runs: per-record L2 bound of the W block of psi's gradient: the W block of each
+  // record's gradient of loss + lambda psi is clipped to lambda * w_clip, separately from theta's
+  // (privacy.clip); 0 = one joint clip over [theta | W] (privacy.clip).
+  double w_clip = 0.0;
+  // Where the group marginals P_s come from: pooled (the pooled training frequencies, treated as
+  // public: no privacy cost), public (group_marginals below), local (each silo counts its own
+  // records: a Gaussian noisy count charged to its ledger in private runs, exact otherwise).
+  std::string marginals = "pooled";
+  // Public group marginals (marginals: public), blocks x groups flattened row by row: P(s)
+  // (demographic_parity), P(s | y = 1) (equal_opportunity), P(s | y = c) for every class c
+  // (equalized_odds).
   std::vector<double> group_marginals;
+  // marginals: local in private runs: the share of each silo's epsilon its noisy count is
+  // calibrated to alone, or (when > 0) a fixed noise multiplier for the count instead.
+  double marginals_epsilon_fraction = 0.1;
+  double marginals_noise_multiplier = 0.0;
   // Derived, not a key: the length of the W block at the end of the parameter vector (set by
   // PrepareExperiment from the objective it builds; the coordinator needs it).
   int dual_size = 0;

@@ -82,6 +82,10 @@ AlgorithmSpec FairFermiSpec(std::string name, std::string description, bool dp) 
     config->fairness.dual_size = objective->num_parameters() - base_size;
     return objective;
   };
+  spec.make_silo_setup = [](const AlgorithmConfig& config) { return FermiSiloSetupFor(config); };
+  spec.clip_blocks = [](const AlgorithmConfig& config, int num_parameters, double clip) {
+    return FermiClipBlocks(config, num_parameters, clip);
+  };
   return spec;
 }
 

@@ -16,8 +16,10 @@
 #include "common/algorithms/algorithm_config.h"
 #include "common/algorithms/coordinator_program.h"
 #include "common/algorithms/silo_program.h"
+#include "common/algorithms/silo_setup.h"
 #include "common/base/status.h"
 #include "common/data/dataset.h"
+#include "common/dp/clipping.h"
 #include "common/model/model.h"
 
 namespace fedsilo {
@@ -42,6 +44,15 @@ struct AlgorithmSpec {
                                                        const Dataset& train,
                                                        std::span<const int> train_rows)>
       make_objective;
+  // Optional: a one-off step each silo runs on its own records before its first task, giving the
+  // objective that silo trains (silo_setup.h). Empty, or nullptr returned = every silo trains the
+  // shared objective.
+  std::function<std::shared_ptr<const SiloSetup>(const AlgorithmConfig&)> make_silo_setup;
+  // Optional: separate per-record clipping of consecutive parameter blocks in private silos,
+  // given the parameter count and privacy.clip (e.g. FERMI's theta and W). Empty function or
+  // empty result = one joint clip.
+  std::function<std::vector<ClipBlock>(const AlgorithmConfig&, int num_parameters, double clip)>
+      clip_blocks;
 };
 
 void RegisterAlgorithm(AlgorithmSpec spec);

@@ -13,18 +13,34 @@
 // delta_W is -lr * lambda * dpsi/dW), so the ascent is stable for w_lr < 1 / max_c P(yhat = c)
 // whatever lambda (psi is a quadratic in W of curvature -2 P(yhat = c)). With lambda = 0 the W
 // gradients are zero, W stays 0 and theta follows minibatch SGD exactly.
-// FermiObjectiveFor builds the objective from the configured base model; group marginals come
-// from fairness.group_marginals or, when empty, from the pooled training frequencies (treated as
-// public: no privacy cost is charged for them).
+// FermiObjectiveFor builds the shared objective from the configured base model; its group
+// marginals come from fairness.group_marginals (marginals: public) or the pooled training
+// frequencies (marginals: pooled, treated as public: no privacy cost is charged for them). With
+// marginals: local the shared objective (pooled frequencies) only serves the harness's evaluation
+// and as a template: FermiSiloSetup runs in every silo, counts the silo's records through its
+// CountOracle (Gaussian noise charged to its ledger in private runs, exact otherwise), turns the
+// counts into marginals (MarginalsFromCounts; noisy counts are first raised to at least one
+// record) and trains the silo on the objective with its own marginals.
+// FermiClipBlocks: with fairness.w_clip > 0 (and lambda > 0) private silos clip each record's
+// theta block to privacy.clip and its W block to lambda * w_clip separately (w_clip bounds the W
+// gradient of psi itself, so one value serves every lambda, as w_lr does), and noise each block in
+// proportion to its bound (gradient_oracle.h, silo_privacy.h); with lambda = 0 the W block of
+// every gradient is zero and one joint clip is used.
 #pragma once
 
 #include <memory>
 #include <span>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "common/algorithms/algorithm_config.h"
 #include "common/algorithms/fedavg.h"
+#include "common/algorithms/silo_setup.h"
 #include "common/base/status.h"
 #include "common/data/dataset.h"
+#include "common/dp/clipping.h"
 #include "common/model/model.h"
 
 namespace fedsilo {
@@ -52,5 +68,29 @@ absl::StatusOr<std::unique_ptr<Model>> FermiObjectiveFor(const AlgorithmConfig& 
                                                          std::unique_ptr<Model> base,
                                                          const Dataset& train,
                                                          std::span<const int> train_rows);
+
+// fairness.marginals: local: each silo's own marginals from its (noisy) group counts.
+class FermiSiloSetup : public SiloSetup {
+ public:
+  explicit FermiSiloSetup(CountReleaseBudget budget) : budget_(budget) {}
+  std::optional<CountReleaseBudget> count_release() const override { return budget_; }
+  // FailedPrecondition when the shared model is not a FERMI objective or no count oracle is
+  // given; the oracle's errors otherwise.
+  absl::StatusOr<std::unique_ptr<Model>> Run(const SiloSetupContext& context) const override;
+
+ private:
+  CountReleaseBudget budget_;
+};
+
+// Where the marginals come from, in words (summary.json).
+std::string FermiMarginalsDescription(const FairnessConfig& fairness, bool record_level_dp);
+
+// The setup of fairness.marginals: local, or nullptr for the other sources.
+std::shared_ptr<const SiloSetup> FermiSiloSetupFor(const AlgorithmConfig& config);
+
+// Separate clipping of [theta | W] (`num_parameters` in all, W the last fairness.dual_size):
+// {theta: clip, W: lambda * fairness.w_clip}, or empty (one joint clip) when w_clip or lambda is 0.
+std::vector<ClipBlock> FermiClipBlocks(const AlgorithmConfig& config, int num_parameters,
+                                       double clip);
 
 }  // namespace fedsilo

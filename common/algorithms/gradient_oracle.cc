@@ -1,9 +1,10 @@
 #include "common/algorithms/gradient_oracle.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
-#include "common/dp/clipping.h"
+#include "common/base/check.h"
 
 namespace fedsilo {
 namespace {
@@ -14,6 +15,20 @@ double ExpectedBatch(const OracleData& source, const OracleSettings& settings) {
 }
 
 }  // namespace
+
+double QueryNoiseMultiplier(const OracleSettings& settings) {
+  const double k = settings.sampling == Sampling::kPoisson ? 1.0 : 2.0;
+  if (settings.clip_blocks.empty()) return settings.noise_std_sum / (k * settings.clip);
+  double inverse_sq = 0.0;  // sum_b (clip_b / std_b)^2: squared sensitivity in noise units
+  for (size_t b = 0; b < settings.clip_blocks.size(); ++b) {
+    const double sigma =
+        b < settings.block_noise_std_sum.size() ? settings.block_noise_std_sum[b] : 0.0;
+    if (!(sigma > 0.0)) return 0.0;
+    const double ratio = settings.clip_blocks[b].clip / sigma;
+    inverse_sq += ratio * ratio;
+  }
+  return 1.0 / (k * std::sqrt(inverse_sq));
+}
 
 PlainGradientOracle::PlainGradientOracle(OracleData source, const OracleSettings& settings,
                                          Rng* sampling_rng)
@@ -69,7 +84,10 @@ DpGradientOracle::DpGradientOracle(OracleData source, const OracleSettings& sett
       settings_(settings),
       sampling_rng_(sampling_rng),
       noise_rng_(noise_rng),
-      ledger_(ledger) {}
+      ledger_(ledger) {
+  FEDSILO_CHECK(settings_.block_noise_std_sum.size() == settings_.clip_blocks.size(),
+                "one noise std per clip block");
+}
 
 double DpGradientOracle::expected_batch_size() const { return ExpectedBatch(source_, settings_); }
 
@@ -78,18 +96,18 @@ DpEvent DpGradientOracle::event() const {
   const double n = static_cast<double>(source_.rows.size());
   event.sampling_rate = std::min(1.0, settings_.batch_size / n);
   event.count = 1;
+  // Poisson: add/remove-one, z = std_sum / clip; otherwise replace-one, z = std_sum / (2 clip)
+  // (with replacement: no standard accountant; recorded as what it is).
+  event.noise_multiplier = QueryNoiseMultiplier(settings_);
   switch (settings_.sampling) {
-    case Sampling::kPoisson:  // add/remove-one: z = std_sum / clip
+    case Sampling::kPoisson:
       event.subsampling = Subsampling::kPoisson;
-      event.noise_multiplier = settings_.noise_std_sum / settings_.clip;
       break;
-    case Sampling::kWithoutReplacement:  // replace-one: z = std_sum / (2 clip)
+    case Sampling::kWithoutReplacement:
       event.subsampling = Subsampling::kWithoutReplacement;
-      event.noise_multiplier = settings_.noise_std_sum / (2.0 * settings_.clip);
       break;
-    case Sampling::kWithReplacement:  // no standard accountant; recorded as what it is
+    case Sampling::kWithReplacement:
       event.subsampling = Subsampling::kWithReplacement;
-      event.noise_multiplier = settings_.noise_std_sum / (2.0 * settings_.clip);
       break;
   }
   if (event.sampling_rate >= 1.0) event.subsampling = Subsampling::kNone;
@@ -104,11 +122,29 @@ absl::Status DpGradientOracle::CheckBatchSize(int batch_size, const char* query)
       std::to_string(settings_.batch_size) + " (algorithm.batch_size)");
 }
 
+void DpGradientOracle::ClipAndSum(const Matrix& per_record, Vector* sum) const {
+  if (settings_.clip_blocks.empty()) {
+    ClipAndSumRows(per_record, settings_.clip, sum);
+  } else {
+    ClipBlocksAndSumRows(per_record, settings_.clip_blocks, sum);
+  }
+}
+
 void DpGradientOracle::Privatize(Vector* clipped_sum) {
   // Noise is drawn here, inside the silo, and the ledger records it at the same moment.
-  if (settings_.noise_std_sum > 0.0) {
-    for (Eigen::Index i = 0; i < clipped_sum->size(); ++i) {
-      (*clipped_sum)[i] += settings_.noise_std_sum * noise_rng_->Normal();
+  if (settings_.clip_blocks.empty()) {
+    if (settings_.noise_std_sum > 0.0) {
+      for (Eigen::Index i = 0; i < clipped_sum->size(); ++i) {
+        (*clipped_sum)[i] += settings_.noise_std_sum * noise_rng_->Normal();
+      }
+    }
+  } else {
+    Eigen::Index i = 0;
+    for (size_t b = 0; b < settings_.clip_blocks.size(); ++b) {
+      const double sigma = settings_.block_noise_std_sum[b];
+      for (int j = 0; j < settings_.clip_blocks[b].size; ++j, ++i) {
+        if (sigma > 0.0) (*clipped_sum)[i] += sigma * noise_rng_->Normal();
+      }
     }
   }
   ledger_->Record(event());
@@ -124,8 +160,12 @@ absl::Status DpGradientOracle::Next(const Vector& w, int batch_size, Vector* gra
   SampleBatch(source_.rows, settings_.batch_size, settings_.sampling, *sampling_rng_, &batch_);
   if (batch_.empty()) {
     grad->setZero(w.size());
-  } else {
+  } else if (settings_.clip_blocks.empty()) {
     source_.model->ClippedGradientSum(w, Batch{source_.data, batch_}, settings_.clip, grad);
+  } else {
+    Matrix per_record;
+    source_.model->PerExampleGradients(w, Batch{source_.data, batch_}, &per_record);
+    ClipAndSum(per_record, grad);
   }
   Privatize(grad);
   return absl::OkStatus();
@@ -138,15 +178,15 @@ absl::Status DpGradientOracle::NextGradientDifference(const Vector& a, const Vec
   if (batch_.empty()) {
     out->setZero(a.size());
   } else {
-    // Each record contributes scale * (g_i(a) - g_i(b)), clipped to `clip` as a whole: the
-    // same sensitivity as a gradient query, so the same noise and one event.
+    // Each record contributes scale * (g_i(a) - g_i(b)), clipped as a gradient is (to `clip`
+    // as a whole, or block by block): the same sensitivity, so the same noise and one event.
     const Batch batch{source_.data, batch_};
     Matrix at_a, at_b;
     source_.model->PerExampleGradients(a, batch, &at_a);
     source_.model->PerExampleGradients(b, batch, &at_b);
     at_a -= at_b;
     at_a *= scale;
-    ClipAndSumRows(at_a, settings_.clip, out);
+    ClipAndSum(at_a, out);
   }
   Privatize(out);
   return absl::OkStatus();

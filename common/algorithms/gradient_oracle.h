@@ -8,7 +8,12 @@
 // every record's gradient to `clip`, sums, adds Gaussian noise drawn from the silo's private
 // generator, divides by the expected batch size, and records one event in the silo's ledger at
 // the moment it draws the noise; a gradient-difference query clips each record's scaled
-// difference instead, so it is one query of the same sensitivity and one event. A private oracle
+// difference instead, so it is one query of the same sensitivity and one event. With separate
+// block clipping (OracleSettings::clip_blocks, e.g. FERMI's theta and W) each record's part in
+// each block is clipped to that block's bound and each block of the sum gets its own noise; the
+// event's noise multiplier is then the one of the equivalent single Gaussian mechanism,
+// z = 1 / (k sqrt(sum_b (clip_b / std_b)^2)) with k = 1 (Poisson, add/remove-one) or 2
+// (replace-one), which for one block is the usual std_sum / (k clip). A private oracle
 // answers only queries of the batch size its noise was calibrated for (FailedPrecondition
 // otherwise) and refuses Hessian-vector products (no per-record clipping of them is defined here).
 // Algorithms (FedAvg, Per-FedAvg, FERMI) never know which one
@@ -24,6 +29,7 @@
 #include "common/base/status.h"
 #include "common/data/batch_sampler.h"
 #include "common/data/dataset.h"
+#include "common/dp/clipping.h"
 #include "common/dp/privacy_ledger.h"
 #include "common/model/model.h"
 
@@ -53,7 +59,18 @@ struct OracleSettings {
   bool record_level_dp = false;
   double clip = 1.0;            // DP only: per-record L2 bound
   double noise_std_sum = 0.0;   // DP only: std of the Gaussian noise added to the clipped SUM
+  // DP only, separate block clipping; empty = one joint clip (`clip`, `noise_std_sum`). The
+  // blocks split the parameter vector into consecutive parts (sizes summing to its length);
+  // block b of every record's gradient is clipped to clip_blocks[b].clip and block b of the sum
+  // gets Gaussian noise of std block_noise_std_sum[b] (one value per block).
+  std::vector<ClipBlock> clip_blocks;
+  std::vector<double> block_noise_std_sum;
 };
+
+// The noise multiplier of one query under `settings`, in the DpEvent convention of its sampler:
+// 1 / (k sqrt(sum_b (clip_b / std_b)^2)), k = 1 for Poisson (add/remove-one), 2 otherwise
+// (replace-one); one joint block gives noise_std_sum / (k clip). 0 when some block has no noise.
+double QueryNoiseMultiplier(const OracleSettings& settings);
 
 // The records an oracle draws from: the silo's rows of a (possibly shared) dataset.
 struct OracleData {
@@ -96,6 +113,8 @@ class DpGradientOracle : public GradientOracle {
 
  private:
   absl::Status CheckBatchSize(int batch_size, const char* query) const;
+  // The clipped sum of the per-record rows (jointly or block by block, as configured).
+  void ClipAndSum(const Matrix& per_record, Vector* sum) const;
   // Adds the Gaussian noise to a clipped sum, records the event, divides by the expected batch.
   void Privatize(Vector* clipped_sum);
 

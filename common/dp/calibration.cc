@@ -48,9 +48,11 @@ absl::Status ValidateSteps(std::span<const DpEventShape> steps) {
 
 absl::StatusOr<EpsilonAndOrder> EpsilonForNoiseMultiplier(double noise_multiplier, double delta,
                                                           std::span<const DpEventShape> steps,
-                                                          std::span<const double> orders) {
+                                                          std::span<const double> orders,
+                                                          std::span<const DpEvent> fixed) {
   FEDSILO_ASSIGN_OR_RETURN(RdpAccountant accountant, RdpAccountant::Create(std::vector<double>(
                                                          orders.begin(), orders.end())));
+  FEDSILO_RETURN_IF_ERROR(accountant.Compose(fixed));
   for (const DpEventShape& s : steps) {
     FEDSILO_RETURN_IF_ERROR(
         accountant.Compose(DpEvent{s.subsampling, s.sampling_rate, noise_multiplier, s.count}));
@@ -60,7 +62,8 @@ absl::StatusOr<EpsilonAndOrder> EpsilonForNoiseMultiplier(double noise_multiplie
 
 absl::StatusOr<double> CalibrateNoiseMultiplier(double target_epsilon, double delta,
                                                 std::span<const DpEventShape> steps,
-                                                const CalibrationOptions& options) {
+                                                const CalibrationOptions& options,
+                                                std::span<const DpEvent> fixed) {
   if (!(target_epsilon > 0.0 && std::isfinite(target_epsilon))) {
     return absl::InvalidArgumentError(
         absl::StrCat("target epsilon must be positive and finite, got ", target_epsilon));
@@ -78,11 +81,22 @@ absl::StatusOr<double> CalibrateNoiseMultiplier(double target_epsilon, double de
     return absl::InvalidArgumentError("need 0 < min_noise_multiplier < max_noise_multiplier < inf");
   }
   if (options.orders.empty()) return absl::InvalidArgumentError("no RDP orders");
+  if (!fixed.empty()) {
+    // The fixed events alone must leave room for the steps.
+    FEDSILO_ASSIGN_OR_RETURN(RdpAccountant alone, RdpAccountant::Create(options.orders));
+    FEDSILO_RETURN_IF_ERROR(alone.Compose(fixed));
+    FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder e, alone.GetEpsilon(delta));
+    if (!(e.epsilon < target_epsilon)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the fixed events alone cost epsilon ", e.epsilon, " at delta ", delta,
+                       ", leaving nothing of the target ", target_epsilon));
+    }
+  }
 
   // true iff composing the steps with z meets the target.
   auto meets = [&](double z) -> absl::StatusOr<bool> {
     FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder e,
-                             EpsilonForNoiseMultiplier(z, delta, steps, options.orders));
+                             EpsilonForNoiseMultiplier(z, delta, steps, options.orders, fixed));
     return e.epsilon <= target_epsilon;
   };
 

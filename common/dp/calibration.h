@@ -11,12 +11,17 @@
 // upper end of the bracket, so composing the steps with it satisfies the target.
 // z follows the DpEvent conventions (common/dp/dp_event.h): Poisson z = std_sum / clip,
 // without-replacement z = std_sum / (2 clip).
+// `fixed` events (optional) are composed beside the steps with their OWN noise multipliers, e.g.
+// a one-off full-data Gaussian release (kNone) whose noise was chosen separately: z is then the
+// smallest for which the steps AND the fixed events together meet the target. They follow the
+// same relation rules as the steps (kNone mixes with either relation).
 //
 // Errors (InvalidArgument): target_epsilon <= 0 or not finite; delta outside (0, 1); no steps; a
 // sampling rate outside (0, 1] (kNone needs exactly 1); a count below 1; kWithReplacement (no RDP
 // accountant); Poisson and without-replacement steps mixed; bad options; and a target that even
 // z = max_noise_multiplier does not meet. If z = min_noise_multiplier already meets the target,
-// min_noise_multiplier is returned. Pure; thread-safe.
+// min_noise_multiplier is returned; also a malformed fixed event, or fixed events that alone
+// exceed the target. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -45,13 +50,16 @@ struct CalibrationOptions {
   double max_noise_multiplier = 1e4;
 };
 
-// The epsilon (and optimal order) of composing `steps` with noise multiplier z.
+// The epsilon (and optimal order) of composing `steps` with noise multiplier z, and the fixed
+// events as they are.
 absl::StatusOr<EpsilonAndOrder> EpsilonForNoiseMultiplier(double noise_multiplier, double delta,
                                                           std::span<const DpEventShape> steps,
-                                                          std::span<const double> orders);
+                                                          std::span<const double> orders,
+                                                          std::span<const DpEvent> fixed = {});
 
 absl::StatusOr<double> CalibrateNoiseMultiplier(double target_epsilon, double delta,
                                                 std::span<const DpEventShape> steps,
-                                                const CalibrationOptions& options = {});
+                                                const CalibrationOptions& options = {},
+                                                std::span<const DpEvent> fixed = {});
 
 }  // namespace fedsilo

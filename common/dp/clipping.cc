@@ -1,5 +1,7 @@
 #include "common/dp/clipping.h"
 
+#include "common/base/check.h"
+
 namespace fedsilo {
 
 int ClipAndSumRows(const Matrix& rows, double clip, Vector* sum) {
@@ -16,6 +18,25 @@ int ClipAndSumRows(const Matrix& rows, double clip, Vector* sum) {
     }
   }
   sum->noalias() = rows.transpose() * scale;
+  return clipped;
+}
+
+int ClipBlocksAndSumRows(const Matrix& rows, std::span<const ClipBlock> blocks, Vector* sum) {
+  Eigen::Index total = 0;
+  for (const ClipBlock& block : blocks) {
+    FEDSILO_CHECK(block.size >= 0 && block.clip > 0.0, "clip block with a negative size or clip");
+    total += block.size;
+  }
+  FEDSILO_CHECK(total == rows.cols(), "clip blocks do not cover the gradient's coordinates");
+  sum->resize(rows.cols());
+  thread_local Vector part;
+  int clipped = 0;
+  Eigen::Index offset = 0;
+  for (const ClipBlock& block : blocks) {
+    clipped += ClipAndSumRows(rows.middleCols(offset, block.size), block.clip, &part);
+    sum->segment(offset, block.size) = part;
+    offset += block.size;
+  }
   return clipped;
 }
 

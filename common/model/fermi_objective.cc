@@ -1,5 +1,6 @@
 #include "common/model/fermi_objective.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,18 @@ int FermiNumBlocks(FairnessNotion notion, int num_classes) {
   return notion == FairnessNotion::kEqualizedOdds ? num_classes : 1;
 }
 
+int FermiCountCell(FairnessNotion notion, int label, int group, int num_groups) {
+  switch (notion) {
+    case FairnessNotion::kDemographicParity:
+      return group;
+    case FairnessNotion::kEqualizedOdds:
+      return label * num_groups + group;
+    case FairnessNotion::kEqualOpportunity:
+      return label == 1 ? group : -1;
+  }
+  return -1;
+}
+
 absl::StatusOr<Matrix> EmpiricalGroupMarginals(const Dataset& data, std::span<const int> rows,
                                                FairnessNotion notion) {
   if (!data.has_groups() || data.num_groups < 2) {
@@ -32,11 +45,9 @@ absl::StatusOr<Matrix> EmpiricalGroupMarginals(const Dataset& data, std::span<co
   const int blocks = FermiNumBlocks(notion, data.num_classes);
   Matrix counts = Matrix::Zero(blocks, k);
   for (const int r : rows) {
-    const int y = data.y[static_cast<size_t>(r)];
-    int b = 0;
-    if (notion == FairnessNotion::kEqualizedOdds) b = y;
-    if (notion == FairnessNotion::kEqualOpportunity && y != 1) continue;
-    counts(b, data.group[static_cast<size_t>(r)]) += 1.0;
+    const int cell = FermiCountCell(notion, data.y[static_cast<size_t>(r)],
+                                    data.group[static_cast<size_t>(r)], k);
+    if (cell >= 0) counts(cell / k, cell % k) += 1.0;
   }
   for (int b = 0; b < blocks; ++b) {
     const double total = counts.row(b).sum();
@@ -53,8 +64,42 @@ absl::StatusOr<Matrix> EmpiricalGroupMarginals(const Dataset& data, std::span<co
   return counts;
 }
 
+Matrix MarginalsFromCounts(const Vector& counts, int num_blocks, int num_groups,
+                           double min_count) {
+  FEDSILO_CHECK(counts.size() == static_cast<Eigen::Index>(num_blocks) * num_groups,
+                "counts of the wrong length");
+  Matrix p(num_blocks, num_groups);
+  for (int b = 0; b < num_blocks; ++b) {
+    for (int j = 0; j < num_groups; ++j) {
+      const double c = counts[b * num_groups + j];
+      p(b, j) = std::isfinite(c) ? std::max(c, min_count) : min_count;
+    }
+    const double total = p.row(b).sum();
+    if (total > 0.0) {
+      p.row(b) /= total;
+    } else {
+      p.row(b).setConstant(1.0 / num_groups);
+    }
+    for (int j = 0; j < num_groups; ++j) p(b, j) = std::max(p(b, j), 1e-12);
+    p.row(b) /= p.row(b).sum();
+  }
+  return p;
+}
+
 absl::StatusOr<std::unique_ptr<FermiObjective>> FermiObjective::Create(std::unique_ptr<Model> base,
                                                                        FermiOptions options) {
+  return CreateShared(std::shared_ptr<const Model>(std::move(base)), std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<FermiObjective>> FermiObjective::WithMarginals(
+    Matrix group_marginals) const {
+  FermiOptions options = options_;
+  options.group_marginals = std::move(group_marginals);
+  return CreateShared(base_, std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<FermiObjective>> FermiObjective::CreateShared(
+    std::shared_ptr<const Model> base, FermiOptions options) {
   if (base == nullptr || !base->has_probability_vjp()) {
     return absl::InvalidArgumentError(
         "fairness: the model must provide probability vector-Jacobian products (logistic, "

@@ -22,7 +22,7 @@
 // over [theta | W], as record-level DP needs. HessianVectorProduct is a central finite
 // difference of Gradient (documented approximation; no algorithm that uses it runs FERMI).
 // PredictProba is the base model's at theta. Immutable; const methods are thread-safe when the
-// base model's are. Records must carry a group id (Dataset::group); a missing group, a group id
+// base model's are. WithMarginals derives objectives that share the (immutable) base model. Records must carry a group id (Dataset::group); a missing group, a group id
 // out of range or a parameter vector of the wrong length is a broken caller invariant (abort).
 #pragma once
 
@@ -59,12 +59,25 @@ int FermiNumBlocks(FairnessNotion notion, int num_classes);
 absl::StatusOr<Matrix> EmpiricalGroupMarginals(const Dataset& data, std::span<const int> rows,
                                                FairnessNotion notion);
 
+// The histogram cell of a record with label y and group s: block * k + s, or -1 when the record
+// is in no block (equal_opportunity, y != 1). Each record is in at most one cell.
+int FermiCountCell(FairnessNotion notion, int label, int group, int num_groups);
+
+// Marginals (num_blocks x k) from per-cell counts (num_blocks * k, row by row, possibly noisy):
+// every count is raised to at least `min_count`, each block normalized (a block whose counts are
+// all zero becomes uniform), and a group left with no mass gets a tiny positive one, so that
+// P^{-1/2} stays finite. Pure.
+Matrix MarginalsFromCounts(const Vector& counts, int num_blocks, int num_groups, double min_count);
+
 class FermiObjective final : public Model {
  public:
   // InvalidArgument: base without probability VJP, lambda < 0 or not finite, num_groups < 2,
   // marginals of the wrong shape or not a positive probability vector per row.
   static absl::StatusOr<std::unique_ptr<FermiObjective>> Create(std::unique_ptr<Model> base,
                                                                 FermiOptions options);
+  // The same objective (sharing this one's base model) with other group marginals, e.g. a silo's
+  // own estimate. Same errors as Create for the marginals.
+  absl::StatusOr<std::unique_ptr<FermiObjective>> WithMarginals(Matrix group_marginals) const;
 
   std::string name() const override { return "fermi(" + base_->name() + ")"; }
   int num_parameters() const override { return dual_offset() + dual_size(); }
@@ -87,19 +100,22 @@ class FermiObjective final : public Model {
   // psi_i for each record of the batch (0 for records outside every block).
   Vector PerExamplePsi(const Vector& w, const Batch& batch) const;
 
- private:
-  FermiObjective(std::unique_ptr<Model> base, FermiOptions options)
-      : base_(std::move(base)), options_(std::move(options)) {}
-
   // The block of a record with label y, or -1 when it has none.
   int BlockOf(int label) const;
+
+ private:
+  FermiObjective(std::shared_ptr<const Model> base, FermiOptions options)
+      : base_(std::move(base)), options_(std::move(options)) {}
+  static absl::StatusOr<std::unique_ptr<FermiObjective>> CreateShared(
+      std::shared_ptr<const Model> base, FermiOptions options);
+
   // Base probabilities F (n x m) of the batch's records.
   void BatchProbabilities(const Vector& theta, const Batch& batch, Matrix* f) const;
   // psi_i, d psi_i / d F_i (rows of upstream) and d psi_i / d W (rows of dual, n x dual_size()).
   void PsiTerms(const Vector& w, const Batch& batch, const Matrix& f, Vector* psi,
                 Matrix* upstream, Matrix* dual) const;
 
-  std::unique_ptr<Model> base_;
+  std::shared_ptr<const Model> base_;  // shared by the objectives WithMarginals derives
   FermiOptions options_;
 };
 

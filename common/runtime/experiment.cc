@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/algorithms/fair_fermi.h"
 #include "common/base/rng.h"
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
@@ -317,6 +318,7 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<SiloRuntime> silo,
                              factory.Make(static_cast<int>(i), experiment.shards[i].train));
+    FEDSILO_RETURN_IF_ERROR(silo->Setup());
     silos.push_back(std::move(silo));
     silo_pointers.push_back(silos.back().get());
   }
@@ -495,9 +497,9 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     summary["final"]["eopp_violation"] = report.final_fairness.eopp_violation;
     summary["fairness"] = {{"notion", config.algorithm.fairness.notion},
                            {"lambda", config.algorithm.fairness.lambda},
-                           {"group_marginals", config.algorithm.fairness.group_marginals.empty()
-                                                   ? "pooled training frequencies (public)"
-                                                   : "public, from the config"}};
+                           {"group_marginals",
+                            FermiMarginalsDescription(config.algorithm.fairness,
+                                                      spec.record_level_dp)}};
   }
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;

@@ -8,7 +8,12 @@ namespace fedsilo {
 
 SiloFactory::SiloFactory(const PreparedExperiment& experiment)
     : experiment_(experiment),
-      program_(experiment.algorithm.make_silo_program(experiment.config.algorithm)) {}
+      program_(experiment.algorithm.make_silo_program(experiment.config.algorithm)),
+      setup_(experiment.algorithm.make_silo_setup
+                 ? experiment.algorithm.make_silo_setup(experiment.config.algorithm)
+                 : nullptr),
+      extras_(PrivacyExtrasFor(experiment.algorithm, experiment.config,
+                               experiment.model->num_parameters(), setup_.get())) {}
 
 absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
                                                                std::vector<int> train_rows) {
@@ -20,7 +25,7 @@ absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
     FEDSILO_ASSIGN_OR_RETURN(
         SiloPrivacyPlan new_plan,
         PlanSiloPrivacy(config.privacy, config.algorithm, spec.record_level_dp,
-                        spec.queries_per_round(config.algorithm), n));
+                        spec.queries_per_round(config.algorithm), n, extras_));
     plan = plans_.emplace(n, std::move(new_plan)).first;
   }
   SiloRuntimeOptions silo;
@@ -35,6 +40,7 @@ absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
                           : DeriveSeed(config.seed, "silo-private", static_cast<uint64_t>(silo_id));
   silo.weight = static_cast<double>(n);
   silo.keep_last_answer = keep_last_answer_;
+  silo.setup = setup_;
   return std::make_unique<SiloRuntime>(std::move(silo));
 }
 

@@ -25,7 +25,9 @@ class SiloFactory {
  public:
   explicit SiloFactory(const PreparedExperiment& experiment);
 
-  // Silo `silo_id` over `train_rows` of experiment.data.train.
+  // Silo `silo_id` over `train_rows` of experiment.data.train. When the algorithm has a silo
+  // setup (e.g. FERMI's per-silo marginals), the caller runs SiloRuntime::Setup() before the first
+  // task (after Restore() when it restores a journal).
   absl::StatusOr<std::unique_ptr<SiloRuntime>> Make(int silo_id, std::vector<int> train_rows);
   // Silo processes keep their last answer to re-send it (SiloRuntimeOptions::keep_last_answer).
   void set_keep_last_answer(bool keep) { keep_last_answer_ = keep; }
@@ -33,6 +35,8 @@ class SiloFactory {
  private:
   const PreparedExperiment& experiment_;
   std::shared_ptr<const SiloProgram> program_;
+  std::shared_ptr<const SiloSetup> setup_;  // the algorithm's silo setup, or nullptr
+  PrivacyExtras extras_;
   std::map<int64_t, SiloPrivacyPlan> plans_;  // by record count
   bool keep_last_answer_ = false;
 };

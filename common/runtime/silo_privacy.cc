@@ -1,8 +1,12 @@
 #include "common/runtime/silo_privacy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
+#include "common/algorithms/count_oracle.h"
 #include "common/dp/calibration.h"
 #include "common/dp/paper_calibration.h"
 #include "common/dp/rdp.h"
@@ -14,10 +18,71 @@ std::string NeighbouringRelation(const std::string& sampling) {
   return sampling == "poisson" ? "add/remove-one record" : "replace-one record";
 }
 
+PrivacyExtras PrivacyExtrasFor(const AlgorithmSpec& spec, const ExperimentConfig& config,
+                               int num_parameters, const SiloSetup* setup) {
+  PrivacyExtras extras;
+  extras.num_parameters = num_parameters;
+  if (spec.clip_blocks) {
+    extras.clip_blocks = spec.clip_blocks(config.algorithm, num_parameters, config.privacy.clip);
+  }
+  if (setup != nullptr) extras.count_release = setup->count_release();
+  return extras;
+}
+
+namespace {
+
+absl::Status CheckClipBlocks(const PrivacyExtras& extras) {
+  int64_t total = 0;
+  for (const ClipBlock& block : extras.clip_blocks) {
+    if (block.size < 1 || !(block.clip > 0.0) || !std::isfinite(block.clip)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "privacy: a clip block needs a positive size and a positive finite clip (got size ",
+          block.size, ", clip ", block.clip, ")"));
+    }
+    total += block.size;
+  }
+  if (total != extras.num_parameters) {
+    return absl::InvalidArgumentError(absl::StrCat("privacy: clip blocks cover ", total,
+                                                   " coordinates of a gradient of ",
+                                                   extras.num_parameters));
+  }
+  return absl::OkStatus();
+}
+
+// The count release's noise multiplier: the budget's fixed one, or the smallest whose release
+// alone costs epsilon_fraction * epsilon at delta. InvalidArgument when the release alone would
+// exceed the silo's whole budget.
+absl::StatusOr<double> CountNoiseMultiplier(const CountReleaseBudget& budget, double epsilon,
+                                            double delta, int64_t num_records) {
+  const DpEventShape once[] = {{Subsampling::kNone, 1.0, 1}};
+  double z = budget.noise_multiplier;
+  if (!(z > 0.0)) {
+    if (!(budget.epsilon_fraction > 0.0 && budget.epsilon_fraction < 1.0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the count release's share of epsilon must be in (0, 1), got ", budget.epsilon_fraction));
+    }
+    FEDSILO_ASSIGN_OR_RETURN(z, CalibrateNoiseMultiplier(budget.epsilon_fraction * epsilon,
+                                                         delta, once));
+  }
+  FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder alone,
+                           EpsilonForNoiseMultiplier(z, delta, once, DefaultRdpOrders()));
+  if (!(alone.epsilon < epsilon)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy: a silo of ", num_records, " records refuses its count release: with noise "
+        "multiplier ", z, " it alone costs epsilon ", alone.epsilon, " at delta ", delta,
+        ", more than the silo's whole budget ", epsilon,
+        " (raise fairness.marginals_noise_multiplier or set it to 0)"));
+  }
+  return z;
+}
+
+}  // namespace
+
 absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
                                                 const AlgorithmConfig& algorithm,
                                                 bool record_level_dp, int64_t queries_per_round,
-                                                int64_t num_records) {
+                                                int64_t num_records,
+                                                const PrivacyExtras& extras) {
   SiloPrivacyPlan plan;
   FEDSILO_ASSIGN_OR_RETURN(plan.oracle.sampling, ParseSampling(privacy.sampling));
   plan.oracle.batch_size = algorithm.batch_size;
@@ -35,11 +100,13 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
   const double expected_batch = static_cast<double>(std::min<int64_t>(algorithm.batch_size, num_records));
   const double q = expected_batch / n;
   plan.accountable = plan.oracle.sampling != Sampling::kWithReplacement;
+  const bool has_extras = !extras.clip_blocks.empty() || extras.count_release.has_value();
+  if (!extras.clip_blocks.empty()) FEDSILO_RETURN_IF_ERROR(CheckClipBlocks(extras));
 
   // Noise multiplier z relates to the noise on the clipped SUM by std_sum = z * sensitivity,
   // sensitivity C (add/remove-one) or 2C (replace-one).
-  const double sensitivity =
-      plan.oracle.sampling == Sampling::kPoisson ? privacy.clip : 2.0 * privacy.clip;
+  const double k = plan.oracle.sampling == Sampling::kPoisson ? 1.0 : 2.0;
+  const double sensitivity = k * privacy.clip;
   Subsampling subsampling = Subsampling::kWithReplacement;
   if (q >= 1.0) {
     subsampling = Subsampling::kNone;
@@ -54,18 +121,45 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
           "privacy.sampling: with_replacement has no accountant; calibration rdp needs poisson or "
           "without_replacement");
     }
+    std::vector<DpEvent> fixed;
+    if (extras.count_release.has_value()) {
+      FEDSILO_ASSIGN_OR_RETURN(const double z_count,
+                               CountNoiseMultiplier(*extras.count_release, privacy.epsilon,
+                                                    plan.delta, num_records));
+      plan.count_event = DpEvent{Subsampling::kNone, 1.0, z_count, 1};
+      plan.count_noise_std = z_count * HistogramSensitivity(plan.oracle.sampling);
+      fixed.push_back(*plan.count_event);
+    }
     const DpEventShape steps[] = {{subsampling, std::min(q, 1.0), plan.planned_queries}};
-    auto z = CalibrateNoiseMultiplier(privacy.epsilon, plan.delta, steps);
+    auto z = CalibrateNoiseMultiplier(privacy.epsilon, plan.delta, steps, {}, fixed);
     if (!z.ok()) {
       return absl::InvalidArgumentError("privacy: cannot reach epsilon " +
                                         std::to_string(privacy.epsilon) + " for a silo of " +
                                         std::to_string(num_records) + " records: " +
                                         std::string(z.status().message()));
     }
-    plan.oracle.noise_std_sum = *z * sensitivity;
+    if (extras.clip_blocks.empty()) {
+      plan.oracle.noise_std_sum = *z * sensitivity;
+    } else {
+      // The same multiplier on every block: std_b = z k sqrt(B) clip_b (see the header). The
+      // factor 1 + 1e-12 keeps the recomputed multiplier from rounding below z.
+      plan.oracle.clip_blocks = extras.clip_blocks;
+      const double per_block =
+          *z * k * std::sqrt(static_cast<double>(extras.clip_blocks.size())) * (1.0 + 1e-12);
+      for (const ClipBlock& block : extras.clip_blocks) {
+        plan.oracle.block_noise_std_sum.push_back(per_block * block.clip);
+      }
+      plan.oracle.noise_std_sum = plan.oracle.block_noise_std_sum.front();
+    }
     plan.sigma_mean = plan.oracle.noise_std_sum / expected_batch;
     plan.budget_by_epsilon = true;
   } else if (privacy.calibration == "paper") {
+    if (has_extras) {
+      return absl::InvalidArgumentError(
+          "privacy.calibration: paper covers one jointly clipped gradient query per step only; "
+          "separate block clipping (fairness.w_clip) and count releases (fairness.marginals: "
+          "local) need calibration rdp");
+    }
     plan.sigma_mean =
         PaperIsrlDpSigma(privacy.clip, plan.planned_queries, n, privacy.epsilon, plan.delta);
     plan.oracle.noise_std_sum = plan.sigma_mean * expected_batch;
@@ -74,18 +168,27 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
     return absl::InvalidArgumentError("privacy.calibration: unknown value '" +
                                       privacy.calibration + "' (allowed: rdp, paper)");
   }
-  plan.query_event = DpEvent{subsampling, std::min(q, 1.0), plan.oracle.noise_std_sum / sensitivity, 1};
+  plan.query_event =
+      DpEvent{subsampling, std::min(q, 1.0), QueryNoiseMultiplier(plan.oracle), 1};
   plan.max_queries = plan.planned_queries;
   if (plan.accountable) {
     const std::vector<double> orders = DefaultRdpOrders();
     FEDSILO_ASSIGN_OR_RETURN(std::vector<double> curve, ComputeRdp(plan.query_event, orders));
     plan.query_rdp = std::make_shared<const std::vector<double>>(std::move(curve));
+    if (plan.count_event.has_value()) {
+      FEDSILO_ASSIGN_OR_RETURN(std::vector<double> count_curve,
+                               ComputeRdp(*plan.count_event, orders));
+      plan.count_rdp = std::make_shared<const std::vector<double>>(std::move(count_curve));
+    }
     if (plan.budget_by_epsilon) {
-      // The largest k with epsilon(k queries) <= target: RDP composes additively, so
-      // epsilon(k) is monotone in k; bracket then bisect.
-      auto within = [&](int64_t k) -> absl::StatusOr<bool> {
+      // The largest k with epsilon(count release + k queries) <= target: RDP composes
+      // additively, so epsilon(k) is monotone in k; bracket then bisect.
+      auto within = [&](int64_t queries) -> absl::StatusOr<bool> {
         std::vector<double> rdp(*plan.query_rdp);
-        for (double& value : rdp) value *= static_cast<double>(k);
+        for (size_t i = 0; i < rdp.size(); ++i) {
+          rdp[i] *= static_cast<double>(queries);
+          if (plan.count_rdp) rdp[i] += (*plan.count_rdp)[i];
+        }
         FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder e, EpsilonFromRdp(orders, rdp, plan.delta));
         return e.epsilon <= plan.target_epsilon;
       };

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "common/algorithms/count_oracle.h"
 #include "common/base/binary_record.h"
 #include "common/base/rng.h"
 #include "common/dp/rdp.h"
@@ -85,14 +86,15 @@ absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
   const SiloPrivacyPlan& plan = options_.privacy;
   const std::string who = "silo " + std::to_string(options_.silo_id) + " refuses round " +
                           std::to_string(task.round) + ": ";
-  const int64_t after = ledger_.num_queries() + plan.queries_per_round;
+  const int64_t after = gradient_queries_ + plan.queries_per_round;
   if (plan.budget_by_epsilon && only_plan_events_) {
     if (after > plan.max_queries) {
       return absl::ResourceExhaustedError(
           absl::StrCat(who, "its privacy budget would be exceeded (epsilon ",
                        plan.target_epsilon, " at delta ", plan.delta, " allows ",
-                       plan.max_queries, " noisy queries; it has made ",
-                       ledger_.num_queries(), ")"));
+                       plan.max_queries, " noisy gradient queries",
+                       plan.count_event ? " after its count release" : "", "; it has made ",
+                       gradient_queries_, ")"));
     }
   } else if (plan.budget_by_epsilon) {
     std::vector<double> trial = spent_rdp_;
@@ -107,7 +109,7 @@ absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
     }
   } else if (after > plan.planned_queries) {
     return absl::ResourceExhaustedError(
-        who + "it has made " + std::to_string(ledger_.num_queries()) +
+        who + "it has made " + std::to_string(gradient_queries_) +
         " noisy queries and its closed-form calibration covers " +
         std::to_string(plan.planned_queries));
   }
@@ -117,12 +119,25 @@ absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
 absl::Status SiloRuntime::AccountNewEvents() {
   const SiloPrivacyPlan& plan = options_.privacy;
   const std::vector<DpEvent> events = ledger_.TakeUnaccounted();
+  for (const DpEvent& event : events) {
+    if (SameShape(event, plan.query_event)) {
+      gradient_queries_ += event.count;
+    } else if (plan.count_event && SameShape(event, *plan.count_event)) {
+      count_releases_ += event.count;
+      if (count_releases_ > 1) only_plan_events_ = false;
+    } else {
+      only_plan_events_ = false;
+    }
+  }
   if (!plan.accountable || events.empty()) return absl::OkStatus();
   for (const DpEvent& event : events) {
-    const std::vector<double>* curve = plan.query_rdp.get();
+    const std::vector<double>* curve = nullptr;
     std::vector<double> other;
-    if (!SameShape(event, plan.query_event)) {
-      only_plan_events_ = false;
+    if (SameShape(event, plan.query_event)) {
+      curve = plan.query_rdp.get();
+    } else if (plan.count_event && plan.count_rdp && SameShape(event, *plan.count_event)) {
+      curve = plan.count_rdp.get();
+    } else {
       FEDSILO_ASSIGN_OR_RETURN(other, ComputeRdp(event, Orders()));
       curve = &other;
     }
@@ -133,14 +148,73 @@ absl::Status SiloRuntime::AccountNewEvents() {
   return absl::OkStatus();
 }
 
+absl::Status SiloRuntime::CheckCountBudget() const {
+  const SiloPrivacyPlan& plan = options_.privacy;
+  const std::string who =
+      "silo " + std::to_string(options_.silo_id) + " refuses its count release: ";
+  if (!plan.count_event.has_value() || !plan.count_rdp || !plan.accountable) {
+    return absl::FailedPreconditionError(
+        who + "its privacy plan reserves no budget for it (privacy.calibration rdp plans one)");
+  }
+  std::vector<double> trial = spent_rdp_;
+  for (size_t i = 0; i < trial.size(); ++i) trial[i] += (*plan.count_rdp)[i];
+  FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder after, EpsilonFromRdp(Orders(), trial, plan.delta));
+  if (after.epsilon > plan.target_epsilon * (1.0 + 1e-9)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        who, "it would spend epsilon ", after.epsilon, " > budget ", plan.target_epsilon,
+        " at delta ", plan.delta, " (count noise multiplier ", plan.count_event->noise_multiplier,
+        ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SiloRuntime::Setup() {
+  const std::string who = "silo " + std::to_string(options_.silo_id);
+  if (set_up_) return absl::FailedPreconditionError(who + " is already set up");
+  if (options_.setup == nullptr) {
+    set_up_ = true;
+    return absl::OkStatus();
+  }
+  const SiloPrivacyPlan& plan = options_.privacy;
+  Rng noise_rng(DeriveSeed(options_.private_seed, "setup-noise"));
+  std::unique_ptr<CountOracle> counts;
+  if (options_.setup->count_release().has_value()) {
+    if (plan.record_level_dp) {
+      FEDSILO_RETURN_IF_ERROR(CheckCountBudget());
+      counts = std::make_unique<DpCountOracle>(options_.train_rows, plan.oracle.sampling,
+                                               plan.count_event->noise_multiplier, &noise_rng,
+                                               &ledger_);
+    } else {
+      counts = std::make_unique<ExactCountOracle>(options_.train_rows);
+    }
+  }
+  const SiloSetupContext context{options_.silo_id, options_.model, options_.data,
+                                 options_.train_rows, counts.get()};
+  absl::StatusOr<std::unique_ptr<Model>> model = options_.setup->Run(context);
+  // Whatever happened, the noise that was drawn is spent: account for it.
+  FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
+  if (!model.ok()) return model.status();
+  if (*model == nullptr || (*model)->num_parameters() != options_.model->num_parameters()) {
+    return absl::FailedPreconditionError(
+        who + ": its setup built a model whose parameters differ from the shared objective's");
+  }
+  own_model_ = std::move(*model);
+  set_up_ = true;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   if (task.silo_id != options_.silo_id) {
     return absl::InvalidArgumentError("task for silo " + std::to_string(task.silo_id) +
                                       " delivered to silo " + std::to_string(options_.silo_id));
   }
-  if (task.global == nullptr || task.global->size() != options_.model->num_parameters()) {
+  if (task.global == nullptr || task.global->size() != model().num_parameters()) {
     return absl::InvalidArgumentError("silo " + std::to_string(options_.silo_id) +
                                       ": task has a parameter vector of the wrong size");
+  }
+  if (options_.setup != nullptr && !set_up_) {
+    return absl::FailedPreconditionError("silo " + std::to_string(options_.silo_id) +
+                                         " has not run its setup (SiloRuntime::Setup)");
   }
   const uint64_t digest = DigestOf(*task.global);
   if (task.round <= last_round_) {
@@ -152,7 +226,7 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   }
   Rng sampling_rng(DeriveSeed(options_.private_seed, "batch", static_cast<uint64_t>(task.round)));
   Rng noise_rng(DeriveSeed(options_.private_seed, "noise", static_cast<uint64_t>(task.round)));
-  const OracleData source{options_.model, options_.data, options_.train_rows};
+  const OracleData source{&model(), options_.data, options_.train_rows};
   const OracleSettings& settings = options_.privacy.oracle;
   std::unique_ptr<GradientOracle> oracle;
   if (settings.record_level_dp) {
@@ -167,7 +241,7 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   last_round_ = task.round;
   last_digest_ = digest;
   last_update_.reset();
-  SiloContext context{options_.silo_id, options_.model, oracle.get(), options_.weight};
+  SiloContext context{options_.silo_id, &model(), oracle.get(), options_.weight};
   absl::StatusOr<SiloUpdate> update = options_.program->Train(task, context);
   // Whatever happened, the noise that was drawn is spent: account for it.
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());

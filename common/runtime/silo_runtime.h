@@ -8,6 +8,15 @@
 // Per-silo state is small (row list, seed, ledger, one RDP curve) so 10,000 silos fit beside
 // the pooled data.
 //
+// Setup(): when the algorithm has a silo setup (silo_setup.h), the silo runs it once on its own
+// records before its first task and from then on trains the Model it returns (owned by the
+// runtime) instead of the borrowed shared one. The setup reads the records through a count oracle:
+// exact for a non-private silo; for a private one the DP count oracle with the plan's count noise,
+// whose event goes to the ledger. Call Setup() before the first Handle() (after Restore() when
+// the silo restores a journal); it is not thread-safe. The setup's result is not journaled: a
+// restarted silo runs its setup again and is charged for its count again (its budget check
+// includes what the journal says it spent, so it refuses when that no longer fits).
+//
 // Never twice: a silo answers each round at most once. Asked again for a round it has answered
 // (a replayed task, or a coordinator resumed from a checkpoint), it re-sends its earlier answer
 // when the parameters are the same (nothing new is revealed) and refuses otherwise
@@ -20,6 +29,8 @@
 // Budget: before a task, a private silo checks that serving it keeps it within its plan (the
 // accountant's epsilon for rdp calibration, the planned query count for paper calibration) and
 // otherwise answers ResourceExhausted without computing anything, whatever the coordinator asks.
+// Likewise Setup() refuses (ResourceExhausted, nothing drawn) a count release whose cost would
+// take the silo past its epsilon, and (FailedPrecondition) one its plan reserved no budget for.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +40,7 @@
 
 #include "common/algorithms/messages.h"
 #include "common/algorithms/silo_program.h"
+#include "common/algorithms/silo_setup.h"
 #include "common/data/dataset.h"
 #include "common/dp/privacy_ledger.h"
 #include "common/model/model.h"
@@ -38,10 +50,11 @@ namespace fedsilo {
 
 struct SiloRuntimeOptions {
   int silo_id = 0;
-  const Model* model = nullptr;          // borrowed, outlives the runtime
+  const Model* model = nullptr;          // borrowed, outlives the runtime (the shared objective)
   const Dataset* data = nullptr;         // borrowed, outlives the runtime
   std::vector<int> train_rows;           // the silo's records
   std::shared_ptr<const SiloProgram> program;
+  std::shared_ptr<const SiloSetup> setup;  // optional: see Setup()
   SiloPrivacyPlan privacy;
   uint64_t private_seed = 0;             // root of the silo's batch and noise streams
   double weight = 1.0;                   // public aggregation weight
@@ -62,12 +75,17 @@ class SiloRuntime {
  public:
   explicit SiloRuntime(SiloRuntimeOptions options);
 
+  // Runs the algorithm's silo setup, if any (once; FailedPrecondition after a successful call).
+  // Until it succeeds, a silo with a setup refuses tasks (FailedPrecondition).
+  absl::Status Setup();
   absl::StatusOr<SiloUpdate> Handle(const SiloTask& task);
 
   int silo_id() const { return options_.silo_id; }
   int num_records() const { return static_cast<int>(options_.train_rows.size()); }
   const std::vector<int>& train_rows() const { return options_.train_rows; }
   const SiloPrivacyPlan& privacy() const { return options_.privacy; }
+  // The objective the silo trains: its own after Setup() built one, else the shared one.
+  const Model& model() const { return own_model_ ? *own_model_ : *options_.model; }
   const PrivacyLedger& ledger() const { return ledger_; }
   SiloJournal Journal() const;
   // Restores a journal (before the first task): replays its ledger into the accountant.
@@ -81,12 +99,19 @@ class SiloRuntime {
 
  private:
   absl::Status CheckBudget(const SiloTask& task) const;
+  absl::Status CheckCountBudget() const;
   absl::Status AccountNewEvents();
 
   SiloRuntimeOptions options_;
+  std::unique_ptr<Model> own_model_;  // built by Setup()
+  bool set_up_ = false;
   PrivacyLedger ledger_;
   std::vector<double> spent_rdp_;  // per default RDP order
-  bool only_plan_events_ = true;   // every recorded event is plan.query_event (fast budget check)
+  int64_t gradient_queries_ = 0;   // queries of plan.query_event's shape
+  int64_t count_releases_ = 0;     // events of plan.count_event's shape
+  // Every recorded event is plan.query_event or the plan's one count release, both of which
+  // plan.max_queries accounts for (fast budget check).
+  bool only_plan_events_ = true;
   int last_round_ = 0;
   uint64_t last_digest_ = 0;
   std::optional<SiloUpdate> last_update_;

@@ -64,5 +64,33 @@ TEST(FermiCoordinatorTest, RegistryEntries) {
   }
 }
 
+TEST(FermiCoordinatorTest, ClipBlocksAndSiloSetupFromTheConfig) {
+  AlgorithmConfig config;
+  config.fairness.lambda = 2.0;
+  config.fairness.dual_size = 4;
+  // w_clip 0: one joint clip.
+  EXPECT_TRUE(FermiClipBlocks(config, 10, 1.5).empty());
+  // theta (6 values) to privacy.clip, W (4 values) to lambda * w_clip.
+  config.fairness.w_clip = 3.0;
+  const std::vector<ClipBlock> blocks = FermiClipBlocks(config, 10, 1.5);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0].size, 6);
+  EXPECT_EQ(blocks[0].clip, 1.5);
+  EXPECT_EQ(blocks[1].size, 4);
+  EXPECT_EQ(blocks[1].clip, 6.0);
+  // lambda 0: the W gradients are zero, one joint clip.
+  config.fairness.lambda = 0.0;
+  EXPECT_TRUE(FermiClipBlocks(config, 10, 1.5).empty());
+  // A silo setup only for local marginals, with the configured budget share.
+  EXPECT_EQ(FermiSiloSetupFor(config), nullptr);
+  config.fairness.marginals = "local";
+  config.fairness.marginals_epsilon_fraction = 0.25;
+  const auto setup = FermiSiloSetupFor(config);
+  ASSERT_NE(setup, nullptr);
+  ASSERT_TRUE(setup->count_release().has_value());
+  EXPECT_EQ(setup->count_release()->epsilon_fraction, 0.25);
+  EXPECT_EQ(setup->count_release()->noise_multiplier, 0.0);
+}
+
 }  // namespace
 }  // namespace fedsilo

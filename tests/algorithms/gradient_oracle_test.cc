@@ -137,6 +137,115 @@ TEST_F(DpOracleTest, LedgerEventUsesTheConventionOfTheSampler) {
   EXPECT_EQ(ledger.events()[1].count, 2);
 }
 
+TEST(ClippingTest, ClipsEachBlockOfARecordToItsOwnBound) {
+  Matrix rows(3, 4);
+  rows << 3, 4, 0, 5,       // theta part norm 5 -> (0.6, 0.8); W part norm 5 -> (0, 2)
+      0.3, 0.4, 1, 0,       // both parts within their bounds: unchanged
+      0, -2, 0.6, -0.8;     // theta part norm 2 -> (0, -1); W part norm 1: unchanged
+  const ClipBlock blocks[] = {{2, 1.0}, {2, 2.0}};
+  Vector sum;
+  EXPECT_EQ(ClipBlocksAndSumRows(rows, blocks, &sum), 3);
+  ASSERT_EQ(sum.size(), 4);
+  EXPECT_NEAR(sum[0], 0.6 + 0.3 + 0.0, 1e-15);
+  EXPECT_NEAR(sum[1], 0.8 + 0.4 - 1.0, 1e-15);
+  EXPECT_NEAR(sum[2], 0.0 + 1.0 + 0.6, 1e-15);
+  EXPECT_NEAR(sum[3], 2.0 + 0.0 - 0.8, 1e-15);
+  // One block is joint clipping.
+  const ClipBlock joint[] = {{4, 2.0}};
+  Vector joint_sum, reference;
+  ClipBlocksAndSumRows(rows, joint, &joint_sum);
+  ClipAndSumRows(rows, 2.0, &reference);
+  EXPECT_LT((joint_sum - reference).norm(), 1e-15);
+}
+
+// Separate block clipping in the DP oracle: coordinates {0, 1} (theta) clipped to 0.3, {2}
+// (W) to 2.
+OracleSettings BlockSettings(Sampling sampling, double std_theta, double std_w) {
+  OracleSettings settings;
+  settings.sampling = sampling;
+  settings.batch_size = 20;
+  settings.record_level_dp = true;
+  settings.clip = 0.3;
+  settings.clip_blocks = {{2, 0.3}, {1, 2.0}};
+  settings.block_noise_std_sum = {std_theta, std_w};
+  settings.noise_std_sum = std_theta;
+  return settings;
+}
+
+TEST_F(DpOracleTest, BlockClippingBoundsEachBlockOfEveryRecord) {
+  const OracleSettings settings = BlockSettings(Sampling::kWithoutReplacement, 0.0, 0.0);
+  Rng sampling(3), noise(4);
+  PrivacyLedger ledger;
+  DpGradientOracle dp(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  const Vector w = Vector::Zero(3);
+  Vector g;
+  ASSERT_TRUE(dp.Next(w, &g).ok());
+  // By hand: record i's gradient is -x_i = -(1, 2, 3) i / 20; its first two coordinates are
+  // clipped to norm 0.3 and its third to norm 2 (|3i/20| < 3, so some are clipped), summed,
+  // averaged over the 20 records of the full batch.
+  Vector expected = Vector::Zero(3);
+  int clipped_theta = 0;
+  for (int i = 0; i < 20; ++i) {
+    Vector theta(2);
+    theta << -1.0 * i / 20, -2.0 * i / 20;
+    if (theta.norm() > 0.3) {
+      theta *= 0.3 / theta.norm();
+      ++clipped_theta;
+    }
+    double wpart = -3.0 * i / 20;
+    if (std::abs(wpart) > 2.0) wpart *= 2.0 / std::abs(wpart);
+    expected.head(2) += theta;
+    expected[2] += wpart;
+  }
+  expected /= 20.0;
+  EXPECT_GT(clipped_theta, 10);
+  EXPECT_LT((g - expected).norm(), 1e-14);
+  // Each record's clipped gradient has norm at most sqrt(0.3^2 + 2^2), whatever the records.
+  Matrix per_record;
+  model_.PerExampleGradients(Vector::Constant(3, 5.0), Batch{&data_, rows_}, &per_record);
+  for (int i = 0; i < 20; ++i) {
+    Vector one;
+    ClipBlocksAndSumRows(per_record.row(i), settings.clip_blocks, &one);
+    EXPECT_LE(one.head(2).norm(), 0.3 + 1e-12);
+    EXPECT_LE(std::abs(one[2]), 2.0 + 1e-12);
+  }
+}
+
+TEST_F(DpOracleTest, BlockNoiseHasEachBlocksStandardDeviationAndOneEvent) {
+  // std on the sum 1.2 on theta, 8 on W: on the mean (batch 20) 0.06 and 0.4.
+  const OracleSettings settings = BlockSettings(Sampling::kWithoutReplacement, 1.2, 8.0);
+  Rng sampling(3), noise(4);
+  PrivacyLedger ledger;
+  DpGradientOracle dp(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
+  const OracleSettings silent = BlockSettings(Sampling::kWithoutReplacement, 0.0, 0.0);
+  Rng sampling0(3), noise0(4);
+  PrivacyLedger ledger0;
+  DpGradientOracle exact(OracleData{&model_, &data_, rows_}, silent, &sampling0, &noise0, &ledger0);
+  const Vector w = Vector::Constant(3, 0.2);
+  Vector clean, g;
+  ASSERT_TRUE(exact.Next(w, &clean).ok());  // full batch: the same clipped mean every time
+  const int draws = 20000;
+  double sq_theta = 0, sq_w = 0;
+  for (int t = 0; t < draws; ++t) {
+    ASSERT_TRUE(dp.Next(w, &g).ok());
+    sq_theta += (g.head(2) - clean.head(2)).squaredNorm();
+    sq_w += (g[2] - clean[2]) * (g[2] - clean[2]);
+  }
+  EXPECT_NEAR(std::sqrt(sq_theta / (2.0 * draws)), 0.06, 0.06 * 5 / std::sqrt(4.0 * draws));
+  EXPECT_NEAR(std::sqrt(sq_w / draws), 0.4, 0.4 * 5 / std::sqrt(2.0 * draws));
+  EXPECT_EQ(ledger.num_queries(), draws);
+  ASSERT_EQ(ledger.events().size(), 1u);
+  // The event is the equivalent single Gaussian: scaling block b by 1 / std_b gives unit noise
+  // and sensitivity k sqrt(sum_b (clip_b / std_b)^2), k = 2 for replace-one.
+  const double replace_one = 1.0 / (2.0 * std::sqrt(std::pow(0.3 / 1.2, 2) + std::pow(2.0 / 8.0, 2)));
+  EXPECT_NEAR(dp.event().noise_multiplier, replace_one, 1e-15);
+  EXPECT_NEAR(QueryNoiseMultiplier(settings), replace_one, 1e-15);
+  const OracleSettings poisson = BlockSettings(Sampling::kPoisson, 1.2, 8.0);
+  EXPECT_NEAR(QueryNoiseMultiplier(poisson), 2.0 * replace_one, 1e-15);
+  // A block without noise means no privacy: multiplier 0.
+  EXPECT_EQ(QueryNoiseMultiplier(BlockSettings(Sampling::kPoisson, 1.2, 0.0)), 0.0);
+}
+
 TEST_F(DpOracleTest, PlainOracleUsesTheSampledBatch) {
   OracleSettings settings;
   settings.batch_size = 4;

@@ -175,5 +175,37 @@ TEST(CalibrationTest, RejectsBadInput) {
   EXPECT_EQ(code(CalibrateNoiseMultiplier(1.0, 1e-5, ok, bad_options)), kBad);
 }
 
+// Fixed events (a one-off Gaussian release with its own noise) composed beside the calibrated
+// steps: the composition, computed here directly from the RDP curves, meets the target, and a
+// slightly smaller z does not.
+TEST(CalibrationTest, FixedEventsAreComposedBesideTheCalibratedSteps) {
+  const std::vector<double> orders = DefaultRdpOrders();
+  const double delta = 1e-7, target = 1.0, q = 0.04, z_count = 40.0;
+  const std::vector<DpEventShape> steps = {{Subsampling::kPoisson, q, 300}};
+  const std::vector<DpEvent> fixed = {{Subsampling::kNone, 1.0, z_count, 1}};
+  absl::StatusOr<double> z = CalibrateNoiseMultiplier(target, delta, steps, {}, fixed);
+  ASSERT_TRUE(z.ok()) << z.status();
+  auto composed = [&](double zz) {
+    std::vector<double> total = *GaussianRdp(z_count, orders);
+    const std::vector<double> step = *PoissonSubsampledGaussianRdp(q, zz, orders);
+    for (size_t i = 0; i < total.size(); ++i) total[i] += 300.0 * step[i];
+    return EpsilonFromRdp(orders, total, delta)->epsilon;
+  };
+  EXPECT_LE(composed(*z), target);
+  EXPECT_GT(composed(*z * 0.999), target);
+  EXPECT_NEAR(EpsilonForNoiseMultiplier(*z, delta, steps, orders, fixed)->epsilon, composed(*z),
+              1e-12);
+  // The release costs something: more noise on the steps than without it.
+  EXPECT_GT(*z, *CalibrateNoiseMultiplier(target, delta, steps));
+  // A release that alone takes the whole budget leaves nothing.
+  const std::vector<DpEvent> greedy = {{Subsampling::kNone, 1.0, 2.0, 1}};
+  absl::StatusOr<double> none = CalibrateNoiseMultiplier(target, delta, steps, {}, greedy);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("fixed events alone"), absl::string_view::npos);
+  // Relations still cannot be mixed through the fixed events.
+  const std::vector<DpEvent> replace_one = {{Subsampling::kWithoutReplacement, 0.1, 50.0, 1}};
+  EXPECT_FALSE(CalibrateNoiseMultiplier(target, delta, steps, {}, replace_one).ok());
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -261,5 +261,59 @@ TEST(FermiObjectiveTest, EmpiricalMarginalsPerNotion) {
   EXPECT_FALSE(EmpiricalGroupMarginals(data, rows, FairnessNotion::kDemographicParity).ok());
 }
 
+// Count cells and marginals from (noisy) counts, against values worked out by hand.
+TEST(FermiObjectiveTest, CountCellsAndMarginalsFromCounts) {
+  // 3 groups. Demographic parity: the group; equalized odds: label * 3 + group; equal
+  // opportunity: the group for y = 1, no cell for y = 0.
+  EXPECT_EQ(FermiCountCell(FairnessNotion::kDemographicParity, 1, 2, 3), 2);
+  EXPECT_EQ(FermiCountCell(FairnessNotion::kEqualizedOdds, 1, 2, 3), 5);
+  EXPECT_EQ(FermiCountCell(FairnessNotion::kEqualizedOdds, 0, 1, 3), 1);
+  EXPECT_EQ(FermiCountCell(FairnessNotion::kEqualOpportunity, 1, 2, 3), 2);
+  EXPECT_EQ(FermiCountCell(FairnessNotion::kEqualOpportunity, 0, 2, 3), -1);
+  // Two blocks of 3: (30, -4.5, 10) -> raised to (30, 1, 10) / 41; (0, 0, 0) -> uniform.
+  Vector counts(6);
+  counts << 30, -4.5, 10, 0, 0, 0;
+  const Matrix p = MarginalsFromCounts(counts, 2, 3, 1.0);
+  EXPECT_NEAR(p(0, 0), 30.0 / 41, 1e-15);
+  EXPECT_NEAR(p(0, 1), 1.0 / 41, 1e-15);
+  EXPECT_NEAR(p(0, 2), 10.0 / 41, 1e-15);
+  EXPECT_NEAR(p(1, 0), 1.0 / 3, 1e-15);
+  // Exact counts (min_count 0): an empty group keeps a tiny positive mass only.
+  const Matrix exact = MarginalsFromCounts(counts, 2, 3, 0.0);
+  EXPECT_NEAR(exact(0, 0), 0.75, 1e-11);
+  EXPECT_GT(exact(0, 1), 0.0);
+  EXPECT_LT(exact(0, 1), 1e-11);
+  EXPECT_NEAR(exact(1, 2), 1.0 / 3, 1e-15);
+}
+
+// WithMarginals: the same base model and options but other marginals; psi changes accordingly.
+TEST(FermiObjectiveTest, WithMarginalsSharesTheBaseAndChangesOnlyTheMarginals) {
+  const int d = 3;
+  const Dataset data = WithGroups(MakeSyntheticDataset(30, d, 2, 41), 2, 42);
+  const std::vector<int> rows = AllRows(data);
+  const Batch batch{&data, rows};
+  FermiOptions options;
+  options.lambda = 0.8;
+  options.num_groups = 2;
+  options.group_marginals = Matrix::Constant(1, 2, 0.5);
+  auto shared = *FermiObjective::Create(MakeBase("logistic", d, 2), options);
+  Matrix own_p(1, 2);
+  own_p << 0.2, 0.8;
+  auto own = *shared->WithMarginals(own_p);
+  EXPECT_EQ(&own->base(), &shared->base());
+  EXPECT_EQ(own->num_parameters(), shared->num_parameters());
+  EXPECT_EQ(own->options().group_marginals, own_p);
+  EXPECT_EQ(own->options().lambda, 0.8);
+  // Against an objective built from scratch with those marginals.
+  options.group_marginals = own_p;
+  auto fresh = *FermiObjective::Create(MakeBase("logistic", d, 2), options);
+  const Vector w = RandomVector(own->num_parameters(), 0.7, 43);
+  EXPECT_DOUBLE_EQ(own->Loss(w, batch), fresh->Loss(w, batch));
+  EXPECT_NE(own->Loss(w, batch), shared->Loss(w, batch));
+  Matrix bad(1, 2);
+  bad << 0.5, 0.6;
+  EXPECT_FALSE(shared->WithMarginals(bad).ok());
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -600,7 +600,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 68);  // seed + 19 data + 8 partition + 4 model + 15 algorithm + 5 fairness
+  EXPECT_EQ(keys, 72);  // seed + 19 data + 8 partition + 4 model + 15 algorithm + 9 fairness
                         // + 7 privacy + 3 output + 6 network
 }
 

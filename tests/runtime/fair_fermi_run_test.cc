@@ -127,16 +127,70 @@ TEST(FairFermiRunTest, PrivateVariantChargesOneQueryPerSiloPerRound) {
   EXPECT_EQ(rows, 4);
 }
 
+// Silos count their own groups (fairness.marginals: local) with a Gaussian noisy count charged
+// to their ledgers, and clip theta and W separately (fairness.w_clip): every silo's ledger holds
+// the count and one query per round, and each spends (just) its whole epsilon.
+TEST(FairFermiRunTest, PrivateLocalMarginalsAreChargedToEachSilo) {
+  const fs::path dir = FreshTempDir("fair_fermi_local");
+  const fs::path csv = WriteSyntheticCsv(dir);
+  ExperimentConfig config = Config(csv, "isrl_dp_fair_fermi", 1.0);
+  config.algorithm.rounds = 40;
+  config.algorithm.fairness.marginals = "local";
+  config.algorithm.fairness.w_clip = 2.0;
+  const RunReport report = RunIt(config, dir / "dp");
+  EXPECT_LE(report.epsilon, 3.0 + 1e-9);
+  EXPECT_GT(report.epsilon, 2.97);
+  std::istringstream silos(ReadFile(dir / "dp" / "silos.csv"));
+  std::string line;
+  std::getline(silos, line);
+  int rows = 0;
+  while (std::getline(silos, line)) {
+    std::istringstream cells(line);
+    std::string cell;
+    for (int c = 0; c < 8; ++c) std::getline(cells, cell, ',');  // noisy_queries
+    EXPECT_EQ(cell, "41") << line;  // the count release and 40 gradient queries
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4);
+  const auto summary = nlohmann::json::parse(ReadFile(dir / "dp" / "summary.json"));
+  EXPECT_NE(summary["fairness"]["group_marginals"].get<std::string>().find("noisy"),
+            std::string::npos);
+  // A count that alone would cost more than the budget: every silo refuses it, the run stops.
+  config.algorithm.fairness.marginals_noise_multiplier = 0.5;
+  RunOptions options;
+  options.out_dir = (dir / "refused").string();
+  options.quiet = true;
+  absl::StatusOr<RunReport> refused = RunExperiment(config, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("refuses its count release"), std::string::npos)
+      << refused.status();
+  // The closed-form calibration covers neither the count nor block clipping.
+  config.algorithm.fairness.marginals_noise_multiplier = 0.0;
+  config.privacy.calibration = "paper";
+  EXPECT_FALSE(RunExperiment(config, options).ok());
+}
+
 TEST(FairFermiRunTest, ConfigErrors) {
   const fs::path dir = FreshTempDir("fair_fermi_errors");
   const fs::path csv = WriteSyntheticCsv(dir);
   ExperimentConfig config = Config(csv, "fair_fermi", 1.0);
+  config.algorithm.fairness.marginals = "public";
   config.algorithm.fairness.group_marginals = {0.5, 0.3, 0.2};
   EXPECT_FALSE(PrepareExperiment(config).ok());
   config.algorithm.fairness.group_marginals = {0.6, 0.4};
   EXPECT_TRUE(PrepareExperiment(config).ok());
-  config.data.sensitive = "";
+  // Public marginals must be asked for, and given.
+  config.algorithm.fairness.marginals = "pooled";
+  EXPECT_FALSE(PrepareExperiment(config).ok());
+  config.algorithm.fairness.marginals = "public";
   config.algorithm.fairness.group_marginals.clear();
+  EXPECT_FALSE(PrepareExperiment(config).ok());
+  config.algorithm.fairness.marginals = "local";
+  EXPECT_TRUE(PrepareExperiment(config).ok());
+  config.algorithm.fairness.marginals_epsilon_fraction = 1.0;
+  EXPECT_FALSE(PrepareExperiment(config).ok());
+  config.algorithm.fairness.marginals_epsilon_fraction = 0.1;
+  config.data.sensitive = "";
   EXPECT_FALSE(PrepareExperiment(config).ok());
 }
 

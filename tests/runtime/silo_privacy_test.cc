@@ -105,6 +105,121 @@ TEST(SiloPrivacyPlanTest, OracleWritesThePlansEventToTheLedger) {
   }
 }
 
+// Separate block clipping: the same calibrated multiplier z as one joint clip, noise
+// std_b = z k sqrt(B) clip_b on block b, and the recorded event's multiplier (the equivalent
+// single Gaussian) equal to z.
+TEST(SiloPrivacyPlanTest, BlockClippingNoisesEachBlockInProportionToItsBound) {
+  PrivacyConfig privacy;
+  privacy.epsilon = 1.0;
+  privacy.delta = 1e-6;
+  privacy.clip = 0.5;
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 200;
+  algorithm.batch_size = 40;
+  PrivacyExtras extras;
+  extras.num_parameters = 5;
+  extras.clip_blocks = {{3, 0.5}, {2, 3.0}};
+  for (const char* sampling : {"poisson", "without_replacement"}) {
+    privacy.sampling = sampling;
+    const double k = std::string(sampling) == "poisson" ? 1.0 : 2.0;
+    auto joint = PlanSiloPrivacy(privacy, algorithm, true, 1, 2000);
+    auto blocks = PlanSiloPrivacy(privacy, algorithm, true, 1, 2000, extras);
+    ASSERT_TRUE(joint.ok() && blocks.ok()) << blocks.status();
+    const double z = joint->query_event.noise_multiplier;
+    ASSERT_EQ(blocks->oracle.block_noise_std_sum.size(), 2u);
+    EXPECT_NEAR(blocks->oracle.block_noise_std_sum[0], z * k * std::sqrt(2.0) * 0.5, 1e-9 * z);
+    EXPECT_NEAR(blocks->oracle.block_noise_std_sum[1], z * k * std::sqrt(2.0) * 3.0, 1e-9 * z);
+    // Independently: scaling block b by 1 / std_b gives a unit-noise Gaussian of sensitivity
+    // k sqrt(sum_b (clip_b / std_b)^2); its inverse is the event's multiplier.
+    const double s0 = blocks->oracle.block_noise_std_sum[0], s1 = blocks->oracle.block_noise_std_sum[1];
+    const double equivalent = 1.0 / (k * std::hypot(0.5 / s0, 3.0 / s1));
+    EXPECT_NEAR(blocks->query_event.noise_multiplier, equivalent, 1e-12 * z);
+    EXPECT_GE(blocks->query_event.noise_multiplier, z);  // never rounded below the calibration
+    EXPECT_LE(EpsilonAfter(*blocks, 200), 1.0);
+    EXPECT_EQ(blocks->max_queries, joint->max_queries);
+    EXPECT_NEAR(blocks->sigma_mean, s0 / 40.0, 1e-15);
+  }
+  // Blocks that do not cover the gradient, and the closed-form calibration, are refused.
+  extras.num_parameters = 6;
+  EXPECT_FALSE(PlanSiloPrivacy(privacy, algorithm, true, 1, 2000, extras).ok());
+  extras.num_parameters = 5;
+  privacy.calibration = "paper";
+  auto paper = PlanSiloPrivacy(privacy, algorithm, true, 1, 2000, extras);
+  ASSERT_FALSE(paper.ok());
+  EXPECT_NE(paper.status().message().find("calibration rdp"), absl::string_view::npos);
+}
+
+// A count release: z_c alone costs the configured fraction of epsilon; with it, the gradient
+// noise is the smallest that keeps the composition (count + T queries) within epsilon; both
+// computed here directly from the RDP curves.
+TEST(SiloPrivacyPlanTest, CountReleaseTakesItsShareAndTheCompositionStaysWithinEpsilon) {
+  const std::vector<double> orders = DefaultRdpOrders();
+  PrivacyConfig privacy;
+  privacy.epsilon = 1.0;
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 300;
+  algorithm.batch_size = 64;
+  PrivacyExtras extras;
+  extras.count_release = CountReleaseBudget{0.2, 0.0};
+  for (const char* sampling : {"poisson", "without_replacement"}) {
+    privacy.sampling = sampling;
+    auto plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 3200, extras);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    const double delta = 1.0 / (3200.0 * 3200.0);
+    ASSERT_TRUE(plan->count_event.has_value());
+    const DpEvent count = *plan->count_event;
+    EXPECT_EQ(count.subsampling, Subsampling::kNone);
+    EXPECT_EQ(count.sampling_rate, 1.0);
+    EXPECT_EQ(count.count, 1);
+    const double zc = count.noise_multiplier;
+    EXPECT_DOUBLE_EQ(plan->count_noise_std,
+                     zc * (std::string(sampling) == "poisson" ? 1.0 : std::sqrt(2.0)));
+    auto alone = [&](double z) {
+      return EpsilonFromRdp(orders, *GaussianRdp(z, orders), delta)->epsilon;
+    };
+    EXPECT_LE(alone(zc), 0.2);
+    EXPECT_GT(alone(zc * 0.999), 0.2);
+    const DpEvent query = plan->query_event;
+    auto composed = [&](double z, int64_t queries) {
+      std::vector<double> total = *GaussianRdp(zc, orders);
+      const std::vector<double> step =
+          *ComputeRdp(DpEvent{query.subsampling, query.sampling_rate, z, 1}, orders);
+      for (size_t i = 0; i < total.size(); ++i) total[i] += static_cast<double>(queries) * step[i];
+      return EpsilonFromRdp(orders, total, delta)->epsilon;
+    };
+    EXPECT_LE(composed(query.noise_multiplier, 300), 1.0);
+    EXPECT_GT(composed(query.noise_multiplier * 0.999, 300), 1.0);
+    // The budget counts the release: max_queries is the last count within epsilon with it.
+    EXPECT_LE(composed(query.noise_multiplier, plan->max_queries), 1.0);
+    EXPECT_GT(composed(query.noise_multiplier, plan->max_queries + 1), 1.0);
+    // The gradient queries pay for the release with more noise than without it.
+    auto without = PlanSiloPrivacy(privacy, algorithm, true, 1, 3200);
+    EXPECT_GT(query.noise_multiplier, without->query_event.noise_multiplier);
+  }
+}
+
+TEST(SiloPrivacyPlanTest, ACountThatAloneExceedsTheBudgetIsRefused) {
+  PrivacyConfig privacy;
+  privacy.epsilon = 1.0;
+  AlgorithmConfig algorithm;
+  PrivacyExtras extras;
+  extras.count_release = CountReleaseBudget{0.1, 2.0};  // a fixed z = 2 costs epsilon ~ 3
+  auto plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 1000, extras);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(plan.status()));
+  EXPECT_NE(plan.status().message().find("refuses its count release"), absl::string_view::npos)
+      << plan.status();
+  // A fixed multiplier that fits is used as given.
+  extras.count_release = CountReleaseBudget{0.1, 60.0};
+  plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 1000, extras);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->count_event->noise_multiplier, 60.0);
+  // Non-private silos plan nothing (their counts are exact).
+  plan = PlanSiloPrivacy(privacy, algorithm, false, 1, 1000, extras);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->count_event.has_value());
+}
+
 // Records, for every update that leaves a silo, the silo's spent epsilon at that moment.
 class AuditingTransport : public Transport {
  public:
