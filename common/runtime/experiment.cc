@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <thread>
 
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/algorithms/fair_fermi.h"
+#include "common/base/binary_record.h"
 #include "common/base/rng.h"
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
@@ -38,18 +38,6 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-absl::Status WriteTextFile(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) return absl::PermissionDeniedError("cannot write " + tmp.string());
-  }
-  std::error_code error;
-  std::filesystem::rename(tmp, path, error);
-  if (error) return absl::PermissionDeniedError("cannot write " + path.string() + ": " + error.message());
-  return absl::OkStatus();
-}
 
 // Raw little-endian doubles behind a small header: "FEDSILO1", uint64 count.
 absl::Status WriteModel(const std::filesystem::path& path, const Vector& w) {
@@ -57,7 +45,7 @@ absl::Status WriteModel(const std::filesystem::path& path, const Vector& w) {
   const uint64_t count = static_cast<uint64_t>(w.size());
   bytes.append(reinterpret_cast<const char*>(&count), sizeof(count));
   bytes.append(reinterpret_cast<const char*>(w.data()), sizeof(double) * static_cast<size_t>(w.size()));
-  return WriteTextFile(path, bytes);
+  return WriteFileAtomically(path.string(), bytes);
 }
 
 // The personalized evaluation's settings: alpha-sized SGD steps on batch_size records.
@@ -380,7 +368,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     if (!options.quiet) {
       std::fprintf(stderr, "%s", PartitionSummary(experiment.data, experiment.shards).c_str());
     }
-    FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "config.yaml", config_yaml));
+    FEDSILO_RETURN_IF_ERROR(WriteFileAtomically((out / "config.yaml").string(), config_yaml));
   }
 
   std::vector<int> pooled_train_rows;
@@ -536,7 +524,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                        {"train_seconds", report.train_seconds},
                        {"eval_seconds", report.eval_seconds},
                        {"threads", pool->num_threads()}};
-  FEDSILO_RETURN_IF_ERROR(WriteTextFile(out / "summary.json", summary.dump(2) + "\n"));
+  FEDSILO_RETURN_IF_ERROR(WriteFileAtomically((out / "summary.json").string(), summary.dump(2) + "\n"));
   if (config.output.save_model) FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", global));
   return report;
 }
