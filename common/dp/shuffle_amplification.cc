@@ -1,0 +1,198 @@
+#include "common/dp/shuffle_amplification.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/check.h"
+#include "common/dp/binomial.h"
+
+namespace fedsilo {
+namespace {
+
+absl::Status CheckCommon(int64_t n, double eps0, double delta) {
+  if (n < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shuffle amplification needs at least 2 reports, got n = ", n));
+  }
+  if (!(eps0 > 0) || !std::isfinite(eps0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("local epsilon eps0 must be positive and finite, got ", eps0));
+  }
+  if (!(delta > 0 && delta < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("delta must be in (0, 1), got ", delta));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+// Given C = c, the first coordinate of P is A + D and that of Q is A + 1 - D, A ~ Bin(c, 1/2).
+ShufflePairDivergence ShuffleDivergenceGivenCount(int64_t c, double eps0, double eps) {
+  FEDSILO_CHECK(c >= 0 && eps >= 0 && eps < eps0, "ShuffleDivergenceGivenCount domain");
+  // alpha = Pr[D = 1] = e^eps0 / (e^eps0 + 1).
+  const double alpha = 1.0 / (1.0 + std::exp(-eps0));
+  const double e_eps = std::exp(eps);
+  // For x = first coordinate, P_c(x) / Q_c(x) = (alpha + (1 - alpha) r) / ((1 - alpha) + alpha r)
+  // with r = x / (c + 1 - x), decreasing in x. It exceeds e^eps exactly when
+  // x / (c + 1) < 1 / (e^g + 1), where g = log(((e^eps + 1) alpha - 1) /
+  // ((e^eps + 1) alpha - e^eps)) (finite because eps < eps0).
+  const double g = std::log(((e_eps + 1.0) * alpha - 1.0) / ((e_eps + 1.0) * alpha - e_eps));
+  // F(k) = Pr[A <= k]; S(k) = Pr[A > k] = F(c - k - 1) by the symmetry of Bin(c, 1/2).
+  auto cdf = [c](int64_t k) { return BinomialCdf(k, c, 0.5); };
+  auto sf = [c](int64_t k) { return BinomialCdf(c - k - 1, c, 0.5); };
+  ShufflePairDivergence out;
+  {
+    // The set where P_c > e^eps Q_c is {x <= k}: P_c(x <= k) = alpha F(k) + (1 - alpha) F(k - 1).
+    const int64_t k = static_cast<int64_t>(std::floor((c + 1) / (std::exp(g) + 1.0)));
+    const double f1 = cdf(k);
+    const double f0 = cdf(k - 1);
+    const double p = alpha * f1 + (1.0 - alpha) * f0;
+    const double q = (1.0 - alpha) * f1 + alpha * f0;
+    out.p_over_q = std::max(0.0, p - e_eps * q);
+  }
+  {
+    // The set where Q_c > e^eps P_c is {x > k'} with k' = floor((c + 1) / (e^-g + 1)).
+    const int64_t k = static_cast<int64_t>(std::floor((c + 1) / (std::exp(-g) + 1.0)));
+    const double s1 = sf(k);
+    const double s0 = sf(k - 1);
+    const double p_tail = alpha * s1 + (1.0 - alpha) * s0;
+    const double q_tail = (1.0 - alpha) * s1 + alpha * s0;
+    out.q_over_p = std::max(0.0, q_tail - e_eps * p_tail);
+  }
+  return out;
+}
+
+namespace {
+
+// The numerical delta for one eps; arguments already validated, 0 <= eps < eps0.
+double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleBoundSide side,
+                      double delta_cap) {
+  const bool upper = side == ShuffleBoundSide::kUpper;
+  const double p = std::exp(-eps0);
+  const int64_t trials = n - 1;  // C ~ Bin(n - 1, e^-eps0)
+  auto mass = [&](int64_t lo, int64_t hi) {
+    double sum = 0.0;
+    for (int64_t c = lo; c <= hi; ++c) sum += std::exp(LogBinomialPmf(c, trials, p));
+    return sum;
+  };
+  double delta_pq = 0.0;
+  double delta_qp = 0.0;
+  double covered = 0.0;  // Pr[C in the values of c visited so far]
+  const int64_t half = n / 2;
+  const bool odd = n % 2 == 1;
+  if (!odd) {
+    const double prob = mass(half, half);
+    const ShufflePairDivergence d = ShuffleDivergenceGivenCount(half, eps0, eps);
+    delta_pq += prob * d.p_over_q;
+    delta_qp += prob * d.q_over_p;
+    covered = prob;
+  }
+  // Blocks of `step` values of c, alternately above and below n/2, moving outward.
+  for (int64_t b = 1; b < half + 1 + (odd ? 1 : 0); b += step) {
+    for (int side_of_half = 0; side_of_half < 2; ++side_of_half) {
+      int64_t lo, hi;
+      if (side_of_half == 0) {
+        lo = half + b;
+        hi = lo + step - 1;
+      } else {
+        hi = half - b + (odd ? 1 : 0);
+        lo = hi - step + 1;
+      }
+      lo = std::max<int64_t>(lo, 0);
+      hi = std::min<int64_t>(hi, trials);
+      if (std::max(delta_pq, delta_qp) > delta_cap) return delta_cap;
+      const double uncovered = 1.0 - covered;
+      if (uncovered < delta_pq && uncovered < delta_qp) {
+        // Every remaining term is at most Pr[C = c] (a divergence between distributions is <= 1).
+        return upper ? std::max(delta_pq, delta_qp) + std::max(0.0, uncovered)
+                     : std::max(delta_pq, delta_qp);
+      }
+      if (lo > hi) continue;
+      const double block_mass = mass(lo, hi);
+      const ShufflePairDivergence at_lo = ShuffleDivergenceGivenCount(lo, eps0, eps);
+      const ShufflePairDivergence at_hi = ShuffleDivergenceGivenCount(hi, eps0, eps);
+      if (upper) {
+        delta_pq += block_mass * std::max(at_lo.p_over_q, at_hi.p_over_q);
+        delta_qp += block_mass * std::max(at_lo.q_over_p, at_hi.q_over_p);
+      } else {
+        delta_pq += block_mass * std::min(at_lo.p_over_q, at_hi.p_over_q);
+        delta_qp += block_mass * std::min(at_lo.q_over_p, at_hi.q_over_p);
+      }
+      covered += block_mass;
+    }
+  }
+  return std::max(delta_pq, delta_qp);
+}
+
+}  // namespace
+
+double ShuffleClosedFormMaxEps0(int64_t n, double delta) {
+  return std::log(static_cast<double>(n) / (16.0 * std::log(4.0 / delta)));
+}
+
+absl::StatusOr<double> ShuffleClosedFormEpsilon(int64_t n, double eps0, double delta) {
+  FEDSILO_RETURN_IF_ERROR(CheckCommon(n, eps0, delta));
+  const double max_eps0 = ShuffleClosedFormMaxEps0(n, delta);
+  if (!(eps0 <= max_eps0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the closed-form shuffle bound (Feldman-McMillan-Talwar 2021, Theorem 3.1) needs eps0 <= "
+        "log(n / (16 log(4 / delta))) = ",
+        max_eps0, " for n = ", n, ", delta = ", delta, "; got eps0 = ", eps0,
+        " (use more reports, a larger delta, or the numerical bound)"));
+  }
+  const double n_d = static_cast<double>(n);
+  const double e0 = std::exp(eps0);
+  const double a = 8.0 * std::sqrt(e0 * std::log(4.0 / delta)) / std::sqrt(n_d);
+  const double c = 8.0 * e0 / n_d;
+  const double t = std::log(1.0 + a + c);
+  const double ratio = (1.0 - std::exp(-eps0)) / (1.0 + std::exp(-eps0 - t));
+  return std::log(1.0 + ratio * (a + c));
+}
+
+absl::StatusOr<double> ShuffleNumericalDelta(int64_t n, double eps0, double eps, int64_t step,
+                                             ShuffleBoundSide side, double delta_cap) {
+  FEDSILO_RETURN_IF_ERROR(CheckCommon(n, eps0, 0.5));
+  if (!(eps >= 0 && eps < eps0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("eps must be in [0, eps0) = [0, ", eps0, "), got ", eps));
+  }
+  if (step < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("step must be >= 1, got ", step));
+  }
+  if (!(delta_cap > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("delta_cap must be > 0, got ", delta_cap));
+  }
+  return NumericalDelta(n, eps0, eps, step, side, delta_cap);
+}
+
+absl::StatusOr<double> ShuffleNumericalEpsilon(int64_t n, double eps0, double delta,
+                                               const ShuffleNumericalOptions& options) {
+  FEDSILO_RETURN_IF_ERROR(CheckCommon(n, eps0, delta));
+  if (options.num_iterations < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_iterations must be >= 1, got ", options.num_iterations));
+  }
+  if (options.step < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("step must be >= 1, got ", options.step));
+  }
+  // Start from a valid guarantee: the closed form inside its regime, else eps0 itself (shuffling
+  // is post-processing of n eps0-DP reports, one per sender).
+  double hi = eps0;
+  if (eps0 <= ShuffleClosedFormMaxEps0(n, delta)) {
+    FEDSILO_ASSIGN_OR_RETURN(const double closed, ShuffleClosedFormEpsilon(n, eps0, delta));
+    hi = std::min(hi, closed);
+  }
+  double lo = 0.0;
+  for (int i = 0; i < options.num_iterations; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    if (NumericalDelta(n, eps0, mid, options.step, options.side, delta) < delta) {
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  return hi;
+}
+
+}  // namespace fedsilo
