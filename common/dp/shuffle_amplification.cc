@@ -195,4 +195,15 @@ absl::StatusOr<double> ShuffleNumericalEpsilon(int64_t n, double eps0, double de
   return hi;
 }
 
+absl::StatusOr<ApproxDpEvent> ShuffledRoundEvent(int64_t n, double eps0, double delta,
+                                                 const ShuffleNumericalOptions& options) {
+  if (options.side != ShuffleBoundSide::kUpper) {
+    return absl::InvalidArgumentError(
+        "a shuffled round's privacy event needs the upper bound (kUpper); the lower bound is not "
+        "a privacy guarantee");
+  }
+  FEDSILO_ASSIGN_OR_RETURN(const double eps, ShuffleNumericalEpsilon(n, eps0, delta, options));
+  return ApproxDpEvent{eps, delta, 1};
+}
+
 }  // namespace fedsilo

@@ -59,6 +59,7 @@
 #include <cstdint>
 
 #include "common/base/status.h"
+#include "common/dp/approx_dp_event.h"
 
 namespace fedsilo {
 
@@ -84,6 +85,14 @@ absl::StatusOr<double> ShuffleNumericalEpsilon(int64_t n, double eps0, double de
 // that). Exposed for tests and for callers that fix eps and want delta.
 absl::StatusOr<double> ShuffleNumericalDelta(int64_t n, double eps0, double eps, int64_t step,
                                              ShuffleBoundSide side, double delta_cap = 1.0);
+
+// One round of n shuffled eps0-LDP reports as an event for common/dp/approx_dp_composition.h:
+// {epsilon = ShuffleNumericalEpsilon(n, eps0, delta, options) (side kUpper), delta, count 1}.
+// options.side must be kUpper (a lower bound is not a guarantee): InvalidArgument otherwise.
+// The event protects one report's sender per round; a record that is its own sender in every
+// round it is sampled in is charged every round (no amplification by subsampling is claimed).
+absl::StatusOr<ApproxDpEvent> ShuffledRoundEvent(int64_t n, double eps0, double delta,
+                                                 const ShuffleNumericalOptions& options = {});
 
 // The two hockey-stick divergences of FMT21's pair given C = c (c >= 0, 0 <= eps < eps0; a
 // broken invariant otherwise): H_{e^eps}(P_c||Q_c) and H_{e^eps}(Q_c||P_c), where P_c, Q_c are
