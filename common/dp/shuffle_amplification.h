@@ -24,7 +24,10 @@
 // (apple/ml-shuffling-amplification, `closedformanalysis`), whose published example
 // (n = 1e5, eps0 = 4, delta = 1e-6 -> eps = 0.5378040242374512) is our golden test value. It
 // uses log(4/delta) in the regime condition; the theorem as we read it states log(2/delta),
-// which this implies, so every accepted input is inside the theorem's regime. Outside the regime
+// which this implies, so every accepted input is inside the theorem's regime. Since e^-t <= 1,
+// the factor (1 - e^-eps0) / (1 + e^(-eps0 - t)) = (e^eps0 - 1) / (e^eps0 + e^-t) is never below
+// the (e^eps0 - 1) / (e^eps0 + 1) of the theorem's displayed bound, so this value is at least that
+// bound: conservative if the two differ, never optimistic. Outside the regime
 // the function returns InvalidArgument (it never silently falls back to eps0).
 //
 // ShuffleNumericalEpsilon (FMT21, Theorem 3.2, evaluated numerically as in the authors' reference

@@ -30,6 +30,22 @@ TEST(ShuffleAmplificationTest, ClosedFormMatchesPublishedValue) {
   EXPECT_NEAR(*eps / kClosedFormGolden, 1.0, 1e-9);
 }
 
+TEST(ShuffleAmplificationTest, ClosedFormIsNoSmallerThanTheTheoremsDisplayedBound) {
+  // log(1 + (e^eps0 - 1)/(e^eps0 + 1) (8 sqrt(e^eps0 log(4/delta) / n) + 8 e^eps0 / n)).
+  for (int64_t n : {10000, 100000, 1000000}) {
+    for (double eps0 : {0.2, 1.0, 3.0}) {
+      absl::StatusOr<double> eps = ShuffleClosedFormEpsilon(n, eps0, 1e-6);
+      ASSERT_TRUE(eps.ok()) << eps.status();
+      const double e0 = std::exp(eps0);
+      const double displayed = std::log1p(
+          (e0 - 1) / (e0 + 1) *
+          (8 * std::sqrt(e0 * std::log(4e6) / n) + 8 * e0 / static_cast<double>(n)));
+      EXPECT_GE(*eps, displayed) << "n=" << n << " eps0=" << eps0;
+      EXPECT_LE(*eps, 1.5 * displayed) << "n=" << n << " eps0=" << eps0;
+    }
+  }
+}
+
 TEST(ShuffleAmplificationTest, NumericalBoundsMatchPublishedBracket) {
   ShuffleNumericalOptions options;  // 10 iterations, step 100
   options.side = ShuffleBoundSide::kUpper;
