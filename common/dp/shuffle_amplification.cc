@@ -27,38 +27,45 @@ absl::Status CheckCommon(int64_t n, double eps0, double delta) {
 
 }  // namespace
 
-// Given C = c, the first coordinate of P is A + D and that of Q is A + 1 - D, A ~ Bin(c, 1/2).
+// Given C = c, the first coordinate X of P is A + D and that of Q is A + 1 - D, A ~ Bin(c, 1/2),
+// D ~ Bernoulli(alpha): P_c(x) = alpha B(x - 1) + (1 - alpha) B(x) and
+// Q_c(x) = (1 - alpha) B(x - 1) + alpha B(x), with B the Bin(c, 1/2) mass.
 ShufflePairDivergence ShuffleDivergenceGivenCount(int64_t c, double eps0, double eps) {
   FEDSILO_CHECK(c >= 0 && eps >= 0 && eps < eps0, "ShuffleDivergenceGivenCount domain");
-  // alpha = Pr[D = 1] = e^eps0 / (e^eps0 + 1).
+  // alpha = Pr[D = 1] = e^eps0 / (e^eps0 + 1) > 1/2.
   const double alpha = 1.0 / (1.0 + std::exp(-eps0));
   const double e_eps = std::exp(eps);
-  // For x = first coordinate, P_c(x) / Q_c(x) = (alpha + (1 - alpha) r) / ((1 - alpha) + alpha r)
-  // with r = x / (c + 1 - x), decreasing in x. It exceeds e^eps exactly when
-  // x / (c + 1) < 1 / (e^g + 1), where g = log(((e^eps + 1) alpha - 1) /
-  // ((e^eps + 1) alpha - e^eps)) (finite because eps < eps0).
+  // With r = B(x - 1) / B(x) = x / (c + 1 - x), increasing in x,
+  //   P_c(x) / Q_c(x) = (alpha r + 1 - alpha) / ((1 - alpha) r + alpha), increasing in r.
+  // It exceeds e^eps exactly when r > e^g, i.e. x / (c + 1) > 1 / (1 + e^-g), and it is below
+  // e^-eps exactly when r < e^-g, i.e. x / (c + 1) < 1 / (1 + e^g), where
+  //   g = log(((e^eps + 1) alpha - 1) / ((e^eps + 1) alpha - e^eps))  (finite: eps < eps0).
   const double g = std::log(((e_eps + 1.0) * alpha - 1.0) / ((e_eps + 1.0) * alpha - e_eps));
   // F(k) = Pr[A <= k]; S(k) = Pr[A > k] = F(c - k - 1) by the symmetry of Bin(c, 1/2).
   auto cdf = [c](int64_t k) { return BinomialCdf(k, c, 0.5); };
   auto sf = [c](int64_t k) { return BinomialCdf(c - k - 1, c, 0.5); };
+  // The two directions are equal (x -> c + 1 - x maps P_c to Q_c, as Bin(c, 1/2) is symmetric);
+  // both are computed, as in the reference implementation, and the caller takes the larger.
   ShufflePairDivergence out;
   {
-    // The set where P_c > e^eps Q_c is {x <= k}: P_c(x <= k) = alpha F(k) + (1 - alpha) F(k - 1).
-    const int64_t k = static_cast<int64_t>(std::floor((c + 1) / (std::exp(g) + 1.0)));
-    const double f1 = cdf(k);
-    const double f0 = cdf(k - 1);
-    const double p = alpha * f1 + (1.0 - alpha) * f0;
-    const double q = (1.0 - alpha) * f1 + alpha * f0;
-    out.p_over_q = std::max(0.0, p - e_eps * q);
-  }
-  {
-    // The set where Q_c > e^eps P_c is {x > k'} with k' = floor((c + 1) / (e^-g + 1)).
+    // H(P_c||Q_c) = P_c(X > k) - e^eps Q_c(X > k), k = floor((c + 1) / (1 + e^-g)), where
+    // P_c(X > k) = alpha S(k - 1) + (1 - alpha) S(k), Q_c(X > k) = (1 - alpha) S(k - 1) + alpha S(k).
     const int64_t k = static_cast<int64_t>(std::floor((c + 1) / (std::exp(-g) + 1.0)));
     const double s1 = sf(k);
     const double s0 = sf(k - 1);
-    const double p_tail = alpha * s1 + (1.0 - alpha) * s0;
-    const double q_tail = (1.0 - alpha) * s1 + alpha * s0;
-    out.q_over_p = std::max(0.0, q_tail - e_eps * p_tail);
+    const double p_tail = alpha * s0 + (1.0 - alpha) * s1;
+    const double q_tail = (1.0 - alpha) * s0 + alpha * s1;
+    out.p_over_q = std::max(0.0, p_tail - e_eps * q_tail);
+  }
+  {
+    // H(Q_c||P_c) = Q_c(X <= k) - e^eps P_c(X <= k), k = floor((c + 1) / (1 + e^g)), where
+    // Q_c(X <= k) = (1 - alpha) F(k - 1) + alpha F(k), P_c(X <= k) = alpha F(k - 1) + (1 - alpha) F(k).
+    const int64_t k = static_cast<int64_t>(std::floor((c + 1) / (std::exp(g) + 1.0)));
+    const double f1 = cdf(k);
+    const double f0 = cdf(k - 1);
+    const double q_head = (1.0 - alpha) * f0 + alpha * f1;
+    const double p_head = alpha * f0 + (1.0 - alpha) * f1;
+    out.q_over_p = std::max(0.0, q_head - e_eps * p_head);
   }
   return out;
 }

@@ -68,7 +68,11 @@ TEST(ShuffleAmplificationTest, NumericalBoundsMatchPublishedBracket) {
 
 // H_{e^eps}(P||Q) and H_{e^eps}(Q||P) for FMT21's pair, by enumerating the joint distribution of
 // (C, A, D) and adding the masses of each outcome (x, y) -- no use of the c-by-c closed form.
-double BruteForcePairDelta(int64_t n, double eps0, double eps) {
+struct BothDirections {
+  double p_over_q = 0.0;
+  double q_over_p = 0.0;
+};
+BothDirections BruteForcePair(int64_t n, double eps0, double eps) {
   const double p = std::exp(-eps0);
   const double alpha = std::exp(eps0) / (std::exp(eps0) + 1.0);
   std::map<std::pair<int64_t, int64_t>, std::pair<double, double>> mass;  // (P, Q)
@@ -78,17 +82,17 @@ double BruteForcePairDelta(int64_t n, double eps0, double eps) {
       const double pa = pc * std::exp(LogBinomialPmf(a, c, 0.5));
       for (int d = 0; d <= 1; ++d) {
         const double pd = d == 1 ? alpha : 1.0 - alpha;
-        mass[{a + d, c - a + 1 - d}].first += pa * pd;
-        mass[{a + 1 - d, c - a + d}].second += pa * pd;
+        mass[{a + d, c - a + 1 - d}].first += pa * pd;   // P = (A + D, C - A + 1 - D)
+        mass[{a + 1 - d, c - a + d}].second += pa * pd;  // Q = (A + 1 - D, C - A + D)
       }
     }
   }
-  double pq = 0.0, qp = 0.0;
+  BothDirections out;
   for (const auto& [outcome, pq_mass] : mass) {
-    pq += std::max(0.0, pq_mass.first - std::exp(eps) * pq_mass.second);
-    qp += std::max(0.0, pq_mass.second - std::exp(eps) * pq_mass.first);
+    out.p_over_q += std::max(0.0, pq_mass.first - std::exp(eps) * pq_mass.second);
+    out.q_over_p += std::max(0.0, pq_mass.second - std::exp(eps) * pq_mass.first);
   }
-  return std::max(pq, qp);
+  return out;
 }
 
 TEST(ShuffleAmplificationTest, CountDecompositionMatchesBruteForceEnumeration) {
@@ -98,7 +102,8 @@ TEST(ShuffleAmplificationTest, CountDecompositionMatchesBruteForceEnumeration) {
         if (eps >= eps0) continue;
         const std::string where = "n=" + std::to_string(n) + " eps0=" + std::to_string(eps0) +
                                   " eps=" + std::to_string(eps);
-        const double brute = BruteForcePairDelta(n, eps0, eps);
+        const BothDirections both = BruteForcePair(n, eps0, eps);
+        const double brute = std::max(both.p_over_q, both.q_over_p);
         // The exact sum over c of Pr[C = c] H(P_c||Q_c), term by term from the closed form.
         double pq = 0.0, qp = 0.0;
         for (int64_t c = 0; c <= n - 1; ++c) {
@@ -107,7 +112,8 @@ TEST(ShuffleAmplificationTest, CountDecompositionMatchesBruteForceEnumeration) {
           pq += pc * d.p_over_q;
           qp += pc * d.q_over_p;
         }
-        EXPECT_NEAR(std::max(pq, qp), brute, 1e-12) << where;
+        EXPECT_NEAR(pq, both.p_over_q, 1e-12) << where;
+        EXPECT_NEAR(qp, both.q_over_p, 1e-12) << where;
         // The computed bounds bracket it, with any step.
         for (int64_t step : {1, 4}) {
           absl::StatusOr<double> upper =
