@@ -163,6 +163,47 @@ TEST(CoordinateRrRandomizerTest, UnbiasedWithTheStatedVariance) {
               5 * 2 * S * max_x / std::sqrt(static_cast<double>(kDraws)));
 }
 
+// The summation a round would do: many records, one report each, decoded and added. Over many
+// repetitions the mean of the sum equals the true sum of the records, within 5 standard errors
+// from the stated variance (reports are independent: Var(sum_j) = sum_i Var_i(Y_j)).
+TEST(CoordinateRrRandomizerTest, SumOfReportsIsUnbiasedForTheSum) {
+  const int64_t d = 3;
+  const double clip = 1.0, eps0 = 2.0;
+  absl::StatusOr<CoordinateRrRandomizer> r = CoordinateRrRandomizer::Create(d, clip, eps0);
+  ASSERT_TRUE(r.ok());
+  Rng data_rng(5);
+  std::vector<std::vector<double>> records(40, std::vector<double>(d));
+  std::vector<double> true_sum(d, 0.0), sum_variance(d, 0.0);
+  for (std::vector<double>& x : records) {
+    double norm2 = 0.0;
+    for (double& v : x) {
+      v = data_rng.Normal();
+      norm2 += v * v;
+    }
+    for (double& v : x) v *= clip / std::max(clip, std::sqrt(norm2));  // clip to norm <= 1
+    for (int64_t j = 0; j < d; ++j) {
+      true_sum[j] += x[j];
+      sum_variance[j] += r->CoordinateVariance(x, j);
+    }
+  }
+  constexpr int kRepetitions = 20000;
+  std::vector<double> mean_of_sums(d, 0.0);
+  Rng rng(DeriveSeed(13, "coordinate_rr_test"));
+  for (int rep = 0; rep < kRepetitions; ++rep) {
+    std::vector<double> sum(d, 0.0);
+    for (const std::vector<double>& x : records) {
+      absl::StatusOr<CoordinateRrReport> report = r->Randomize(x, rng);
+      ASSERT_TRUE(report.ok());
+      r->AddDecoded(*report, sum);
+    }
+    for (int64_t j = 0; j < d; ++j) mean_of_sums[j] += sum[j] / kRepetitions;
+  }
+  for (int64_t j = 0; j < d; ++j) {
+    EXPECT_NEAR(mean_of_sums[j], true_sum[j], 5 * std::sqrt(sum_variance[j] / kRepetitions))
+        << "j=" << j;
+  }
+}
+
 TEST(CoordinateRrRandomizerTest, SameSeedSameReports) {
   absl::StatusOr<CoordinateRrRandomizer> r = CoordinateRrRandomizer::Create(6, 1.0, 2.0);
   ASSERT_TRUE(r.ok());
