@@ -1,6 +1,7 @@
 // Binomial distribution Bin(n, p): log of the probability mass and the cumulative distribution,
-// relative error about 1e-10 for n up to 1e6 (lgamma-based; used by the shuffle-amplification bound, where n is the number
-// of reports).
+// used by the shuffle-amplification bound (n = number of reports). lgamma-based, so the absolute
+// error of the log grows like n * 1e-16; tested to 1e-12 against exact sums for n <= 150 and to
+// 1e-8 relative in a far tail (about 1e-42) at n = 1e5 (tests/dp/binomial_test.cc).
 //
 // Contract: LogBinomialPmf(k, n, p) = log P[X = k] for X ~ Bin(n, p), -infinity outside [0, n].
 // BinomialCdf(k, n, p) = P[X <= k]: 0 for k < 0, 1 for k >= n; otherwise computed as the
