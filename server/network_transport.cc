@@ -247,7 +247,7 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
                                                       " has weight ", update.weight(),
                                                       " (must be positive and finite)"));
     } else {
-      reply = SiloUpdate{round, id, std::move(delta).value(), update.weight()};
+      reply = SiloUpdate{round, id, std::move(delta).value(), update.weight(), {}};
     }
   } else {
     const v1::Refusal& refusal = message.refusal();
