@@ -7,7 +7,13 @@
 // restores its round, weight and delta; order and silo_id (-1) are kept as they came. A report
 // that cannot be opened (DataLoss), arrives unsealed (InvalidArgument: in shuffle mode every
 // report must be sealed) or answers another round (InvalidArgument) is dropped and reported as a
-// failure with the same silo_id it came with. Other failures pass through. One thread.
+// failure with the same silo_id it came with. Other failures pass through.
+//
+// Sealed boxes give confidentiality, not authenticity: anyone holding the public key can seal a
+// report, so the shuffler could add reports of its own. Two checks bound that: a second copy of
+// the same sealed bytes in a round is a replay (DataLoss, discarded; honest seals never repeat),
+// and a round with more replies than tasks is discarded whole (one DataLoss failure per task).
+// A shuffler that replaces reports is not detected here. One thread.
 #pragma once
 
 #include "common/transport/sealed_report.h"

@@ -232,5 +232,65 @@ TEST(ShuffleWithSealingTest, UnsealedOrForeignReportsBecomeFailures) {
   EXPECT_EQ(b.failures[0].silo_id, -1);
 }
 
+// A dishonest shuffler (an adversary written for the test, wrapping the real one): it replays a
+// report, or adds one it sealed itself with the coordinator's public key.
+class DishonestShuffler : public Transport {
+ public:
+  enum class Trick { kReplay, kInject };
+  DishonestShuffler(Transport* inner, Trick trick, ReportPublicKey key)
+      : inner_(inner), trick_(trick), key_(key) {}
+  RoundResults Train(const std::vector<SiloTask>& tasks) override {
+    RoundResults results = inner_->Train(tasks);
+    if (trick_ == Trick::kReplay) {
+      results.updates.back() = results.updates.front();
+    } else {
+      ReportPayload forged{tasks.front().round, 1.0, Vector::Constant(1, 1e6)};
+      SiloUpdate extra;
+      extra.round = tasks.front().round;
+      extra.sealed = *SealReport(forged, key_);
+      results.updates.push_back(extra);
+    }
+    return results;
+  }
+  int num_silos() const override { return inner_->num_silos(); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override { return inner_->PrivacyReports(); }
+  bool HidesSenders() const override { return true; }
+
+ private:
+  Transport* inner_;
+  Trick trick_;
+  ReportPublicKey key_;
+};
+
+TEST(ShuffleWithSealingTest, AReplayedReportIsDiscardedAndCountedAsAFailure) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok());
+  Silos silos({1, 2, 3}, keys->public_key());
+  ShufflingTransport shuffler(silos.transport.get(), 4);
+  DishonestShuffler replaying(&shuffler, DishonestShuffler::Trick::kReplay, keys->public_key());
+  UnsealingTransport edge(&replaying, std::move(keys).value());
+  const RoundResults results = edge.Train(silos.Tasks(1));
+  EXPECT_EQ(results.updates.size(), 2u);
+  ASSERT_EQ(results.failures.size(), 1u);
+  EXPECT_TRUE(absl::IsDataLoss(results.failures[0].status));
+  EXPECT_NE(results.failures[0].status.message().find("arrived twice"), std::string::npos);
+}
+
+TEST(ShuffleWithSealingTest, MoreRepliesThanTasksDiscardsTheRound) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok());
+  Silos silos({1, 2, 3}, keys->public_key());
+  ShufflingTransport shuffler(silos.transport.get(), 4);
+  DishonestShuffler injecting(&shuffler, DishonestShuffler::Trick::kInject, keys->public_key());
+  UnsealingTransport edge(&injecting, std::move(keys).value());
+  const RoundResults results = edge.Train(silos.Tasks(1));
+  EXPECT_TRUE(results.updates.empty());
+  ASSERT_EQ(results.failures.size(), 3u);
+  EXPECT_TRUE(absl::IsDataLoss(results.failures[0].status));
+  EXPECT_NE(results.failures[0].status.message().find("4 replies came back for 3 tasks"),
+            std::string::npos)
+      << results.failures[0].status;
+}
+
 }  // namespace
 }  // namespace fedsilo
