@@ -235,7 +235,21 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
   const bool is_update = message.has_update();
   const int round = static_cast<int>(is_update ? message.update().round() : message.refusal().round());
   absl::StatusOr<SiloUpdate> reply;
-  if (is_update) {
+  if (is_update && !message.update().sealed().empty()) {
+    // A sealed report: the coordinator's edge opens it (UnsealingTransport) after the shuffle.
+    const v1::Update& update = message.update();
+    if (update.delta().values_size() != 0) {
+      reply = absl::InvalidArgumentError(absl::StrCat(
+          "the update of ", Describe(id), " for round ", round,
+          " carries both a sealed report and a delta in the clear"));
+    } else {
+      SiloUpdate sealed;
+      sealed.round = round;
+      sealed.silo_id = id;
+      sealed.sealed.assign(update.sealed().begin(), update.sealed().end());
+      reply = std::move(sealed);
+    }
+  } else if (is_update) {
     const v1::Update& update = message.update();
     absl::StatusOr<Vector> delta =
         wire::FromProto(update.delta(), options_.num_parameters,
@@ -247,7 +261,7 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
                                                       " has weight ", update.weight(),
                                                       " (must be positive and finite)"));
     } else {
-      reply = SiloUpdate{round, id, std::move(delta).value(), update.weight()};
+      reply = SiloUpdate{round, id, std::move(delta).value(), update.weight(), {}};
     }
   } else {
     const v1::Refusal& refusal = message.refusal();

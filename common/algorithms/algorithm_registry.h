@@ -29,6 +29,9 @@ struct AlgorithmSpec {
   std::string description;
   // True when every gradient a silo computes goes through the record-level DP oracle.
   bool record_level_dp = false;
+  // True for shuffle-model algorithms: their privacy holds only if a shuffler hides which silo
+  // sent which report, so the round loop refuses to run them without one (round_loop.h).
+  bool requires_shuffler = false;
   std::function<std::unique_ptr<SiloProgram>(const AlgorithmConfig&)> make_silo_program;
   std::function<std::unique_ptr<CoordinatorProgram>(const AlgorithmConfig&)> make_coordinator;
   // Gradient-oracle queries one silo makes in one round it serves.

@@ -26,6 +26,10 @@ struct SiloUpdate {
   int silo_id = -1;      // -1 once a shuffler has stripped identities
   Vector delta;          // privatized change proposed by the silo (local model - global model)
   double weight = 1.0;   // aggregation weight: the silo's public record count, or 1
+  // Shuffle mode: the report (round, weight, delta) sealed for the coordinator's public key
+  // (common/transport/sealed_report.h); delta is then empty and weight 1 until the coordinator
+  // opens it. Empty = sent in the clear.
+  std::vector<uint8_t> sealed;
 };
 
 struct SiloFailure {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -28,6 +29,9 @@
 #include "common/runtime/checkpoint.h"
 #include "common/runtime/silo_factory.h"
 #include "common/runtime/silo_runtime.h"
+#include "common/transport/sealed_report.h"
+#include "common/transport/shuffling_transport.h"
+#include "common/transport/unsealing_transport.h"
 
 namespace fedsilo {
 namespace {
@@ -301,6 +305,13 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
                                                 const RunOptions& options) {
   // Silos: each plans its own privacy from its own size and owns its seed and ledger.
   SiloFactory factory(experiment);
+  // Shuffle-model algorithms: silos seal their reports for the coordinator's key, and the
+  // shuffler sits between the in-process transport and the coordinator (which opens the reports).
+  std::optional<CoordinatorKeyPair> keys;
+  if (experiment.algorithm.requires_shuffler) {
+    FEDSILO_ASSIGN_OR_RETURN(keys, CoordinatorKeyPair::Generate());
+    factory.set_seal_for(keys->public_key());
+  }
   std::vector<std::unique_ptr<SiloRuntime>> silos;
   std::vector<SiloRuntime*> silo_pointers;
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
@@ -315,6 +326,11 @@ absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experi
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ThreadPool pool(threads);
   InProcessTransport transport(silo_pointers, &pool);
+  if (keys) {
+    ShufflingTransport shuffler(&transport);  // its own OS-entropy seed, never the run's seed
+    UnsealingTransport coordinator_edge(&shuffler, std::move(*keys));
+    return RunWithTransport(experiment, coordinator_edge, &pool, options);
+  }
   return RunWithTransport(experiment, transport, &pool, options);
 }
 
@@ -342,6 +358,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   loop.silos_per_round = config.algorithm.silos_per_round;
   loop.seed = DeriveSeed(config.seed, "coordinator");
   loop.min_replies = config.network.min_replies;
+  loop.require_shuffler = spec.requires_shuffler;
   Rng init_rng(DeriveSeed(config.seed, "init"));
   Vector global = experiment.model->InitialParameters(init_rng);
   int skipped_before = 0;

@@ -26,6 +26,11 @@ absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
                                               Transport& transport,
                                               const RoundLoopOptions& options, Vector* global,
                                               RoundObserver* observer) {
+  if (options.require_shuffler && !transport.HidesSenders()) {
+    return absl::FailedPreconditionError(
+        "this algorithm is a shuffle-model algorithm: it must run with a shuffler between the "
+        "silos and the coordinator (ShufflingTransport), and the transport chain has none");
+  }
   std::vector<int> eligible = options.eligible;
   if (eligible.empty()) {
     eligible.resize(static_cast<size_t>(transport.num_silos()));

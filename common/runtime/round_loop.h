@@ -8,7 +8,9 @@
 // stops cleanly and says why. Any other failure (a silo that died, stalled past the deadline or
 // sent an invalid message) only removes that reply from the round: the round is aggregated from
 // the replies that came, provided there are at least `min_replies`; otherwise the round leaves
-// the model unchanged (and the observer still sees it). Single-threaded; borrows everything.
+// the model unchanged (and the observer still sees it). With require_shuffler and a transport
+// that does not hide senders, it returns FailedPrecondition before round one.
+// Single-threaded; borrows everything.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,9 @@ struct RoundLoopOptions {
   uint64_t seed = 0;            // root of the silo-selection stream (coordinator's own randomness)
   int min_replies = 1;          // quorum: fewer replies leave the round's model unchanged
   std::vector<int> eligible;    // silos that can serve (ascending); empty = all (resume sets it)
+  // A shuffle-model algorithm (AlgorithmSpec::requires_shuffler): refuse to run, before any
+  // task is sent, unless the transport chain hides senders (a ShufflingTransport).
+  bool require_shuffler = false;
 };
 
 // What the loop knows after a round (what a checkpoint must hold to continue).

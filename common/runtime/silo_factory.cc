@@ -38,7 +38,8 @@ absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
   silo.private_seed = config.privacy.secure_noise
                           ? SeedFromOsEntropy()
                           : DeriveSeed(config.seed, "silo-private", static_cast<uint64_t>(silo_id));
-  silo.weight = static_cast<double>(n);
+  silo.weight = seal_for_ ? 1.0 : static_cast<double>(n);
+  silo.seal_for = seal_for_;
   silo.keep_last_answer = keep_last_answer_;
   silo.setup = setup_;
   return std::make_unique<SiloRuntime>(std::move(silo));

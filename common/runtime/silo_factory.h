@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "common/algorithms/silo_program.h"
@@ -31,6 +32,9 @@ class SiloFactory {
   absl::StatusOr<std::unique_ptr<SiloRuntime>> Make(int silo_id, std::vector<int> train_rows);
   // Silo processes keep their last answer to re-send it (SiloRuntimeOptions::keep_last_answer).
   void set_keep_last_answer(bool keep) { keep_last_answer_ = keep; }
+  // Shuffle mode: silos seal every report for this coordinator key (SiloRuntimeOptions::seal_for)
+  // and send weight 1, since a silo's record count, opened by the coordinator, could name it.
+  void set_seal_for(const ReportPublicKey& key) { seal_for_ = key; }
 
  private:
   const PreparedExperiment& experiment_;
@@ -39,6 +43,7 @@ class SiloFactory {
   PrivacyExtras extras_;
   std::map<int64_t, SiloPrivacyPlan> plans_;  // by record count
   bool keep_last_answer_ = false;
+  std::optional<ReportPublicKey> seal_for_;
 };
 
 }  // namespace fedsilo

@@ -10,6 +10,12 @@ constexpr char kMagic[] = "FEDSILOJRN1";
 }  // namespace
 
 absl::Status WriteSiloJournal(const std::string& path, const SiloJournal& journal) {
+  if (journal.has_last_update && !journal.last_update.sealed.empty()) {
+    // Writing it without its sealed bytes would make a restarted silo re-send an empty report.
+    return absl::UnimplementedError(
+        "silo journal " + path + ": the last answer is a sealed report (shuffle mode), which "
+        "the journal format FEDSILOJRN1 cannot hold yet");
+  }
   BinaryRecordWriter record(kMagic);
   record.Put<uint64_t>(journal.ledger.size());
   for (const DpEvent& event : journal.ledger) {

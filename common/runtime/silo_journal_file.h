@@ -2,7 +2,8 @@
 // rewritten atomically after every task (temporary file, fsync, rename) so that a silo killed at
 // any moment restarts with every noisy query it ever made. Format: "FEDSILOJRN1", little-endian
 // fields, 64-bit FNV-1a checksum; a torn or edited file is DataLoss naming it (the silo then
-// refuses to start rather than forget spent budget).
+// refuses to start rather than forget spent budget). A last answer that is a sealed report (shuffle
+// mode) is not representable yet: WriteSiloJournal refuses it (Unimplemented), nothing written.
 #pragma once
 
 #include <string>

@@ -245,6 +245,14 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   absl::StatusOr<SiloUpdate> update = options_.program->Train(task, context);
   // Whatever happened, the noise that was drawn is spent: account for it.
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
+  if (update.ok() && options_.seal_for) {
+    ReportPayload payload{update->round, update->weight, std::move(update->delta)};
+    absl::StatusOr<std::vector<uint8_t>> sealed = SealReport(payload, *options_.seal_for);
+    if (!sealed.ok()) return sealed.status();
+    update->delta = Vector();
+    update->weight = 1.0;
+    update->sealed = std::move(sealed).value();
+  }
   if (update.ok() && options_.keep_last_answer) last_update_ = *update;
   return update;
 }

@@ -45,6 +45,7 @@
 #include "common/dp/privacy_ledger.h"
 #include "common/model/model.h"
 #include "common/runtime/silo_privacy.h"
+#include "common/transport/sealed_report.h"
 
 namespace fedsilo {
 
@@ -60,6 +61,9 @@ struct SiloRuntimeOptions {
   double weight = 1.0;                   // public aggregation weight
   bool keep_last_answer = false;         // keep the last update to re-send it (silo processes;
                                          // thread mode never repeats a round and saves memory)
+  // Shuffle mode: seal every update (round, weight, delta) for this coordinator public key
+  // before it leaves the silo (SiloUpdate::sealed). Unset = updates leave in the clear.
+  std::optional<ReportPublicKey> seal_for;
 };
 
 // What a silo must remember across restarts.

@@ -144,6 +144,19 @@ TEST(SiloJournalTest, ADamagedJournalIsDataLossAndAMissingOneNotFound) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 }
 
+TEST(SiloJournalTest, ASealedLastAnswerIsRefusedNotWrittenWithoutItsBytes) {
+  const fs::path dir = testing::FreshTempDir("silo_journal_sealed");
+  SiloJournal journal;
+  journal.last_round = 3;
+  journal.has_last_update = true;
+  journal.last_update.round = 3;
+  journal.last_update.sealed = {1, 2, 3};
+  const absl::Status status = WriteSiloJournal((dir / "journal.bin").string(), journal);
+  EXPECT_TRUE(absl::IsUnimplemented(status)) << status;
+  EXPECT_NE(status.message().find("sealed report"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir / "journal.bin"));
+}
+
 TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
   Checkpoint checkpoint;
   checkpoint.round = 17;

@@ -2,6 +2,7 @@
 // (the generated stub), plaintext. Each test checks what the coordinator does with what a silo
 // could get wrong or forge: admission, validation of replies, replays, deadlines, disconnects and
 // message size. The expected updates are the literal vectors the test silos send.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -15,6 +16,9 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include "common/transport/sealed_report.h"
+#include "common/transport/shuffling_transport.h"
+#include "common/transport/unsealing_transport.h"
 #include "server/network_transport.h"
 #include "tests/server/test_silo.h"
 
@@ -579,6 +583,74 @@ TEST_F(NetworkTransportTest, WaitForSilosNamesTheMissingOnes) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(missing)) << missing;
   EXPECT_THAT(std::string(missing.message()), HasSubstr("only 1 of the 3 silos"));
   EXPECT_THAT(std::string(missing.message()), HasSubstr("silo 0 (silo-a), silo 2 (silo-c)"));
+}
+
+// Sealed reports over gRPC: the coordinator's NetworkTransport passes the sealed bytes on
+// untouched; behind a ShufflingTransport and an UnsealingTransport the coordinator gets the silos'
+// reports opened, in shuffled order, without their senders.
+TEST_F(NetworkTransportTest, SealedReportsTravelOverGrpcAndOpenAfterTheShuffle) {
+  Start();
+  JoinAll();
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  const ReportPublicKey public_key = keys->public_key();
+  ShufflingTransport shuffler(&transport());
+  UnsealingTransport edge(&shuffler, std::move(keys).value());
+  EXPECT_TRUE(edge.HidesSenders());
+  auto round = std::async(std::launch::async, [&edge] { return edge.Train(Tasks(1)); });
+  std::vector<std::vector<double>> sent;
+  for (int id = 0; id < 3; ++id) {
+    ExpectTask(id, 1);
+    ReportPayload payload;
+    payload.round = 1;
+    const std::vector<double> delta = HonestDelta(id, 1);
+    payload.values = Eigen::Map<const Vector>(delta.data(), static_cast<Eigen::Index>(delta.size()));
+    auto sealed = SealReport(payload, public_key);
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    ASSERT_TRUE(silos_[static_cast<size_t>(id)]->SendSealed(1, *sealed));
+    sent.push_back(delta);
+  }
+  const RoundResults results = round.get();
+  EXPECT_TRUE(results.failures.empty());
+  ASSERT_EQ(results.updates.size(), 3u);
+  std::vector<std::vector<double>> seen;
+  for (const SiloUpdate& update : results.updates) {
+    EXPECT_EQ(update.silo_id, -1);
+    EXPECT_EQ(update.round, 1);
+    EXPECT_EQ(update.weight, 1.0);
+    seen.push_back(ToStd(update.delta));
+  }
+  std::sort(seen.begin(), seen.end());
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(seen, sent);
+}
+
+TEST_F(NetworkTransportTest, SealedReportWithAClearDeltaBesideItIsInvalidArgument) {
+  Start();
+  JoinAll();
+  auto round = StartRound(transport(), Tasks(1, {0}));
+  ExpectTask(0, 1);
+  ASSERT_TRUE(silos_[0]->SendSealed(1, {1, 2, 3}, HonestDelta(0, 1)));
+  const RoundResults results = round.get();
+  EXPECT_TRUE(results.updates.empty());
+  const absl::Status status = FailureOf(results, 0);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("carries both a sealed report and a delta in the clear"));
+}
+
+TEST_F(NetworkTransportTest, SealedBytesArePassedOnUntouched) {
+  Start();
+  JoinAll();
+  auto round = StartRound(transport(), Tasks(1, {1}));
+  ExpectTask(1, 1);
+  const std::vector<uint8_t> bytes = {0, 255, 7, 0, 42};
+  ASSERT_TRUE(silos_[1]->SendSealed(1, bytes));
+  const RoundResults results = round.get();
+  ASSERT_EQ(results.updates.size(), 1u);
+  EXPECT_EQ(results.updates[0].silo_id, 1);
+  EXPECT_EQ(results.updates[0].sealed, bytes);
+  EXPECT_EQ(results.updates[0].delta.size(), 0);
 }
 
 }  // namespace

@@ -73,6 +73,17 @@ class TestSilo {
     update->mutable_privacy()->set_noisy_queries(noisy_queries);
     return Send(message);
   }
+  // An update carrying a sealed report (shuffle mode), and optionally a delta in the clear too.
+  bool SendSealed(uint32_t round, const std::vector<uint8_t>& sealed,
+                  const std::vector<double>& clear_delta = {}) {
+    v1::SiloMessage message;
+    v1::Update* update = message.mutable_update();
+    update->set_round(round);
+    update->set_sealed(std::string(sealed.begin(), sealed.end()));
+    update->mutable_delta()->mutable_values()->Assign(clear_delta.begin(), clear_delta.end());
+    update->set_weight(1.0);
+    return Send(message);
+  }
   bool SendRefusal(uint32_t round, int code, const std::string& text) {
     v1::SiloMessage message;
     message.mutable_refusal()->set_round(round);

@@ -1,0 +1,61 @@
+// ShufflingTransport: the shuffler of the shuffle model, as a Transport decorator (thread mode).
+//
+// Wraps the transport that reaches the silos. Train() hands the round's tasks to the inner
+// transport and only returns once that call has returned, that is once the round has closed and
+// every report of the round is in hand. It then permutes the reports uniformly at random with its
+// own secret generator and strips what could name a sender: every update gets silo_id = -1, the
+// inner order (ascending silo id, or arrival order) is erased first by sorting the reports by
+// content, so the output is a function of the multiset of reports and the shuffler's generator
+// only (with a fixed seed, the same reports give the same output whoever sent them), and failures
+// come back only as a count: one SiloFailure per missing report, silo_id = -1, carrying the status code
+// but a fixed message, sorted by code (so neither their order nor their text names a silo).
+//
+// Randomness: seeded from the operating system's entropy by default, or from an injected seed
+// (tests only). The seed is never derived from the run's seed or anything else the coordinator
+// knows: a coordinator that could replay the permutation could undo it.
+//
+// What the coordinator still learns (by design, see docs/networked.md): which silos it tasked
+// (it chose them), how many reports came back and the failure codes, the multiset of report
+// contents (opened after the shuffle when sealed), and each silo's privacy report
+// (PrivacyReports() is passed through: its query counts say which silos answered, not which
+// report is whose). It learns nothing about which silo sent which report beyond what the report
+// contents reveal: the output distribution is the same whichever silo sent which report.
+//
+// Also true: the round loop cannot drop a silo whose budget is spent (it no longer knows who
+// refused); such silos keep refusing on their own. Borrows the inner transport; one thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "common/base/rng.h"
+#include "common/transport/transport.h"
+
+namespace fedsilo {
+
+class ShufflingTransport : public Transport {
+ public:
+  // Seeds its permutation generator from OS entropy.
+  explicit ShufflingTransport(Transport* inner);
+  // Injected seed: for tests that need a reproducible permutation. Never pass a value the
+  // coordinator knows in a real run.
+  ShufflingTransport(Transport* inner, uint64_t seed);
+
+  RoundResults Train(const std::vector<SiloTask>& tasks) override;
+  int num_silos() const override { return inner_->num_silos(); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override {
+    return inner_->PrivacyReports();
+  }
+  bool HidesSenders() const override { return true; }
+
+ private:
+  Transport* inner_;
+  Rng rng_;
+};
+
+// The message every failure carries once the shuffler has hidden its sender.
+inline constexpr const char* kShuffledFailureMessage =
+    "a report of this round is missing; the shuffler hides which silo failed";
+
+}  // namespace fedsilo

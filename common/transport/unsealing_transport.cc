@@ -1,0 +1,71 @@
+#include "common/transport/unsealing_transport.h"
+
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+namespace fedsilo {
+
+UnsealingTransport::UnsealingTransport(Transport* inner, CoordinatorKeyPair keys)
+    : inner_(inner), keys_(std::move(keys)) {}
+
+RoundResults UnsealingTransport::Train(const std::vector<SiloTask>& tasks) {
+  RoundResults in = inner_->Train(tasks);
+  RoundResults out;
+  if (in.updates.size() + in.failures.size() > tasks.size()) {
+    // More replies than tasks: someone between the silos and here added reports.
+    const std::string why = "round " + std::to_string(tasks.empty() ? 0 : tasks.front().round) +
+                            ": " + std::to_string(in.updates.size() + in.failures.size()) +
+                            " replies came back for " + std::to_string(tasks.size()) +
+                            " tasks; every report of the round is discarded";
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      out.failures.push_back(SiloFailure{-1, absl::DataLossError(why)});
+    }
+    return out;
+  }
+  out.failures = std::move(in.failures);
+  std::unordered_set<std::string> seen;  // sealed bytes seen this round
+  for (SiloUpdate& update : in.updates) {
+    if (!update.sealed.empty() &&
+        !seen.insert(std::string(update.sealed.begin(), update.sealed.end())).second) {
+      // Every seal uses a fresh ephemeral key: equal bytes are a replay, never two honest reports.
+      out.failures.push_back(SiloFailure{
+          update.silo_id, absl::DataLossError("round " + std::to_string(update.round) +
+                                              ": the same sealed report arrived twice (a replay); "
+                                              "the copy is discarded")});
+      continue;
+    }
+    if (update.sealed.empty()) {
+      out.failures.push_back(SiloFailure{
+          update.silo_id,
+          absl::InvalidArgumentError("round " + std::to_string(update.round) +
+                                     ": a report arrived unsealed; in shuffle mode every report "
+                                     "must be sealed for the coordinator")});
+      continue;
+    }
+    absl::StatusOr<ReportPayload> payload = keys_.Open(update.sealed);
+    if (!payload.ok()) {
+      out.failures.push_back(SiloFailure{
+          update.silo_id, absl::Status(payload.status().code(),
+                                       "round " + std::to_string(update.round) + ": " +
+                                           std::string(payload.status().message()))});
+      continue;
+    }
+    if (payload->round != update.round) {
+      out.failures.push_back(SiloFailure{
+          update.silo_id,
+          absl::InvalidArgumentError("a sealed report for round " + std::to_string(payload->round) +
+                                     " arrived in round " + std::to_string(update.round))});
+      continue;
+    }
+    SiloUpdate opened;
+    opened.round = payload->round;
+    opened.silo_id = update.silo_id;
+    opened.weight = payload->weight;
+    opened.delta = std::move(payload->values);
+    out.updates.push_back(std::move(opened));
+  }
+  return out;
+}
+
+}  // namespace fedsilo

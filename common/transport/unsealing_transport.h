@@ -1,0 +1,43 @@
+// UnsealingTransport: the coordinator's side of sealed reports, as a Transport decorator.
+//
+// Sits between the coordinator and the shuffler (coordinator -> UnsealingTransport ->
+// ShufflingTransport -> silos). It owns the coordinator's key pair; silos seal each report for
+// its public key before the report leaves them, so nothing between silo and coordinator can read
+// it. Train() opens every sealed update the inner transport returns, after the shuffle, and
+// restores its round, weight and delta; order and silo_id (-1) are kept as they came. A report
+// that cannot be opened (DataLoss), arrives unsealed (InvalidArgument: in shuffle mode every
+// report must be sealed) or answers another round (InvalidArgument) is dropped and reported as a
+// failure with the same silo_id it came with. Other failures pass through.
+//
+// Sealed boxes give confidentiality, not authenticity: anyone holding the public key can seal a
+// report, so the shuffler could add reports of its own. Two checks bound that: a second copy of
+// the same sealed bytes in a round is a replay (DataLoss, discarded; honest seals never repeat),
+// and a round with more replies than tasks is discarded whole (one DataLoss failure per task).
+// A shuffler that replaces reports is not detected here. One thread.
+#pragma once
+
+#include "common/transport/sealed_report.h"
+#include "common/transport/transport.h"
+
+namespace fedsilo {
+
+class UnsealingTransport : public Transport {
+ public:
+  UnsealingTransport(Transport* inner, CoordinatorKeyPair keys);
+
+  // What silos seal their reports for.
+  const ReportPublicKey& public_key() const { return keys_.public_key(); }
+
+  RoundResults Train(const std::vector<SiloTask>& tasks) override;
+  int num_silos() const override { return inner_->num_silos(); }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override {
+    return inner_->PrivacyReports();
+  }
+  bool HidesSenders() const override { return inner_->HidesSenders(); }
+
+ private:
+  Transport* inner_;
+  CoordinatorKeyPair keys_;
+};
+
+}  // namespace fedsilo
