@@ -6,16 +6,11 @@
 
 namespace fedsilo {
 namespace {
-constexpr char kMagic[] = "FEDSILOJRN1";
+constexpr char kMagic[] = "FEDSILOJRN2";
+constexpr char kMagicV1[] = "FEDSILOJRN1";  // before sealed answers: read, never written
 }  // namespace
 
 absl::Status WriteSiloJournal(const std::string& path, const SiloJournal& journal) {
-  if (journal.has_last_update && !journal.last_update.sealed.empty()) {
-    // Writing it without its sealed bytes would make a restarted silo re-send an empty report.
-    return absl::UnimplementedError(
-        "silo journal " + path + ": the last answer is a sealed report (shuffle mode), which "
-        "the journal format FEDSILOJRN1 cannot hold yet");
-  }
   BinaryRecordWriter record(kMagic);
   record.Put<uint64_t>(journal.ledger.size());
   for (const DpEvent& event : journal.ledger) {
@@ -32,14 +27,19 @@ absl::Status WriteSiloJournal(const std::string& path, const SiloJournal& journa
     record.Put<int32_t>(journal.last_update.silo_id);
     record.Put<double>(journal.last_update.weight);
     record.PutVector(journal.last_update.delta);
+    record.PutString(std::string(journal.last_update.sealed.begin(), journal.last_update.sealed.end()));
   }
   return WriteFileAtomically(path, record.Finish());
 }
 
 absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
   FEDSILO_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
-  FEDSILO_ASSIGN_OR_RETURN(BinaryRecordReader record,
-                           BinaryRecordReader::Open(std::move(bytes), kMagic, "silo journal " + path));
+  absl::StatusOr<BinaryRecordReader> opened =
+      BinaryRecordReader::Open(bytes, kMagic, "silo journal " + path);
+  const bool v1 = !opened.ok() && BinaryRecordReader::Open(bytes, kMagicV1, "").ok();
+  if (v1) opened = BinaryRecordReader::Open(std::move(bytes), kMagicV1, "silo journal " + path);
+  if (!opened.ok()) return opened.status();
+  BinaryRecordReader& record = *opened;
   SiloJournal journal;
   uint64_t events = 0;
   FEDSILO_RETURN_IF_ERROR(record.Get(&events));
@@ -71,6 +71,11 @@ absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
     journal.last_update.silo_id = silo;
     FEDSILO_RETURN_IF_ERROR(record.Get(&journal.last_update.weight));
     FEDSILO_RETURN_IF_ERROR(record.GetVector(&journal.last_update.delta));
+    if (!v1) {
+      std::string sealed;
+      FEDSILO_RETURN_IF_ERROR(record.GetString(&sealed));
+      journal.last_update.sealed.assign(sealed.begin(), sealed.end());
+    }
   }
   FEDSILO_RETURN_IF_ERROR(record.ExpectEnd());
   return journal;

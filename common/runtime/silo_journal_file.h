@@ -1,9 +1,11 @@
 // Silo journal file: a silo process's SiloJournal on disk (ledger, last round, last answer),
 // rewritten atomically after every task (temporary file, fsync, rename) so that a silo killed at
-// any moment restarts with every noisy query it ever made. Format: "FEDSILOJRN1", little-endian
+// any moment restarts with every noisy query it ever made. Format: "FEDSILOJRN2", little-endian
 // fields, 64-bit FNV-1a checksum; a torn or edited file is DataLoss naming it (the silo then
-// refuses to start rather than forget spent budget). A last answer that is a sealed report (shuffle
-// mode) is not representable yet: WriteSiloJournal refuses it (Unimplemented), nothing written.
+// refuses to start rather than forget spent budget). The last answer keeps its sealed bytes
+// (shuffle mode), so a restarted silo re-sends exactly the sealed report it sent: the same
+// ciphertext, no new noise and no new seal. Files of the earlier format "FEDSILOJRN1" (no sealed
+// bytes) are still read.
 #pragma once
 
 #include <string>

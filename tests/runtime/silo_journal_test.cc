@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "common/runtime/silo_journal_file.h"
 #include "common/runtime/silo_privacy.h"
 #include "common/runtime/silo_runtime.h"
+#include "common/transport/sealed_report.h"
 #include "tests/algorithms/test_models.h"
 #include "tests/testing/process.h"
 
@@ -29,7 +31,8 @@ constexpr int kLocalSteps = 3;
 struct PrivateSilo {
   PrivateSilo() : data(LineDataset(kRecords, 2)), model(2) {}
 
-  std::unique_ptr<SiloRuntime> Make(bool keep_last_answer = true) const {
+  std::unique_ptr<SiloRuntime> Make(bool keep_last_answer = true,
+                                    std::optional<ReportPublicKey> seal_for = {}) const {
     PrivacyConfig privacy;
     privacy.epsilon = 1.0;
     privacy.delta = 1e-5;
@@ -47,6 +50,7 @@ struct PrivateSilo {
     options.private_seed = 1234;
     options.weight = kRecords;
     options.keep_last_answer = keep_last_answer;
+    options.seal_for = seal_for;
     return std::make_unique<SiloRuntime>(std::move(options));
   }
 
@@ -144,17 +148,40 @@ TEST(SiloJournalTest, ADamagedJournalIsDataLossAndAMissingOneNotFound) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 }
 
-TEST(SiloJournalTest, ASealedLastAnswerIsRefusedNotWrittenWithoutItsBytes) {
+// Shuffle mode: the journal keeps the sealed bytes of the last answer, so a silo killed after
+// answering and restarted re-sends exactly the report it sent (same ciphertext: no new noise, no
+// new seal), and only the coordinator's key opens it, to the answer the silo computed.
+TEST(SiloJournalTest, ASealedLastAnswerSurvivesARestartByteForByte) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  PrivateSilo setup;
+  auto silo = setup.Make(true, keys->public_key());
+  auto sent = silo->Handle(Task(1, 0.5));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  ASSERT_FALSE(sent->sealed.empty());
+  EXPECT_EQ(sent->delta.size(), 0);
   const fs::path dir = testing::FreshTempDir("silo_journal_sealed");
-  SiloJournal journal;
-  journal.last_round = 3;
-  journal.has_last_update = true;
-  journal.last_update.round = 3;
-  journal.last_update.sealed = {1, 2, 3};
-  const absl::Status status = WriteSiloJournal((dir / "journal.bin").string(), journal);
-  EXPECT_TRUE(absl::IsUnimplemented(status)) << status;
-  EXPECT_NE(status.message().find("sealed report"), std::string::npos);
-  EXPECT_FALSE(fs::exists(dir / "journal.bin"));
+  const std::string path = (dir / "silo.journal").string();
+  ASSERT_TRUE(WriteSiloJournal(path, silo->Journal()).ok());
+
+  auto journal = ReadSiloJournal(path);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  EXPECT_EQ(journal->last_update.sealed, sent->sealed);
+  auto restarted = setup.Make(true, keys->public_key());
+  ASSERT_TRUE(restarted->Restore(*journal).ok());
+  auto resent = restarted->Handle(Task(1, 0.5));
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_EQ(resent->sealed, sent->sealed);
+  EXPECT_EQ(restarted->ledger().num_queries(), kLocalSteps);  // nothing new spent
+  EXPECT_TRUE(absl::IsFailedPrecondition(restarted->Handle(Task(1, 0.7)).status()));
+
+  // Independent value: the same silo without sealing computes the delta the report holds.
+  auto clear = setup.Make()->Handle(Task(1, 0.5));
+  ASSERT_TRUE(clear.ok());
+  auto opened = keys->Open(resent->sealed);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->round, 1);
+  EXPECT_EQ(opened->values, clear->delta);
 }
 
 TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
