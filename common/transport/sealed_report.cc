@@ -1,8 +1,15 @@
 #include "common/transport/sealed_report.h"
 
+#include <sys/stat.h>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <sodium.h>
+
+#include "common/base/binary_record.h"
 
 namespace fedsilo {
 namespace {
@@ -16,7 +23,87 @@ absl::Status InitSodium() {
   return absl::OkStatus();
 }
 
+std::string Hex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+// 32 bytes from 64 hex digits (whitespace around them ignored); false on anything else.
+bool FromHex(const std::string& text, std::array<uint8_t, 32>* out) {
+  size_t begin = 0, end = text.size();
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  if (end - begin != 64) return false;
+  const auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 32; ++i) {
+    const int hi = digit(text[begin + 2 * i]), lo = digit(text[begin + 2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string ReportPublicKeyHex(const ReportPublicKey& key) { return Hex(key); }
+
+absl::StatusOr<ReportPublicKey> ReadReportPublicKey(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    return absl::NotFoundError("no coordinator public key file " + path);
+  }
+  FEDSILO_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  ReportPublicKey key{};
+  if (!FromHex(text, &key)) {
+    return absl::InvalidArgumentError("coordinator public key file " + path +
+                                      " must hold 64 hex digits (the coordinator's " +
+                                      "--sealing-key FILE.pub)");
+  }
+  return key;
+}
+
+absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::LoadOrCreate(const std::string& path) {
+  FEDSILO_RETURN_IF_ERROR(InitSodium());
+  CoordinatorKeyPair keys;
+  if (std::filesystem::exists(path)) {
+    FEDSILO_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+    const bool parsed = FromHex(text, &keys.secret_key_);
+    sodium_memzero(text.data(), text.size());
+    if (!parsed) {
+      return absl::DataLossError("sealing key file " + path +
+                                 " is not a key file (expected 64 hex digits)");
+    }
+    if (crypto_scalarmult_base(keys.public_key_.data(), keys.secret_key_.data()) != 0) {
+      return absl::DataLossError("sealing key file " + path + " holds an unusable key");
+    }
+  } else {
+    FEDSILO_ASSIGN_OR_RETURN(keys, Generate());
+    std::string text = Hex(keys.secret_key_) + "\n";
+    {
+      // Created with mode 0600 before the secret is written.
+      const mode_t old_mask = umask(077);
+      std::ofstream out(path, std::ios::trunc);
+      umask(old_mask);
+      out << text;
+      out.flush();
+      sodium_memzero(text.data(), text.size());
+      if (!out) return absl::PermissionDeniedError("cannot write the sealing key file " + path);
+    }
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
+  }
+  FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(path + ".pub", Hex(keys.public_key_) + "\n"));
+  return keys;
+}
 
 absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::Generate() {
   FEDSILO_RETURN_IF_ERROR(InitSodium());

@@ -6,12 +6,20 @@
 // sender). Whoever holds only the public key, the shuffler included, cannot open a sealed report;
 // OpenSealedReport needs the secret key and fails with DataLoss on any modified, truncated or
 // foreign ciphertext (the box is authenticated), InvalidArgument on a malformed payload inside.
-// The secret key never leaves the CoordinatorKeyPair (wiped on destruction). Thread-safe.
+// The secret key never leaves the CoordinatorKeyPair (wiped on destruction) except into the
+// coordinator's own key file (LoadOrCreate). Thread-safe.
+//
+// Key files (networked mode): the coordinator keeps its key pair in a file it alone can read
+// (`fedsilo coordinator --sealing-key FILE`, mode 0600: the secret key as 64 hex digits) and
+// writes the public key beside it (FILE.pub: 64 hex digits). Each silo pins the public key from
+// its own copy of FILE.pub (`fedsilo silo --coordinator-public-key FILE.pub`), never from the
+// peer it connects to: a shuffler that handed out its own key could read every report.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/base/status.h"
@@ -26,6 +34,11 @@ class CoordinatorKeyPair {
  public:
   // A fresh key pair from libsodium's CSPRNG (Internal error if libsodium cannot initialize).
   static absl::StatusOr<CoordinatorKeyPair> Generate();
+  // Reads the key pair from `path` (written by an earlier call), or generates one and writes it
+  // there (mode 0600) when there is no such file; either way (re)writes the public key to
+  // `path`.pub. DataLoss when the file is not a key file; PermissionDenied when it cannot be
+  // written. There is no way to build a key pair from a public key alone.
+  static absl::StatusOr<CoordinatorKeyPair> LoadOrCreate(const std::string& path);
   CoordinatorKeyPair(const CoordinatorKeyPair&) = delete;
   CoordinatorKeyPair& operator=(const CoordinatorKeyPair&) = delete;
   CoordinatorKeyPair(CoordinatorKeyPair&& other) noexcept;
@@ -41,6 +54,11 @@ class CoordinatorKeyPair {
   ReportPublicKey public_key_{};
   std::array<uint8_t, 32> secret_key_{};
 };
+
+// Reads a public key file (64 hex digits, surrounding whitespace allowed); NotFound without the
+// file, InvalidArgument naming the file when it holds anything else.
+absl::StatusOr<ReportPublicKey> ReadReportPublicKey(const std::string& path);
+std::string ReportPublicKeyHex(const ReportPublicKey& key);
 
 // Seals a report for `coordinator` (Internal error only if libsodium fails).
 absl::StatusOr<std::vector<uint8_t>> SealReport(const ReportPayload& payload,

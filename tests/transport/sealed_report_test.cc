@@ -8,6 +8,15 @@
 
 #include "common/transport/report_payload.h"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <type_traits>
+
+#include "tests/testing/process.h"
+
 namespace fedsilo {
 namespace {
 
@@ -136,6 +145,56 @@ TEST(SealedReportTest, MovedKeyPairStillOpens) {
   ASSERT_TRUE(sealed.ok());
   CoordinatorKeyPair moved = std::move(keys).value();
   EXPECT_TRUE(moved.Open(*sealed).ok());
+}
+
+// The coordinator's key file: created with mode 0600 on first use, its public half written to
+// FILE.pub in the documented form (64 hex digits), and the same key pair read back later (a
+// report sealed for the first run's public key opens after a restart).
+TEST(SealingKeyFileTest, CreatedOnceThenLoadedWithItsPublicKeyBeside) {
+  const std::filesystem::path dir = testing::FreshTempDir("sealing_key_file");
+  const std::string path = (dir / "coordinator.key").string();
+  auto created = CoordinatorKeyPair::LoadOrCreate(path);
+  ASSERT_TRUE(created.ok()) << created.status();
+  struct stat info {};
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  const std::string pub_text = testing::ReadFile(path + ".pub");
+  EXPECT_TRUE(std::regex_match(pub_text, std::regex("[0-9a-f]{64}\n"))) << pub_text;
+  // Independent value: the hex of the key bytes, written out here.
+  std::string hex;
+  for (uint8_t b : created->public_key()) {
+    char two[3];
+    std::snprintf(two, sizeof(two), "%02x", b);
+    hex += two;
+  }
+  EXPECT_EQ(pub_text, hex + "\n");
+  auto pinned = ReadReportPublicKey(path + ".pub");
+  ASSERT_TRUE(pinned.ok()) << pinned.status();
+  EXPECT_EQ(*pinned, created->public_key());
+
+  auto sealed = SealReport(Sample(), *pinned);
+  ASSERT_TRUE(sealed.ok());
+  auto loaded = CoordinatorKeyPair::LoadOrCreate(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->public_key(), created->public_key());
+  auto opened = loaded->Open(*sealed);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->values, Sample().values);
+}
+
+TEST(SealingKeyFileTest, DamagedFilesAreRefusedNamingThem) {
+  const std::filesystem::path dir = testing::FreshTempDir("sealing_key_damaged");
+  const std::string key = (dir / "bad.key").string();
+  testing::WriteFile(key, "not a key\n");
+  auto loaded = CoordinatorKeyPair::LoadOrCreate(key);
+  EXPECT_TRUE(absl::IsDataLoss(loaded.status())) << loaded.status();
+  EXPECT_NE(loaded.status().message().find(key), std::string::npos);
+  const std::string pub = (dir / "bad.pub").string();
+  testing::WriteFile(pub, std::string(63, 'a') + "\n");
+  auto read = ReadReportPublicKey(pub);
+  EXPECT_TRUE(absl::IsInvalidArgument(read.status())) << read.status();
+  EXPECT_NE(read.status().message().find(pub), std::string::npos);
+  EXPECT_TRUE(absl::IsNotFound(ReadReportPublicKey((dir / "none.pub").string()).status()));
 }
 
 }  // namespace
