@@ -8,11 +8,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/algorithms/algorithm_registry.h"
 #include "common/base/binary_record.h"
 #include "common/base/thread_pool.h"
 #include "common/runtime/config_parser.h"
+#include "common/transport/sealed_report.h"
+#include "common/transport/unsealing_transport.h"
 #include "fedsilo/v1/wire.h"
 #include "server/network_transport.h"
+#include "server/shuffler_link.h"
 
 namespace fedsilo {
 namespace {
@@ -51,6 +55,102 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+// In a shuffle-model run silos must go through the shuffler: a direct Session is refused.
+class RefuseSilosService final : public v1::Coordinator::Service {
+ public:
+  explicit RefuseSilosService(std::string algorithm) : algorithm_(std::move(algorithm)) {}
+  grpc::Status Session(grpc::ServerContext* context,
+                       grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>*) override {
+    const std::string why = "this run's algorithm '" + algorithm_ +
+                            "' is shuffle-model: silos join the shuffler (fedsilo shuffler), never "
+                            "the coordinator directly";
+    spdlog::warn("refused a silo session from {}: {}", context->peer(), why);
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, why);
+  }
+
+ private:
+  const std::string algorithm_;
+};
+
+// Listens with `credentials` on options.listen and registers `services`; writes the port file.
+absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
+    const CoordinatorProcessOptions& options, const ExperimentConfig& config,
+    const std::shared_ptr<grpc::ServerCredentials>& credentials,
+    const std::vector<grpc::Service*>& services) {
+  const int max_bytes = static_cast<int>(config.network.max_message_mb * 1024 * 1024);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, credentials, &port);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError("cannot listen on " + options.listen +
+                                  " (address in use or not local?)");
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  spdlog::info("coordinator listening on {}:{} ({})", host, port,
+               options.insecure ? "plaintext" : "TLS");
+  if (!options.port_file.empty()) {
+    FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(options.port_file, std::to_string(port) + "\n"));
+  }
+  return server;
+}
+
+// The shuffle-model run: silos -> shuffler -> ShufflerLinkTransport -> UnsealingTransport.
+absl::StatusOr<CoordinatorProcessResult> RunShuffleModel(const CoordinatorProcessOptions& options,
+                                                         CoordinatorProcessResult result,
+                                                         const PreparedExperiment& experiment) {
+  const ExperimentConfig& config = result.config;
+  FEDSILO_ASSIGN_OR_RETURN(CoordinatorKeyPair keys,
+                           CoordinatorKeyPair::LoadOrCreate(options.sealing_key));
+  spdlog::info("sealed reports: public key {} (written to {}.pub; each silo pins it with "
+               "--coordinator-public-key)",
+               ReportPublicKeyHex(keys.public_key()), options.sealing_key);
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                           ServerCredentials(options));
+  if (options.insecure) {
+    spdlog::warn("--insecure: the shuffler link is not authenticated (any local process may "
+                 "connect first as the shuffler); the reports stay sealed");
+  }
+  ShufflerLinkOptions link_options;
+  link_options.num_silos = config.partition.silos;
+  link_options.experiment_yaml = ExperimentConfigToYaml(config);
+  link_options.num_parameters = experiment.model->num_parameters();
+  link_options.round_timeout_seconds = config.network.round_timeout_seconds;
+  link_options.join_timeout_seconds = config.network.join_timeout_seconds;
+  link_options.require_certificate = !options.client_ca.empty();
+  link_options.shuffler_name = options.shuffler_name;
+  ShufflerLinkTransport link(link_options);
+  RefuseSilosService refuse_silos(config.algorithm.name);
+  FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> server,
+                           Listen(options, config, credentials, {&link, &refuse_silos}));
+  spdlog::info("shuffle-model run: waiting for the shuffler");
+  const auto stop = [&](const std::string& reason) {
+    link.Finish(reason);
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  };
+  const int min_silos = config.network.min_silos > 0 ? config.network.min_silos
+                                                     : config.partition.silos;
+  if (absl::Status joined = link.WaitForShuffler(min_silos, config.network.join_timeout_seconds);
+      !joined.ok()) {
+    stop(std::string(joined.message()));
+    return joined;
+  }
+  UnsealingTransport edge(&link, std::move(keys));
+  RunOptions run = options.run;
+  run.checkpoint = true;
+  const int threads = run.threads > 0 ? run.threads
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(threads);
+  absl::StatusOr<RunReport> report = RunWithTransport(experiment, edge, &pool, run);
+  stop(report.ok() ? "the run is over" : std::string(report.status().message()));
+  if (!report.ok()) return report.status();
+  result.report = *std::move(report);
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
@@ -66,9 +166,29 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
     spdlog::warn("no --client-ca: silos are not authenticated (any TLS client may join under "
                  "any name on the roster)");
   }
+  FEDSILO_ASSIGN_OR_RETURN(AlgorithmSpec spec, FindAlgorithm(config.algorithm.name));
+  const bool shuffle_model = spec.requires_shuffler;
+  if (shuffle_model) {
+    if (options.sealing_key.empty()) {
+      return absl::InvalidArgumentError(
+          "algorithm '" + config.algorithm.name + "' is shuffle-model: the coordinator needs "
+          "--sealing-key FILE (its key pair for the silos' sealed reports, created if absent; give "
+          "each silo FILE.pub as --coordinator-public-key)");
+    }
+    if (!options.insecure && options.client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          "algorithm '" + config.algorithm.name + "' is shuffle-model: with TLS the coordinator "
+          "needs --client-ca to accept batches only from the shuffler's certificate (common name '" +
+          options.shuffler_name + "')");
+    }
+  } else if (!options.sealing_key.empty()) {
+    return absl::InvalidArgumentError("--sealing-key is for shuffle-model algorithms; '" +
+                                      config.algorithm.name + "' is not one");
+  }
   if (options.dry_run) return result;
 
   FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment, PrepareExperiment(config));
+  if (shuffle_model) return RunShuffleModel(options, std::move(result), experiment);
   NetworkTransportOptions network;
   network.num_silos = config.partition.silos;
   network.roster = config.network.silos;

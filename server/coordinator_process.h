@@ -7,6 +7,12 @@
 // Security: TLS by default (server certificate and key; with a client CA, every silo must present
 // a certificate signed by it, and its common name is the only name it may join under).
 // Plaintext only with `insecure`, and only on a loopback address.
+//
+// Shuffle-model algorithms: silos join the shuffler (`fedsilo shuffler`), never the coordinator
+// (a silo Session here is refused, FailedPrecondition); the shuffler dials in on ShufflerLink and
+// the round loop runs over UnsealingTransport(ShufflerLinkTransport) with the key pair of
+// `sealing_key` (required). With TLS, --client-ca is required as well: the link is accepted only
+// from a certificate with common name `shuffler_name`.
 #pragma once
 
 #include <string>
@@ -28,6 +34,11 @@ struct CoordinatorProcessOptions {
   std::string tls_key;           // PEM private key
   std::string client_ca;         // PEM CA that signs silo certificates (mutual TLS)
   bool dry_run = false;          // validate arguments and config, then return
+  // Shuffle-model algorithms (AlgorithmSpec::requires_shuffler) only:
+  std::string sealing_key;       // the coordinator's key pair for sealed reports (created if
+                                 // absent; the public key is written to sealing_key + ".pub")
+  std::string shuffler_name = "shuffler";  // with --client-ca: the certificate CN the shuffler
+                                           // link must present
 };
 
 struct CoordinatorProcessResult {

@@ -16,6 +16,7 @@
 #include "common/runtime/experiment.h"
 #include "common/runtime/silo_factory.h"
 #include "common/runtime/silo_journal_file.h"
+#include "common/transport/sealed_report.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "fedsilo/v1/wire.h"
 
@@ -39,6 +40,9 @@ absl::Status ValidateArguments(const SiloProcessOptions& options) {
   }
   if (!options.data_file.empty() && !std::filesystem::exists(options.data_file)) {
     return absl::NotFoundError("--data: no file " + options.data_file);
+  }
+  if (!options.coordinator_public_key.empty()) {
+    FEDSILO_RETURN_IF_ERROR(ReadReportPublicKey(options.coordinator_public_key).status());
   }
   const bool any_tls = !options.ca.empty() || !options.cert.empty() || !options.key.empty();
   if (options.insecure) {
@@ -133,6 +137,25 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
   const int shard = options.data_file.empty() ? options.shard : 0;
   SiloFactory factory(world->experiment);
   factory.set_keep_last_answer(true);
+  if (world->experiment.algorithm.requires_shuffler) {
+    if (options.coordinator_public_key.empty()) {
+      return absl::FailedPreconditionError(
+          "this run's algorithm '" + config.algorithm.name + "' is shuffle-model: the silo seals "
+          "its reports for the coordinator and needs the coordinator's public key pinned with "
+          "--coordinator-public-key FILE (the coordinator's --sealing-key FILE.pub); it never "
+          "takes a key from the peer it connects to");
+    }
+    FEDSILO_ASSIGN_OR_RETURN(ReportPublicKey key,
+                             ReadReportPublicKey(options.coordinator_public_key));
+    factory.set_seal_for(key);
+    spdlog::info("silo '{}': sealing every report for the pinned coordinator key {}", options.name,
+                 ReportPublicKeyHex(key));
+  } else if (!options.coordinator_public_key.empty()) {
+    return absl::FailedPreconditionError(
+        "this silo has a pinned coordinator key (--coordinator-public-key) but the run's "
+        "algorithm '" + config.algorithm.name + "' is not shuffle-model; the silo refuses to send "
+        "its reports in the clear");
+  }
   FEDSILO_ASSIGN_OR_RETURN(
       world->runtime,
       factory.Make(static_cast<int>(welcome.silo_id()),
@@ -181,8 +204,13 @@ absl::Status Serve(const SiloProcessOptions& options, SiloWorld& world, const v1
   if (update.ok()) {
     v1::Update* out = reply.mutable_update();
     out->set_round(task.round());
-    wire::ToProto(update->delta, out->mutable_delta());
-    out->set_weight(update->weight);
+    if (!update->sealed.empty()) {
+      out->set_sealed(std::string(update->sealed.begin(), update->sealed.end()));
+      out->set_weight(1.0);
+    } else {
+      wire::ToProto(update->delta, out->mutable_delta());
+      out->set_weight(update->weight);
+    }
     wire::ToProto(report, out->mutable_privacy());
   } else {
     spdlog::warn("silo '{}' refuses round {}: {}", options.name, round, std::string(update.status().message()));

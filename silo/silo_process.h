@@ -10,6 +10,9 @@
 // State: with --state-dir the silo persists its journal (ledger, last round, last answer)
 // atomically after every task, before answering, and restores it on restart: a restarted silo
 // never forgets spent budget and never answers a round twice.
+// Shuffle model: with --coordinator-public-key the silo seals every report for that key
+// (SiloRuntimeOptions::seal_for) and dials the shuffler; its journal keeps the sealed bytes, so a
+// restarted silo re-sends exactly the report it sent.
 // Reconnects (bounded by network.join_timeout_seconds) when the coordinator goes away, so a
 // resumed coordinator finds its silos again.
 #pragma once
@@ -37,6 +40,11 @@ struct SiloProcessOptions {
                                  // the host of `coordinator`)
   double connect_timeout_seconds = 0;  // 0: the config's network.join_timeout_seconds
   bool dry_run = false;          // validate arguments (and the own config) and return
+  // Shuffle-model runs: the coordinator's public key for sealed reports (its --sealing-key
+  // FILE.pub), pinned here and never taken from the peer. `coordinator` is then the shuffler's
+  // address. Required for a shuffle-model algorithm; refused for any other (a silo with a pinned
+  // key never sends a report in the clear).
+  std::string coordinator_public_key;
 };
 
 absl::Status RunSiloProcess(const SiloProcessOptions& options);

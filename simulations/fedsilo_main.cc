@@ -3,6 +3,7 @@
 //   fedsilo sweep CONFIG.yaml --set-list key.path=v1,v2,... [...] --out DIR [--set ...]
 //   fedsilo coordinator CONFIG.yaml --listen HOST:PORT [--out DIR] [--resume] [TLS | --insecure]
 //   fedsilo silo --coordinator HOST:PORT --name NAME (--data FILE.csv | --shard I) [--config ...]
+//   fedsilo shuffler --listen HOST:PORT --coordinator HOST:PORT [TLS | --insecure]
 //   fedsilo privacy epsilon --sampling S --q Q --noise-multiplier Z --steps T --delta D [--json]
 //   fedsilo privacy calibrate --epsilon E --delta D --sampling S --q Q --steps T [--json]
 //   fedsilo partition CONFIG.yaml --out DIR [--set key.path=value ...]
@@ -25,6 +26,7 @@
 #include "common/runtime/silo_privacy.h"
 #include "common/runtime/sweep.h"
 #include "server/coordinator_process.h"
+#include "server/shuffler_process.h"
 #include "silo/silo_process.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -221,6 +223,13 @@ int PrivacyCalibrate(const PrivacyArguments& args) {
   return 0;
 }
 
+int Shuffler(const fedsilo::ShufflerProcessOptions& options) {
+  const absl::Status status = fedsilo::RunShufflerProcess(options);
+  if (!status.ok()) return Fail(status);
+  if (options.dry_run) std::fprintf(stderr, "fedsilo: shuffler arguments are valid\n");
+  return 0;
+}
+
 // `fedsilo partition`: each silo's share of the data in its own folder (partition_export.h).
 int Partition(const std::string& config_path, const std::vector<std::string>& overrides,
               const std::string& out_dir) {
@@ -295,6 +304,14 @@ int main(int argc, char** argv) {
   coordinator->add_flag("--dry-run", coordinator_options.dry_run,
                         "validate the arguments and the config, then exit");
 
+  coordinator->add_option("--sealing-key", coordinator_options.sealing_key,
+                          "shuffle-model runs: the coordinator's key pair for sealed reports "
+                          "(created if absent, mode 0600); its public key goes to FILE.pub");
+  coordinator->add_option("--shuffler-name", coordinator_options.shuffler_name,
+                          "shuffle-model runs with --client-ca: the certificate CN the shuffler "
+                          "must present")
+      ->capture_default_str();
+
   fedsilo::SiloProcessOptions silo_options;
   CLI::App* silo = app.add_subcommand(
       "silo", "run one silo of a networked run: dials out to the coordinator");
@@ -322,7 +339,38 @@ int main(int argc, char** argv) {
   silo->add_option("--connect-timeout", silo_options.connect_timeout_seconds,
                    "seconds to keep trying to reach the coordinator (default: "
                    "network.join_timeout_seconds)");
+  silo->add_option("--coordinator-public-key", silo_options.coordinator_public_key,
+                   "shuffle-model runs: the coordinator's public key (its --sealing-key FILE.pub), "
+                   "pinned; --coordinator is then the shuffler's address");
   silo->add_flag("--dry-run", silo_options.dry_run, "validate the arguments, then exit");
+
+  fedsilo::ShufflerProcessOptions shuffler_options;
+  CLI::App* shuffler = app.add_subcommand(
+      "shuffler", "run the shuffler of a shuffle-model run: silos dial in, it dials the "
+                  "coordinator and forwards each round's sealed reports in a secret random order");
+  shuffler->add_option("--listen", shuffler_options.listen,
+                       "HOST:PORT for the silos (port 0: any free port)")
+      ->required();
+  shuffler->add_option("--coordinator", shuffler_options.coordinator, "HOST:PORT of the coordinator")
+      ->required();
+  shuffler->add_option("--port-file", shuffler_options.port_file,
+                       "write the port listened on to this file once listening");
+  shuffler->add_flag("--insecure", shuffler_options.insecure,
+                     "plaintext, loopback addresses only (both sides)");
+  shuffler->add_option("--tls-cert", shuffler_options.tls_cert,
+                       "PEM server certificate presented to the silos");
+  shuffler->add_option("--tls-key", shuffler_options.tls_key, "its private key");
+  shuffler->add_option("--client-ca", shuffler_options.client_ca,
+                       "PEM CA of the silos' certificates (mutual TLS: each silo joins under its CN)");
+  shuffler->add_option("--ca", shuffler_options.ca, "PEM CA of the coordinator's certificate");
+  shuffler->add_option("--cert", shuffler_options.cert,
+                       "PEM client certificate for the coordinator (CN: its --shuffler-name)");
+  shuffler->add_option("--key", shuffler_options.key, "its private key");
+  shuffler->add_option("--server-name", shuffler_options.server_name,
+                       "name to check on the coordinator's certificate (default: its host)");
+  shuffler->add_option("--connect-timeout", shuffler_options.connect_timeout_seconds,
+                       "seconds to keep trying to reach the coordinator (default 120)");
+  shuffler->add_flag("--dry-run", shuffler_options.dry_run, "validate the arguments, then exit");
 
   PrivacyArguments privacy_args;
   CLI::App* privacy = app.add_subcommand("privacy", "privacy accounting (RDP accountant)");
@@ -366,6 +414,7 @@ int main(int argc, char** argv) {
   if (run->parsed()) return Run(config_path, overrides, options);
   if (coordinator->parsed()) return Coordinator(coordinator_options);
   if (silo->parsed()) return Silo(silo_options);
+  if (shuffler->parsed()) return Shuffler(shuffler_options);
   if (sweep->parsed()) return Sweep(config_path, overrides, set_lists, options);
   if (epsilon->parsed()) return PrivacyEpsilon(privacy_args);
   if (calibrate->parsed()) return PrivacyCalibrate(privacy_args);

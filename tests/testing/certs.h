@@ -1,6 +1,8 @@
 // Test certificates made at test time with the openssl command-line tool (never committed):
 //   - a CA ("fedsilo test CA"), a server certificate for localhost / 127.0.0.1 (subjectAltName)
 //     signed by it, and client certificates with CN silo-a, silo-b, silo-c signed by it;
+//   - a shuffler certificate (CN shuffler, SAN localhost / 127.0.0.1) for both server and client
+//     use: it serves the silos and dials the coordinator;
 //   - another CA ("intruder CA") and a client certificate with CN silo-a signed by that one.
 // Keys are ECDSA P-256 (fast to make). Header-only; used by the server and security tests.
 #pragma once
@@ -22,6 +24,7 @@ struct TestCertificates {
   std::string ca;               // PEM of the CA that signed the server and silo certificates
   KeyPair server;               // CN localhost, SAN DNS:localhost, IP:127.0.0.1
   KeyPair silo_a, silo_b, silo_c;
+  KeyPair shuffler;             // CN shuffler, SAN DNS:localhost, IP:127.0.0.1; server + client
   std::string other_ca;         // an unrelated CA
   KeyPair other_silo_a;         // CN silo-a, signed by other_ca
   std::string error;            // non-empty when openssl failed (the command and its output)
@@ -97,6 +100,10 @@ inline TestCertificates MakeTestCertificates(const std::filesystem::path& dir) {
       internal::MakeLeaf(dir, "silo-a", "silo-a", "ca", client, &out.error) &&
       internal::MakeLeaf(dir, "silo-b", "silo-b", "ca", client, &out.error) &&
       internal::MakeLeaf(dir, "silo-c", "silo-c", "ca", client, &out.error) &&
+      internal::MakeLeaf(dir, "shuffler", "shuffler", "ca",
+                         "extendedKeyUsage = serverAuth, clientAuth\n"
+                         "subjectAltName = DNS:localhost, IP:127.0.0.1\n",
+                         &out.error) &&
       internal::MakeCa(dir, "other-ca", "intruder CA", &out.error) &&
       internal::MakeLeaf(dir, "other-silo-a", "silo-a", "other-ca", client, &out.error);
   if (!made) return out;
@@ -105,6 +112,7 @@ inline TestCertificates MakeTestCertificates(const std::filesystem::path& dir) {
   out.silo_a = pair("silo-a");
   out.silo_b = pair("silo-b");
   out.silo_c = pair("silo-c");
+  out.shuffler = pair("shuffler");
   out.other_ca = pem("other-ca");
   out.other_silo_a = pair("other-silo-a");
   return out;

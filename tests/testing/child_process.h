@@ -22,16 +22,18 @@ namespace fedsilo::testing {
 
 class ChildProcess {
  public:
-  // Starts FEDSILO_BINARY_PATH with `args` from the source directory; stdout and stderr go to
-  // `log`.
-  ChildProcess(const std::vector<std::string>& args, const std::filesystem::path& log) : log_(log) {
+  // Starts FEDSILO_BINARY_PATH (or `binary`) with `args` from the source directory; stdout and
+  // stderr go to `log`.
+  ChildProcess(const std::vector<std::string>& args, const std::filesystem::path& log,
+               const std::string& binary_path = FEDSILO_BINARY_PATH)
+      : log_(log) {
     pid_ = fork();
     if (pid_ == 0) {
       if (chdir(FEDSILO_SOURCE_DIR) != 0) _exit(126);
       FILE* out = std::freopen(log.c_str(), "w", stdout);
       if (out == nullptr || dup2(fileno(stdout), fileno(stderr)) < 0) _exit(126);
       std::vector<char*> argv;
-      std::string binary = FEDSILO_BINARY_PATH;
+      std::string binary = binary_path;
       argv.push_back(binary.data());
       std::vector<std::string> copy = args;
       for (std::string& arg : copy) argv.push_back(arg.data());

@@ -197,5 +197,33 @@ TEST(SealingKeyFileTest, DamagedFilesAreRefusedNamingThem) {
   EXPECT_TRUE(absl::IsNotFound(ReadReportPublicKey((dir / "none.pub").string()).status()));
 }
 
+// The shuffler cannot open a report, by construction:
+//  - a key pair (the only thing that opens a report) cannot be built from a public key, copied, or
+//    default-constructed: it comes only from Generate() or the coordinator's own key file;
+//  - the shuffler's code (server/shuffler_process.*) names no key pair and no key file at all: it
+//    handles sealed reports as opaque bytes;
+//  - a key pair the shuffler could make for itself does not open a report sealed for the
+//    coordinator.
+static_assert(!std::is_constructible_v<CoordinatorKeyPair, ReportPublicKey>);
+static_assert(!std::is_default_constructible_v<CoordinatorKeyPair>);
+static_assert(!std::is_copy_constructible_v<CoordinatorKeyPair>);
+
+TEST(ShufflerHoldsNoKeyTest, ItsCodeNamesNoKeyPairAndItsOwnKeysOpenNothing) {
+  for (const char* file : {"server/shuffler_process.h", "server/shuffler_process.cc"}) {
+    const std::string text = testing::ReadFile(std::filesystem::path(FEDSILO_SOURCE_DIR) / file);
+    ASSERT_FALSE(text.empty()) << file;
+    for (const char* word : {"CoordinatorKeyPair", "sealed_report.h", "LoadOrCreate", "Open("}) {
+      EXPECT_EQ(text.find(word), std::string::npos) << file << " mentions " << word;
+    }
+  }
+  auto coordinator = CoordinatorKeyPair::Generate();
+  auto shufflers_own = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(coordinator.ok() && shufflers_own.ok());
+  auto sealed = SealReport(Sample(), coordinator->public_key());
+  ASSERT_TRUE(sealed.ok());
+  EXPECT_TRUE(absl::IsDataLoss(shufflers_own->Open(*sealed).status()));
+  EXPECT_TRUE(coordinator->Open(*sealed).ok());
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -1,0 +1,287 @@
+#include "server/shuffler_process.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/binary_record.h"
+#include "common/runtime/config_parser.h"
+#include "common/transport/shuffling_transport.h"
+#include "fedsilo/v1/fedsilo.grpc.pb.h"
+#include "fedsilo/v1/wire.h"
+#include "server/network_transport.h"
+
+namespace fedsilo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using LinkStream = grpc::ClientReaderWriter<v1::ShufflerMessage, v1::LinkMessage>;
+
+absl::Status ValidateArguments(const ShufflerProcessOptions& options) {
+  if (options.listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
+  if (options.coordinator.empty()) {
+    return absl::InvalidArgumentError("--coordinator HOST:PORT is required");
+  }
+  const bool any_tls = !options.tls_cert.empty() || !options.tls_key.empty() ||
+                       !options.client_ca.empty() || !options.ca.empty() ||
+                       !options.cert.empty() || !options.key.empty();
+  if (options.insecure) {
+    if (any_tls) return absl::InvalidArgumentError("--insecure cannot be combined with TLS files");
+    for (const std::string* address : {&options.listen, &options.coordinator}) {
+      if (!wire::IsLoopbackAddress(*address)) {
+        return absl::InvalidArgumentError(
+            "--insecure (plaintext) is refused for " + *address +
+            ": it is allowed only for loopback addresses (127.0.0.1, ::1, localhost); use TLS");
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (options.tls_cert.empty() || options.tls_key.empty() || options.ca.empty()) {
+    return absl::InvalidArgumentError(
+        "the shuffler needs --tls-cert and --tls-key (its certificate for the silos), --ca (the CA "
+        "of the coordinator's certificate) and --cert/--key (its client certificate for the "
+        "coordinator), or --insecure on loopback addresses");
+  }
+  if (options.cert.empty() != options.key.empty()) {
+    return absl::InvalidArgumentError("--cert and --key go together");
+  }
+  for (const std::string* file : {&options.tls_cert, &options.tls_key, &options.client_ca,
+                                  &options.ca, &options.cert, &options.key}) {
+    if (!file->empty() && !std::filesystem::exists(*file)) {
+      return absl::NotFoundError("no file " + *file);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> SiloSideCredentials(
+    const ShufflerProcessOptions& options) {
+  if (options.insecure) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      options.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  FEDSILO_ASSIGN_OR_RETURN(pair.cert_chain, ReadWholeFile(options.tls_cert));
+  FEDSILO_ASSIGN_OR_RETURN(pair.private_key, ReadWholeFile(options.tls_key));
+  ssl.pem_key_cert_pairs.push_back(pair);
+  if (!options.client_ca.empty()) {
+    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.client_ca));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(
+    const ShufflerProcessOptions& options, double max_message_mb) {
+  grpc::ChannelArguments arguments;
+  const int max_bytes = static_cast<int>(max_message_mb * 1024 * 1024);
+  arguments.SetMaxReceiveMessageSize(max_bytes);
+  arguments.SetMaxSendMessageSize(max_bytes);
+  if (options.insecure) {
+    return grpc::CreateCustomChannel(options.coordinator, grpc::InsecureChannelCredentials(),
+                                     arguments);
+  }
+  grpc::SslCredentialsOptions ssl;
+  FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.ca));
+  if (!options.cert.empty()) {
+    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadWholeFile(options.cert));
+    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadWholeFile(options.key));
+  }
+  if (!options.server_name.empty()) arguments.SetSslTargetNameOverride(options.server_name);
+  return grpc::CreateCustomChannel(options.coordinator, grpc::SslCredentials(ssl), arguments);
+}
+
+bool Retryable(grpc::StatusCode code) {
+  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::ALREADY_EXISTS ||
+         code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         code == grpc::StatusCode::UNKNOWN || code == grpc::StatusCode::INTERNAL;
+}
+
+// What the shuffler serves once the coordinator has said what the run is.
+struct SiloSide {
+  ExperimentConfig config;
+  std::string experiment_yaml;
+  int64_t num_parameters = 0;
+  std::unique_ptr<NetworkTransport> transport;
+  std::unique_ptr<ShufflingTransport> shuffler;
+  std::unique_ptr<grpc::Server> server;
+};
+
+absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOptions& options,
+                                                     const v1::LinkWelcome& welcome) {
+  auto side = std::make_unique<SiloSide>();
+  side->experiment_yaml = welcome.experiment_yaml();
+  side->num_parameters = static_cast<int64_t>(welcome.num_parameters());
+  FEDSILO_ASSIGN_OR_RETURN(side->config, ParseExperimentConfig(welcome.experiment_yaml(),
+                                                               "the coordinator's config", {}));
+  const ExperimentConfig& config = side->config;
+  NetworkTransportOptions network;
+  network.num_silos = static_cast<int>(welcome.num_silos());
+  network.roster = config.network.silos;
+  network.experiment_yaml = welcome.experiment_yaml();
+  network.num_parameters = static_cast<int64_t>(welcome.num_parameters());
+  network.round_timeout_seconds = config.network.round_timeout_seconds;
+  network.join_timeout_seconds = config.network.join_timeout_seconds;
+  network.min_replies = config.network.min_replies;
+  network.names_from_certificates = !options.client_ca.empty();
+  side->transport = std::make_unique<NetworkTransport>(network);
+  // The permutation's seed comes from the OS: nothing the coordinator knows can replay it.
+  side->shuffler = std::make_unique<ShufflingTransport>(side->transport.get());
+
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                           SiloSideCredentials(options));
+  const int max_bytes = static_cast<int>(config.network.max_message_mb * 1024 * 1024);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, credentials, &port);
+  builder.RegisterService(side->transport.get());
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.SetMaxSendMessageSize(max_bytes);
+  side->server = builder.BuildAndStart();
+  if (side->server == nullptr || port == 0) {
+    return absl::UnavailableError("cannot listen on " + options.listen +
+                                  " (address in use or not local?)");
+  }
+  spdlog::info("shuffler listening for silos on {} port {} ({})", options.listen, port,
+               options.insecure ? "plaintext" : "TLS");
+  if (!options.port_file.empty()) {
+    FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(options.port_file, std::to_string(port) + "\n"));
+  }
+  return side;
+}
+
+// One round: the silos' replies, shuffled, as one batch. Unsealed reports are not forwarded.
+v1::ShufflerMessage ShuffleRound(SiloSide& side, const v1::RoundRequest& request) {
+  v1::ShufflerMessage out;
+  v1::ShuffledBatch* batch = out.mutable_batch();
+  const int round = static_cast<int>(request.round());
+  batch->set_round(request.round());
+  absl::StatusOr<Vector> global =
+      wire::FromProto(request.global_parameters(), side.num_parameters,
+                      absl::StrCat("the parameters of round ", round));
+  std::vector<int> codes;
+  if (!global.ok()) {
+    spdlog::warn("round {}: {}", round, std::string(global.status().message()));
+    for (int i = 0; i < request.silo_ids_size(); ++i) {
+      codes.push_back(static_cast<int>(absl::StatusCode::kInvalidArgument));
+    }
+  } else {
+    auto shared = std::make_shared<const Vector>(*std::move(global));
+    std::vector<SiloTask> tasks;
+    for (const uint32_t id : request.silo_ids()) {
+      tasks.push_back(SiloTask{round, static_cast<int>(id), shared});
+    }
+    RoundResults shuffled = side.shuffler->Train(tasks);
+    for (const SiloUpdate& update : shuffled.updates) {
+      if (update.sealed.empty()) {
+        spdlog::warn("round {}: a report arrived unsealed; it is not forwarded", round);
+        codes.push_back(static_cast<int>(absl::StatusCode::kInvalidArgument));
+        continue;
+      }
+      batch->add_sealed_reports(std::string(update.sealed.begin(), update.sealed.end()));
+    }
+    for (const SiloFailure& failure : shuffled.failures) {
+      codes.push_back(static_cast<int>(failure.status.code()));
+    }
+  }
+  std::sort(codes.begin(), codes.end());
+  for (const int code : codes) batch->add_failure_codes(code);
+  const std::vector<SiloPrivacyReport> reports = side.transport->PrivacyReports();
+  for (size_t id = 0; id < reports.size(); ++id) {
+    if (reports[id].known) wire::ToProto(reports[id], &(*batch->mutable_privacy())[static_cast<uint32_t>(id)]);
+  }
+  spdlog::info("round {}: forwarded {} sealed reports and {} failures in shuffled order", round,
+               batch->sealed_reports_size(), batch->failure_codes_size());
+  return out;
+}
+
+}  // namespace
+
+absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
+  FEDSILO_RETURN_IF_ERROR(ValidateArguments(options));
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                           CoordinatorChannel(options, NetworkConfig().max_message_mb));
+  if (options.dry_run) return absl::OkStatus();
+  auto stub = v1::ShufflerLink::NewStub(channel);
+  const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+      options.connect_timeout_seconds > 0 ? options.connect_timeout_seconds : 120.0));
+  auto give_up_at = Clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(100);
+  std::unique_ptr<SiloSide> side;
+  std::string last_problem = "no answer";
+  for (;;) {
+    grpc::ClientContext context;
+    std::unique_ptr<LinkStream> stream = stub->Rounds(&context);
+    v1::ShufflerMessage hello;
+    hello.mutable_hello()->set_protocol_version(wire::kProtocolVersion);
+    v1::LinkMessage message;
+    bool linked = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
+    if (linked) {
+      const v1::LinkWelcome& welcome = message.welcome();
+      if (side == nullptr) {
+        FEDSILO_ASSIGN_OR_RETURN(side, ServeSilos(options, welcome));
+      } else if (welcome.experiment_yaml() != side->experiment_yaml) {
+        return absl::FailedPreconditionError(
+            "the coordinator came back with another experiment; this shuffler serves one run");
+      }
+      backoff = std::chrono::milliseconds(100);
+      const int min_silos = side->config.network.min_silos > 0 ? side->config.network.min_silos
+                                                               : static_cast<int>(welcome.num_silos());
+      if (absl::Status joined =
+              side->transport->WaitForSilos(min_silos, side->config.network.join_timeout_seconds);
+          !joined.ok()) {
+        side->transport->Finish(std::string(joined.message()));
+        side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        context.TryCancel();
+        return joined;
+      }
+      v1::ShufflerMessage ready;
+      ready.mutable_joined()->set_ready_silos(static_cast<uint32_t>(min_silos));
+      linked = stream->Write(ready);
+      spdlog::info("shuffler: {} silos joined; serving rounds", min_silos);
+      while (linked && stream->Read(&message)) {
+        if (message.has_round()) {
+          if (!stream->Write(ShuffleRound(*side, message.round()))) break;
+        } else if (message.has_finish()) {
+          spdlog::info("shuffler: the coordinator ended the run: {}", message.finish().reason());
+          side->transport->Finish(message.finish().reason());
+          side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+          stream->WritesDone();
+          stream->Finish();
+          return absl::OkStatus();
+        }
+      }
+    }
+    const grpc::Status status = stream->Finish();
+    if (!Retryable(status.error_code())) {
+      if (side != nullptr) {
+        side->transport->Finish("the coordinator refused the shuffler");
+        side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      }
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          "the coordinator refused this shuffler: " + status.error_message());
+    }
+    last_problem = status.error_message().empty() ? "stream closed" : status.error_message();
+    if (linked) {
+      spdlog::warn("shuffler: lost the coordinator ({}); reconnecting", last_problem);
+      give_up_at = Clock::now() + timeout;
+    }
+    if (Clock::now() >= give_up_at) {
+      if (side != nullptr) {
+        side->transport->Finish("the shuffler lost the coordinator");
+        side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      }
+      return absl::DeadlineExceededError("could not reach the coordinator at " +
+                                         options.coordinator + ": " + last_problem);
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+}  // namespace fedsilo

@@ -1,0 +1,292 @@
+// The shuffle model in networked mode with real processes on 127.0.0.1 (labelled `slow`): one
+// `fedsilo coordinator`, one `fedsilo shuffler` and several `fedsilo silo` processes running a
+// shuffle-model algorithm (the test-only test_shuffled_minibatch_sgd of
+// tests/testing/shuffle_test_algorithm.cc, in the fedsilo_with_test_algorithms binary).
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/certs.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/process.h"
+
+namespace fedsilo {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using testing::ReadFile;
+using std::chrono::seconds;
+
+const std::string kBinary = FEDSILO_TEST_ALGORITHMS_BINARY_PATH;
+
+// Waits (bounded) until `path` holds a whole line (a --port-file); it, or "".
+std::string WaitForLine(const fs::path& path, double limit_seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    const std::string text = ReadFile(path);
+    if (!text.empty() && text.back() == '\n') return text.substr(0, text.size() - 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return "";
+}
+
+// A small synthetic logistic problem, split IID over `silos`; 12 rounds of shuffle-model
+// minibatch SGD. The silos' names in the tests start with "ward-", a string no other file holds.
+std::string WriteConfig(const fs::path& dir, int silos, const std::string& algorithm) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::ostringstream csv;
+  csv << "x1,x2,x3,label\n";
+  for (int i = 0; i < 960; ++i) {
+    const double a = normal(rng), b = normal(rng), c = normal(rng);
+    csv << a << "," << b << "," << c << "," << (a - 0.7 * b + 0.2 * c + 0.4 * normal(rng) > 0 ? "yes" : "no")
+        << "\n";
+  }
+  testing::WriteFile(dir / "data.csv", csv.str());
+  std::ostringstream yaml;
+  yaml << "seed: 9\n"
+       << "data: {dataset: csv, train: " << (dir / "data.csv").string()
+       << ", label: label, positive: \"yes\"}\n"
+       << "partition: {scheme: iid, silos: " << silos << "}\n"
+       << "model: {type: logistic}\n"
+       << "algorithm: {name: " << algorithm
+       << ", rounds: 12, batch_size: 16, lr: 0.5, personalize_steps: 0}\n"
+       << "output: {eval_every: 4, save_model: true}\n"
+       << "network: {join_timeout_seconds: 30, round_timeout_seconds: 20}\n";
+  testing::WriteFile(dir / "experiment.yaml", yaml.str());
+  return (dir / "experiment.yaml").string();
+}
+
+// model.bin: "FEDSILO1", a little-endian uint64 count, then the doubles.
+std::vector<double> ReadModel(const fs::path& path) {
+  const std::string bytes = ReadFile(path);
+  if (bytes.size() < 16) return {};
+  uint64_t count = 0;
+  std::memcpy(&count, bytes.data() + 8, 8);
+  if (bytes.size() != 16 + 8 * count) return {};
+  std::vector<double> values(count);
+  std::memcpy(values.data(), bytes.data() + 16, 8 * count);
+  return values;
+}
+
+// Every file under `dir`, concatenated (to search what the coordinator wrote).
+std::string AllFiles(const fs::path& dir) {
+  std::string all;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) all += ReadFile(entry.path());
+  }
+  return all;
+}
+
+std::string Logs(const std::vector<std::unique_ptr<ChildProcess>>& processes) {
+  std::string all;
+  for (const auto& process : processes) all += process->log() + "\n-----\n";
+  return all;
+}
+
+// Coordinator + shuffler + 4 silos, plaintext on loopback. The run completes; its final model is
+// the thread-mode run's (same config, same binary) up to floating-point rounding: every silo
+// computes the same update in both modes (same data, seeds and parameters), but each mode's
+// shuffler permutes the reports with its own OS-seeded generator, so the coordinator sums the
+// same terms in another order. Each round's mean moves by at most a few ulps of the largest
+// term; over 12 rounds of a contracting logistic-regression step that stays far below 1e-9.
+// The coordinator never learns a silo's name: its log and every file it wrote are free of them.
+TEST(ShufflerProcessTest, FourSilosThroughTheShufflerEndWhereThreadModeEnds) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_run");
+  const std::string config = WriteConfig(dir, 4, "test_shuffled_minibatch_sgd");
+  // The thread-mode reference, by the same binary (the plain fedsilo lacks the test algorithm).
+  ChildProcess reference({"run", config, "--quiet", "--out", (dir / "thread").string()},
+                         dir / "thread.log", kBinary);
+  ASSERT_EQ(reference.Wait(seconds(60)), 0) << reference.log();
+  const std::vector<double> expected = ReadModel(dir / "thread" / "model.bin");
+  ASSERT_EQ(expected.size(), 4u);
+
+  std::vector<std::unique_ptr<ChildProcess>> processes;
+  processes.push_back(std::make_unique<ChildProcess>(
+      std::vector<std::string>{"coordinator", config, "--listen", "127.0.0.1:0", "--insecure",
+                               "--port-file", (dir / "coordinator.port").string(), "--out",
+                               (dir / "net").string(), "--sealing-key",
+                               (dir / "coordinator.key").string(), "--quiet"},
+      dir / "coordinator.log", kBinary));
+  ChildProcess& coordinator = *processes.back();
+  const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
+  ASSERT_TRUE(fs::exists(dir / "coordinator.key.pub"));
+  processes.push_back(std::make_unique<ChildProcess>(
+      std::vector<std::string>{"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                               (dir / "shuffler.port").string(), "--coordinator",
+                               "127.0.0.1:" + coordinator_port},
+      dir / "shuffler.log", kBinary));
+  ChildProcess& shuffler = *processes.back();
+  const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(shuffler_port.empty()) << Logs(processes);
+  for (int i = 0; i < 4; ++i) {
+    processes.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + shuffler_port,
+                                 "--insecure", "--name", "ward-" + std::to_string(i), "--shard",
+                                 std::to_string(i), "--coordinator-public-key",
+                                 (dir / "coordinator.key.pub").string(), "--state-dir",
+                                 (dir / "state").string()},
+        dir / ("silo" + std::to_string(i) + ".log"), kBinary));
+  }
+  ASSERT_EQ(coordinator.Wait(seconds(90)), 0) << Logs(processes);
+  EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
+  for (size_t i = 2; i < processes.size(); ++i) {
+    EXPECT_EQ(processes[i]->Wait(seconds(15)), 0) << processes[i]->log();
+  }
+
+  const std::vector<double> networked = ReadModel(dir / "net" / "model.bin");
+  ASSERT_EQ(networked.size(), expected.size());
+  double norm = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_NEAR(networked[i], expected[i], 1e-9) << i;
+    norm += expected[i] * expected[i];
+  }
+  EXPECT_GT(std::sqrt(norm), 0.1);  // it trained: the comparison is not 0 == 0
+
+  // The shuffler forwarded sealed reports every round; the silos sealed for the pinned key.
+  const std::string shuffler_log = shuffler.log();
+  EXPECT_NE(shuffler_log.find("round 12: forwarded 4 sealed reports and 0 failures"),
+            std::string::npos) << shuffler_log;
+  EXPECT_NE(processes[2]->log().find("sealing every report for the pinned coordinator key"),
+            std::string::npos);
+  // The coordinator never sees a silo's name: not in its log, not in any file it wrote. (The
+  // shuffler, which admits the silos, does.)
+  const std::string coordinator_view = coordinator.log() + AllFiles(dir / "net");
+  EXPECT_EQ(coordinator_view.find("ward-"), std::string::npos) << coordinator.log();
+  EXPECT_NE(shuffler_log.find("ward-0"), std::string::npos);
+  // Each silo journaled its sealed last answer (the journal holds sealed bytes since FEDSILOJRN2).
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(ReadFile(dir / "state" / ("ward-" + std::to_string(i) + ".journal")).substr(0, 11),
+              "FEDSILOJRN2");
+  }
+}
+
+// Refusals with real processes: a silo that dials the coordinator directly in a shuffle-model
+// run is refused by the coordinator; a silo without the coordinator's pinned public key refuses
+// to join through the shuffler; a coordinator without a sealing key refuses to start.
+TEST(ShufflerProcessTest, DirectSilosAndSilosWithoutAPinnedKeyAreRefused) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_refusals");
+  const std::string config = WriteConfig(dir, 2, "test_shuffled_minibatch_sgd");
+  ChildProcess keyless_coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--insecure",
+                                    "--dry-run"},
+                                   dir / "keyless.log", kBinary);
+  EXPECT_EQ(keyless_coordinator.Wait(seconds(30)), 2);
+  EXPECT_NE(keyless_coordinator.log().find("needs --sealing-key FILE"), std::string::npos)
+      << keyless_coordinator.log();
+
+  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--insecure",
+                            "--port-file", (dir / "coordinator.port").string(), "--out",
+                            (dir / "net").string(), "--sealing-key",
+                            (dir / "coordinator.key").string(), "--quiet"},
+                           dir / "coordinator.log", kBinary);
+  const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
+  ChildProcess direct({"silo", "--coordinator", "127.0.0.1:" + coordinator_port, "--insecure",
+                       "--name", "ward-0", "--shard", "0", "--coordinator-public-key",
+                       (dir / "coordinator.key.pub").string()},
+                      dir / "direct.log", kBinary);
+  EXPECT_EQ(direct.Wait(seconds(30)), 2) << direct.log();
+  EXPECT_NE(direct.log().find("is shuffle-model: silos join the shuffler"), std::string::npos)
+      << direct.log();
+  EXPECT_NE(coordinator.log().find("refused a silo session"), std::string::npos)
+      << coordinator.log();
+
+  ChildProcess shuffler({"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                         (dir / "shuffler.port").string(), "--coordinator",
+                         "127.0.0.1:" + coordinator_port},
+                        dir / "shuffler.log", kBinary);
+  const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(shuffler_port.empty()) << shuffler.log() << coordinator.log();
+  ChildProcess keyless({"silo", "--coordinator", "127.0.0.1:" + shuffler_port, "--insecure",
+                        "--name", "ward-1", "--shard", "1"},
+                       dir / "keyless_silo.log", kBinary);
+  EXPECT_EQ(keyless.Wait(seconds(30)), 2) << keyless.log();
+  EXPECT_NE(keyless.log().find("needs the coordinator's public key pinned with "
+                               "--coordinator-public-key"),
+            std::string::npos)
+      << keyless.log();
+  // Neither refused silo sent anything: no round started.
+  EXPECT_FALSE(fs::exists(dir / "net" / "metrics.csv") &&
+               ReadFile(dir / "net" / "metrics.csv").find("\n4,") != std::string::npos);
+}
+
+// Mutual TLS: the coordinator accepts the shuffler link only from the certificate named
+// "shuffler". A shuffler process presenting a silo's certificate (signed by the same CA) is
+// refused before any round; the real shuffler then runs 3 TLS silos to the end, and the result
+// matches thread mode up to rounding.
+TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_tls");
+  const testing::TestCertificates certs = testing::MakeTestCertificates(dir / "certs");
+  ASSERT_TRUE(certs.ok()) << certs.error;
+  const std::string config = WriteConfig(dir, 3, "test_shuffled_minibatch_sgd");
+  ChildProcess reference({"run", config, "--quiet", "--out", (dir / "thread").string()},
+                         dir / "thread.log", kBinary);
+  ASSERT_EQ(reference.Wait(seconds(60)), 0) << reference.log();
+
+  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--port-file",
+                            (dir / "coordinator.port").string(), "--out", (dir / "net").string(),
+                            "--sealing-key", (dir / "coordinator.key").string(), "--tls-cert",
+                            certs.server.cert, "--tls-key", certs.server.key, "--client-ca",
+                            certs.ca, "--quiet"},
+                           dir / "coordinator.log", kBinary);
+  const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
+  const auto shuffler_args = [&](const testing::KeyPair& client, const std::string& port_file) {
+    return std::vector<std::string>{
+        "shuffler", "--listen", "127.0.0.1:0", "--port-file", (dir / port_file).string(),
+        "--coordinator", "127.0.0.1:" + coordinator_port, "--tls-cert", certs.shuffler.cert,
+        "--tls-key", certs.shuffler.key, "--client-ca", certs.ca, "--ca", certs.ca, "--cert",
+        client.cert, "--key", client.key, "--connect-timeout", "10"};
+  };
+  ChildProcess impostor(shuffler_args(certs.silo_a, "impostor.port"), dir / "impostor.log", kBinary);
+  EXPECT_EQ(impostor.Wait(seconds(30)), 1) << impostor.log();
+  EXPECT_NE(impostor.log().find("only the shuffler (certificate common name 'shuffler') may send "
+                                "batches; this peer's certificate is for 'silo-a'"),
+            std::string::npos)
+      << impostor.log();
+  EXPECT_NE(coordinator.log().find("refused a shuffler link"), std::string::npos);
+
+  ChildProcess shuffler(shuffler_args(certs.shuffler, "shuffler.port"), dir / "shuffler.log",
+                        kBinary);
+  const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(shuffler_port.empty()) << shuffler.log() << coordinator.log();
+  std::vector<std::unique_ptr<ChildProcess>> silos;
+  const testing::KeyPair* silo_certs[] = {&certs.silo_a, &certs.silo_b, &certs.silo_c};
+  const char* names[] = {"silo-a", "silo-b", "silo-c"};
+  for (int i = 0; i < 3; ++i) {
+    silos.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + shuffler_port, "--name",
+                                 names[i], "--shard", std::to_string(i), "--ca", certs.ca,
+                                 "--cert", silo_certs[i]->cert, "--key", silo_certs[i]->key,
+                                 "--coordinator-public-key",
+                                 (dir / "coordinator.key.pub").string()},
+        dir / (std::string(names[i]) + ".log"), kBinary));
+  }
+  ASSERT_EQ(coordinator.Wait(seconds(90)), 0)
+      << coordinator.log() << shuffler.log() << Logs(silos);
+  EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
+  for (auto& silo : silos) EXPECT_EQ(silo->Wait(seconds(15)), 0) << silo->log();
+  const std::vector<double> expected = ReadModel(dir / "thread" / "model.bin");
+  const std::vector<double> networked = ReadModel(dir / "net" / "model.bin");
+  ASSERT_EQ(networked.size(), 4u);
+  ASSERT_EQ(expected.size(), 4u);
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(networked[i], expected[i], 1e-9) << i;
+  // (silo-a's name is in the coordinator's log, once: the impostor's refused certificate.)
+  for (const char* name : {"silo-b", "silo-c"}) {
+    EXPECT_EQ((coordinator.log() + AllFiles(dir / "net")).find(name), std::string::npos) << name;
+  }
+}
+
+}  // namespace
+}  // namespace fedsilo
