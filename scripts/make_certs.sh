@@ -2,7 +2,7 @@
 # Generates the TLS credentials of a networked fedsilo run with openssl: a certificate authority,
 # the coordinator's server certificate and one client certificate per silo.
 #
-# Usage: bash scripts/make_certs.sh [--server-name HOST]... [--days N] [--force] OUTDIR SILO...
+# Usage: bash scripts/make_certs.sh [--server-name HOST]... [--days N] [--force] [--shuffler] OUTDIR SILO...
 #
 # Writes into OUTDIR (created if needed):
 #   ca.crt ca.key          the CA (ca.key signs everything; keep it off the silos' machines)
@@ -11,13 +11,17 @@
 #                          --server-name (a DNS name, or an IP address)
 #   SILO.crt SILO.key      one per silo name: subject CN = SILO, client authentication only;
 #                          the coordinator binds a silo's --name to this CN
+#   shuffler.crt .key      with --shuffler (shuffle-model runs): subject CN = shuffler (the name
+#                          the coordinator's --shuffler-name expects by default), server AND
+#                          client authentication (it serves the silos and dials the coordinator),
+#                          subjectAltName DNS:shuffler plus the coordinator's names above
 # Keys are EC P-256, unencrypted, mode 600. Existing files are kept (so silos can be added to a
 # directory later) unless --force regenerates everything. A silo hands over nothing but its
 # certificate request in a real deployment; this script is for trials, tests and docker-compose.
 set -euo pipefail
 
 usage() {
-  echo "usage: bash scripts/make_certs.sh [--server-name HOST]... [--days N] [--force] OUTDIR SILO..." >&2
+  echo "usage: bash scripts/make_certs.sh [--server-name HOST]... [--days N] [--force] [--shuffler] OUTDIR SILO..." >&2
   exit 2
 }
 
@@ -25,6 +29,7 @@ server_names=(coordinator localhost)
 server_ips=(127.0.0.1 ::1)
 days=825
 force=false
+shuffler=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --server-name)
@@ -35,6 +40,7 @@ while [ $# -gt 0 ]; do
       [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "make_certs: --days needs a positive integer" >&2; exit 2; }
       days="$2"; shift 2 ;;
     --force) force=true; shift ;;
+    --shuffler) shuffler=true; shift ;;
     -h|--help) usage ;;
     --) shift; break ;;
     -*) echo "make_certs: unknown option '$1'" >&2; usage ;;
@@ -54,7 +60,7 @@ for name in "${silos[@]}"; do
     exit 2
   fi
   case "$name" in
-    ca|server) echo "make_certs: '$name' cannot be a silo name (its files would clash with $name.crt)" >&2; exit 2 ;;
+    ca|server|shuffler) echo "make_certs: '$name' cannot be a silo name (its files would clash with $name.crt)" >&2; exit 2 ;;
   esac
   if [ -n "${seen[$name]:-}" ]; then echo "make_certs: silo name '$name' given twice" >&2; exit 2; fi
   seen[$name]=1
@@ -106,6 +112,12 @@ if $force || [ ! -f "$out/server.crt" ] || [ ! -f "$out/server.key" ]; then
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=$san"
+fi
+if $shuffler && { $force || [ ! -f "$out/shuffler.crt" ] || [ ! -f "$out/shuffler.key" ]; }; then
+  issue shuffler shuffler "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:shuffler,$san"
 fi
 for name in "${silos[@]}"; do
   if $force || [ ! -f "$out/$name.crt" ] || [ ! -f "$out/$name.key" ]; then

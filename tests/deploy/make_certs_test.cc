@@ -85,6 +85,30 @@ TEST_F(MakeCertsTest, CertificatesVerifyWithTheRightNamesAndPurposes) {
   }
 }
 
+// --shuffler: a certificate with CN shuffler that both serves TLS (to the silos) and is a TLS
+// client (of the coordinator); "shuffler" cannot be a silo name.
+TEST_F(MakeCertsTest, ShufflerCertificateServesAndDials) {
+  const Result made = Make({"--shuffler", out_.string(), "silo0"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  for (const char* purpose : {"sslserver", "sslclient"}) {
+    EXPECT_EQ(OpenSsl({"verify", "-purpose", purpose, "-CAfile", Pem("ca.crt"), Pem("shuffler.crt")})
+                  .exit_code, 0) << purpose;
+  }
+  const Result subject = OpenSsl({"x509", "-in", Pem("shuffler.crt"), "-noout", "-subject",
+                                  "-nameopt", "RFC2253"});
+  EXPECT_THAT(subject.output, HasSubstr("CN=shuffler,"));
+  const Result san = OpenSsl({"x509", "-in", Pem("shuffler.crt"), "-noout", "-ext", "subjectAltName"});
+  EXPECT_THAT(san.output, HasSubstr("DNS:shuffler"));
+  EXPECT_THAT(san.output, HasSubstr("IP Address:127.0.0.1"));
+  struct stat st {};
+  ASSERT_EQ(stat(Pem("shuffler.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_FALSE(fs::exists(dir_ / "plain" / "shuffler.crt"));
+  ASSERT_EQ(Make({(dir_ / "plain").string(), "silo0"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(dir_ / "plain" / "shuffler.crt"));  // only with --shuffler
+  EXPECT_EQ(Make({out_.string(), "shuffler"}).exit_code, 2);
+}
+
 TEST_F(MakeCertsTest, ExtraServerNamesKeepExistingFilesForceRegenerates) {
   ASSERT_EQ(Make({"--server-name", "fl.example.org", "--server-name", "10.1.2.3", out_.string(),
                   "a"}).exit_code, 0);
