@@ -2,6 +2,11 @@
 // `fedsilo coordinator`, one `fedsilo shuffler` and several `fedsilo silo` processes running a
 // shuffle-model algorithm (the test-only test_shuffled_minibatch_sgd of
 // tests/testing/shuffle_test_algorithm.cc, in the fedsilo_with_test_algorithms binary).
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -42,7 +47,8 @@ std::string WaitForLine(const fs::path& path, double limit_seconds) {
 
 // A small synthetic logistic problem, split IID over `silos`; 12 rounds of shuffle-model
 // minibatch SGD. The silos' names in the tests start with "ward-", a string no other file holds.
-std::string WriteConfig(const fs::path& dir, int silos, const std::string& algorithm) {
+std::string WriteConfig(const fs::path& dir, int silos, const std::string& algorithm,
+                        int rounds = 12, int eval_every = 4) {
   std::mt19937_64 rng(11);
   std::normal_distribution<double> normal;
   std::ostringstream csv;
@@ -60,11 +66,36 @@ std::string WriteConfig(const fs::path& dir, int silos, const std::string& algor
        << "partition: {scheme: iid, silos: " << silos << "}\n"
        << "model: {type: logistic}\n"
        << "algorithm: {name: " << algorithm
-       << ", rounds: 12, batch_size: 16, lr: 0.5, personalize_steps: 0}\n"
-       << "output: {eval_every: 4, save_model: true}\n"
+       << ", rounds: " << rounds << ", batch_size: 16, lr: 0.5, personalize_steps: 0}\n"
+       << "output: {eval_every: " << eval_every << ", save_model: true}\n"
        << "network: {join_timeout_seconds: 30, round_timeout_seconds: 20}\n";
   testing::WriteFile(dir / "experiment.yaml", yaml.str());
   return (dir / "experiment.yaml").string();
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t size = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// The last evaluated round in a metrics.csv (0 when none yet).
+int LastRound(const fs::path& metrics) {
+  std::stringstream in(ReadFile(metrics));
+  std::string line;
+  int last = 0;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = std::atoi(line.c_str());
+  }
+  return last;
 }
 
 // model.bin: "FEDSILO1", a little-endian uint64 count, then the doubles.
@@ -286,6 +317,76 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
   for (const char* name : {"silo-b", "silo-c"}) {
     EXPECT_EQ((coordinator.log() + AllFiles(dir / "net")).find(name), std::string::npos) << name;
   }
+}
+
+// The coordinator is killed (SIGKILL) mid-run and resumed on the same port with the same sealing
+// key file: the shuffler keeps its silos and reconnects, the silos keep their pinned key (the key
+// pair is reloaded, not regenerated; if the kill fell between the silos' answers and the
+// checkpoint, they re-send their journaled sealed answers for that round), and the run ends where
+// thread mode ends (up to rounding, as above).
+TEST(ShufflerProcessTest, CoordinatorKilledAndResumedTheShufflerReconnects) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_resume");
+  const std::string config = WriteConfig(dir, 3, "test_shuffled_minibatch_sgd", 1000, 1);
+  ChildProcess reference({"run", config, "--quiet", "--out", (dir / "thread").string()},
+                         dir / "thread.log", kBinary);
+  ASSERT_EQ(reference.Wait(seconds(120)), 0) << reference.log();
+  const std::string address = "127.0.0.1:" + std::to_string(FreePort());
+  const auto coordinator_args = [&](bool resume) {
+    std::vector<std::string> args = {"coordinator", config, "--listen", address, "--insecure",
+                                     "--out", (dir / "net").string(), "--sealing-key",
+                                     (dir / "coordinator.key").string(), "--quiet"};
+    if (resume) args.push_back("--resume");
+    return args;
+  };
+  auto coordinator = std::make_unique<ChildProcess>(coordinator_args(false),
+                                                    dir / "coordinator1.log", kBinary);
+  ASSERT_TRUE([&] {
+    for (int i = 0; i < 1500 && !fs::exists(dir / "coordinator.key.pub"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return fs::exists(dir / "coordinator.key.pub");
+  }()) << coordinator->log();
+  const std::string public_key = ReadFile(dir / "coordinator.key.pub");
+  ChildProcess shuffler({"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                         (dir / "shuffler.port").string(), "--coordinator", address},
+                        dir / "shuffler.log", kBinary);
+  const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(shuffler_port.empty()) << shuffler.log();
+  std::vector<std::unique_ptr<ChildProcess>> silos;
+  for (int i = 0; i < 3; ++i) {
+    silos.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + shuffler_port,
+                                 "--insecure", "--name", "ward-" + std::to_string(i), "--shard",
+                                 std::to_string(i), "--coordinator-public-key",
+                                 (dir / "coordinator.key.pub").string(), "--state-dir",
+                                 (dir / "state").string()},
+        dir / ("silo" + std::to_string(i) + ".log"), kBinary));
+  }
+  // Kill it once some rounds are done, well before the end.
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (LastRound(dir / "net" / "metrics.csv") < 10 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  coordinator->Signal(SIGKILL);
+  ASSERT_TRUE(coordinator->Wait(seconds(10)).has_value());
+  const int killed_after = LastRound(dir / "net" / "metrics.csv");
+  ASSERT_GE(killed_after, 10) << coordinator->log();
+  ASSERT_LT(killed_after, 1000) << "the run ended before the kill; nothing was resumed";
+
+  coordinator = std::make_unique<ChildProcess>(coordinator_args(true), dir / "coordinator2.log",
+                                               kBinary);
+  ASSERT_EQ(coordinator->Wait(seconds(120)), 0)
+      << coordinator->log() << shuffler.log() << Logs(silos);
+  EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
+  for (auto& silo : silos) EXPECT_EQ(silo->Wait(seconds(15)), 0) << silo->log();
+  EXPECT_EQ(ReadFile(dir / "coordinator.key.pub"), public_key);  // reloaded, not regenerated
+  EXPECT_NE(shuffler.log().find("lost the coordinator"), std::string::npos) << shuffler.log();
+  EXPECT_EQ(LastRound(dir / "net" / "metrics.csv"), 1000);
+  const std::vector<double> expected = ReadModel(dir / "thread" / "model.bin");
+  const std::vector<double> networked = ReadModel(dir / "net" / "model.bin");
+  ASSERT_EQ(expected.size(), 4u);
+  ASSERT_EQ(networked.size(), 4u);
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(networked[i], expected[i], 1e-9) << i;
 }
 
 }  // namespace
