@@ -148,6 +148,20 @@ absl::StatusOr<CoordinatorProcessResult> RunShuffleModel(const CoordinatorProces
   stop(report.ok() ? "the run is over" : std::string(report.status().message()));
   if (!report.ok()) return report.status();
   result.report = *std::move(report);
+  // How the run travelled, beside the rest of the summary (no byte counts: the coordinator talks
+  // only to the shuffler).
+  const std::string summary_path = result.report.out_dir + "/summary.json";
+  FEDSILO_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(summary_path));
+  nlohmann::json summary = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (summary.is_discarded()) return absl::DataLossError("cannot read back " + summary_path);
+  summary["network"] = {{"protocol", "fedsilo.v1 gRPC"},
+                        {"topology", "silos -> shuffler -> coordinator (sealed reports)"},
+                        {"transport_security", options.insecure
+                                                   ? "plaintext (loopback); shuffler link not "
+                                                     "authenticated"
+                                                   : "mutual TLS; shuffler link only from CN " +
+                                                         options.shuffler_name}};
+  FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(summary_path, summary.dump(2) + "\n"));
   return result;
 }
 

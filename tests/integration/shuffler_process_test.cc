@@ -196,6 +196,8 @@ TEST(ShufflerProcessTest, FourSilosThroughTheShufflerEndWhereThreadModeEnds) {
   const std::string coordinator_view = coordinator.log() + AllFiles(dir / "net");
   EXPECT_EQ(coordinator_view.find("ward-"), std::string::npos) << coordinator.log();
   EXPECT_NE(shuffler_log.find("ward-0"), std::string::npos);
+  EXPECT_NE(ReadFile(dir / "net" / "summary.json").find("silos -> shuffler -> coordinator"),
+            std::string::npos);
   // Each silo journaled its sealed last answer (the journal holds sealed bytes since FEDSILOJRN2).
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(ReadFile(dir / "state" / ("ward-" + std::to_string(i) + ".journal")).substr(0, 11),
