@@ -263,8 +263,12 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
         side->transport->Finish("the coordinator refused the shuffler");
         side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
       }
+      const std::string why =
+          status.error_code() == grpc::StatusCode::UNIMPLEMENTED
+              ? "it serves no shuffler link (its run's algorithm is not shuffle-model)"
+              : status.error_message();
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                          "the coordinator refused this shuffler: " + status.error_message());
+                          "the coordinator refused this shuffler: " + why);
     }
     last_problem = status.error_message().empty() ? "stream closed" : status.error_message();
     if (linked) {

@@ -254,6 +254,36 @@ TEST(ShufflerProcessTest, DirectSilosAndSilosWithoutAPinnedKeyAreRefused) {
                ReadFile(dir / "net" / "metrics.csv").find("\n4,") != std::string::npos);
 }
 
+// The other direction: in a run of an ordinary algorithm, a silo with a pinned coordinator key
+// refuses to join (it never sends a report in the clear), and a shuffler finds no shuffler link to
+// connect to (the coordinator does not serve one) and stops with the reason.
+TEST(ShufflerProcessTest, APlainRunRefusesSealingSilosAndHasNoShufflerLink) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_plain_run");
+  const std::string config = WriteConfig(dir, 2, "minibatch_sgd");
+  testing::WriteFile(dir / "coordinator.key.pub", std::string(64, 'a') + "\n");
+  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--insecure",
+                            "--port-file", (dir / "coordinator.port").string(), "--out",
+                            (dir / "net").string(), "--quiet"},
+                           dir / "coordinator.log", kBinary);
+  const std::string port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(port.empty()) << coordinator.log();
+  ChildProcess sealing_silo({"silo", "--coordinator", "127.0.0.1:" + port, "--insecure", "--name",
+                             "ward-0", "--shard", "0", "--coordinator-public-key",
+                             (dir / "coordinator.key.pub").string()},
+                            dir / "silo.log", kBinary);
+  EXPECT_EQ(sealing_silo.Wait(seconds(30)), 2) << sealing_silo.log();
+  EXPECT_NE(sealing_silo.log().find("refuses to send its reports in the clear"), std::string::npos)
+      << sealing_silo.log();
+  ChildProcess shuffler({"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--coordinator",
+                         "127.0.0.1:" + port},
+                        dir / "shuffler.log", kBinary);
+  EXPECT_EQ(shuffler.Wait(seconds(30)), 1) << shuffler.log();
+  EXPECT_NE(shuffler.log().find("the coordinator refused this shuffler: it serves no shuffler link "
+                                "(its run's algorithm is not shuffle-model)"),
+            std::string::npos)
+      << shuffler.log();
+}
+
 // Mutual TLS: the coordinator accepts the shuffler link only from the certificate named
 // "shuffler". A shuffler process presenting a silo's certificate (signed by the same CA) is
 // refused before any round; the real shuffler then runs 3 TLS silos to the end, and the result
