@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/transport/sealed_report.h"
+#include "tests/server/test_silo.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/process.h"
@@ -282,6 +284,74 @@ TEST(ShufflerProcessTest, APlainRunRefusesSealingSilosAndHasNoShufflerLink) {
                                 "(its run's algorithm is not shuffle-model)"),
             std::string::npos)
       << shuffler.log();
+}
+
+// Hand-written silos (the generated stub, tests/server/test_silo.h) against a real shuffler and
+// coordinator: each round one silo sends a report sealed for the coordinator's key, the other a
+// delta in the clear. The shuffler forwards the sealed report and turns the clear one into a
+// failure without forwarding it: the coordinator's metrics count 1 reply and 1 failure per round,
+// and the clear values (a number no honest run produces) appear nowhere the coordinator wrote.
+TEST(ShufflerProcessTest, TheShufflerForwardsSealedReportsOnlyNeverAClearDelta) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_clear_delta");
+  const std::string config = WriteConfig(dir, 2, "test_shuffled_minibatch_sgd", 2, 1);
+  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--insecure",
+                            "--port-file", (dir / "coordinator.port").string(), "--out",
+                            (dir / "net").string(), "--sealing-key",
+                            (dir / "coordinator.key").string(), "--quiet"},
+                           dir / "coordinator.log", kBinary);
+  const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
+  ChildProcess shuffler({"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                         (dir / "shuffler.port").string(), "--coordinator",
+                         "127.0.0.1:" + coordinator_port},
+                        dir / "shuffler.log", kBinary);
+  const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(shuffler_port.empty()) << shuffler.log();
+  absl::StatusOr<ReportPublicKey> key = ReadReportPublicKey((dir / "coordinator.key.pub").string());
+  ASSERT_TRUE(key.ok()) << key.status();
+
+  const auto channel = grpc::CreateChannel("127.0.0.1:" + shuffler_port,
+                                           grpc::InsecureChannelCredentials());
+  testing::TestSilo sealing(channel), clear(channel);
+  ASSERT_TRUE(sealing.Join("ward-0", 4, 0).has_value()) << shuffler.log();
+  ASSERT_TRUE(clear.Join("ward-1", 4, 1).has_value()) << shuffler.log();
+  for (uint32_t round = 1; round <= 2; ++round) {
+    const auto task_a = sealing.ReadTask();
+    const auto task_b = clear.ReadTask();
+    ASSERT_TRUE(task_a.has_value() && task_b.has_value()) << coordinator.log() << shuffler.log();
+    ASSERT_EQ(task_a->round(), round);
+    auto sealed = SealReport(ReportPayload{static_cast<int>(round), 1.0, Vector::Constant(4, 0.125)},
+                             *key);
+    ASSERT_TRUE(sealed.ok());
+    ASSERT_TRUE(sealing.SendSealed(round, *sealed));
+    ASSERT_TRUE(clear.SendUpdate(round, {4242.4242, 4242.4242, 4242.4242, 4242.4242}, 1.0));
+  }
+  ASSERT_EQ(coordinator.Wait(seconds(60)), 0) << coordinator.log() << shuffler.log();
+  EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
+  EXPECT_NE(shuffler.log().find("a report arrived unsealed; it is not forwarded"),
+            std::string::npos) << shuffler.log();
+  EXPECT_NE(shuffler.log().find("round 2: forwarded 1 sealed reports and 1 failures"),
+            std::string::npos) << shuffler.log();
+  // metrics.csv: replies 1 and failures 1 in both rounds.
+  std::stringstream metrics(ReadFile(dir / "net" / "metrics.csv"));
+  std::string header, row, cell;
+  std::getline(metrics, header);
+  std::vector<std::string> names;
+  for (std::stringstream h(header); std::getline(h, cell, ',');) names.push_back(cell);
+  int rows = 0, checked = 0;
+  while (std::getline(metrics, row)) {
+    std::stringstream cells(row);
+    for (size_t i = 0; std::getline(cells, cell, ','); ++i) {
+      if (i < names.size() && (names[i] == "replies" || names[i] == "failures")) {
+        EXPECT_EQ(cell, "1") << names[i] << " in " << row;
+        ++checked;
+      }
+    }
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2);
+  EXPECT_EQ(checked, 4);
+  EXPECT_EQ((coordinator.log() + AllFiles(dir / "net")).find("4242.42"), std::string::npos);
 }
 
 // Mutual TLS: the coordinator accepts the shuffler link only from the certificate named
