@@ -42,14 +42,12 @@ absl::Status ValidateArguments(const ShufflerProcessOptions& options) {
     }
     return absl::OkStatus();
   }
-  if (options.tls_cert.empty() || options.tls_key.empty() || options.ca.empty()) {
+  if (options.tls_cert.empty() || options.tls_key.empty() || options.ca.empty() ||
+      options.cert.empty() || options.key.empty()) {
     return absl::InvalidArgumentError(
         "the shuffler needs --tls-cert and --tls-key (its certificate for the silos), --ca (the CA "
         "of the coordinator's certificate) and --cert/--key (its client certificate for the "
         "coordinator), or --insecure on loopback addresses");
-  }
-  if (options.cert.empty() != options.key.empty()) {
-    return absl::InvalidArgumentError("--cert and --key go together");
   }
   for (const std::string* file : {&options.tls_cert, &options.tls_key, &options.client_ca,
                                   &options.ca, &options.cert, &options.key}) {

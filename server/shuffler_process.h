@@ -14,8 +14,9 @@
 // into a failure (InvalidArgument) and never forwarded.
 //
 // Security: towards the silos, TLS with --tls-cert/--tls-key (and --client-ca to authenticate them
-// by certificate); towards the coordinator, --ca (and --cert/--key: the coordinator accepts the
-// link only from the certificate whose common name it expects, "shuffler" by default).
+// by certificate); towards the coordinator, --ca and --cert/--key (required: the coordinator of a
+// shuffle-model run accepts the link only from the certificate whose common name it expects,
+// "shuffler" by default).
 // Plaintext only with --insecure, and only when both addresses are loopback.
 #pragma once
 

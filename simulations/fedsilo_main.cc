@@ -315,7 +315,8 @@ int main(int argc, char** argv) {
   fedsilo::SiloProcessOptions silo_options;
   CLI::App* silo = app.add_subcommand(
       "silo", "run one silo of a networked run: dials out to the coordinator");
-  silo->add_option("--coordinator", silo_options.coordinator, "HOST:PORT of the coordinator")
+  silo->add_option("--coordinator", silo_options.coordinator,
+                   "HOST:PORT of the coordinator (of the shuffler in a shuffle-model run)")
       ->required();
   silo->add_option("--name", silo_options.name, "this silo's name (its certificate's CN)")
       ->required();

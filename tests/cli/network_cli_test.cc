@@ -1,4 +1,4 @@
-// `fedsilo coordinator` and `fedsilo silo` refuse unsafe transport settings before touching the
+// `fedsilo coordinator`, `fedsilo silo` and `fedsilo shuffler` refuse unsafe transport settings before touching the
 // network: plaintext (--insecure) only on loopback addresses, TLS files required otherwise. Each
 // refusal is a one-line message and exit status 2.
 #include <string>
@@ -71,6 +71,45 @@ TEST_F(NetworkCliTest, SiloRefusesPlaintextToANonLoopbackCoordinator) {
   const auto no_ca = RunFedsilo("silo --coordinator 10.1.2.3:50051 --name silo-a --shard 0");
   EXPECT_EQ(no_ca.exit_code, 2) << no_ca.output;
   EXPECT_THAT(no_ca.output, HasSubstr("the silo needs --ca"));
+}
+
+// `fedsilo shuffler`: plaintext only when both its listening address and the coordinator's are
+// loopback; with TLS it needs its server certificate, the coordinator's CA and its own client
+// certificate; a silo's pinned key file must exist and hold a key.
+TEST_F(NetworkCliTest, ShufflerAndPinnedKeyArgumentsAreChecked) {
+  const auto loopback = RunFedsilo(
+      "shuffler --listen 127.0.0.1:0 --coordinator 127.0.0.1:50051 --insecure --dry-run");
+  EXPECT_EQ(loopback.exit_code, 0) << loopback.output;
+  for (const std::string args : {"--listen 0.0.0.0:7071 --coordinator 127.0.0.1:50051",
+                                 "--listen 127.0.0.1:0 --coordinator 10.1.2.3:50051"}) {
+    const auto result = RunFedsilo("shuffler --insecure " + args);
+    EXPECT_EQ(result.exit_code, 2) << args << ": " << result.output;
+    EXPECT_THAT(result.output, HasSubstr("--insecure (plaintext) is refused for"));
+  }
+  const auto no_client_cert = RunFedsilo(
+      "shuffler --listen 0.0.0.0:7071 --coordinator 10.1.2.3:50051 --tls-cert a.pem "
+      "--tls-key a.key --ca ca.pem");
+  EXPECT_EQ(no_client_cert.exit_code, 2) << no_client_cert.output;
+  EXPECT_THAT(no_client_cert.output, HasSubstr("--cert/--key (its client certificate for the "
+                                               "coordinator)"));
+
+  const std::string silo = "silo --coordinator 127.0.0.1:50051 --name silo-a --shard 0 --insecure "
+                           "--dry-run --coordinator-public-key ";
+  const auto missing = RunFedsilo(silo + (dir_ / "none.pub").string());
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("no coordinator public key file"));
+  testing::WriteFile(dir_ / "bad.pub", "hello\n");
+  const auto bad = RunFedsilo(silo + (dir_ / "bad.pub").string());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("must hold 64 hex digits"));
+  testing::WriteFile(dir_ / "good.pub", std::string(64, '0') + "\n");
+  EXPECT_EQ(RunFedsilo(silo + (dir_ / "good.pub").string()).exit_code, 0);
+
+  // A sealing key for an algorithm that is not shuffle-model is a mistake, refused.
+  const auto key = RunFedsilo(Coordinator("--insecure --listen 127.0.0.1:0 --dry-run --sealing-key " +
+                                          (dir_ / "k").string()));
+  EXPECT_EQ(key.exit_code, 2) << key.output;
+  EXPECT_THAT(key.output, HasSubstr("--sealing-key is for shuffle-model algorithms"));
 }
 
 }  // namespace
