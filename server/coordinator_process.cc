@@ -14,6 +14,7 @@
 #include "common/runtime/config_parser.h"
 #include "common/transport/sealed_report.h"
 #include "common/transport/unsealing_transport.h"
+#include "fedsilo/v1/grpc_edge.h"
 #include "fedsilo/v1/wire.h"
 #include "server/network_transport.h"
 #include "server/shuffler_link.h"
@@ -42,17 +43,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
         "the coordinator needs --tls-cert and --tls-key (and --client-ca to authenticate silos), "
         "or --insecure on a loopback address");
   }
-  grpc::SslServerCredentialsOptions ssl(
-      options.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  FEDSILO_ASSIGN_OR_RETURN(pair.cert_chain, ReadWholeFile(options.tls_cert));
-  FEDSILO_ASSIGN_OR_RETURN(pair.private_key, ReadWholeFile(options.tls_key));
-  ssl.pem_key_cert_pairs.push_back(pair);
-  if (!options.client_ca.empty()) {
-    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.client_ca));
-  }
-  return grpc::SslServerCredentials(ssl);
+  return wire::ServerCredentialsFrom(
+      wire::ServerTlsFiles{false, options.tls_cert, options.tls_key, options.client_ca});
 }
 
 // In a shuffle-model run silos must go through the shuffler: a direct Session is refused.
@@ -214,24 +206,8 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   network.names_from_certificates = !options.client_ca.empty();
   NetworkTransport transport(network);
 
-  const int max_bytes = static_cast<int>(config.network.max_message_mb * 1024 * 1024);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(options.listen, credentials, &port);
-  builder.RegisterService(&transport);
-  builder.SetMaxReceiveMessageSize(max_bytes);
-  builder.SetMaxSendMessageSize(max_bytes);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    return absl::UnavailableError("cannot listen on " + options.listen +
-                                  " (address in use or not local?)");
-  }
-  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  spdlog::info("coordinator listening on {}:{} ({}), waiting for silos", host, port,
-               options.insecure ? "plaintext" : "TLS");
-  if (!options.port_file.empty()) {
-    FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(options.port_file, std::to_string(port) + "\n"));
-  }
+  FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> server,
+                           Listen(options, config, credentials, {&transport}));
   const auto stop = [&](const std::string& reason) {
     transport.Finish(reason);
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -14,6 +14,7 @@
 #include "common/runtime/config_parser.h"
 #include "common/transport/shuffling_transport.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
+#include "fedsilo/v1/grpc_edge.h"
 #include "fedsilo/v1/wire.h"
 #include "server/network_transport.h"
 
@@ -58,48 +59,6 @@ absl::Status ValidateArguments(const ShufflerProcessOptions& options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> SiloSideCredentials(
-    const ShufflerProcessOptions& options) {
-  if (options.insecure) return grpc::InsecureServerCredentials();
-  grpc::SslServerCredentialsOptions ssl(
-      options.client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  FEDSILO_ASSIGN_OR_RETURN(pair.cert_chain, ReadWholeFile(options.tls_cert));
-  FEDSILO_ASSIGN_OR_RETURN(pair.private_key, ReadWholeFile(options.tls_key));
-  ssl.pem_key_cert_pairs.push_back(pair);
-  if (!options.client_ca.empty()) {
-    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.client_ca));
-  }
-  return grpc::SslServerCredentials(ssl);
-}
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> CoordinatorChannel(
-    const ShufflerProcessOptions& options, double max_message_mb) {
-  grpc::ChannelArguments arguments;
-  const int max_bytes = static_cast<int>(max_message_mb * 1024 * 1024);
-  arguments.SetMaxReceiveMessageSize(max_bytes);
-  arguments.SetMaxSendMessageSize(max_bytes);
-  if (options.insecure) {
-    return grpc::CreateCustomChannel(options.coordinator, grpc::InsecureChannelCredentials(),
-                                     arguments);
-  }
-  grpc::SslCredentialsOptions ssl;
-  FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.ca));
-  if (!options.cert.empty()) {
-    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadWholeFile(options.cert));
-    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadWholeFile(options.key));
-  }
-  if (!options.server_name.empty()) arguments.SetSslTargetNameOverride(options.server_name);
-  return grpc::CreateCustomChannel(options.coordinator, grpc::SslCredentials(ssl), arguments);
-}
-
-bool Retryable(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::ALREADY_EXISTS ||
-         code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::UNKNOWN || code == grpc::StatusCode::INTERNAL;
-}
-
 // What the shuffler serves once the coordinator has said what the run is.
 struct SiloSide {
   ExperimentConfig config;
@@ -132,7 +91,7 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   side->shuffler = std::make_unique<ShufflingTransport>(side->transport.get());
 
   FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
-                           SiloSideCredentials(options));
+                           wire::ServerCredentialsFrom(wire::ServerTlsFiles{options.insecure, options.tls_cert, options.tls_key, options.client_ca}));
   const int max_bytes = static_cast<int>(config.network.max_message_mb * 1024 * 1024);
   grpc::ServerBuilder builder;
   int port = 0;
@@ -203,7 +162,7 @@ v1::ShufflerMessage ShuffleRound(SiloSide& side, const v1::RoundRequest& request
 absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
   FEDSILO_RETURN_IF_ERROR(ValidateArguments(options));
   FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                           CoordinatorChannel(options, NetworkConfig().max_message_mb));
+                           wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, NetworkConfig().max_message_mb));
   if (options.dry_run) return absl::OkStatus();
   auto stub = v1::ShufflerLink::NewStub(channel);
   const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
@@ -256,7 +215,7 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
       }
     }
     const grpc::Status status = stream->Finish();
-    if (!Retryable(status.error_code())) {
+    if (!wire::WorthReconnecting(status.error_code())) {
       if (side != nullptr) {
         side->transport->Finish("the coordinator refused the shuffler");
         side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -18,6 +18,7 @@
 #include "common/runtime/silo_journal_file.h"
 #include "common/transport/sealed_report.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
+#include "fedsilo/v1/grpc_edge.h"
 #include "fedsilo/v1/wire.h"
 
 namespace fedsilo {
@@ -69,26 +70,6 @@ absl::Status ValidateArguments(const SiloProcessOptions& options) {
     }
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const SiloProcessOptions& options,
-                                                       double max_message_mb) {
-  grpc::ChannelArguments arguments;
-  const int max_bytes = static_cast<int>(max_message_mb * 1024 * 1024);
-  arguments.SetMaxReceiveMessageSize(max_bytes);
-  arguments.SetMaxSendMessageSize(max_bytes);
-  if (options.insecure) {
-    return grpc::CreateCustomChannel(options.coordinator, grpc::InsecureChannelCredentials(),
-                                     arguments);
-  }
-  grpc::SslCredentialsOptions ssl;
-  FEDSILO_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadWholeFile(options.ca));
-  if (!options.cert.empty()) {
-    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadWholeFile(options.cert));
-    FEDSILO_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadWholeFile(options.key));
-  }
-  if (!options.server_name.empty()) arguments.SetSslTargetNameOverride(options.server_name);
-  return grpc::CreateCustomChannel(options.coordinator, grpc::SslCredentials(ssl), arguments);
 }
 
 // Everything the silo builds once it knows its id and the experiment.
@@ -224,12 +205,6 @@ absl::Status Serve(const SiloProcessOptions& options, SiloWorld& world, const v1
   return absl::OkStatus();
 }
 
-bool Retryable(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::ALREADY_EXISTS ||
-         code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::UNKNOWN || code == grpc::StatusCode::INTERNAL;
-}
-
 }  // namespace
 
 absl::Status RunSiloProcess(const SiloProcessOptions& options) {
@@ -239,7 +214,7 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
     FEDSILO_ASSIGN_OR_RETURN(own, LoadExperimentConfig(options.config_path, options.overrides));
   }
   const double max_message_mb = own ? own->network.max_message_mb : NetworkConfig().max_message_mb;
-  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(options, max_message_mb));
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, max_message_mb));
   if (options.dry_run) return absl::OkStatus();
   auto stub = v1::Coordinator::NewStub(channel);
 
@@ -293,7 +268,7 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
       }
     }
     const grpc::Status status = stream->Finish();
-    if (!Retryable(status.error_code())) {
+    if (!wire::WorthReconnecting(status.error_code())) {
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           "the coordinator refused this silo: " + status.error_message());
     }

@@ -1,0 +1,45 @@
+// gRPC plumbing shared by the coordinator, shuffler and silo processes (which may not include one
+// another): server credentials from PEM files, an outbound channel with a message-size limit,
+// and which stream endings are worth reconnecting after. Validation of the options (loopback-only
+// plaintext, required files) stays with each command, which knows its own flag names.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/base/status.h"
+
+namespace fedsilo::wire {
+
+struct ServerTlsFiles {
+  bool insecure = false;   // plaintext (the caller has checked the address is loopback)
+  std::string cert;        // PEM certificate chain
+  std::string key;         // PEM private key
+  std::string client_ca;   // PEM CA of client certificates; empty: clients are not asked for one
+};
+
+struct ClientTlsFiles {
+  bool insecure = false;
+  std::string ca;          // PEM CA of the server's certificate
+  std::string cert;        // PEM client certificate (optional)
+  std::string key;         // PEM client key (with cert)
+  std::string server_name; // name to check on the server's certificate; empty: the host dialled
+};
+
+// TLS server credentials (mutual TLS when client_ca is set), or plaintext. NotFound naming a
+// missing file.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFrom(
+    const ServerTlsFiles& files);
+
+// A channel to `target` whose messages may be up to `max_message_mb` MiB either way.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
+                                                           const ClientTlsFiles& files,
+                                                           double max_message_mb);
+
+// Stream endings after which a client retries (the peer is down, restarting or busy), as
+// opposed to a refusal that names a problem of the client's own.
+bool WorthReconnecting(grpc::StatusCode code);
+
+}  // namespace fedsilo::wire
