@@ -128,36 +128,42 @@ TEST(RoundLoopTest, SiloSamplingIsUniformAndDeterministic) {
   EXPECT_NE(SampleSilos(eligible, 5, 77, 3), SampleSilos(eligible, 5, 78, 3));
 }
 
-// Fault-injecting decorator: makes chosen silos answer ResourceExhausted (budget spent).
-class ExhaustingTransport : public Transport {
+// Fault-injecting decorator: the chosen silos fail with `status` instead of answering
+// (ResourceExhausted: budget spent; Unavailable: a crashed process).
+class FailingTransport : public Transport {
  public:
-  ExhaustingTransport(Transport* inner, std::vector<int> exhausted)
-      : inner_(inner), exhausted_(std::move(exhausted)) {}
+  FailingTransport(Transport* inner, std::vector<int> failing, absl::Status status)
+      : inner_(inner), failing_(std::move(failing)), status_(std::move(status)) {}
   RoundResults Train(const std::vector<SiloTask>& tasks) override {
     std::vector<SiloTask> forwarded;
-    RoundResults refused;
+    std::vector<SiloFailure> failed;
     for (const SiloTask& task : tasks) {
-      if (std::find(exhausted_.begin(), exhausted_.end(), task.silo_id) != exhausted_.end()) {
-        refused.failures.push_back({task.silo_id, absl::ResourceExhaustedError("budget spent")});
-        ++refusals_;
+      if (std::find(failing_.begin(), failing_.end(), task.silo_id) != failing_.end()) {
+        failed.push_back({task.silo_id, status_});
+        ++failures_;
       } else {
         forwarded.push_back(task);
       }
     }
     RoundResults results = inner_->Train(forwarded);
-    results.failures.insert(results.failures.end(), refused.failures.begin(), refused.failures.end());
+    results.failures.insert(results.failures.end(), failed.begin(), failed.end());
     return results;
   }
   int num_silos() const override { return inner_->num_silos(); }
   std::vector<SiloPrivacyReport> PrivacyReports() const override {
     return inner_->PrivacyReports();
   }
-  int refusals_ = 0;
+  int failures_ = 0;
 
  private:
   Transport* inner_;
-  std::vector<int> exhausted_;
+  std::vector<int> failing_;
+  absl::Status status_;
 };
+
+FailingTransport ExhaustingTransport(Transport* inner, std::vector<int> exhausted) {
+  return FailingTransport(inner, std::move(exhausted), absl::ResourceExhaustedError("budget spent"));
+}
 
 TEST(RoundLoopTest, SilosOutOfBudgetLeaveSamplingAndTheRunStopsCleanly) {
   const Dataset data = LineDataset(40, 2);
@@ -167,7 +173,7 @@ TEST(RoundLoopTest, SilosOutOfBudgetLeaveSamplingAndTheRunStopsCleanly) {
   Federation federation(&data, &model, 4, 1, 0.1, settings, 1);
   FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
   {
-    ExhaustingTransport transport(federation.transport.get(), {1});
+    FailingTransport transport = ExhaustingTransport(federation.transport.get(), {1});
     Vector w = Vector::Zero(2);
     RoundLoopOptions options;
     options.rounds = 10;
@@ -175,10 +181,10 @@ TEST(RoundLoopTest, SilosOutOfBudgetLeaveSamplingAndTheRunStopsCleanly) {
     auto outcome = RunFederated(coordinator, transport, options, &w, nullptr);
     ASSERT_TRUE(outcome.ok());
     EXPECT_EQ(outcome->rounds_completed, 10);  // three silos remain for three slots
-    EXPECT_LE(transport.refusals_, 1);         // asked at most once, then never again
+    EXPECT_LE(transport.failures_, 1);         // asked at most once, then never again
   }
   {
-    ExhaustingTransport transport(federation.transport.get(), {0, 2});
+    FailingTransport transport = ExhaustingTransport(federation.transport.get(), {0, 2});
     Vector w = Vector::Zero(2);
     RoundLoopOptions options;
     options.rounds = 50;
@@ -189,34 +195,6 @@ TEST(RoundLoopTest, SilosOutOfBudgetLeaveSamplingAndTheRunStopsCleanly) {
     EXPECT_NE(outcome->stop_reason.find("can still serve"), std::string::npos);
   }
 }
-
-// Fault-injecting decorator: silos in `dead` never answer (as a crashed process would not).
-class DroppingTransport : public Transport {
- public:
-  DroppingTransport(Transport* inner, std::vector<int> dead) : inner_(inner), dead_(std::move(dead)) {}
-  RoundResults Train(const std::vector<SiloTask>& tasks) override {
-    std::vector<SiloTask> forwarded;
-    std::vector<SiloFailure> lost;
-    for (const SiloTask& task : tasks) {
-      if (std::find(dead_.begin(), dead_.end(), task.silo_id) != dead_.end()) {
-        lost.push_back({task.silo_id, absl::UnavailableError("silo is gone")});
-      } else {
-        forwarded.push_back(task);
-      }
-    }
-    RoundResults results = inner_->Train(forwarded);
-    results.failures.insert(results.failures.end(), lost.begin(), lost.end());
-    return results;
-  }
-  int num_silos() const override { return inner_->num_silos(); }
-  std::vector<SiloPrivacyReport> PrivacyReports() const override {
-    return inner_->PrivacyReports();
-  }
-
- private:
-  Transport* inner_;
-  std::vector<int> dead_;
-};
 
 // Records what the loop tells its observer.
 class RecordingObserver : public RoundObserver {
@@ -240,7 +218,7 @@ TEST(RoundLoopTest, MissingRepliesAreLeftOutAndBelowQuorumTheModelStays) {
   Federation federation(&data, &model, 4, 1, 0.1, settings, 1);
   FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
   // Silo 3 is dead: a round averages silos 0-2 only, i.e. equals a federation of those three.
-  DroppingTransport dropping(federation.transport.get(), {3});
+  FailingTransport dropping(federation.transport.get(), {3}, absl::UnavailableError("silo is gone"));
   Vector w = Vector::Zero(2);
   RoundLoopOptions options;
   options.rounds = 1;
@@ -286,11 +264,11 @@ TEST(RoundLoopTest, ContinuingFromARoundStateEqualsAnUninterruptedRun) {
   Vector whole = Vector::Ones(2);
   {
     Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
-    ExhaustingTransport transport(federation.transport.get(), {4});
+    FailingTransport transport = ExhaustingTransport(federation.transport.get(), {4});
     ASSERT_TRUE(RunFederated(coordinator, transport, options, &whole, nullptr).ok());
   }
   Federation federation(&data, &model, 6, 2, 0.1, settings, 2);
-  ExhaustingTransport transport(federation.transport.get(), {4});
+  FailingTransport transport = ExhaustingTransport(federation.transport.get(), {4});
   Vector split = Vector::Ones(2);
   RecordingObserver first;
   options.rounds = 4;
