@@ -100,13 +100,26 @@ absl::StatusOr<double> CalibrateNoiseMultiplier(double target_epsilon, double de
     return e.epsilon <= target_epsilon;
   };
 
+  // A finite noise multiplier over at least one step always has a positive epsilon; a zero would
+  // be a rounding failure of the accountant, and returning it would claim perfect privacy.
+  auto certified = [&](double z) -> absl::StatusOr<double> {
+    FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder e,
+                             EpsilonForNoiseMultiplier(z, delta, steps, options.orders, fixed));
+    if (!(e.epsilon > 0.0)) {
+      return absl::InternalError(absl::StrCat("calibration found noise multiplier ", z,
+                                              " with certified epsilon ", e.epsilon,
+                                              "; refusing to report zero privacy loss"));
+    }
+    return z;
+  };
+
   // Bracket [lo, hi]: lo fails the target, hi meets it. Epsilon falls as z grows.
   double hi = std::clamp(1.0, z_min, z_max);
   double lo = 0.0;
   FEDSILO_ASSIGN_OR_RETURN(bool ok, meets(hi));
   if (ok) {
     while (true) {
-      if (hi == z_min) return z_min;
+      if (hi == z_min) return certified(z_min);
       lo = std::max(hi / 2.0, z_min);
       FEDSILO_ASSIGN_OR_RETURN(ok, meets(lo));
       if (!ok) break;
@@ -135,7 +148,7 @@ absl::StatusOr<double> CalibrateNoiseMultiplier(double target_epsilon, double de
       lo = mid;
     }
   }
-  return hi;
+  return certified(hi);
 }
 
 }  // namespace fedsilo

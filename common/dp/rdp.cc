@@ -18,6 +18,9 @@ constexpr double kLog4 = 2.0 * std::numbers::ln2;
 // Largest integer order for which Theorem 27 of Wang et al. is evaluated with forward
 // differences (dp_accounting's max_alpha); above it the O(alpha) bound is used.
 constexpr int64_t kWorMaxExactOrder = 256;
+// Below this value the fractional-order series for log(A_alpha) is dominated by rounding (its
+// absolute error is ~1e-15): the convex upper bound from integer orders is used instead.
+constexpr double kFractionalSeriesPrecisionFloor = 1e-11;
 
 
 bool IsInteger(double x) { return std::isfinite(x) && std::floor(x) == x; }
@@ -68,28 +71,35 @@ SignedLog SignedAdd(SignedLog a, SignedLog b) {
 
 // ---------------------------------------------------------------- Poisson (Mironov et al.)
 
-// log(A_alpha) for integer alpha >= 1 as a log-sum-exp of the binomial terms
-//   C(n, i) q^i (1-q)^(n-i) exp((i^2 - i) / (2 z^2)),
-// with log_fact[k] = lgamma(k + 1) precomputed for k <= n (lgamma-based log binomials).
+// log(A_alpha) for integer alpha >= 1, where
+//   A_alpha = sum_i C(n, i) q^i (1-q)^(n-i) exp((i^2 - i) / (2 z^2)),
+// with log_fact[k] = lgamma(k + 1) precomputed for k <= n (lgamma-based log binomials). Since the
+// binomial weights sum to 1, A_alpha - 1 = sum_{i >= 2} C(n, i) q^i (1-q)^(n-i) expm1((i^2-i)/(2z^2)),
+// a sum of positive terms: computed as such (log-sum-exp) and returned as log1p(A_alpha - 1), so a
+// tiny sampling rate (q = 1e-9) keeps its small but positive loss instead of rounding 1 + tiny to 1.
 double LogAPoissonIntegerWithTable(double q, double z, int64_t n,
                                    const std::vector<double>& log_fact) {
+  if (n < 2) return 0.0;  // A_1 = 1
   const double log_q = std::log(q);
   const double log_1mq = std::log1p(-q);
   const double two_var = 2.0 * z * z;
-  std::vector<double> terms(static_cast<size_t>(n + 1));
+  std::vector<double> terms;
+  terms.reserve(static_cast<size_t>(n - 1));
   double max_term = -kInf;
-  for (int64_t i = 0; i <= n; ++i) {
+  for (int64_t i = 2; i <= n; ++i) {
     const double di = static_cast<double>(i);
     const double log_comb = log_fact[n] - log_fact[i] - log_fact[n - i];
-    const double s =
-        log_comb + di * log_q + static_cast<double>(n - i) * log_1mq + (di * di - di) / two_var;
-    terms[i] = s;
+    const double x = (di * di - di) / two_var;            // > 0
+    const double log_expm1_x = x + std::log(-std::expm1(-x));  // log(e^x - 1) without overflow
+    const double s = log_comb + di * log_q + static_cast<double>(n - i) * log_1mq + log_expm1_x;
+    terms.push_back(s);
     max_term = std::max(max_term, s);
   }
   if (max_term == kInf) return kInf;
+  if (max_term == -kInf) return 0.0;
   double sum = 0.0;
   for (double s : terms) sum += std::exp(s - max_term);  // max first: one exp per term
-  return max_term + std::log(sum);
+  return rdp_internal::LogAdd(0.0, max_term + std::log(sum));  // log(1 + (A - 1))
 }
 
 // RDP at one order; log_fact covers every integer order in the caller's list.
@@ -98,9 +108,20 @@ double PoissonRdpAtOrder(double q, double z, double alpha, const std::vector<dou
   if (std::isinf(alpha) || z == 0.0) return kInf;
   if (q == 1.0) return alpha / (2.0 * z * z);
   if (alpha == 1.0) return kInf;  // KL divergence: not computed for subsampled mechanisms.
-  const double log_a =
-      IsInteger(alpha) ? LogAPoissonIntegerWithTable(q, z, static_cast<int64_t>(alpha), log_fact)
-                       : rdp_internal::LogAPoissonFractional(q, z, alpha);
+  if (IsInteger(alpha)) {
+    return LogAPoissonIntegerWithTable(q, z, static_cast<int64_t>(alpha), log_fact) / (alpha - 1.0);
+  }
+  double log_a = rdp_internal::LogAPoissonFractional(q, z, alpha);
+  if (!(log_a > kFractionalSeriesPrecisionFloor)) {
+    // The signed series sums terms of size up to 1, so a result this small is mostly rounding
+    // (it can even come out <= 0 at q = 1e-9). log(A_alpha) is convex in alpha (a log moment
+    // generating function), so the chord between the neighbouring integer orders bounds it from
+    // above; those are computed without cancellation.
+    const double lo = std::floor(alpha);
+    const double t = alpha - lo;
+    log_a = (1.0 - t) * rdp_internal::LogAPoissonInteger(q, z, static_cast<int64_t>(lo)) +
+            t * rdp_internal::LogAPoissonInteger(q, z, static_cast<int64_t>(lo) + 1);
+  }
   return log_a / (alpha - 1.0);
 }
 

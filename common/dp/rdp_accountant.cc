@@ -27,8 +27,8 @@ absl::Status ValidateConversionInputs(std::span<const double> orders, std::span<
   return absl::OkStatus();
 }
 
-// NaN RDP (never produced by rdp.h) is treated as +inf: conservative.
-double SanitizedRdp(double r) { return std::isnan(r) ? kInf : r; }
+// NaN or negative RDP (never produced by rdp.h) is treated as +inf: such an order certifies nothing.
+double SanitizedRdp(double r) { return (std::isnan(r) || r < 0.0) ? kInf : r; }
 
 }  // namespace
 
@@ -48,9 +48,7 @@ absl::StatusOr<EpsilonAndOrder> EpsilonFromRdp(std::span<const double> orders,
     const double a = orders[k];
     const double r = SanitizedRdp(rdp[k]);
     double eps;
-    if (r < 0.0) {
-      eps = 0.0;  // numerical noise from extreme events: dp_accounting reports 0
-    } else if (delta * delta + std::expm1(-r) > 0.0) {
+    if (delta * delta + std::expm1(-r) > 0.0) {
       eps = 0.0;  // KL bound: delta <= sqrt(1 - exp(-KL)) already holds with eps = 0
     } else if (a > kMinConversionOrder) {
       if (std::isinf(a)) {

@@ -14,8 +14,9 @@
 //   delta = min_alpha exp((alpha-1)(RDP(alpha) - eps + log(1 - 1/alpha)) - log(alpha)),
 // used only for alpha > 1.01 (unstable as alpha -> 1), with dp_accounting's edge cases: an order
 // whose RDP r satisfies delta^2 > 1 - e^-r gives eps 0 (the KL bound delta <= sqrt(1 - e^-KL)),
-// delta is also bounded by sqrt(1 - e^-r) at every order, negative RDP (numerical noise) counts as
-// 0, delta = 0 gives eps 0 if all RDP are 0 and +inf otherwise (optimal order reported as 0).
+// delta is also bounded by sqrt(1 - e^-r) at every order, an order with negative RDP (which no
+// curve of rdp.h produces: dp_accounting counts it as 0) is skipped rather than read as zero loss,
+// delta = 0 gives eps 0 if all RDP are 0 and +inf otherwise (optimal order reported as 0).
 // Ties keep the first order in the list. An empty accountant gives epsilon 0 and delta 0.
 //
 // Neighbouring relations: Poisson events are add/remove-one, without-replacement events

@@ -141,6 +141,25 @@ TEST(CalibrationTest, LooseTargetReturnsTheFloor) {
   EXPECT_EQ(*z, 0.5);
 }
 
+// At a tiny sampling rate the certified epsilon stays positive (the accountant once rounded it to
+// 0, and calibration then returned the floor for any target): the answer meets the target, and
+// 1% less noise does not.
+TEST(CalibrationTest, TinySamplingRateCalibratesToAPositiveEpsilon) {
+  const std::vector<DpEventShape> steps = {{Subsampling::kPoisson, 1e-9, 1000000}};
+  absl::StatusOr<double> z = CalibrateNoiseMultiplier(1.0, 1e-10, steps);
+  ASSERT_TRUE(z.ok()) << z.status();
+  const std::vector<double> orders = DefaultRdpOrders();
+  const double eps = EpsilonAt(*z, 1e-10, steps, orders);
+  EXPECT_GT(eps, 0.5);
+  EXPECT_LE(eps, 1.0);
+  EXPECT_GT(EpsilonAt(0.99 * *z, 1e-10, steps, orders), 1.0);
+  // The point: z = 0.5 certifies about 2.06 (tests/dp/rdp_accountant_test.cc), so a target
+  // of 2 needs more noise than 0.5.
+  absl::StatusOr<double> z2 = CalibrateNoiseMultiplier(2.0, 1e-10, steps);
+  ASSERT_TRUE(z2.ok()) << z2.status();
+  EXPECT_GT(*z2, 0.5);
+}
+
 TEST(CalibrationTest, RejectsBadInput) {
   const std::vector<DpEventShape> ok = {{Subsampling::kPoisson, 0.01, 100}};
   auto code = [](absl::StatusOr<double> r) { return r.status().code(); };

@@ -283,10 +283,12 @@ TEST(ConversionTest, EdgeCasesAndErrors) {
   const std::vector<double> infinite = {kInf, kInf};
   EXPECT_EQ(EpsilonFromRdp(orders, infinite, 1e-5)->epsilon, kInf);
   EXPECT_EQ(DeltaFromRdp(orders, infinite, 3.0)->delta, 1.0);
-  // Negative RDP (numerical noise) counts as zero privacy loss.
+  // An order with negative RDP certifies nothing (it is never read as zero loss): the answer is
+  // the other order's, 0.3 + log(3/4) - log(1e-5 * 4) / 3, and delta at epsilon 0 is not 0.
   const std::vector<double> negative = {-1e-12, 0.3};
-  EXPECT_EQ(EpsilonFromRdp(orders, negative, 1e-5)->epsilon, 0.0);
-  EXPECT_EQ(DeltaFromRdp(orders, negative, 0.0)->delta, 0.0);
+  EXPECT_NEAR(EpsilonFromRdp(orders, negative, 1e-5)->epsilon,
+              0.3 + std::log(0.75) - std::log(4e-5) / 3.0, 1e-12);
+  EXPECT_GT(DeltaFromRdp(orders, negative, 0.0)->delta, 0.0);
   // Orders <= 1.01 never give a finite epsilon through the CKS bound.
   const std::vector<double> low_orders = {1.0, 1.005};
   EXPECT_EQ(EpsilonFromRdp(low_orders, some, 1e-5)->epsilon, kInf);
@@ -392,6 +394,24 @@ TEST(RdpAccountantTest, EmptyAccountantGivesZero) {
   ASSERT_TRUE(acc.Compose(Poisson(0.5, 1.0, 0)).ok());
   EXPECT_EQ(Epsilon(acc, 1e-10).epsilon, 0.0);
   EXPECT_EQ(Delta(acc, 1e-10).delta, 0.0);
+}
+
+// A tiny sampling rate keeps a small, positive loss: 1 + (A - 1) must not round to 1. Reference:
+// 60-digit mpmath, A - 1 as the exact binomial sum for integer orders and as a numerical integral
+// of E[((1-q) + q exp((2x-1)/(2 z^2)))^alpha - 1] over x ~ N(0, z^2) for fractional ones, then the
+// same conversion over the same 156 orders (best at order 10.6).
+TEST(RdpAccountantTest, TinySamplingRateIsNeverReportedAsZero) {
+  const std::vector<double> orders = {2, 5, 10};
+  const auto rdp = PoissonSubsampledGaussianRdp(1e-9, 0.5, orders);
+  ASSERT_TRUE(rdp.ok()) << rdp.status();
+  EXPECT_NEAR((*rdp)[0] / 5.3598150033144238e-17, 1.0, 1e-9);
+  EXPECT_NEAR((*rdp)[1] / 1.3399578159852242e-16, 1.0, 1e-9);
+  EXPECT_NEAR((*rdp)[2] / 1.6575551021187952e-13, 1.0, 1e-9);
+  RdpAccountant acc;
+  ASSERT_TRUE(acc.Compose(Poisson(1e-9, 0.5, 1000000)).ok());
+  const EpsilonAndOrder e = Epsilon(acc, 1e-10);
+  EXPECT_NEAR(e.epsilon, 2.0636367034298, 1e-6);
+  EXPECT_DOUBLE_EQ(e.order, 10.6);
 }
 
 TEST(RdpAccountantTest, NoNoiseGivesInfiniteEpsilon) {
