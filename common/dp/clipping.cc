@@ -1,5 +1,7 @@
 #include "common/dp/clipping.h"
 
+#include <cmath>
+
 #include "common/base/check.h"
 
 namespace fedsilo {
@@ -8,16 +10,29 @@ int ClipAndSumRows(const Matrix& rows, double clip, Vector* sum) {
   thread_local Vector scale;
   scale.resize(rows.rows());
   int clipped = 0;
+  bool any_non_finite = false;
   for (Eigen::Index i = 0; i < rows.rows(); ++i) {
     const double norm = rows.row(i).norm();
-    if (norm > clip) {
+    if (!std::isfinite(norm)) {
+      scale[i] = 0.0;  // see the header: such a record contributes nothing
+      any_non_finite = true;
+      ++clipped;
+    } else if (norm > clip) {
       scale[i] = clip / norm;
       ++clipped;
     } else {
       scale[i] = 1.0;
     }
   }
-  sum->noalias() = rows.transpose() * scale;
+  if (!any_non_finite) {
+    sum->noalias() = rows.transpose() * scale;
+    return clipped;
+  }
+  // 0 * NaN is NaN: leave the non-finite rows out of the sum instead of weighting them by 0.
+  sum->setZero(rows.cols());
+  for (Eigen::Index i = 0; i < rows.rows(); ++i) {
+    if (scale[i] != 0.0) sum->noalias() += scale[i] * rows.row(i).transpose();
+  }
   return clipped;
 }
 

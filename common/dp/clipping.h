@@ -5,7 +5,10 @@
 // block: the columns are split into consecutive blocks (sizes in order, summing to the number of
 // columns) and each record's part in block b is scaled to L2 norm at most blocks[b].clip on its
 // own, so a record's whole row has norm at most sqrt(sum_b clip_b^2) after clipping (e.g. FERMI's
-// theta and W blocks). `rows` is not modified. Pure; thread-safe. Block sizes that do not add up
+// theta and W blocks). A record (or block part) whose gradient norm is not finite (NaN or
+// overflow, e.g. at extreme parameters a coordinator sent) contributes zero: the sum stays finite
+// and its sensitivity stays clip, so no failure downstream can depend on any one record.
+// `rows` is not modified. Pure; thread-safe. Block sizes that do not add up
 // to the number of columns, or a non-positive clip, are a broken caller invariant (abort).
 #pragma once
 

@@ -204,6 +204,10 @@ int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, doubl
       const auto xi = x.row(rows[i]);
       const double norm = std::abs(res[i]) * std::sqrt(xi.squaredNorm() + 1.0);
       double coefficient = res[i];
+      if (!std::isfinite(norm)) {
+        ++clipped;  // a non-finite record gradient contributes zero (common/dp/clipping.h)
+        continue;
+      }
       if (norm > clip) {
         coefficient *= clip / norm;
         ++clipped;

@@ -172,7 +172,10 @@ int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double
     // ||r_i|| sqrt(||x_i||^2 + 1). Scale each residual row, then sum as for the gradient.
     for (int i = 0; i < len; ++i) {
       const double norm = ws.z.row(i).norm() * std::sqrt(ws.x.row(i).squaredNorm() + 1.0);
-      if (norm > clip) {
+      if (!std::isfinite(norm)) {
+        ws.z.row(i).setZero();  // contributes zero (common/dp/clipping.h); x_i is finite data
+        ++clipped;
+      } else if (norm > clip) {
         ws.z.row(i) *= clip / norm;
         ++clipped;
       }
