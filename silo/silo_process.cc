@@ -89,10 +89,18 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
       ParseExperimentConfig(welcome.experiment_yaml(), "the coordinator's config",
                             own ? std::vector<std::string>{} : options.overrides));
   if (own) {
-    if (own->algorithm.name != theirs.algorithm.name || own->model.type != theirs.model.type) {
+    // One source of truth for training: the silo's own config decides its data, its privacy
+    // budget, how it connects and its own outputs; everything else must be the coordinator's
+    // (a silo silently training with its own lr or batch would make the recorded run false).
+    std::vector<std::string> shared = {"", "model", "algorithm"};
+    if (options.data_file.empty()) shared.push_back("partition");  // --shard: the same split
+    if (const std::optional<ConfigDifference> difference =
+            FirstConfigDifference(*own, theirs, shared)) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "this silo's config runs ", own->algorithm.name, " on a ", own->model.type,
-          " model but the coordinator runs ", theirs.algorithm.name, " on a ", theirs.model.type));
+          "this silo's config sets ", difference->key, " to ", difference->first,
+          " but the coordinator's run has ", difference->second,
+          "; a silo's own config may differ from the coordinator's only in its data, privacy, "
+          "network and output sections"));
     }
     world->config = *own;
   } else {
@@ -118,6 +126,12 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
   const int shard = options.data_file.empty() ? options.shard : 0;
   SiloFactory factory(world->experiment);
   factory.set_keep_last_answer(true);
+  factory.set_secret_noise(!options.reproducible_noise);
+  if (options.reproducible_noise) {
+    spdlog::warn("silo '{}': --reproducible-noise: its batches and noise derive from the run's "
+                 "seed and its id, so the coordinator can recompute and subtract every noise "
+                 "vector; for testing only", options.name);
+  }
   if (world->experiment.algorithm.requires_shuffler) {
     if (options.coordinator_public_key.empty()) {
       return absl::FailedPreconditionError(
@@ -147,8 +161,19 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
         " parameters but the coordinator's has ", welcome.num_parameters(),
         " (different features, classes or model settings)"));
   }
+  if (options.state_dir.empty() && world->runtime->PrivacyReport().record_level_dp) {
+    return absl::FailedPreconditionError(
+        "this run is record-level private (algorithm " + config.algorithm.name + "): the silo "
+        "needs --state-dir DIR to keep its privacy ledger across restarts; without it a restarted "
+        "silo would forget the budget it has spent");
+  }
   if (!options.state_dir.empty()) {
-    std::filesystem::create_directories(options.state_dir);
+    std::error_code made;
+    std::filesystem::create_directories(options.state_dir, made);
+    if (made) {
+      return absl::PermissionDeniedError("--state-dir " + options.state_dir +
+                                         ": cannot create it: " + made.message());
+    }
     world->journal_path = (std::filesystem::path(options.state_dir) / (options.name + ".journal")).string();
     absl::StatusOr<SiloJournal> journal = ReadSiloJournal(world->journal_path);
     if (journal.ok()) {

@@ -40,6 +40,12 @@ struct SiloProcessOptions {
                                  // the host of `coordinator`)
   double connect_timeout_seconds = 0;  // 0: the config's network.join_timeout_seconds
   bool dry_run = false;          // validate arguments (and the own config) and return
+  // Testing only: derive the batch and noise seed from the run's seed and this silo's id, as
+  // thread mode does, so a networked run reproduces it bit for bit. The coordinator (who knows
+  // the seed and the id) can then recompute and subtract every noise vector, so this is logged as
+  // a warning. Off: the seed comes from this process's OS entropy, whatever the coordinator's
+  // config, the Welcome or the silo's own config say.
+  bool reproducible_noise = false;
   // Shuffle-model runs: the coordinator's public key for sealed reports (its --sealing-key
   // FILE.pub), pinned here and never taken from the peer. `coordinator` is then the shuffler's
   // address. Required for a shuffle-model algorithm; refused for any other (a silo with a pinned

@@ -19,6 +19,10 @@
 #   --binary PATH       the fedsilo binary (default: $FEDSILO_BIN, else build/fedsilo)
 #   --wait SECONDS      how long to wait for the coordinator to listen (default 60)
 #   --grace SECONDS     how long the silos may take to finish after the coordinator (default 10)
+#   --reproducible-noise  testing only: each silo gets --reproducible-noise (noise derived from
+#                       the config's seed, so the run ends where thread mode ends; the
+#                       coordinator could then recompute every silo's noise). Default: each
+#                       silo draws its noise from its own OS entropy.
 #   --print-commands    print what would run, one process a line (its name, then its
 #                       arguments, separated by tabs), and exit without running anything
 #                       (it still runs the binary's --dry-run to tell a shuffle-model config)
@@ -55,6 +59,7 @@ binary="${FEDSILO_BIN:-$root/build/fedsilo}"
 wait_seconds=60
 grace_seconds=10
 print_only=false
+reproducible_noise=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --insecure) insecure=true; shift ;;
@@ -66,6 +71,7 @@ while [ $# -gt 0 ]; do
     --wait) [ $# -ge 2 ] || usage; wait_seconds="$2"; shift 2 ;;
     --grace) [ $# -ge 2 ] || usage; grace_seconds="$2"; shift 2 ;;
     --print-commands) print_only=true; shift ;;
+    --reproducible-noise) reproducible_noise=true; shift ;;
     -h|--help) usage ;;
     --) shift; break ;;
     -*) die "unknown option '$1' (see --help)" ;;
@@ -214,6 +220,7 @@ silo_cmd() {  # silo_cmd I: fills the array `cmd`
     cmd+=(--ca "$certs/ca.crt" --cert "$certs/${names[$i]}.crt" --key "$certs/${names[$i]}.key")
   fi
   $shuffle_model && cmd+=(--coordinator-public-key "$sealing_key.pub")
+  $reproducible_noise && cmd+=(--reproducible-noise)
   cmd+=("${silo_sets[@]}")
 }
 

@@ -61,6 +61,9 @@ struct SiloPrivacyReport {
   double eps0 = 0.0;
   double clip = 0.0;             // the randomizer's L2 bound (shuffle model)
   int64_t min_shuffled_reports = 0;
+  // The silo's noise seed derives from the run's seed (thread mode, or a silo process started with
+  // --reproducible-noise): anyone holding the config can recompute and subtract its noise.
+  bool reproducible_noise = false;
 };
 
 struct RoundResults {

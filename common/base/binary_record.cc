@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <cstring>
+#include <filesystem>
 
 namespace fedsilo {
 
@@ -81,11 +81,27 @@ absl::Status BinaryRecordReader::Truncated() const {
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("no file " + path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const std::string reason = std::strerror(errno);
+    if (errno == ENOENT) return absl::NotFoundError("no file " + path);
+    return absl::PermissionDeniedError("cannot open " + path + ": " + reason);
+  }
+  std::string bytes;
+  char chunk[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string reason = std::strerror(errno);
+      ::close(fd);
+      return absl::DataLossError("cannot read " + path + ": " + reason);
+    }
+    bytes.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return bytes;
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
@@ -109,6 +125,16 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::DataLossError("cannot replace " + path + ": " + std::strerror(errno));
   }
+  // The rename is durable only once the directory entry is: fsync the directory too.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    const std::string reason = std::strerror(errno);
+    if (dir_fd >= 0) ::close(dir_fd);
+    return absl::DataLossError("cannot sync the directory of " + path + ": " + reason);
+  }
+  ::close(dir_fd);
   return absl::OkStatus();
 }
 

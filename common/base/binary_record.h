@@ -62,9 +62,12 @@ class BinaryRecordReader {
   std::string what_;  // "checkpoint runs/x/checkpoint.bin", for messages
 };
 
-// Reads a whole file (NotFound naming it when it does not exist).
+// Reads a whole file: NotFound naming it only when it does not exist; any other failure to open
+// or read it (a directory, no permission, an I/O error) is another error naming the path and the
+// reason, so a caller never mistakes an unreadable file for an absent one.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
-// Atomically replaces `path` with `bytes` (temporary file in the same directory, fsync, rename).
+// Atomically replaces `path` with `bytes` (temporary file in the same directory, fsync, rename,
+// fsync of the directory).
 absl::Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 }  // namespace fedsilo

@@ -38,6 +38,9 @@
 namespace fedsilo {
 namespace {
 
+// Longest network timeout accepted (about 115 days): every deadline then fits a clock duration.
+constexpr double kMaxTimeoutSeconds = 1e7;
+
 namespace fs = std::filesystem;
 
 // ------------------------------------------------------------------------------------ the schema
@@ -221,8 +224,10 @@ const std::vector<Section>& Schema() {
         {"save_model", MEMBER(output.save_model)}}},
       {"network",
        {{"min_silos", MEMBER(network.min_silos), AtLeast(0)},
-        {"join_timeout_seconds", MEMBER(network.join_timeout_seconds), Positive()},
-        {"round_timeout_seconds", MEMBER(network.round_timeout_seconds), Positive()},
+        {"join_timeout_seconds", MEMBER(network.join_timeout_seconds),
+         Between(Exclusive(0), Inclusive(kMaxTimeoutSeconds))},
+        {"round_timeout_seconds", MEMBER(network.round_timeout_seconds),
+         Between(Exclusive(0), Inclusive(kMaxTimeoutSeconds))},
         {"min_replies", MEMBER(network.min_replies), AtLeast(1)},
         {"max_message_mb", MEMBER(network.max_message_mb), Between(Exclusive(0), Inclusive(2047))},
         {"silos", MEMBER(network.silos)}}},
@@ -733,7 +738,36 @@ absl::StatusOr<std::set<std::string>> ApplyOverrides(YAML::Node& root,
 
 // ----------------------------------------------------------------------------- after decoding
 
-absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& decoder) {
+// "isrl_dp_NAME" when that private variant of a non-private algorithm exists, else "".
+std::string PrivateVariantOf(const std::string& name) {
+  const std::string candidate = "isrl_dp_" + name;
+  return FindAlgorithm(candidate).ok() ? candidate : "";
+}
+
+absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& decoder,
+                             bool privacy_section_given) {
+  if (absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
+      spec.ok() && !spec->record_level_dp && privacy_section_given) {
+    const std::string variant = PrivateVariantOf(config.algorithm.name);
+    return absl::InvalidArgumentError(absl::StrCat(
+        decoder.Prefix("privacy", YAML::Mark::null_mark()), "privacy: algorithm '",
+        config.algorithm.name, "' is not private, so this section would be silently ignored and "
+        "the run would not be private; ",
+        variant.empty() ? "choose a private algorithm (isrl_dp_..., sdp_minibatch_sgd)"
+                        : "use '" + variant + "'",
+        ", or remove the privacy section"));
+  }
+  const int asked_per_round = config.algorithm.silos_per_round > 0
+                                  ? config.algorithm.silos_per_round
+                                  : config.partition.silos;
+  if (config.network.min_replies > asked_per_round) {
+    return decoder.ErrorAt(
+        "network.min_replies",
+        absl::StrCat("must be at most the silos asked per round (", asked_per_round,
+                     config.algorithm.silos_per_round > 0 ? ", algorithm.silos_per_round"
+                                                          : ", partition.silos",
+                     "), got ", config.network.min_replies, ": no round could reach quorum"));
+  }
   if (config.algorithm.silos_per_round > config.partition.silos) {
     return decoder.ErrorAt(
         "algorithm.silos_per_round",
@@ -815,10 +849,15 @@ absl::StatusOr<ExperimentConfig> Parse(const std::string& yaml_text, const std::
   }
   try {
     FEDSILO_ASSIGN_OR_RETURN(std::set<std::string> overridden, ApplyOverrides(root, overrides));
+    const bool privacy_section_given =
+        std::any_of(overridden.begin(), overridden.end(),
+                    [](const std::string& path) { return path.rfind("privacy.", 0) == 0; }) ||
+        (root.IsMap() && static_cast<const YAML::Node&>(root)["privacy"].IsDefined() &&
+         !static_cast<const YAML::Node&>(root)["privacy"].IsNull());
     Decoder decoder(file, std::move(overridden));
     ExperimentConfig config;
     FEDSILO_RETURN_IF_ERROR(decoder.DecodeRoot(root, config));
-    FEDSILO_RETURN_IF_ERROR(CheckCrossField(config, decoder));
+    FEDSILO_RETURN_IF_ERROR(CheckCrossField(config, decoder, privacy_section_given));
     config.data.seed = config.seed;
     ResolveAgainst(base_dir, config.data.csv.train);
     ResolveAgainst(base_dir, config.data.csv.test);
@@ -884,11 +923,39 @@ absl::StatusOr<ExperimentConfig> ParseExperimentConfig(const std::string& yaml_t
   return Parse(yaml_text, source_name, overrides, base);
 }
 
+std::optional<ConfigDifference> FirstConfigDifference(const ExperimentConfig& a,
+                                                      const ExperimentConfig& b,
+                                                      const std::vector<std::string>& sections) {
+  ExperimentConfig copy_a = a, copy_b = b;  // the schema's accessors hand out mutable pointers
+  auto render = [](ExperimentConfig& config, const Field& field) {
+    YAML::Emitter out;
+    std::visit([&](const auto* member) { Emit(out, *member); }, field.ref(config));
+    return std::string(out.c_str());
+  };
+  for (const Section& section : Schema()) {
+    if (std::find(sections.begin(), sections.end(), std::string(section.name)) == sections.end()) {
+      continue;
+    }
+    for (const Field& field : section.fields) {
+      std::string value_a = render(copy_a, field), value_b = render(copy_b, field);
+      if (value_a != value_b) {
+        return ConfigDifference{JoinPath(section.name, field.key), std::move(value_a),
+                                std::move(value_b)};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 std::string ExperimentConfigToYaml(const ExperimentConfig& config) {
   ExperimentConfig copy = config;  // the schema's accessors hand out mutable pointers
   YAML::Emitter out;
   out << YAML::BeginMap;
+  const absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
+  const bool is_private = spec.ok() && spec->record_level_dp;
   for (const Section& section : Schema()) {
+    // A non-private run has no privacy section (the parser refuses one there).
+    if (section.name == "privacy" && !is_private) continue;
     if (!section.name.empty()) {
       out << YAML::Key << std::string(section.name) << YAML::Value << YAML::BeginMap;
     }

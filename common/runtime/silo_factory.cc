@@ -13,7 +13,8 @@ SiloFactory::SiloFactory(const PreparedExperiment& experiment)
                  ? experiment.algorithm.make_silo_setup(experiment.config.algorithm)
                  : nullptr),
       extras_(PrivacyExtrasFor(experiment.algorithm, experiment.config,
-                               experiment.model->num_parameters(), setup_.get())) {}
+                               experiment.model->num_parameters(), setup_.get())),
+      secret_noise_(experiment.config.privacy.secure_noise) {}
 
 absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
                                                                std::vector<int> train_rows) {
@@ -35,9 +36,10 @@ absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
   silo.train_rows = std::move(train_rows);  // a silo's own index list (4 bytes a record)
   silo.program = program_;
   silo.privacy = plan->second;
-  silo.private_seed = config.privacy.secure_noise
-                          ? SeedFromOsEntropy()
-                          : DeriveSeed(config.seed, "silo-private", static_cast<uint64_t>(silo_id));
+  silo.private_seed = secret_noise_ ? SeedFromOsEntropy()
+                                    : DeriveSeed(config.seed, "silo-private",
+                                                 static_cast<uint64_t>(silo_id));
+  silo.reproducible_noise = !secret_noise_;
   silo.weight = seal_for_ ? 1.0 : static_cast<double>(n);
   silo.seal_for = seal_for_;
   silo.keep_last_answer = keep_last_answer_;

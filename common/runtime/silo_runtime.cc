@@ -100,6 +100,7 @@ SiloPrivacyReport SiloRuntime::PrivacyReport() const {
   report.noisy_queries = ledger_.num_queries();
   report.epsilon = plan.record_level_dp ? spent_epsilon() : std::numeric_limits<double>::infinity();
   report.delta = plan.delta;
+  report.reproducible_noise = options_.reproducible_noise;
   if (shuffle_ledger_) {  // no Gaussian noise: its fields do not apply
     report.noise_multiplier = std::numeric_limits<double>::quiet_NaN();
     report.sigma_mean = std::numeric_limits<double>::quiet_NaN();

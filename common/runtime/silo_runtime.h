@@ -64,6 +64,9 @@ struct SiloRuntimeOptions {
   std::shared_ptr<const SiloSetup> setup;  // optional: see Setup()
   SiloPrivacyPlan privacy;
   uint64_t private_seed = 0;             // root of the silo's batch and noise streams
+  bool reproducible_noise = false;       // private_seed derives from the run's seed (stated in
+                                         // the privacy report: whoever has the config can
+                                         // recompute the noise)
   double weight = 1.0;                   // public aggregation weight
   bool keep_last_answer = false;         // keep the last update to re-send it (silo processes;
                                          // thread mode never repeats a round and saves memory)

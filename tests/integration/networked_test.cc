@@ -140,14 +140,16 @@ class LocalFederation {
         std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + std::to_string(port_),
                                  "--name", "silo-" + std::to_string(i), "--shard",
                                  std::to_string(i), "--insecure", "--state-dir",
-                                 (dir_ / "state").string()},
+                                 (dir_ / "state").string(), "--reproducible-noise"},
         dir_ / log);
   }
 
-  // A silo with its own arguments (after the common --coordinator and --insecure).
+  // A silo with its own arguments (after the common --coordinator, --insecure, --state-dir and
+  // --reproducible-noise: these runs are compared with thread mode).
   void StartSiloWith(int i, std::vector<std::string> args) {
     args.insert(args.begin(), {"silo", "--coordinator", "127.0.0.1:" + std::to_string(port_),
-                               "--insecure"});
+                               "--insecure", "--state-dir", (dir_ / "state").string(),
+                               "--reproducible-noise"});
     silos_[i] = std::make_unique<ChildProcess>(args, dir_ / ("silo" + std::to_string(i) + ".log"));
   }
 

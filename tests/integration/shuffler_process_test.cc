@@ -102,7 +102,7 @@ std::unique_ptr<ChildProcess> StartSilo(const fs::path& dir, const std::string& 
       std::vector<std::string>{"silo", "--coordinator", shuffler_address, "--insecure", "--name",
                                "ward-" + std::to_string(i), "--shard", std::to_string(i),
                                "--coordinator-public-key", (dir / "coordinator.key.pub").string(),
-                               "--state-dir", (dir / "state").string()},
+                               "--state-dir", (dir / "state").string(), "--reproducible-noise"},
       dir / ("silo" + std::to_string(i) + ".log"), kBinary);
 }
 
@@ -453,7 +453,8 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
                                  names[i], "--shard", std::to_string(i), "--ca", certs.ca,
                                  "--cert", silo_certs[i]->cert, "--key", silo_certs[i]->key,
                                  "--coordinator-public-key",
-                                 (dir / "coordinator.key.pub").string()},
+                                 (dir / "coordinator.key.pub").string(), "--state-dir",
+                                 (dir / "state").string(), "--reproducible-noise"},
         dir / (std::string(names[i]) + ".log"), kBinary));
   }
   ASSERT_EQ(coordinator.Wait(seconds(90)), 0)

@@ -99,7 +99,8 @@ class TlsProcessTest : public ::testing::Test {
                                           const std::string& log, double connect_timeout = 30) {
     std::vector<std::string> args = {"silo", "--coordinator", address, "--name", name, "--shard",
                                      std::to_string(shard), "--ca", ca, "--connect-timeout",
-                                     std::to_string(connect_timeout)};
+                                     std::to_string(connect_timeout), "--reproducible-noise",
+                                     "--state-dir", (dir_ / "state").string()};
     if (!client.cert.empty()) args.insert(args.end(), {"--cert", client.cert, "--key", client.key});
     return std::make_unique<ChildProcess>(args, dir_ / log);
   }

@@ -249,7 +249,8 @@ TEST(ConfigParserTest, ParsesEverySection) {
 }
 
 TEST(ConfigParserTest, KeepsDefaultsOfKeysNotGiven) {
-  absl::StatusOr<ExperimentConfig> config = Parse("privacy:\n  epsilon: 3\n");
+  absl::StatusOr<ExperimentConfig> config =
+      Parse("algorithm:\n  name: isrl_dp_fedavg\nprivacy:\n  epsilon: 3\n");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->privacy.epsilon, 3.0);
   EXPECT_EQ(config->privacy.clip, PrivacyConfig().clip);
@@ -364,18 +365,58 @@ TEST(ConfigParserTest, SilosPerRoundAtMostSilos) {
   EXPECT_TRUE(Parse("partition:\n  silos: 4\nalgorithm:\n  silos_per_round: 4\n").ok());
 }
 
+// A privacy section beside a non-private algorithm would be ignored: refused, naming the private
+// variant. The resolved config of a non-private run has no privacy section, so it parses back.
+TEST(ConfigParserTest, PrivacySectionNeedsAPrivateAlgorithm) {
+  EXPECT_EQ(ErrorOf("algorithm:\n  name: fair_fermi\nprivacy:\n  epsilon: 2\n"),
+            "exp.yaml: privacy: algorithm 'fair_fermi' is not private, so this section would be "
+            "silently ignored and the run would not be private; use 'isrl_dp_fair_fermi', or "
+            "remove the privacy section");
+  const absl::StatusOr<ExperimentConfig> overridden =
+      Parse("algorithm:\n  name: fedavg\n", {"privacy.epsilon=2"});
+  ASSERT_FALSE(overridden.ok());
+  EXPECT_NE(overridden.status().message().find("use 'isrl_dp_fedavg'"), std::string::npos)
+      << overridden.status();
+  EXPECT_TRUE(Parse("algorithm:\n  name: isrl_dp_fair_fermi\nprivacy:\n  epsilon: 2\n").ok());
+  const absl::StatusOr<ExperimentConfig> plain = Parse("algorithm:\n  name: fedavg\n");
+  ASSERT_TRUE(plain.ok());
+  const std::string yaml = ExperimentConfigToYaml(*plain);
+  EXPECT_EQ(yaml.find("privacy:"), std::string::npos) << yaml;
+  EXPECT_TRUE(ParseExperimentConfig(yaml, "resolved.yaml", {}).ok());
+}
+
+// A quorum larger than the silos asked per round can never be met; a timeout that does not fit a
+// clock duration would overflow.
+TEST(ConfigParserTest, QuorumAndTimeoutsMustBeReachable) {
+  EXPECT_EQ(ErrorOf("partition:\n  silos: 4\nnetwork:\n  min_replies: 5\n"),
+            "exp.yaml:4: network.min_replies: must be at most the silos asked per round (4, "
+            "partition.silos), got 5: no round could reach quorum");
+  EXPECT_EQ(ErrorOf("partition:\n  silos: 10\nalgorithm:\n  silos_per_round: 3\nnetwork:\n"
+                    "  min_replies: 4\n"),
+            "exp.yaml:6: network.min_replies: must be at most the silos asked per round (3, "
+            "algorithm.silos_per_round), got 4: no round could reach quorum");
+  EXPECT_TRUE(Parse("partition:\n  silos: 10\nalgorithm:\n  silos_per_round: 3\nnetwork:\n"
+                    "  min_replies: 3\n").ok());
+  for (const char* key : {"join_timeout_seconds", "round_timeout_seconds"}) {
+    const std::string error = ErrorOf(std::string("network:\n  ") + key + ": 1e300\n");
+    EXPECT_NE(error.find(std::string("network.") + key), std::string::npos) << error;
+    EXPECT_TRUE(Parse(std::string("network:\n  ") + key + ": 86400\n").ok()) << key;
+  }
+}
+
 TEST(ConfigParserTest, UnknownChoiceListsAllowedValuesAndHint) {
-  EXPECT_EQ(ErrorOf("privacy:\n  sampling: posson\n"),
-            "exp.yaml:2: privacy.sampling: unknown value 'posson' (allowed: poisson | "
+  const std::string kPrivate = "algorithm: {name: isrl_dp_fedavg}\n";
+  EXPECT_EQ(ErrorOf(kPrivate + "privacy:\n  sampling: posson\n"),
+            "exp.yaml:3: privacy.sampling: unknown value 'posson' (allowed: poisson | "
             "without_replacement | with_replacement; did you mean 'poisson'?)");
-  EXPECT_EQ(ErrorOf("privacy:\n  calibration: closed_form\n"),
-            "exp.yaml:2: privacy.calibration: unknown value 'closed_form' (allowed: rdp | paper)");
+  EXPECT_EQ(ErrorOf(kPrivate + "privacy:\n  calibration: closed_form\n"),
+            "exp.yaml:3: privacy.calibration: unknown value 'closed_form' (allowed: rdp | paper)");
   // With-replacement sampling has no accountant: only the paper's (uncertified) calibration.
-  EXPECT_EQ(ErrorOf("privacy:\n  sampling: with_replacement\n"),
-            "exp.yaml:2: privacy.sampling: with_replacement has no privacy accountant; use poisson "
+  EXPECT_EQ(ErrorOf(kPrivate + "privacy:\n  sampling: with_replacement\n"),
+            "exp.yaml:3: privacy.sampling: with_replacement has no privacy accountant; use poisson "
             "or without_replacement, or calibration: paper (whose epsilon is then an uncertified "
             "target)");
-  EXPECT_TRUE(Parse("privacy:\n  sampling: with_replacement\n  calibration: paper\n").ok());
+  EXPECT_TRUE(Parse(kPrivate + "privacy:\n  sampling: with_replacement\n  calibration: paper\n").ok());
   EXPECT_EQ(ErrorOf("data:\n  missing: skip\n"),
             "exp.yaml:2: data.missing: unknown value 'skip' (allowed: drop | impute)");
   EXPECT_EQ(ErrorOf("algorithm:\n  weighting: sized\n"),
@@ -475,7 +516,8 @@ TEST(ConfigParserTest, RelativePathsInAStringResolveAgainstTheWorkingDirectory) 
 TEST(ConfigParserTest, OverridesSetScalarsAndLists) {
   absl::StatusOr<ExperimentConfig> config =
       Parse("privacy:\n  epsilon: 1\nmodel:\n  type: mlp\n",
-            {"privacy.epsilon=2", "seed=7", "model.hidden=[80,60]", "algorithm.name=minibatch_sgd",
+            {"privacy.epsilon=2", "seed=7", "model.hidden=[80,60]",
+             "algorithm.name=isrl_dp_minibatch_sgd",
              "output.save_model=false", "data.delimiter=,", "data.categorical=[a, b]"});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->privacy.epsilon, 2.0);
@@ -483,7 +525,7 @@ TEST(ConfigParserTest, OverridesSetScalarsAndLists) {
   EXPECT_EQ(config->data.seed, 7u);
   EXPECT_EQ(config->model.hidden, (std::vector<int>{80, 60}));
   EXPECT_EQ(config->model.type, "mlp");
-  EXPECT_EQ(config->algorithm.name, "minibatch_sgd");  // a section the file did not have
+  EXPECT_EQ(config->algorithm.name, "isrl_dp_minibatch_sgd");  // a section the file did not have
   EXPECT_FALSE(config->output.save_model);
   EXPECT_EQ(config->data.csv.delimiter, ",");
   EXPECT_EQ(config->data.csv.categorical, (std::vector<std::string>{"a", "b"}));
@@ -513,7 +555,9 @@ TEST(ConfigParserTest, OverrideErrors) {
        "--set algorithm.silos_per_round: must be in [0, partition.silos] = [0, 2], got 3"},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(ErrorOf("privacy:\n  clip: 1\n", c.overrides), c.error) << c.overrides[0];
+    EXPECT_EQ(ErrorOf("algorithm: {name: isrl_dp_fedavg}\nprivacy:\n  clip: 1\n", c.overrides),
+              c.error)
+        << c.overrides[0];
   }
 }
 
@@ -571,6 +615,7 @@ TEST(ConfigParserTest, RoundTripOfAwkwardValues) {
 TEST(ConfigParserTest, YamlListsEverySectionAndDocumentsItsSource) {
   ExperimentConfig config;
   config.source_path = "configs/exp.yaml";
+  config.algorithm.name = "isrl_dp_fedavg";  // a private run has a privacy section
   const std::string yaml = ExperimentConfigToYaml(config);
   EXPECT_THAT(yaml, HasSubstr("# source: configs/exp.yaml\n"));
   for (const char* key : {"seed: 1", "data:", "partition:", "model:", "algorithm:", "privacy:",
@@ -591,7 +636,9 @@ std::string ReadFile(const fs::path& path) {
 TEST(ConfigDocsTest, EveryKeyIsDocumented) {
   const std::string docs = ReadFile(fs::path(FEDSILO_SOURCE_DIR) / "docs/config.md");
   ASSERT_FALSE(docs.empty());
-  std::istringstream yaml(ExperimentConfigToYaml(ExperimentConfig()));
+  ExperimentConfig private_run;
+  private_run.algorithm.name = "isrl_dp_fedavg";  // a private run lists every key
+  std::istringstream yaml(ExperimentConfigToYaml(private_run));
   int keys = 0;
   for (std::string line; std::getline(yaml, line);) {
     if (line.empty() || line[0] == '#' || line.back() == ':') continue;  // comments, sections

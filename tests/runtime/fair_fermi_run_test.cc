@@ -50,7 +50,9 @@ ExperimentConfig Config(const fs::path& csv, const std::string& algorithm, doubl
                            "algorithm: {name: " + algorithm +
                            ", rounds: 150, batch_size: 50, lr: 0.5, personalize_steps: 0}\n"
                            "fairness: {lambda: " + std::to_string(lambda) + "}\n"
-                           "privacy: {epsilon: 3}\n"
+                           + std::string(algorithm.rfind("isrl_dp_", 0) == 0
+                                             ? "privacy: {epsilon: 3}\n"
+                                             : "") +
                            "output: {eval_every: 50, save_model: false}\n";
   absl::StatusOr<ExperimentConfig> config = ParseExperimentConfig(yaml, "test.yaml", {});
   EXPECT_TRUE(config.ok()) << config.status();

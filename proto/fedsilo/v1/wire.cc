@@ -40,6 +40,7 @@ void ToProto(const SiloPrivacyReport& report, v1::PrivacyReport* out) {
   out->set_eps0(report.eps0);
   out->set_min_shuffled_reports(static_cast<uint64_t>(report.min_shuffled_reports));
   out->set_clip(report.clip);
+  out->set_reproducible_noise(report.reproducible_noise);
 }
 
 SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
@@ -55,6 +56,7 @@ SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
   out.eps0 = report.eps0();
   out.min_shuffled_reports = static_cast<int64_t>(report.min_shuffled_reports());
   out.clip = report.clip();
+  out.reproducible_noise = report.reproducible_noise();
   return out;
 }
 

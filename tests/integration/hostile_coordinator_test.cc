@@ -1,0 +1,203 @@
+// A real `fedsilo silo` process (labelled `slow`) against a scripted coordinator over a real gRPC
+// socket on 127.0.0.1 (tests/testing/fake_coordinator.h): what a hostile or careless coordinator
+// can and cannot make a silo do. The silo holds its own CSV file and its own config; the fake
+// coordinator sends the Welcome, tasks at parameters of its choosing, and reads the replies.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/testing/child_process.h"
+#include "tests/testing/fake_coordinator.h"
+#include "tests/testing/loopback.h"
+#include "tests/testing/process.h"
+
+namespace fedsilo {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::FakeCoordinator;
+
+constexpr uint64_t kParameters = 4;  // logistic over x1, x2, x3 plus a bias
+
+// An ISRL-DP minibatch SGD config over the silo's own CSV file (standardize off: the features are
+// used as written). The same text is the silo's own config and the coordinator's Welcome.
+std::string Config(const fs::path& csv, const std::string& extra_privacy = "", int batch = 16) {
+  std::ostringstream yaml;
+  yaml << "seed: 11\n"
+       << "data: {dataset: csv, train: " << csv.string()
+       << ", label: label, positive: \"yes\", standardize: false}\n"
+       << "model: {type: logistic}\n"
+       << "algorithm: {name: isrl_dp_minibatch_sgd, rounds: 5, batch_size: " << batch << ", lr: 0.5, "
+          "personalize_steps: 0}\n"
+       << "privacy: {epsilon: 4, delta: 1.0e-5, clip: 1" << extra_privacy << "}\n"
+       << "network: {join_timeout_seconds: 20, round_timeout_seconds: 20}\n";
+  return yaml.str();
+}
+
+// What the fake coordinator saw of one silo session.
+struct Seen {
+  std::optional<v1::Ready> ready;
+  std::vector<v1::SiloMessage> replies;
+};
+
+// Runs one silo process (`extra` after the usual arguments) against a coordinator that welcomes it
+// with `welcome_yaml` and asks one task per entry of `tasks` (round r + 1 at tasks[r]), then ends
+// the run. Returns what the coordinator saw and the silo's exit status.
+struct SiloRun {
+  Seen seen;
+  std::optional<int> exit_status;
+  std::string log;
+};
+
+SiloRun RunSilo(const fs::path& dir, const std::string& name, const fs::path& csv,
+                const fs::path& silo_config, const std::string& welcome_yaml,
+                const std::vector<std::vector<double>>& tasks,
+                const std::vector<std::string>& extra) {
+  SiloRun run;
+  std::mutex mutex;
+  FakeCoordinator coordinator([&](FakeCoordinator::Stream* stream) {
+    Seen seen;
+    seen.ready = testing::Join(stream, welcome_yaml, kParameters);
+    if (seen.ready) {
+      for (size_t r = 0; r < tasks.size(); ++r) {
+        std::optional<v1::SiloMessage> reply =
+            testing::Ask(stream, static_cast<uint32_t>(r + 1), tasks[r]);
+        if (!reply) break;
+        seen.replies.push_back(*reply);
+      }
+      testing::Finish(stream);
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    run.seen = seen;
+    return grpc::Status::OK;
+  });
+  EXPECT_TRUE(coordinator.listening());
+  std::vector<std::string> args = {"silo",   "--coordinator", coordinator.address(), "--insecure",
+                                   "--name", name,            "--data",              csv.string(),
+                                   "--config", silo_config.string(), "--connect-timeout", "10"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  ChildProcess silo(args, dir / (name + ".log"));
+  run.exit_status = silo.Wait(60s);
+  run.log = silo.log();
+  std::lock_guard<std::mutex> lock(mutex);
+  return run;
+}
+
+std::vector<double> Delta(const v1::SiloMessage& reply) {
+  const auto& values = reply.update().delta().values();
+  return {values.begin(), values.end()};
+}
+
+class HostileCoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::FreshTempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    testing::WriteLogisticCsv(dir_ / "data.csv", 200, 3);
+    testing::WriteFile(dir_ / "silo.yaml", Config(dir_ / "data.csv"));
+  }
+  SiloRun Run(const std::string& name, const std::string& welcome_yaml,
+              const std::vector<std::string>& extra, int tasks = 1) {
+    return RunSilo(dir_, name, dir_ / "data.csv", dir_ / "silo.yaml", welcome_yaml,
+                   std::vector<std::vector<double>>(tasks, std::vector<double>(kParameters, 0.0)),
+                   extra);
+  }
+  fs::path dir_;
+};
+
+// Two silo processes with the same config, seed and id draw different noise: the seed is the
+// silo's own OS entropy, even when the coordinator's config asks for reproducible noise
+// (privacy.secure_noise: false). Only the silo's own --reproducible-noise makes two runs agree.
+TEST_F(HostileCoordinatorTest, NoiseIsSecretUnlessTheSiloItselfOptsIn) {
+  const std::string asks_for_reproducible = Config(dir_ / "data.csv", ", secure_noise: false");
+  std::vector<std::vector<double>> secret, reproducible;
+  for (int i = 0; i < 2; ++i) {
+    const std::string state = (dir_ / ("secret" + std::to_string(i))).string();
+    SiloRun run = Run("secret" + std::to_string(i), asks_for_reproducible, {"--state-dir", state});
+    ASSERT_EQ(run.exit_status, 0) << run.log;
+    ASSERT_TRUE(run.seen.ready.has_value()) << run.log;
+    EXPECT_FALSE(run.seen.ready->privacy().reproducible_noise());
+    ASSERT_EQ(run.seen.replies.size(), 1u) << run.log;
+    ASSERT_TRUE(run.seen.replies[0].has_update()) << run.log;
+    EXPECT_FALSE(run.seen.replies[0].update().privacy().reproducible_noise());
+    secret.push_back(Delta(run.seen.replies[0]));
+  }
+  for (int i = 0; i < 2; ++i) {
+    const std::string state = (dir_ / ("reproducible" + std::to_string(i))).string();
+    SiloRun run = Run("reproducible" + std::to_string(i), asks_for_reproducible,
+                      {"--state-dir", state, "--reproducible-noise"});
+    ASSERT_EQ(run.exit_status, 0) << run.log;
+    ASSERT_EQ(run.seen.replies.size(), 1u) << run.log;
+    ASSERT_TRUE(run.seen.replies[0].has_update()) << run.log;
+    EXPECT_TRUE(run.seen.replies[0].update().privacy().reproducible_noise());
+    EXPECT_NE(run.log.find("can recompute and subtract every noise vector"), std::string::npos)
+        << run.log;
+    reproducible.push_back(Delta(run.seen.replies[0]));
+  }
+  ASSERT_EQ(secret[0].size(), kParameters);
+  EXPECT_NE(secret[0], secret[1]);
+  EXPECT_EQ(reproducible[0], reproducible[1]);
+  EXPECT_NE(reproducible[0], secret[0]);
+}
+
+// A record-level private silo without a state directory would forget its spent budget on restart:
+// it refuses to join, naming the option.
+TEST_F(HostileCoordinatorTest, RecordLevelSiloNeedsAStateDirectory) {
+  SiloRun run = Run("stateless", Config(dir_ / "data.csv"), {});
+  EXPECT_NE(run.exit_status, std::optional<int>(0)) << run.log;
+  EXPECT_TRUE(run.seen.replies.empty());
+  EXPECT_NE(run.log.find("needs --state-dir"), std::string::npos) << run.log;
+}
+
+// A journal that exists but cannot be read (here: a directory in its place) is not a first start:
+// the silo refuses, naming the path and the reason, and answers nothing.
+TEST_F(HostileCoordinatorTest, UnreadableJournalIsRefusedNotForgotten) {
+  const fs::path state = dir_ / "state";
+  fs::create_directories(state / "damaged.journal");
+  SiloRun run = Run("damaged", Config(dir_ / "data.csv"), {"--state-dir", state.string()});
+  EXPECT_NE(run.exit_status, std::optional<int>(0)) << run.log;
+  EXPECT_TRUE(run.seen.replies.empty());
+  EXPECT_NE(run.log.find((state / "damaged.journal").string()), std::string::npos) << run.log;
+  EXPECT_NE(run.log.find("Is a directory"), std::string::npos) << run.log;
+}
+
+// Extreme but finite parameters (w1 = 1e308, w2 = -1e308) make a record with x1 = x2 = 10 have a
+// NaN logit (inf - inf). That record gets zero weight before noise, so the silo answers alike with
+// and without it: an update with finite values, never a refusal that would reveal the record.
+// Batches of 99 of 100 or 101 records: the record is in (almost) every Poisson batch.
+TEST_F(HostileCoordinatorTest, NonFiniteRecordGradientCannotChangeTheReplyPattern) {
+  std::ostringstream benign;
+  benign << "x1,x2,x3,label\n";
+  for (int i = 0; i < 100; ++i) {
+    const double a = 0.4 * std::sin(i), b = 0.4 * std::cos(3 * i), c = 0.1 * (i % 7);
+    benign << a << "," << b << "," << c << "," << (a - b > 0 ? "yes" : "no") << "\n";
+  }
+  testing::WriteFile(dir_ / "without.csv", benign.str());
+  testing::WriteFile(dir_ / "with.csv", benign.str() + "10,10,0,yes\n");
+  const std::vector<std::vector<double>> tasks = {{1e308, -1e308, 0.0, 0.0},
+                                                  {1e308, -1e308, 0.0, 0.0},
+                                                  {1e308, -1e308, 0.0, 0.0}};
+  for (const std::string file : {"without", "with"}) {
+    const std::string config = Config(dir_ / (file + ".csv"), "", 99);
+    testing::WriteFile(dir_ / (file + ".yaml"), config);
+    SiloRun run = RunSilo(dir_, file, dir_ / (file + ".csv"), dir_ / (file + ".yaml"), config, tasks,
+                          {"--state-dir", (dir_ / ("state_" + file)).string()});
+    ASSERT_EQ(run.exit_status, 0) << run.log;
+    ASSERT_EQ(run.seen.replies.size(), tasks.size()) << run.log;
+    for (const v1::SiloMessage& reply : run.seen.replies) {
+      ASSERT_TRUE(reply.has_update()) << file << ": " << reply.DebugString() << run.log;
+      for (double v : Delta(reply)) EXPECT_TRUE(std::isfinite(v)) << file;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fedsilo
