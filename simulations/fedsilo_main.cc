@@ -118,6 +118,17 @@ int Coordinator(const fedsilo::CoordinatorProcessOptions& options) {
     return 0;
   }
   PrintRunReport(result->config, result->report, options.run.quiet);
+  // A coordinator whose run could not go on, or never changed the model, has not done its job:
+  // the results are written, but the exit status says so (3).
+  const fedsilo::RunReport& report = result->report;
+  if (!report.stop_reason.empty() ||
+      (report.rounds_completed > 0 && report.skipped_rounds >= report.rounds_completed)) {
+    std::fprintf(stderr, "fedsilo: error: the run did not complete: %s\n",
+                 !report.stop_reason.empty()
+                     ? report.stop_reason.c_str()
+                     : "no round reached quorum (network.min_replies), the model is unchanged");
+    return 3;
+  }
   return 0;
 }
 
@@ -382,7 +393,8 @@ int main(int argc, char** argv) {
                    "this silo's own experiment file (its data and privacy sections win)");
   silo->add_option("--set", silo_options.overrides, "override a config key (repeatable)");
   silo->add_option("--state-dir", silo_options.state_dir,
-                   "directory for the silo's journal (privacy ledger), kept across restarts");
+                   "directory for the silo's journal (privacy ledger), kept across restarts; "
+                   "required when the run is record-level private");
   silo->add_flag("--insecure", silo_options.insecure, "plaintext, loopback addresses only");
   silo->add_option("--ca", silo_options.ca, "PEM CA of the coordinator's certificate");
   silo->add_option("--cert", silo_options.cert, "PEM client certificate (CN = --name)");
@@ -395,6 +407,10 @@ int main(int argc, char** argv) {
   silo->add_option("--coordinator-public-key", silo_options.coordinator_public_key,
                    "shuffle-model runs: the coordinator's public key (its --sealing-key FILE.pub), "
                    "pinned; --coordinator is then the shuffler's address");
+  silo->add_flag("--reproducible-noise", silo_options.reproducible_noise,
+                 "testing only: derive batches and noise from the run's seed and this silo's id, "
+                 "as thread mode does (the coordinator can then recompute the noise); default: "
+                 "this process's OS entropy");
   silo->add_flag("--dry-run", silo_options.dry_run, "validate the arguments, then exit");
 
   fedsilo::ShufflerProcessOptions shuffler_options;

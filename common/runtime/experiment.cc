@@ -427,6 +427,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   }
   if (!spec.record_level_dp) report.epsilon = std::numeric_limits<double>::infinity();
   report.stop_reason = outcome.stop_reason;
+  report.non_finite_rounds = outcome.non_finite_rounds;
   if (observer.evaluated_round() != report.rounds_completed) {  // stopped early: final evaluation
     report.final_train = Evaluate(*experiment.model, global, experiment.data.train,
                                   pooled_train_rows, pool);
@@ -457,7 +458,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       CsvTable::Create((out / "silos.csv").string(),
                        {"silo", "train_records", "test_records", "test_accuracy", "test_loss",
                         "noise_multiplier", "noise_sigma_mean", "noisy_queries", "epsilon",
-                        "delta", "local_eps0"}));
+                        "delta", "local_eps0", "reproducible_noise"}));
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
@@ -475,7 +476,8 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
          : silo.record_level_dp ? silo.epsilon
                                 : std::numeric_limits<double>::infinity(),
          silo.known ? silo.delta : nan,
-         silo.known && silo.min_shuffled_reports > 0 ? silo.eps0 : nan}));
+         silo.known && silo.min_shuffled_reports > 0 ? silo.eps0 : nan,
+         silo.known ? static_cast<long long>(silo.reproducible_noise) : -1LL}));
   }
   SiloPrivacyReport any_silo;
   for (const SiloPrivacyReport& silo : silo_reports) {
@@ -488,6 +490,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   summary["silos"] = transport.num_silos();
   summary["rounds_completed"] = report.rounds_completed;
   summary["rounds_without_quorum"] = report.skipped_rounds;
+  summary["rounds_with_non_finite_aggregate"] = report.non_finite_rounds;
   summary["stop_reason"] = report.stop_reason;
   summary["final"] = {{"round", report.rounds_completed},
                       {"test_accuracy", report.final_test.accuracy},
@@ -562,6 +565,19 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     privacy["epsilon"] = nullptr;  // JSON has no infinity: not private
     privacy["delta"] = nullptr;
     privacy["accountant"] = "none: not private";
+  }
+  if (spec.record_level_dp) {
+    int known = 0, reproducible = 0;
+    for (const SiloPrivacyReport& silo : silo_reports) {
+      known += silo.known ? 1 : 0;
+      reproducible += silo.known && silo.reproducible_noise ? 1 : 0;
+    }
+    privacy["noise_seed"] =
+        reproducible == 0 ? "each silo's own OS entropy: secret, not reproducible"
+        : reproducible == known
+            ? "derived from seed and each silo's id: reproducible, and recomputable by anyone "
+              "holding this config (thread mode, or silos started with --reproducible-noise)"
+            : "mixed: see silos.csv, column reproducible_noise";
   }
   summary["privacy"] = privacy;
   summary["timing"] = {{"load_seconds", report.load_seconds},

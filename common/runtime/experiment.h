@@ -46,6 +46,7 @@ struct RunReport {
   int rounds_completed = 0;
   int skipped_rounds = 0;      // rounds that missed the quorum (model unchanged)
   std::string stop_reason;
+  int non_finite_rounds = 0;  // rounds whose aggregate was not finite (not applied; this run only)
   EvalResult final_test;
   EvalResult final_train;
   PersonalizedResult final_personalized;  // filled when algorithm.personalize_steps > 0

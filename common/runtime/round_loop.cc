@@ -7,6 +7,11 @@
 
 namespace fedsilo {
 
+bool IsTransientFailure(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsCancelled(status) || absl::IsResourceExhausted(status);
+}
+
 std::vector<int> SampleSilos(const std::vector<int>& eligible, int silos_per_round, uint64_t seed,
                              int round) {
   std::vector<int> pool = eligible;
@@ -65,9 +70,29 @@ absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
                             std::string(results.failures.front().status.message()) + ")";
       return outcome;
     }
-    const bool quorum = !results.updates.empty() &&
-                        results.updates.size() >= static_cast<size_t>(std::max(1, options.min_replies));
-    if (quorum) FEDSILO_RETURN_IF_ERROR(coordinator.Aggregate(round, results, global));
+    if (results.updates.empty() && !results.failures.empty() &&
+        std::all_of(results.failures.begin(), results.failures.end(),
+                    [](const SiloFailure& f) { return !IsTransientFailure(f.status); })) {
+      // Every silo asked answered with a refusal or a reply that cannot be used (not a timeout or
+      // a dropped connection): asking again will not change that.
+      outcome.stop_reason = "stopped in round " + std::to_string(round) + ": every silo asked (" +
+                            std::to_string(results.failures.size()) +
+                            ") refused or sent an unusable reply, so no round can reach quorum "
+                            "(silo " + std::to_string(results.failures.front().silo_id) + ": " +
+                            std::string(results.failures.front().status.message()) + ")";
+      return outcome;
+    }
+    bool quorum = !results.updates.empty() &&
+                  results.updates.size() >= static_cast<size_t>(std::max(1, options.min_replies));
+    if (quorum) {
+      FEDSILO_RETURN_IF_ERROR(coordinator.Aggregate(round, results, global));
+      if (!global->allFinite()) {
+        // Never apply a non-finite model, whatever the replies held: keep the round's start.
+        *global = *snapshot;
+        quorum = false;
+        ++outcome.non_finite_rounds;
+      }
+    }
     outcome.rounds_completed = round - options.first_round + 1;
     if (observer != nullptr) {
       FEDSILO_RETURN_IF_ERROR(

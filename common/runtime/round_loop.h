@@ -8,8 +8,12 @@
 // stops cleanly and says why. Any other failure (a silo that died, stalled past the deadline or
 // sent an invalid message) only removes that reply from the round: the round is aggregated from
 // the replies that came, provided there are at least `min_replies`; otherwise the round leaves
-// the model unchanged (and the observer still sees it). With require_shuffler and a transport
-// that does not hide senders, it returns FailedPrecondition before round one.
+// the model unchanged (and the observer still sees it). A round where every silo asked failed and
+// none of the failures is transient (IsTransientFailure: every silo refused or sent an unusable
+// reply) stops the loop with the reason: no later round could reach quorum either. An aggregate
+// that is not finite is never applied: the round leaves the model unchanged and is counted in
+// non_finite_rounds. With require_shuffler and a transport that does not hide senders, it returns
+// FailedPrecondition before round one.
 // Single-threaded; borrows everything.
 #pragma once
 
@@ -53,8 +57,14 @@ class RoundObserver {
 
 struct RoundLoopOutcome {
   int rounds_completed = 0;
+  int non_finite_rounds = 0;    // rounds whose aggregate was not finite (model left unchanged)
   std::string stop_reason;      // empty when every round ran
 };
+
+// A failure that may not recur next round: a timeout, a dropped connection, a cancelled call, a
+// spent budget (that silo is no longer sampled). Anything else is the silo's deliberate refusal or
+// a reply the coordinator cannot use.
+bool IsTransientFailure(const absl::Status& status);
 
 absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
                                               Transport& transport,

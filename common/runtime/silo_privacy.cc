@@ -299,9 +299,18 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
         return e.epsilon <= plan.target_epsilon;
       };
       int64_t good = 0, bad = std::max<int64_t>(1, plan.planned_queries);
+      // Bounded: a budget that still holds after 2^40 (about 1e12) queries never binds, and
+      // doubling further would overflow.
+      constexpr int64_t kMaxBudgetedQueries = int64_t{1} << 40;
       while (true) {
         FEDSILO_ASSIGN_OR_RETURN(bool ok, within(bad));
         if (!ok) break;
+        if (bad >= kMaxBudgetedQueries) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "privacy.epsilon ", plan.target_epsilon, " never binds: even ", bad,
+              " noisy queries stay within it, so it protects nothing; choose a meaningful "
+              "budget (DP practice: epsilon of at most about 10)"));
+        }
         good = bad;
         bad *= 2;
       }

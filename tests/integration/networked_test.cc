@@ -208,6 +208,33 @@ TEST(NetworkedTest, ProcessesReproduceThreadModeBitForBit) {
   EXPECT_LE(summary["privacy"]["epsilon"].get<double>(), 2.0);
 }
 
+// A second run on the silos' journals of a first (the README's commands run twice): every silo
+// refuses rounds it has already answered, so no round can reach quorum. The coordinator stops at
+// once and exits 3 naming the refusal, instead of finishing with an untrained model and exit 0.
+TEST(NetworkedTest, ASecondRunThatNoSiloWillServeExitsNonZeroWithTheReason) {
+  if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
+  const fs::path first_dir = FreshTempDir("networked_second_run_a");
+  const fs::path second_dir = FreshTempDir("networked_second_run_b");
+  const std::string config = WriteConfig(first_dir, 3, 0, 1, 30);
+  {
+    LocalFederation first(first_dir, config, FreePort());
+    first.StartAll();
+    ASSERT_EQ(first.Finish(), 0) << first.coordinator().log();
+  }
+  fs::copy(first_dir / "state", second_dir / "state", fs::copy_options::recursive);
+  LocalFederation second(second_dir, config, FreePort());
+  second.StartAll();
+  EXPECT_EQ(second.Finish(), 3) << second.coordinator().log();
+  const std::string log = second.coordinator().log();
+  EXPECT_NE(log.find("the run did not complete: stopped in round 1: every silo asked (4) refused"),
+            std::string::npos)
+      << log;
+  const auto summary = nlohmann::json::parse(ReadFile(second.out() / "summary.json"));
+  EXPECT_EQ(summary["rounds_completed"], 0);
+  EXPECT_NE(summary["stop_reason"].get<std::string>().find("already answered"), std::string::npos)
+      << summary["stop_reason"];
+}
+
 // Silos holding their own files (written by `fedsilo partition`), joining by name from a roster:
 // the coordinator never sees their paths or rows, and since the files hold exactly the records of
 // thread mode's shards, the run still matches thread mode bit for bit.

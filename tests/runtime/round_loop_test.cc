@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -279,6 +280,85 @@ TEST(RoundLoopTest, ContinuingFromARoundStateEqualsAnUninterruptedRun) {
   ASSERT_TRUE(RunFederated(coordinator, transport, options, &split, nullptr).ok());
   EXPECT_EQ(split, whole);
   EXPECT_NE(split, Vector::Ones(2));
+}
+
+// A transport whose replies the test writes: round r gets script(r, tasks).
+class ScriptedTransport : public Transport {
+ public:
+  using Script = std::function<RoundResults(int round, const std::vector<SiloTask>& tasks)>;
+  ScriptedTransport(int silos, Script script) : silos_(silos), script_(std::move(script)) {}
+  RoundResults Train(const std::vector<SiloTask>& tasks) override {
+    return script_(tasks.front().round, tasks);
+  }
+  int num_silos() const override { return silos_; }
+  std::vector<SiloPrivacyReport> PrivacyReports() const override {
+    return std::vector<SiloPrivacyReport>(static_cast<size_t>(silos_));
+  }
+
+ private:
+  int silos_;
+  Script script_;
+};
+
+SiloUpdate UpdateOf(const SiloTask& task, Vector delta, double weight) {
+  SiloUpdate update;
+  update.round = task.round;
+  update.silo_id = task.silo_id;
+  update.delta = std::move(delta);
+  update.weight = weight;
+  return update;
+}
+
+// Finite replies whose step overflows (server_lr 2 x mean delta 1.7e308) give a non-finite model:
+// it is never applied, the round counts as not aggregated, and the next round's finite replies are.
+TEST(RoundLoopTest, NonFiniteAggregateIsNeverApplied) {
+  ScriptedTransport transport(2, [](int round, const std::vector<SiloTask>& tasks) {
+    RoundResults results;
+    for (const SiloTask& task : tasks) {
+      results.updates.push_back(round == 1 ? UpdateOf(task, Vector::Constant(2, 1.7e308), 1.0)
+                                           : UpdateOf(task, Vector::Constant(2, 0.25), 1.0));
+    }
+    return results;
+  });
+  FedAvgCoordinator coordinator(Weighting::kBySize, 2.0);
+  Vector w = Vector::Constant(2, 1.0);
+  RoundLoopOptions options;
+  options.rounds = 2;
+  auto outcome = RunFederated(coordinator, transport, options, &w, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->rounds_completed, 2);
+  EXPECT_EQ(outcome->non_finite_rounds, 1);
+  EXPECT_TRUE(outcome->stop_reason.empty());
+  EXPECT_DOUBLE_EQ(w[0], 1.5);  // round 1 left w at 1; round 2 added 2 x the mean delta 0.25
+  EXPECT_DOUBLE_EQ(w[1], 1.5);
+}
+
+// When every silo asked refuses (not a timeout), no later round can reach quorum: the loop stops
+// at once and names the refusal; a round of timeouts alone does not stop it.
+TEST(RoundLoopTest, RoundOfRefusalsOnlyStopsWithTheReason) {
+  int rounds_seen = 0;
+  ScriptedTransport transport(3, [&](int round, const std::vector<SiloTask>& tasks) {
+    ++rounds_seen;
+    RoundResults results;
+    for (const SiloTask& task : tasks) {
+      results.failures.push_back(SiloFailure{
+          task.silo_id, round == 1 ? absl::DeadlineExceededError("late")
+                                   : absl::FailedPreconditionError("already answered round 2")});
+    }
+    return results;
+  });
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  Vector w = Vector::Constant(2, 1.0);
+  RoundLoopOptions options;
+  options.rounds = 10;
+  auto outcome = RunFederated(coordinator, transport, options, &w, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(rounds_seen, 2);
+  EXPECT_EQ(outcome->rounds_completed, 1);
+  EXPECT_NE(outcome->stop_reason.find("stopped in round 2: every silo asked (3) refused"),
+            std::string::npos) << outcome->stop_reason;
+  EXPECT_NE(outcome->stop_reason.find("already answered round 2"), std::string::npos);
+  EXPECT_DOUBLE_EQ(w[0], 1.0);
 }
 
 }  // namespace

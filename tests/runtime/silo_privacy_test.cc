@@ -58,6 +58,24 @@ TEST(SiloPrivacyPlanTest, RdpCalibrationIsTheSmallestNoiseThatMeetsTheBudget) {
   }
 }
 
+// A budget so large that it never binds (1e50) is an error, not an endless doubling of the query
+// count (it used to overflow and loop).
+TEST(SiloPrivacyPlanTest, AnEpsilonThatNeverBindsIsRefused) {
+  PrivacyConfig privacy;
+  privacy.epsilon = 1e50;
+  privacy.delta = 1e-5;
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 50;
+  algorithm.batch_size = 20;
+  for (const char* sampling : {"poisson", "without_replacement"}) {
+    privacy.sampling = sampling;
+    auto plan = PlanSiloPrivacy(privacy, algorithm, true, /*queries_per_round=*/1, /*n=*/400);
+    ASSERT_FALSE(plan.ok()) << sampling;
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(plan.status().message().find("never binds"), std::string::npos) << plan.status();
+  }
+}
+
 TEST(SiloPrivacyPlanTest, PaperCalibrationUsesTheClosedFormAndDefaultDelta) {
   PrivacyConfig privacy;
   privacy.calibration = "paper";
