@@ -148,6 +148,30 @@ TEST_F(HostileCoordinatorTest, NoiseIsSecretUnlessTheSiloItselfOptsIn) {
   EXPECT_NE(reproducible[0], secret[0]);
 }
 
+// One source of truth for training: a coordinator whose run differs from the silo's own config
+// in anything but data, privacy, network and output (here the learning rate) is refused at join,
+// naming the key and both values; the silo never trains with settings the run does not record.
+TEST_F(HostileCoordinatorTest, TrainingSettingsThatDifferFromTheSilosAreRefusedAtJoin) {
+  std::string theirs = Config(dir_ / "data.csv");
+  const size_t lr = theirs.find("lr: 0.5");
+  ASSERT_NE(lr, std::string::npos);
+  theirs.replace(lr, 7, "lr: 0.25");
+  SiloRun run = Run("strict", theirs, {"--state-dir", (dir_ / "state").string()});
+  EXPECT_EQ(run.exit_status, std::optional<int>(2)) << run.log;
+  EXPECT_TRUE(run.seen.replies.empty());
+  EXPECT_NE(run.log.find("this silo's config sets algorithm.lr to 0.5 but the coordinator's run "
+                         "has 0.25"),
+            std::string::npos)
+      << run.log;
+  // Its own privacy budget may differ: that is the silo's decision.
+  std::string larger_budget = Config(dir_ / "data.csv");
+  larger_budget.replace(larger_budget.find("epsilon: 4"), 10, "epsilon: 9");
+  SiloRun own_budget = Run("budget", larger_budget, {"--state-dir", (dir_ / "state2").string()});
+  EXPECT_EQ(own_budget.exit_status, 0) << own_budget.log;
+  ASSERT_EQ(own_budget.seen.replies.size(), 1u) << own_budget.log;
+  EXPECT_TRUE(own_budget.seen.replies[0].has_update()) << own_budget.log;
+}
+
 // A record-level private silo without a state directory would forget its spent budget on restart:
 // it refuses to join, naming the option.
 TEST_F(HostileCoordinatorTest, RecordLevelSiloNeedsAStateDirectory) {
