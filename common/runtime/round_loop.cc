@@ -72,9 +72,12 @@ absl::StatusOr<RoundLoopOutcome> RunFederated(CoordinatorProgram& coordinator,
     }
     if (results.updates.empty() && !results.failures.empty() &&
         std::all_of(results.failures.begin(), results.failures.end(),
-                    [](const SiloFailure& f) { return !IsTransientFailure(f.status); })) {
+                    [](const SiloFailure& f) {
+                      return f.silo_id >= 0 && !IsTransientFailure(f.status);
+                    })) {
       // Every silo asked answered with a refusal or a reply that cannot be used (not a timeout or
-      // a dropped connection): asking again will not change that.
+      // a dropped connection): asking again will not change that. Failures without a silo (a
+      // shuffler's discarded round, which one late silo can cause) never stop the run.
       outcome.stop_reason = "stopped in round " + std::to_string(round) + ": every silo asked (" +
                             std::to_string(results.failures.size()) +
                             ") refused or sent an unusable reply, so no round can reach quorum "

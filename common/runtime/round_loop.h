@@ -8,9 +8,11 @@
 // stops cleanly and says why. Any other failure (a silo that died, stalled past the deadline or
 // sent an invalid message) only removes that reply from the round: the round is aggregated from
 // the replies that came, provided there are at least `min_replies`; otherwise the round leaves
-// the model unchanged (and the observer still sees it). A round where every silo asked failed and
-// none of the failures is transient (IsTransientFailure: every silo refused or sent an unusable
-// reply) stops the loop with the reason: no later round could reach quorum either. An aggregate
+// the model unchanged (and the observer still sees it). A round where every silo asked failed,
+// each failure names its silo and none is transient (IsTransientFailure: every silo refused or
+// sent an unusable reply) stops the loop with the reason: no later round could reach quorum
+// either. (A shuffler's failures carry no silo, and its discarded round can be caused by one late
+// silo: they never stop the loop.) An aggregate
 // that is not finite is never applied: the round leaves the model unchanged and is counted in
 // non_finite_rounds. With require_shuffler and a transport that does not hide senders, it returns
 // FailedPrecondition before round one.

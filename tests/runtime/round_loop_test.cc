@@ -361,5 +361,27 @@ TEST(RoundLoopTest, RoundOfRefusalsOnlyStopsWithTheReason) {
   EXPECT_DOUBLE_EQ(w[0], 1.0);
 }
 
+// A shuffler's failures carry no silo (id -1) and a discarded shuffled round can come from one late
+// silo: such rounds never stop the loop.
+TEST(RoundLoopTest, AnonymousFailuresNeverStopTheLoop) {
+  int rounds_seen = 0;
+  ScriptedTransport transport(2, [&](int, const std::vector<SiloTask>& tasks) {
+    ++rounds_seen;
+    RoundResults results;
+    results.failures.assign(tasks.size(),
+                            SiloFailure{-1, absl::FailedPreconditionError("too few reports")});
+    return results;
+  });
+  FedAvgCoordinator coordinator(Weighting::kBySize, 1.0);
+  Vector w = Vector::Constant(2, 1.0);
+  RoundLoopOptions options;
+  options.rounds = 4;
+  auto outcome = RunFederated(coordinator, transport, options, &w, nullptr);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(rounds_seen, 4);
+  EXPECT_EQ(outcome->rounds_completed, 4);
+  EXPECT_TRUE(outcome->stop_reason.empty()) << outcome->stop_reason;
+}
+
 }  // namespace
 }  // namespace fedsilo
