@@ -39,6 +39,7 @@ NetworkTransport::NetworkTransport(NetworkTransportOptions options)
     : options_(std::move(options)),
       peers_(static_cast<size_t>(options_.num_silos)),
       reports_(static_cast<size_t>(options_.num_silos)),
+      joined_records_(static_cast<size_t>(options_.num_silos), 0),
       certified_names_(static_cast<size_t>(options_.num_silos)) {}
 
 NetworkTransport::~NetworkTransport() = default;
@@ -159,6 +160,8 @@ grpc::Status NetworkTransport::Session(
       std::lock_guard<std::mutex> lock(mu_);
       peer->ready = true;
       reports_[static_cast<size_t>(id)] = wire::FromProto(message.ready().privacy());
+      joined_records_[static_cast<size_t>(id)] =
+          static_cast<int64_t>(message.ready().privacy().train_records());
       changed_.notify_all();
     } else if (message.has_update() || message.has_refusal()) {
       HandleReply(peer, message);
@@ -198,13 +201,23 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
   const bool is_update = message.has_update();
   const int round = static_cast<int>(is_update ? message.update().round() : message.refusal().round());
   absl::StatusOr<SiloUpdate> reply;
-  if (is_update && !message.update().sealed().empty()) {
+  const bool sealed_run = options_.max_sealed_reports > 0;
+  if (is_update && (sealed_run || !message.update().sealed().empty())) {
     // A sealed report: the coordinator's edge opens it (UnsealingTransport) after the shuffle.
     const v1::Update& update = message.update();
-    if (update.delta().values_size() != 0) {
+    if (!sealed_run) {
       reply = absl::InvalidArgumentError(absl::StrCat(
           "the update of ", Describe(id), " for round ", round,
-          " carries both a sealed report and a delta in the clear"));
+          " carries sealed reports, but this run's updates travel in the clear"));
+    } else if (update.delta().values_size() != 0) {
+      reply = absl::InvalidArgumentError(absl::StrCat(
+          "the update of ", Describe(id), " for round ", round,
+          " carries a delta in the clear; this run takes only sealed reports"));
+    } else if (update.sealed().empty() ||
+               update.sealed_size() > options_.max_sealed_reports) {
+      reply = absl::InvalidArgumentError(absl::StrCat(
+          "the update of ", Describe(id), " for round ", round, " carries ", update.sealed_size(),
+          " sealed reports; a silo sends 1 to ", options_.max_sealed_reports, " per round"));
     } else {
       SiloUpdate sealed;
       sealed.round = round;
@@ -225,6 +238,10 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
       reply = absl::InvalidArgumentError(absl::StrCat("the update of ", Describe(id),
                                                       " has weight ", update.weight(),
                                                       " (must be positive and finite)"));
+    } else if (const double bound = WeightBound(id); update.weight() > bound) {
+      reply = absl::InvalidArgumentError(absl::StrCat(
+          "the update of ", Describe(id), " for round ", round, " has weight ", update.weight(),
+          ", more than the ", bound, " records it reported when it joined"));
     } else {
       SiloUpdate clear;
       clear.round = round;
@@ -254,6 +271,11 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
   reports_[static_cast<size_t>(id)] =
       wire::FromProto(is_update ? message.update().privacy() : message.refusal().privacy());
   Record(id, std::move(reply));
+}
+
+double NetworkTransport::WeightBound(int silo_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<double>(std::max<int64_t>(1, joined_records_[static_cast<size_t>(silo_id)]));
 }
 
 void NetworkTransport::Record(int silo_id, absl::StatusOr<SiloUpdate> reply) {

@@ -45,6 +45,12 @@ struct NetworkTransportOptions {
   double join_timeout_seconds = 120;      // longest wait for a quorum before a round
   int min_replies = 1;
   bool names_from_certificates = false;   // TLS with client certificates: name must equal CN
+  // What a silo's Update must carry. 0: a delta in the clear (the coordinator of a plain run),
+  // whose weight is at most the record count the silo reported at Ready (so one silo cannot
+  // outweigh the others by claiming a huge weight). K > 0: 1 to K sealed reports and no delta (the
+  // shuffler of a shuffle-model run, K = the algorithm's reports per silo). Anything else fails
+  // that silo's reply only, with a message naming the silo and the round.
+  int64_t max_sealed_reports = 0;
 };
 
 // Traffic counters (serialized protobuf bytes), for benchmarks.
@@ -80,6 +86,7 @@ class NetworkTransport final : public Transport, public v1::Coordinator::Service
   void HandleReply(const std::shared_ptr<Peer>& peer, const v1::SiloMessage& message);
   void Record(int silo_id, absl::StatusOr<SiloUpdate> reply);  // requires mu_
   int CountReady() const;                                       // requires mu_
+  double WeightBound(int silo_id) const;                        // takes mu_
   std::string Describe(int silo_id) const;
 
   const NetworkTransportOptions options_;
@@ -87,6 +94,7 @@ class NetworkTransport final : public Transport, public v1::Coordinator::Service
   std::condition_variable changed_;
   std::vector<std::shared_ptr<Peer>> peers_;            // by silo id; null when not connected
   std::vector<SiloPrivacyReport> reports_;              // by silo id
+  std::vector<int64_t> joined_records_;                 // by silo id: train_records at Ready
   std::vector<std::string> certified_names_;            // by silo id: the certified name bound
                                                         // to it ("" until one joins)
   int round_ = 0;                                       // the round in flight (0: none)

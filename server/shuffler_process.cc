@@ -11,7 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/binary_record.h"
+#include "common/algorithms/algorithm_registry.h"
 #include "common/runtime/config_parser.h"
+#include "common/runtime/silo_privacy.h"
 #include "common/transport/shuffling_transport.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "fedsilo/v1/grpc_edge.h"
@@ -86,6 +88,8 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   network.join_timeout_seconds = config.network.join_timeout_seconds;
   network.min_replies = config.network.min_replies;
   network.names_from_certificates = !options.client_ca.empty();
+  FEDSILO_ASSIGN_OR_RETURN(const AlgorithmSpec spec, FindAlgorithm(config.algorithm.name));
+  network.max_sealed_reports = ReportsPerSilo(spec, config);  // K: more fails that silo alone
   side->transport = std::make_unique<NetworkTransport>(network);
   // The permutation's seed comes from the OS: nothing the coordinator knows can replay it.
   side->shuffler = std::make_unique<ShufflingTransport>(side->transport.get());

@@ -44,6 +44,13 @@ NetworkTransportOptions Options(double round_timeout_seconds = 10) {
   return options;
 }
 
+// The shuffler's side of a shuffle-model run: 1 to 3 sealed reports per update, no clear delta.
+NetworkTransportOptions SealedOptions() {
+  NetworkTransportOptions options = Options();
+  options.max_sealed_reports = 3;
+  return options;
+}
+
 std::shared_ptr<grpc::Channel> Channel(const TestCoordinator& coordinator) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxSendMessageSize(-1);  // the coordinator's limit is the one under test
@@ -589,7 +596,7 @@ TEST_F(NetworkTransportTest, WaitForSilosNamesTheMissingOnes) {
 // untouched; behind a ShufflingTransport and an UnsealingTransport the coordinator gets the silos'
 // reports opened, in shuffled order, without their senders.
 TEST_F(NetworkTransportTest, SealedReportsTravelOverGrpcAndOpenAfterTheShuffle) {
-  Start();
+  Start(SealedOptions());
   JoinAll();
   auto keys = CoordinatorKeyPair::Generate();
   ASSERT_TRUE(keys.ok()) << keys.status();
@@ -626,7 +633,7 @@ TEST_F(NetworkTransportTest, SealedReportsTravelOverGrpcAndOpenAfterTheShuffle) 
 }
 
 TEST_F(NetworkTransportTest, SealedReportWithAClearDeltaBesideItIsInvalidArgument) {
-  Start();
+  Start(SealedOptions());
   JoinAll();
   auto round = StartRound(transport(), Tasks(1, {0}));
   ExpectTask(0, 1);
@@ -636,11 +643,11 @@ TEST_F(NetworkTransportTest, SealedReportWithAClearDeltaBesideItIsInvalidArgumen
   const absl::Status status = FailureOf(results, 0);
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_THAT(std::string(status.message()),
-              HasSubstr("carries both a sealed report and a delta in the clear"));
+              HasSubstr("carries a delta in the clear; this run takes only sealed reports"));
 }
 
 TEST_F(NetworkTransportTest, SealedBytesArePassedOnUntouched) {
-  Start();
+  Start(SealedOptions());
   JoinAll();
   auto round = StartRound(transport(), Tasks(1, {1}));
   ExpectTask(1, 1);
@@ -656,7 +663,7 @@ TEST_F(NetworkTransportTest, SealedBytesArePassedOnUntouched) {
 // Per-record reports: one Update carrying several sealed reports arrives as one reply holding all
 // of them, in the order sent (the shuffler splits them; ShufflingTransport).
 TEST_F(NetworkTransportTest, SeveralSealedReportsInOneUpdateArePassedOnTogether) {
-  Start();
+  Start(SealedOptions());
   JoinAll();
   auto round = StartRound(transport(), Tasks(1, {0}));
   ExpectTask(0, 1);
@@ -666,6 +673,65 @@ TEST_F(NetworkTransportTest, SeveralSealedReportsInOneUpdateArePassedOnTogether)
   ASSERT_EQ(results.updates.size(), 1u);
   EXPECT_EQ(results.updates[0].sealed, reports);
   EXPECT_TRUE(results.failures.empty());
+}
+
+// A plain run takes deltas in the clear only: sealed bytes (which the coordinator would pass on to
+// an aggregator that cannot read them) fail that silo's reply, and the others are kept.
+TEST_F(NetworkTransportTest, SealedBytesInAPlainRunFailThatSiloOnly) {
+  Start();
+  JoinAll();
+  auto round = StartRound(transport(), Tasks(1));
+  for (int id = 0; id < 3; ++id) ExpectTask(id, 1);
+  AnswerHonestly(0, 1);
+  ASSERT_TRUE(silos_[1]->SendSealed(1, {1, 2, 3}));
+  AnswerHonestly(2, 1);
+  const RoundResults results = round.get();
+  ExpectHonestUpdates(results, 1, {0, 2});
+  const absl::Status status = FailureOf(results, 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("carries sealed reports, but this run's updates travel in the clear"));
+}
+
+// The shuffler's side: a silo that sends more than its K reports (or none) fails alone; the
+// others' reports go on.
+TEST_F(NetworkTransportTest, MoreThanKSealedReportsFailThatSiloOnly) {
+  Start(SealedOptions());
+  JoinAll();
+  auto round = StartRound(transport(), Tasks(1));
+  for (int id = 0; id < 3; ++id) ExpectTask(id, 1);
+  ASSERT_TRUE(silos_[0]->SendSealedReports(1, {{1}, {2}, {3}}));
+  ASSERT_TRUE(silos_[1]->SendSealedReports(1, {{1}, {2}, {3}, {4}}));
+  ASSERT_TRUE(silos_[2]->SendSealedReports(1, {{7}}));
+  const RoundResults results = round.get();
+  ASSERT_EQ(results.updates.size(), 2u);
+  EXPECT_EQ(results.updates[0].silo_id, 0);
+  EXPECT_EQ(results.updates[1].silo_id, 2);
+  const absl::Status status = FailureOf(results, 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("carries 4 sealed reports; a silo sends 1 to 3 per round"));
+}
+
+// A weight above the record count the silo reported when it joined (100 for TestSilo) would let
+// one silo outweigh all others: that reply fails, the others are aggregated.
+TEST_F(NetworkTransportTest, WeightAboveTheReportedRecordCountFailsThatSiloOnly) {
+  Start();
+  JoinAll();
+  auto round = StartRound(transport(), Tasks(1));
+  for (int id = 0; id < 3; ++id) ExpectTask(id, 1);
+  AnswerHonestly(0, 1);
+  ASSERT_TRUE(silos_[1]->SendUpdate(1, HonestDelta(1, 1), 1e12));
+  ASSERT_TRUE(silos_[2]->SendUpdate(1, HonestDelta(2, 1), 100.0));  // exactly its size: fine
+  const RoundResults results = round.get();
+  ASSERT_EQ(results.updates.size(), 2u);
+  EXPECT_EQ(results.updates[0].silo_id, 0);
+  EXPECT_EQ(results.updates[1].silo_id, 2);
+  EXPECT_EQ(results.updates[1].weight, 100.0);
+  const absl::Status status = FailureOf(results, 1);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("has weight 1e+12, more than the 100 records it reported when it joined"));
 }
 
 }  // namespace
