@@ -1,6 +1,7 @@
 #include "server/coordinator_process.h"
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 
 #include <grpcpp/grpcpp.h>
@@ -8,7 +9,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/algorithms/algorithm_registry.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/base/binary_record.h"
+#include "common/base/rng.h"
 #include "common/base/thread_pool.h"
 #include "common/runtime/config_parser.h"
 #include "common/runtime/silo_privacy.h"
@@ -109,6 +113,7 @@ absl::StatusOr<CoordinatorProcessResult> RunShuffleModel(const CoordinatorProces
   ShufflerLinkOptions link_options;
   link_options.num_silos = config.partition.silos;
   link_options.experiment_yaml = ExperimentConfigToYaml(config);
+  link_options.run_id = result.run_id;
   link_options.num_parameters = experiment.model->num_parameters();
   link_options.round_timeout_seconds = config.network.round_timeout_seconds;
   link_options.join_timeout_seconds = config.network.join_timeout_seconds;
@@ -144,6 +149,7 @@ absl::StatusOr<CoordinatorProcessResult> RunShuffleModel(const CoordinatorProces
   FEDSILO_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(summary_path));
   nlohmann::json summary = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (summary.is_discarded()) return absl::DataLossError("cannot read back " + summary_path);
+  summary["run_id"] = result.run_id;
   summary["network"] = {{"protocol", "fedsilo.v1 gRPC"},
                         {"topology", "silos -> shuffler -> coordinator (sealed reports)"},
                         {"transport_security", options.insecure
@@ -153,6 +159,32 @@ absl::StatusOr<CoordinatorProcessResult> RunShuffleModel(const CoordinatorProces
                                                          options.shuffler_name}};
   FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(summary_path, summary.dump(2) + "\n"));
   return result;
+}
+
+// The run's id: a new random one for a new run, written to OUT/run_id; the one in OUT/run_id for
+// --resume (the silos then see the same run and re-send, never redo, the rounds they answered).
+absl::StatusOr<std::string> RunIdFor(const std::string& out_dir, bool resume) {
+  const std::string path = (std::filesystem::path(out_dir) / "run_id").string();
+  if (resume) {
+    absl::StatusOr<std::string> text = ReadWholeFile(path);
+    if (!text.ok()) {
+      return absl::FailedPreconditionError("--resume: cannot read the run's id: " +
+                                           std::string(text.status().message()));
+    }
+    std::string id(absl::StripAsciiWhitespace(*text));
+    if (id.empty()) return absl::DataLossError("--resume: " + path + " is empty");
+    return id;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(out_dir, error);
+  if (error) {
+    return absl::PermissionDeniedError("cannot create output directory " + out_dir + ": " +
+                                       error.message());
+  }
+  const std::string id = absl::StrCat(absl::Hex(SeedFromOsEntropy(), absl::kZeroPad16),
+                                      absl::Hex(SeedFromOsEntropy(), absl::kZeroPad16));
+  FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(path, id + "\n"));
+  return id;
 }
 
 }  // namespace
@@ -192,11 +224,17 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   if (options.dry_run) return result;
 
   FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment, PrepareExperiment(config));
+  FEDSILO_ASSIGN_OR_RETURN(result.run_id,
+                           RunIdFor(options.run.out_dir.empty() ? config.output.dir
+                                                                : options.run.out_dir,
+                                    options.run.resume));
+  spdlog::info("run id {}{}", result.run_id, options.run.resume ? " (resumed)" : "");
   if (shuffle_model) return RunShuffleModel(options, std::move(result), experiment);
   NetworkTransportOptions network;
   network.num_silos = config.partition.silos;
   network.roster = config.network.silos;
   network.experiment_yaml = ExperimentConfigToYaml(config);
+  network.run_id = result.run_id;
   network.num_parameters = experiment.model->num_parameters();
   network.round_timeout_seconds = config.network.round_timeout_seconds;
   network.join_timeout_seconds = config.network.join_timeout_seconds;
@@ -232,6 +270,7 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   nlohmann::json summary = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (summary.is_discarded()) return absl::DataLossError("cannot read back " + summary_path);
   const double rounds = std::max(1, result.report.rounds_completed);
+  summary["run_id"] = result.run_id;
   summary["network"] = {{"protocol", "fedsilo.v1 gRPC"},
                         {"transport_security", options.insecure ? "plaintext (loopback)"
                                                : options.client_ca.empty() ? "TLS"

@@ -43,6 +43,7 @@ struct CoordinatorProcessOptions {
 
 struct CoordinatorProcessResult {
   ExperimentConfig config;
+  std::string run_id;            // this run's id (OUT/run_id; kept across --resume)
   RunReport report;
   uint64_t bytes_sent = 0;       // protobuf bytes, whole run
   uint64_t bytes_received = 0;

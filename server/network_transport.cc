@@ -140,6 +140,7 @@ grpc::Status NetworkTransport::Session(
   welcome->mutable_welcome()->set_num_silos(static_cast<uint32_t>(options_.num_silos));
   welcome->mutable_welcome()->set_experiment_yaml(options_.experiment_yaml);
   welcome->mutable_welcome()->set_num_parameters(static_cast<uint64_t>(options_.num_parameters));
+  welcome->mutable_welcome()->set_run_id(options_.run_id);
   peer->Send(welcome);
   spdlog::info("{} ('{}') joined from {}", Describe(id), peer->name, context->peer());
 
@@ -162,6 +163,11 @@ grpc::Status NetworkTransport::Session(
       reports_[static_cast<size_t>(id)] = wire::FromProto(message.ready().privacy());
       joined_records_[static_cast<size_t>(id)] =
           static_cast<int64_t>(message.ready().privacy().train_records());
+      if (message.ready().privacy().noisy_queries() > 0) {
+        spdlog::info("{} joined with {} noisy queries already in its ledger (epsilon spent {})",
+                     Describe(id), message.ready().privacy().noisy_queries(),
+                     message.ready().privacy().epsilon());
+      }
       changed_.notify_all();
     } else if (message.has_update() || message.has_refusal()) {
       HandleReply(peer, message);

@@ -85,6 +85,7 @@ grpc::Status ShufflerLinkTransport::Rounds(
   welcome.mutable_welcome()->set_num_silos(static_cast<uint32_t>(options_.num_silos));
   welcome.mutable_welcome()->set_experiment_yaml(options_.experiment_yaml);
   welcome.mutable_welcome()->set_num_parameters(static_cast<uint64_t>(options_.num_parameters));
+  welcome.mutable_welcome()->set_run_id(options_.run_id);
   link->Send(std::move(welcome));
   spdlog::info("the shuffler connected from {}", context->peer());
 

@@ -74,6 +74,7 @@ absl::Status ValidateArguments(const SiloProcessOptions& options) {
 
 // Everything the silo builds once it knows its id and the experiment.
 struct SiloWorld {
+  std::string run_id;  // the coordinator's run this silo serves (its round journal's)
   ExperimentConfig config;
   PreparedExperiment experiment;
   std::unique_ptr<SiloRuntime> runtime;
@@ -177,6 +178,17 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
     world->journal_path = (std::filesystem::path(options.state_dir) / (options.name + ".journal")).string();
     absl::StatusOr<SiloJournal> journal = ReadSiloJournal(world->journal_path);
     if (journal.ok()) {
+      if (journal->run_id != welcome.run_id()) {
+        // A new run on the same records: the privacy ledger carries over (the budget spans
+        // runs), the round journal starts afresh (its rounds were another run's).
+        spdlog::info("silo '{}': run {} is a new run (its journal was run '{}'): its ledger of {} "
+                     "noisy queries carries over, its rounds start afresh",
+                     options.name, welcome.run_id(), journal->run_id, journal->ledger.size());
+        journal->last_round = 0;
+        journal->last_global_digest = 0;
+        journal->has_last_update = false;
+        journal->last_update = SiloUpdate();
+      }
       FEDSILO_RETURN_IF_ERROR(world->runtime->Restore(*journal));
       spdlog::info("silo '{}': restored its journal: {} noisy queries, last round {}",
                    options.name, world->runtime->ledger().num_queries(), journal->last_round);
@@ -184,7 +196,12 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
       return journal.status();  // a damaged journal: refuse rather than forget spent budget
     }
   }
+  world->run_id = welcome.run_id();
   FEDSILO_RETURN_IF_ERROR(world->runtime->Setup());
+  if (absl::Status budget = world->runtime->CanServeAnotherRound(); !budget.ok()) {
+    spdlog::warn("silo '{}' joins with its privacy budget spent: it will refuse every round "
+                 "({})", options.name, std::string(budget.message()));
+  }
   spdlog::info("silo '{}' is silo {} with {} records", options.name, welcome.silo_id(),
                world->runtime->num_records());
   return world;
@@ -204,7 +221,9 @@ absl::Status Serve(const SiloProcessOptions& options, SiloWorld& world, const v1
                   : absl::StatusOr<SiloUpdate>(global.status());
   if (!world.journal_path.empty()) {
     // Before answering: a silo killed after answering must not forget this query.
-    FEDSILO_RETURN_IF_ERROR(WriteSiloJournal(world.journal_path, world.runtime->Journal()));
+    SiloJournal journal = world.runtime->Journal();
+    journal.run_id = world.run_id;
+    FEDSILO_RETURN_IF_ERROR(WriteSiloJournal(world.journal_path, journal));
   }
   const SiloPrivacyReport report = world.runtime->PrivacyReport();
   if (update.ok()) {
@@ -273,6 +292,10 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
         return absl::FailedPreconditionError(absl::StrCat(
             "the coordinator now calls this silo ", welcome.silo_id(), ", it was ",
             world->runtime->silo_id()));
+      } else if (welcome.run_id() != world->run_id) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the coordinator started a new run (", welcome.run_id(), ") while this silo served run ",
+            world->run_id, "; restart the silo to join it (its ledger carries over)"));
       }
       v1::SiloMessage ready;
       ready.mutable_ready()->set_num_parameters(

@@ -6,8 +6,10 @@
 
 namespace fedsilo {
 namespace {
-constexpr char kMagic[] = "FEDSILOJRN3";
-// Older journals are read, never written: v1 before sealed answers, v2 with one sealed report.
+constexpr char kMagic[] = "FEDSILOJRN4";
+// Older journals are read, never written: v1 before sealed answers, v2 with one sealed report,
+// v3 before run ids (read as run "").
+constexpr char kMagicV3[] = "FEDSILOJRN3";
 constexpr char kMagicV2[] = "FEDSILOJRN2";
 constexpr char kMagicV1[] = "FEDSILOJRN1";
 }  // namespace
@@ -35,15 +37,17 @@ absl::Status WriteSiloJournal(const std::string& path, const SiloJournal& journa
     }
   }
   record.Put<int64_t>(journal.shuffled_rounds);
+  record.PutString(journal.run_id);
   return WriteFileAtomically(path, record.Finish());
 }
 
 absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
   FEDSILO_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
-  int version = 3;
+  int version = 4;
   absl::StatusOr<BinaryRecordReader> opened =
       BinaryRecordReader::Open(bytes, kMagic, "silo journal " + path);
-  for (const auto& [older, magic] : {std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
+  for (const auto& [older, magic] :
+       {std::pair{3, kMagicV3}, std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
     if (!opened.ok() && BinaryRecordReader::Open(bytes, magic, "").ok()) {
       version = older;
       opened = BinaryRecordReader::Open(bytes, magic, "silo journal " + path);
@@ -92,6 +96,7 @@ absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
     }
   }
   if (version >= 3) FEDSILO_RETURN_IF_ERROR(record.Get(&journal.shuffled_rounds));
+  if (version >= 4) FEDSILO_RETURN_IF_ERROR(record.GetString(&journal.run_id));
   FEDSILO_RETURN_IF_ERROR(record.ExpectEnd());
   return journal;
 }

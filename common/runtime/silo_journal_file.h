@@ -1,11 +1,13 @@
 // Silo journal file: a silo process's SiloJournal on disk (ledger, shuffled rounds, last round,
 // last answer), rewritten atomically after every task (temporary file, fsync, rename) so that a
-// silo killed at any moment restarts with every noisy query it ever made. Format: "FEDSILOJRN3",
+// silo killed at any moment restarts with every noisy query it ever made. It also names the run
+// (run_id) its last round and answer belong to. Format: "FEDSILOJRN4",
 // little-endian fields, 64-bit FNV-1a checksum; a torn or edited file is DataLoss naming it (the
 // silo then refuses to start rather than forget spent budget). The last answer keeps its sealed
 // reports (shuffle mode), so a restarted silo re-sends exactly what it sent: the same
 // ciphertexts, no new noise and no new seal. Files of the earlier formats are still read:
-// "FEDSILOJRN2" (one sealed report, no shuffled rounds) and "FEDSILOJRN1" (no sealed bytes).
+// "FEDSILOJRN3" (no run id: run ""), "FEDSILOJRN2" (one sealed report, no shuffled rounds) and
+// "FEDSILOJRN1" (no sealed bytes).
 #pragma once
 
 #include <string>

@@ -112,6 +112,15 @@ SiloPrivacyReport SiloRuntime::PrivacyReport() const {
   return report;
 }
 
+absl::Status SiloRuntime::CanServeAnotherRound() const {
+  if (options_.privacy.shuffle) {  // a trial charge on a copy of the shuffle ledger
+    ShuffleLedger trial = *shuffle_ledger_;
+    return trial.Charge(options_.privacy.shuffle->round_event);
+  }
+  if (!options_.privacy.oracle.record_level_dp) return absl::OkStatus();
+  return CheckBudget(SiloTask{last_round_ + 1, options_.silo_id, nullptr});
+}
+
 absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
   const SiloPrivacyPlan& plan = options_.privacy;
   const std::string who = "silo " + std::to_string(options_.silo_id) + " refuses round " +

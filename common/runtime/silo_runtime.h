@@ -77,7 +77,9 @@ struct SiloRuntimeOptions {
 
 // What a silo must remember across restarts.
 struct SiloJournal {
-  std::vector<DpEvent> ledger;        // every noisy query so far
+  std::string run_id;                 // the run last_round and last_update belong to (the silo
+                                      // process sets it; "" before run ids existed)
+  std::vector<DpEvent> ledger;        // every noisy query so far, across runs
   int64_t shuffled_rounds = 0;        // shuffle-model rounds its records were reported in
   int last_round = 0;                 // last round answered (0: none)
   uint64_t last_global_digest = 0;    // digest of the parameters it was asked at
@@ -108,6 +110,9 @@ class SiloRuntime {
   SiloJournal Journal() const;
   // Restores a journal (before the first task): replays its ledger into the accountant.
   absl::Status Restore(const SiloJournal& journal);
+  // OK when the silo's budget allows one more round (always, without record-level DP); else the
+  // error it would refuse that round with (a silo process says so when it joins).
+  absl::Status CanServeAnotherRound() const;
   // Epsilon spent so far by the RDP accountant at the plan's delta (0 before any query; NaN when
   // no accountant covers the sampler; 0 for a non-private silo).
   // Computed on demand (a conversion over the RDP orders): call it between rounds, not per query.

@@ -208,31 +208,46 @@ TEST(NetworkedTest, ProcessesReproduceThreadModeBitForBit) {
   EXPECT_LE(summary["privacy"]["epsilon"].get<double>(), 2.0);
 }
 
-// A second run on the silos' journals of a first (the README's commands run twice): every silo
-// refuses rounds it has already answered, so no round can reach quorum. The coordinator stops at
-// once and exits 3 naming the refusal, instead of finishing with an untrained model and exit 0.
-TEST(NetworkedTest, ASecondRunThatNoSiloWillServeExitsNonZeroWithTheReason) {
+// A second run on the silos' state of a first (the README's commands run twice): it is a new run
+// (its own run id), so the silos' round journals start afresh, but their privacy ledgers carry
+// over and the first run spent the whole budget. Each silo says so when it joins, refuses every
+// round, and the coordinator stops at once and exits 3 naming the reason, instead of finishing
+// with an untrained model and exit 0.
+TEST(NetworkedTest, ASecondRunOnSpentBudgetsSaysSoAndExitsNonZero) {
   if (!HaveSharedData()) GTEST_SKIP() << "no ../shared/data";
   const fs::path first_dir = FreshTempDir("networked_second_run_a");
   const fs::path second_dir = FreshTempDir("networked_second_run_b");
   const std::string config = WriteConfig(first_dir, 3, 0, 1, 30);
+  std::string first_id;
   {
     LocalFederation first(first_dir, config, FreePort());
     first.StartAll();
     ASSERT_EQ(first.Finish(), 0) << first.coordinator().log();
+    first_id = nlohmann::json::parse(ReadFile(first.out() / "summary.json"))["run_id"];
+    EXPECT_EQ(first_id.size(), 32u);
+    EXPECT_EQ(ReadFile(first.out() / "run_id"), first_id + "\n");
   }
   fs::copy(first_dir / "state", second_dir / "state", fs::copy_options::recursive);
   LocalFederation second(second_dir, config, FreePort());
   second.StartAll();
   EXPECT_EQ(second.Finish(), 3) << second.coordinator().log();
   const std::string log = second.coordinator().log();
-  EXPECT_NE(log.find("the run did not complete: stopped in round 1: every silo asked (4) refused"),
+  EXPECT_NE(log.find("the run did not complete: stopped in round 1: only 0 silos can still serve"),
             std::string::npos)
       << log;
+  EXPECT_NE(log.find("joined with 6 noisy queries already in its ledger"), std::string::npos)
+      << log;  // 3 rounds x 2 local steps
   const auto summary = nlohmann::json::parse(ReadFile(second.out() / "summary.json"));
+  EXPECT_NE(summary["run_id"], first_id);
   EXPECT_EQ(summary["rounds_completed"], 0);
-  EXPECT_NE(summary["stop_reason"].get<std::string>().find("already answered"), std::string::npos)
+  EXPECT_NE(summary["stop_reason"].get<std::string>().find("privacy budget would be exceeded"),
+            std::string::npos)
       << summary["stop_reason"];
+  const std::string silo_log = second.silo(0).log();
+  EXPECT_NE(silo_log.find("is a new run (its journal was run '" + first_id + "')"),
+            std::string::npos)
+      << silo_log;
+  EXPECT_NE(silo_log.find("joins with its privacy budget spent"), std::string::npos) << silo_log;
 }
 
 // Silos holding their own files (written by `fedsilo partition`), joining by name from a roster:

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "common/algorithms/fedavg.h"
+#include "common/base/binary_record.h"
 #include "common/dp/rdp.h"
 #include "common/dp/rdp_accountant.h"
 #include "common/runtime/checkpoint.h"
@@ -100,11 +101,14 @@ TEST(SiloJournalTest, ARestartedSiloRemembersItsSpendingAndItsLastAnswer) {
   ASSERT_TRUE(last.ok());
   const fs::path dir = testing::FreshTempDir("silo_journal");
   const std::string path = (dir / "silo.journal").string();
-  ASSERT_TRUE(WriteSiloJournal(path, silo->Journal()).ok());
+  SiloJournal written = silo->Journal();
+  written.run_id = "0123456789abcdef0123456789abcdef";
+  ASSERT_TRUE(WriteSiloJournal(path, written).ok());
 
   auto restarted = setup.Make();
   auto journal = ReadSiloJournal(path);
   ASSERT_TRUE(journal.ok()) << journal.status();
+  EXPECT_EQ(journal->run_id, written.run_id);
   ASSERT_TRUE(restarted->Restore(*journal).ok());
   EXPECT_EQ(restarted->ledger().num_queries(), 5 * kLocalSteps);
   // Its spent epsilon is the accountant's value for 15 queries of its plan, computed afresh.
@@ -127,6 +131,35 @@ TEST(SiloJournalTest, ARestartedSiloRemembersItsSpendingAndItsLastAnswer) {
   ASSERT_TRUE(uninterrupted.ok());
   EXPECT_EQ(next->delta, uninterrupted->delta);  // same private streams, same answer
   EXPECT_EQ(restarted->ledger().num_queries(), 6 * kLocalSteps);
+}
+
+// A journal of the format before run ids (FEDSILOJRN3, written here field by field as that format
+// was) is still read, as run "": its silo then starts a new run's rounds with its ledger kept.
+TEST(SiloJournalTest, AJournalFromBeforeRunIdsIsReadAsRunEmpty) {
+  BinaryRecordWriter record("FEDSILOJRN3");
+  record.Put<uint64_t>(1);  // one ledger event
+  record.Put<int32_t>(static_cast<int32_t>(Subsampling::kPoisson));
+  record.Put<double>(0.05);
+  record.Put<double>(1.25);
+  record.Put<int64_t>(7);
+  record.Put<int32_t>(3);         // last round
+  record.Put<uint64_t>(0xabcd);   // its parameters' digest
+  record.Put<uint8_t>(0);         // no last answer kept
+  record.Put<int64_t>(0);         // shuffled rounds
+  const fs::path dir = testing::FreshTempDir("silo_journal_v3");
+  const std::string path = (dir / "v3.journal").string();
+  ASSERT_TRUE(WriteFileAtomically(path, record.Finish()).ok());
+  const auto journal = ReadSiloJournal(path);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+  EXPECT_EQ(journal->run_id, "");
+  ASSERT_EQ(journal->ledger.size(), 1u);
+  EXPECT_EQ(journal->ledger[0].subsampling, Subsampling::kPoisson);
+  EXPECT_EQ(journal->ledger[0].sampling_rate, 0.05);
+  EXPECT_EQ(journal->ledger[0].noise_multiplier, 1.25);
+  EXPECT_EQ(journal->ledger[0].count, 7);
+  EXPECT_EQ(journal->last_round, 3);
+  EXPECT_EQ(journal->last_global_digest, 0xabcdu);
+  EXPECT_FALSE(journal->has_last_update);
 }
 
 TEST(SiloJournalTest, ADamagedJournalIsDataLossAndAMissingOneNotFound) {
