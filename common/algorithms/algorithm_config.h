@@ -20,9 +20,11 @@ struct FairnessConfig {
   // (privacy.clip); 0 = one joint clip over [theta | W] (privacy.clip).
   double w_clip = 0.0;
   // Where the group marginals P_s come from: pooled (the pooled training frequencies, treated as
-  // public: no privacy cost), public (group_marginals below), local (each silo counts its own
-  // records: a Gaussian noisy count charged to its ledger in private runs, exact otherwise).
-  std::string marginals = "pooled";
+  // public: no privacy cost; refused in private runs), public (group_marginals below), local (each
+  // silo counts its own records: a Gaussian noisy count charged to its ledger in private runs,
+  // exact otherwise). auto (the default) becomes local in a private run and pooled otherwise
+  // (AlgorithmSpec::resolve_defaults).
+  std::string marginals = "auto";
   // Public group marginals (marginals: public), blocks x groups flattened row by row: P(s)
   // (demographic_parity), P(s | y = 1) (equal_opportunity), P(s | y = c) for every class c
   // (equalized_odds).

@@ -73,7 +73,18 @@ AlgorithmSpec FairFermiSpec(std::string name, std::string description, bool dp) 
         lambda > 0.0 ? w_lr / (config.lr * lambda) : 0.0, config.fairness.w_radius);
   };
   spec.queries_per_round = [](const AlgorithmConfig&) -> int64_t { return 1; };
-  spec.validate = [](const AlgorithmConfig& config) { return ValidateFairnessConfig(config); };
+  spec.resolve_defaults = [dp](AlgorithmConfig* config) {
+    if (config->fairness.marginals == "auto") config->fairness.marginals = dp ? "local" : "pooled";
+  };
+  spec.validate = [dp](const AlgorithmConfig& config) {
+    if (dp && config.fairness.marginals == "pooled") {
+      return absl::InvalidArgumentError(
+          "fairness.marginals: pooled frequencies are exact statistics of every silo's records "
+          "that no ledger accounts for; a private run takes local (each silo's noisy counts, "
+          "charged to its budget) or public (fairness.group_marginals, known beforehand)");
+    }
+    return ValidateFairnessConfig(config);
+  };
   spec.make_objective = [](AlgorithmConfig* config, std::unique_ptr<Model> model,
                            const Dataset& train,
                            std::span<const int> rows) -> absl::StatusOr<std::unique_ptr<Model>> {

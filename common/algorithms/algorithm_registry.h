@@ -42,6 +42,10 @@ struct AlgorithmSpec {
   // Optional: checks settings that only this algorithm constrains (InvalidArgument naming the
   // key). Called by the config parser after decoding; empty = nothing to check.
   std::function<absl::Status(const AlgorithmConfig&)> validate;
+  // Optional: replaces settings left at "auto" by what this algorithm needs (e.g. private FERMI's
+  // group marginals become each silo's noisy counts). Called by the config parser after decoding
+  // and by PrepareExperiment, before validate.
+  std::function<void(AlgorithmConfig*)> resolve_defaults;
   // Optional: the objective this algorithm optimizes, built around the configured model (e.g.
   // FERMI's [theta | W]); `train_rows` of `train` are the pooled training records. It may fill
   // config->fairness.dual_size and other derived values. Empty = the model itself.

@@ -49,9 +49,10 @@ absl::Status ValidateFairnessConfig(const AlgorithmConfig& config) {
   if (!(f.w_clip >= 0.0)) {
     return absl::InvalidArgumentError("fairness.w_clip: must be >= 0 (0 = one joint clip)");
   }
-  if (f.marginals != "pooled" && f.marginals != "public" && f.marginals != "local") {
-    return absl::InvalidArgumentError("fairness.marginals: must be pooled, public or local, got '" +
-                                      f.marginals + "'");
+  if (f.marginals != "auto" && f.marginals != "pooled" && f.marginals != "public" &&
+      f.marginals != "local") {
+    return absl::InvalidArgumentError(
+        "fairness.marginals: must be auto, pooled, public or local, got '" + f.marginals + "'");
   }
   if (f.marginals == "public" && f.group_marginals.empty()) {
     return absl::InvalidArgumentError(

@@ -201,7 +201,8 @@ const std::vector<Section>& Schema() {
         {"w_radius", MEMBER(algorithm.fairness.w_radius), Positive()},
         {"w_lr", MEMBER(algorithm.fairness.w_lr), AtLeast(0)},
         {"w_clip", MEMBER(algorithm.fairness.w_clip), AtLeast(0)},
-        {"marginals", MEMBER(algorithm.fairness.marginals), OneOf({"pooled", "public", "local"})},
+        {"marginals", MEMBER(algorithm.fairness.marginals),
+         OneOf({"auto", "pooled", "public", "local"})},
         {"group_marginals", MEMBER(algorithm.fairness.group_marginals),
          Between(Exclusive(0), Inclusive(1))},
         {"marginals_epsilon_fraction", MEMBER(algorithm.fairness.marginals_epsilon_fraction),
@@ -857,6 +858,10 @@ absl::StatusOr<ExperimentConfig> Parse(const std::string& yaml_text, const std::
     Decoder decoder(file, std::move(overridden));
     ExperimentConfig config;
     FEDSILO_RETURN_IF_ERROR(decoder.DecodeRoot(root, config));
+    if (absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
+        spec.ok() && spec->resolve_defaults) {
+      spec->resolve_defaults(&config.algorithm);
+    }
     FEDSILO_RETURN_IF_ERROR(CheckCrossField(config, decoder, privacy_section_given));
     config.data.seed = config.seed;
     ResolveAgainst(base_dir, config.data.csv.train);

@@ -266,8 +266,11 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   experiment.config.data.seed = config.seed;
   const auto start = Clock::now();
   FEDSILO_ASSIGN_OR_RETURN(experiment.algorithm, FindAlgorithm(config.algorithm.name));
+  if (experiment.algorithm.resolve_defaults) {
+    experiment.algorithm.resolve_defaults(&experiment.config.algorithm);
+  }
   if (experiment.algorithm.validate) {
-    FEDSILO_RETURN_IF_ERROR(experiment.algorithm.validate(config.algorithm));
+    FEDSILO_RETURN_IF_ERROR(experiment.algorithm.validate(experiment.config.algorithm));
   }
   FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
   if (experiment.data.train.size() == 0) {

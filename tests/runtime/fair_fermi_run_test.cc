@@ -106,10 +106,14 @@ TEST(FairFermiRunTest, LambdaZeroIsMinibatchSgdAndLambdaLowersTheViolation) {
   EXPECT_DOUBLE_EQ(fair.final_fairness.test_error, 1.0 - fair.final_test.accuracy);
 }
 
-TEST(FairFermiRunTest, PrivateVariantChargesOneQueryPerSiloPerRound) {
+// By default a private run's group marginals are each silo's noisy counts (fairness.marginals
+// auto -> local): one count release plus one query per round in every ledger.
+TEST(FairFermiRunTest, PrivateVariantChargesItsCountAndOneQueryPerSiloPerRound) {
   const fs::path dir = FreshTempDir("fair_fermi_dp");
   const fs::path csv = WriteSyntheticCsv(dir);
   ExperimentConfig config = Config(csv, "isrl_dp_fair_fermi", 1.0);
+  EXPECT_EQ(config.algorithm.fairness.marginals, "local");
+  EXPECT_EQ(Config(csv, "fair_fermi", 1.0).algorithm.fairness.marginals, "pooled");
   config.algorithm.rounds = 40;
   const RunReport report = RunIt(config, dir / "dp");
   EXPECT_LE(report.epsilon, 3.0 + 1e-9);
@@ -123,7 +127,7 @@ TEST(FairFermiRunTest, PrivateVariantChargesOneQueryPerSiloPerRound) {
     std::istringstream cells(line);
     std::string cell;
     for (int c = 0; c < 8; ++c) std::getline(cells, cell, ',');
-    EXPECT_EQ(cell, "40") << line;
+    EXPECT_EQ(cell, "41") << line;  // 40 rounds + the count
     ++rows;
   }
   EXPECT_EQ(rows, 4);
@@ -194,6 +198,19 @@ TEST(FairFermiRunTest, ConfigErrors) {
   config.algorithm.fairness.marginals_epsilon_fraction = 0.1;
   config.data.sensitive = "";
   EXPECT_FALSE(PrepareExperiment(config).ok());
+  // A private run never uses the pooled exact frequencies: refused, naming the alternatives.
+  ExperimentConfig private_run = Config(csv, "isrl_dp_fair_fermi", 1.0);
+  private_run.algorithm.fairness.marginals = "pooled";
+  const absl::StatusOr<PreparedExperiment> refused = PrepareExperiment(private_run);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("a private run takes local"), std::string::npos)
+      << refused.status();
+  const absl::StatusOr<ExperimentConfig> parsed = ParseExperimentConfig(
+      "algorithm: {name: isrl_dp_fair_fermi}\nfairness: {marginals: pooled}\n", "p.yaml", {});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find("fairness.marginals: pooled frequencies"),
+            std::string::npos)
+      << parsed.status();
 }
 
 }  // namespace
