@@ -73,13 +73,12 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> Listen(
     const CoordinatorProcessOptions& options, const ExperimentConfig& config,
     const std::shared_ptr<grpc::ServerCredentials>& credentials,
     const std::vector<grpc::Service*>& services) {
-  const int max_bytes = static_cast<int>(config.network.max_message_mb * 1024 * 1024);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
-  builder.SetMaxReceiveMessageSize(max_bytes);
-  builder.SetMaxSendMessageSize(max_bytes);
+  wire::ApplyServerLimits(&builder, config.network.max_message_mb,
+                          MaxServerThreads(config.partition.silos));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError("cannot listen on " + options.listen +
@@ -239,6 +238,7 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   network.round_timeout_seconds = config.network.round_timeout_seconds;
   network.join_timeout_seconds = config.network.join_timeout_seconds;
   network.min_replies = config.network.min_replies;
+  network.hello_timeout_seconds = config.network.hello_timeout_seconds;
   network.names_from_certificates = !options.client_ca.empty();
   NetworkTransport transport(network);
 

@@ -40,7 +40,12 @@ NetworkTransport::NetworkTransport(NetworkTransportOptions options)
       peers_(static_cast<size_t>(options_.num_silos)),
       reports_(static_cast<size_t>(options_.num_silos)),
       joined_records_(static_cast<size_t>(options_.num_silos), 0),
-      certified_names_(static_cast<size_t>(options_.num_silos)) {}
+      certified_names_(static_cast<size_t>(options_.num_silos)),
+      hello_deadline_(options_.hello_timeout_seconds) {
+  for (int id = 0; id < options_.num_silos; ++id) {
+    discarded_warnings_.push_back(std::make_unique<RateLimitedWarning>());
+  }
+}
 
 NetworkTransport::~NetworkTransport() = default;
 
@@ -95,11 +100,22 @@ grpc::Status NetworkTransport::Session(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>* stream) {
   const auto reject = [&](const absl::Status& status) {
-    spdlog::warn("rejected a silo from {}: {}", context->peer(), std::string(status.message()));
+    rejected_warning_.Warn(
+        absl::StrCat("rejected a silo from ", context->peer(), ": ", status.message()));
     return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
   };
   v1::SiloMessage message;
-  if (!stream->Read(&message)) return grpc::Status::OK;  // hung up before saying anything
+  {
+    const HelloDeadline::Watch watch = hello_deadline_.Start(context);
+    if (!stream->Read(&message)) {
+      if (!watch.expired()) return grpc::Status::OK;  // hung up before saying anything
+      silent_warning_.Warn(absl::StrCat("closed a stream from ", context->peer(),
+                                        " that said no Hello within ",
+                                        hello_deadline_.seconds(), " s"));
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          absl::StrCat("no Hello within ", hello_deadline_.seconds(), " s"));
+    }
+  }
   if (!message.has_hello()) {
     return reject(absl::InvalidArgumentError("a session must start with Hello"));
   }
@@ -184,7 +200,8 @@ grpc::Status NetworkTransport::Session(
       !ending.ok() ? "rejected: " + ending.error_message()
                    : std::string("its stream ended (the silo closed it or stopped, the connection "
                                  "dropped, or the silo sent a message larger than "
-                                 "network.max_message_mb; gRPC tells only the silo which)");
+                                 "network.max_message_mb or one that does not decode; gRPC "
+                                 "tells only the silo which)");
   peer->Close();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -265,10 +282,11 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
   std::lock_guard<std::mutex> lock(mu_);
   const auto task = outstanding_.find(id);
   if (round != round_ || task == outstanding_.end() || task->second.has_value()) {
-    spdlog::warn("discarded a reply from {} for round {}: {}", Describe(id), round,
-                 round != round_ ? absl::StrCat("the round in flight is ", round_)
-                 : task == outstanding_.end() ? std::string("it was not asked this round")
-                                              : std::string("it has already answered"));
+    discarded_warnings_[static_cast<size_t>(id)]->Warn(absl::StrCat(
+        "discarded a reply from ", Describe(id), " for round ", round, ": ",
+        round != round_ ? absl::StrCat("the round in flight is ", round_)
+        : task == outstanding_.end() ? std::string("it was not asked this round")
+                                     : std::string("it has already answered")));
     return;
   }
   if (!reply.ok() && !absl::IsResourceExhausted(reply.status())) {

@@ -33,6 +33,8 @@
 
 #include "common/transport/transport.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
+#include "server/hello_deadline.h"
+#include "server/rate_limited_warning.h"
 
 namespace fedsilo {
 
@@ -52,7 +54,12 @@ struct NetworkTransportOptions {
   // shuffler of a shuffle-model run, K = the algorithm's reports per silo). Anything else fails
   // that silo's reply only, with a message naming the silo and the round.
   int64_t max_sealed_reports = 0;
+  double hello_timeout_seconds = 10;      // a stream silent this long before its Hello is closed
 };
+
+// Threads a fedsilo server may use to serve streams: one per silo session and as many again for
+// reconnects and rejected peers, plus gRPC's own.
+inline int MaxServerThreads(int num_silos) { return 2 * num_silos + 32; }
 
 // Traffic counters (serialized protobuf bytes), for benchmarks.
 struct NetworkTraffic {
@@ -101,6 +108,12 @@ class NetworkTransport final : public Transport, public v1::Coordinator::Service
   int round_ = 0;                                       // the round in flight (0: none)
   std::map<int, std::optional<absl::StatusOr<SiloUpdate>>> outstanding_;  // by silo id
   NetworkTraffic traffic_;
+  HelloDeadline hello_deadline_;
+  // A few lines per 10 s for each kind of repeated event (discards: per silo, so one flooding
+  // silo cannot hide another's).
+  RateLimitedWarning rejected_warning_;
+  RateLimitedWarning silent_warning_;
+  std::vector<std::unique_ptr<RateLimitedWarning>> discarded_warnings_;  // by silo id
 };
 
 }  // namespace fedsilo

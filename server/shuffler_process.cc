@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   network.round_timeout_seconds = config.network.round_timeout_seconds;
   network.join_timeout_seconds = config.network.join_timeout_seconds;
   network.min_replies = config.network.min_replies;
+  network.hello_timeout_seconds = config.network.hello_timeout_seconds;
   network.names_from_certificates = !options.client_ca.empty();
   FEDSILO_ASSIGN_OR_RETURN(const AlgorithmSpec spec, FindAlgorithm(config.algorithm.name));
   network.max_sealed_reports = ReportsPerSilo(spec, config);  // K: more fails that silo alone
@@ -97,13 +98,12 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
 
   FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                            wire::ServerCredentialsFrom(wire::ServerTlsFiles{options.insecure, options.tls_cert, options.tls_key, options.client_ca}));
-  const int max_bytes = static_cast<int>(config.network.max_message_mb * 1024 * 1024);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, credentials, &port);
   builder.RegisterService(side->transport.get());
-  builder.SetMaxReceiveMessageSize(max_bytes);
-  builder.SetMaxSendMessageSize(max_bytes);
+  wire::ApplyServerLimits(&builder, config.network.max_message_mb,
+                          MaxServerThreads(network.num_silos));
   side->server = builder.BuildAndStart();
   if (side->server == nullptr || port == 0) {
     return absl::UnavailableError("cannot listen on " + options.listen +
@@ -167,7 +167,7 @@ v1::ShufflerMessage ShuffleRound(SiloSide& side, const v1::RoundRequest& request
 absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
   FEDSILO_RETURN_IF_ERROR(ValidateArguments(options));
   FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                           wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, NetworkConfig().max_message_mb));
+                           wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, NetworkConfig().max_message_mb, NetworkConfig().keepalive_seconds));
   if (options.dry_run) return absl::OkStatus();
   auto stub = v1::ShufflerLink::NewStub(channel);
   const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(

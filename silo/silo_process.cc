@@ -3,8 +3,10 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -71,6 +73,43 @@ absl::Status ValidateArguments(const SiloProcessOptions& options) {
   }
   return absl::OkStatus();
 }
+
+// Cancels `context` unless Disarm() comes within `timeout`: bounds the wait for the Welcome, which
+// gRPC would not (a coordinator, or a stopped process whose socket still accepts, that takes the
+// Hello and never answers).
+class WelcomeWatchdog {
+ public:
+  WelcomeWatchdog(grpc::ClientContext* context, Clock::duration timeout)
+      : thread_([this, context, timeout] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (!changed_.wait_for(lock, timeout, [this] { return disarmed_; })) {
+            fired_ = true;
+            context->TryCancel();
+          }
+        }) {}
+  ~WelcomeWatchdog() {
+    Disarm();
+    thread_.join();
+  }
+  void Disarm() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      disarmed_ = true;
+    }
+    changed_.notify_all();
+  }
+  bool fired() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fired_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool disarmed_ = false;
+  bool fired_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 // Everything the silo builds once it knows its id and the experiment.
 struct SiloWorld {
@@ -260,7 +299,7 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
     FEDSILO_ASSIGN_OR_RETURN(own, LoadExperimentConfig(options.config_path, options.overrides));
   }
   const double max_message_mb = own ? own->network.max_message_mb : NetworkConfig().max_message_mb;
-  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, max_message_mb));
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, max_message_mb, own ? own->network.keepalive_seconds : NetworkConfig().keepalive_seconds));
   if (options.dry_run) return absl::OkStatus();
   auto stub = v1::Coordinator::NewStub(channel);
 
@@ -283,7 +322,14 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
     hello.mutable_hello()->set_silo_name(options.name);
     hello.mutable_hello()->set_shard(options.shard);
     v1::CoordinatorMessage message;
-    bool joined = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
+    bool joined;
+    bool no_welcome;
+    {
+      WelcomeWatchdog watchdog(&context, timeout());
+      joined = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
+      watchdog.Disarm();
+      no_welcome = watchdog.fired();
+    }
     if (joined) {
       const v1::Welcome& welcome = message.welcome();
       if (world == nullptr) {
@@ -318,6 +364,13 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
       }
     }
     const grpc::Status status = stream->Finish();
+    if (no_welcome) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no Welcome from ", options.coordinator, " within ",
+          std::chrono::duration<double>(timeout()).count(),
+          " s of this silo's Hello: the peer accepts connections but does not answer (stopped, "
+          "overloaded, or not a fedsilo coordinator)"));
+    }
     if (!wire::WorthReconnecting(status.error_code())) {
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           "the coordinator refused this silo: " + status.error_message());

@@ -231,6 +231,10 @@ const std::vector<Section>& Schema() {
          Between(Exclusive(0), Inclusive(kMaxTimeoutSeconds))},
         {"min_replies", MEMBER(network.min_replies), AtLeast(1)},
         {"max_message_mb", MEMBER(network.max_message_mb), Between(Exclusive(0), Inclusive(2047))},
+        {"keepalive_seconds", MEMBER(network.keepalive_seconds),
+         Between(Inclusive(0.1), Inclusive(3600))},
+        {"hello_timeout_seconds", MEMBER(network.hello_timeout_seconds),
+         Between(Exclusive(0), Inclusive(kMaxTimeoutSeconds))},
         {"silos", MEMBER(network.silos)}}},
   };
   return *kSchema;

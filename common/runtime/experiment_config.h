@@ -41,6 +41,8 @@ struct NetworkConfig {
   double round_timeout_seconds = 60;   // deadline of one round; late replies are dropped
   int min_replies = 1;                 // quorum: a round with fewer replies changes nothing
   double max_message_mb = 16;          // largest gRPC message accepted, either direction
+  double keepalive_seconds = 20;       // ping a silent peer this often; no answer in as long: gone
+  double hello_timeout_seconds = 10;   // a stream that has not said Hello by then is closed
   std::vector<std::string> silos;      // roster: silo names in id order (empty: ids are shards)
 };
 

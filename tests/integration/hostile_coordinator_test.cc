@@ -4,6 +4,7 @@
 // coordinator sends the Welcome, tasks at parameters of its choosing, and reads the replies.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/testing/child_process.h"
@@ -64,7 +66,7 @@ SiloRun RunSilo(const fs::path& dir, const std::string& name, const fs::path& cs
                 const std::vector<std::string>& extra) {
   SiloRun run;
   std::mutex mutex;
-  FakeCoordinator coordinator([&](FakeCoordinator::Stream* stream) {
+  FakeCoordinator coordinator([&](grpc::ServerContext*, FakeCoordinator::Stream* stream) {
     Seen seen;
     seen.ready = testing::Join(stream, welcome_yaml, kParameters);
     if (seen.ready) {
@@ -170,6 +172,80 @@ TEST_F(HostileCoordinatorTest, TrainingSettingsThatDifferFromTheSilosAreRefusedA
   EXPECT_EQ(own_budget.exit_status, 0) << own_budget.log;
   ASSERT_EQ(own_budget.seen.replies.size(), 1u) << own_budget.log;
   EXPECT_TRUE(own_budget.seen.replies[0].has_update()) << own_budget.log;
+}
+
+// A peer that takes the silo's Hello and never answers (a stopped or fake coordinator) cannot keep
+// the silo waiting: it gives up after its connect timeout, naming what is missing, exit non-zero.
+TEST_F(HostileCoordinatorTest, NoWelcomeEndsTheSiloWithinItsTimeout) {
+  std::atomic<int> hellos{0};
+  FakeCoordinator coordinator([&](grpc::ServerContext* context, FakeCoordinator::Stream* stream) {
+    v1::SiloMessage hello;
+    if (stream->Read(&hello) && hello.has_hello()) ++hellos;
+    // Silent until the silo gives up (bounded, so the test cannot hang).
+    for (int i = 0; i < 300 && !context->IsCancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(coordinator.listening());
+  const auto start = std::chrono::steady_clock::now();
+  ChildProcess silo({"silo", "--coordinator", coordinator.address(), "--insecure", "--name",
+                     "waiting", "--data", (dir_ / "data.csv").string(), "--config",
+                     (dir_ / "silo.yaml").string(), "--connect-timeout", "2", "--state-dir",
+                     (dir_ / "state").string()},
+                    dir_ / "waiting.log");
+  const std::optional<int> status = silo.Wait(30s);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(status, std::optional<int>(1)) << silo.log();
+  EXPECT_LT(waited, 10.0);
+  EXPECT_GE(hellos.load(), 1);
+  EXPECT_NE(silo.log().find("no Welcome from " + coordinator.address() + " within 2 s"),
+            std::string::npos)
+      << silo.log();
+}
+
+// A coordinator that goes silent after the silo joined (here: a real coordinator process stopped
+// with SIGSTOP while it waits for a second silo) is noticed by keepalive pings
+// (network.keepalive_seconds 0.5 in the silo's own config): the silo's stream fails, it tries to
+// reconnect within its connect timeout, then exits non-zero with the reason. Without keepalive it
+// would wait on the open stream forever.
+TEST_F(HostileCoordinatorTest, ACoordinatorThatGoesSilentIsNoticedByKeepalive) {
+  std::ostringstream yaml;
+  yaml << "seed: 3\n"
+       << "data: {dataset: csv, train: " << (dir_ / "data.csv").string()
+       << ", label: label, positive: \"yes\"}\n"
+       << "partition: {scheme: iid, silos: 2}\n"
+       << "model: {type: logistic}\n"
+       << "algorithm: {name: fedavg, rounds: 3, batch_size: 16, lr: 0.5, personalize_steps: 0}\n"
+       << "network: {join_timeout_seconds: 60, keepalive_seconds: 0.5}\n";
+  testing::WriteFile(dir_ / "run.yaml", yaml.str());
+  ChildProcess coordinator({"coordinator", (dir_ / "run.yaml").string(), "--listen", "127.0.0.1:0",
+                            "--insecure", "--port-file", (dir_ / "port").string(), "--out",
+                            (dir_ / "out").string()},
+                           dir_ / "coordinator.log");
+  const std::string port = testing::WaitForLine(dir_ / "port", 30);
+  ASSERT_FALSE(port.empty()) << coordinator.log();
+  ChildProcess silo({"silo", "--coordinator", "127.0.0.1:" + port, "--insecure", "--name", "s0",
+                     "--shard", "0", "--config", (dir_ / "run.yaml").string(),
+                     "--connect-timeout", "3"},
+                    dir_ / "s0.log");
+  const auto joined_by = std::chrono::steady_clock::now() + 20s;
+  while (coordinator.log().find("joined from") == std::string::npos &&
+         std::chrono::steady_clock::now() < joined_by) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_NE(coordinator.log().find("joined from"), std::string::npos) << coordinator.log();
+  std::this_thread::sleep_for(300ms);  // the silo has sent Ready and waits for a task
+  coordinator.Signal(SIGSTOP);
+  const auto start = std::chrono::steady_clock::now();
+  const std::optional<int> status = silo.Wait(30s);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  coordinator.Signal(SIGCONT);
+  EXPECT_EQ(status, std::optional<int>(1)) << silo.log();
+  EXPECT_LT(waited, 15.0) << silo.log();
+  EXPECT_NE(silo.log().find("lost the coordinator"), std::string::npos) << silo.log();
 }
 
 // A record-level private silo without a state directory would forget its spent budget on restart:

@@ -734,5 +734,61 @@ TEST_F(NetworkTransportTest, WeightAboveTheReportedRecordCountFailsThatSiloOnly)
               HasSubstr("has weight 1e+12, more than the 100 records it reported when it joined"));
 }
 
+// Streams that never say Hello would pin one server thread each: the coordinator cancels each
+// after network.hello_timeout_seconds (here 1 s), logs at most a few lines for all of them
+// (rate-limited), and honest silos then join and serve as usual.
+TEST_F(NetworkTransportTest, StreamsThatNeverSayHelloAreClosedAfterTheHelloTimeout) {
+  NetworkTransportOptions options = Options();
+  options.hello_timeout_seconds = 1;
+  Start(options);
+  testing::ScopedLogCapture capture;
+  std::vector<std::unique_ptr<TestSilo>> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(NewSilo());
+  const auto start = std::chrono::steady_clock::now();
+  for (auto& stream : idle) {
+    const grpc::Status status = stream->AwaitEnd();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  }
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(waited, 5.0);
+  const std::string log = capture.log().All();
+  size_t lines = 0;
+  for (size_t at = log.find("that said no Hello"); at != std::string::npos;
+       at = log.find("that said no Hello", at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 1u) << log;
+  EXPECT_LE(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
+  EXPECT_THAT(log, HasSubstr("that said no Hello within 1 s"));
+  JoinAll();
+  const RoundResults round = HonestRound(1);
+  EXPECT_TRUE(round.failures.empty());
+  ExpectHonestUpdates(round, 1, {0, 1, 2});
+}
+
+// A flood of replayed replies is discarded, and logged as a few lines (the count of the others
+// comes with the next line), not one line each.
+TEST_F(NetworkTransportTest, RepeatedDiscardsAreLoggedOnceWithACount) {
+  Start();
+  JoinAll();
+  testing::ScopedLogCapture capture;
+  const RoundResults first = HonestRound(1);
+  ASSERT_TRUE(first.failures.empty());
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(silos_[0]->SendUpdate(1, HonestDelta(0, 1), HonestWeight(0)));
+  }
+  const RoundResults second = HonestRound(2);  // after the flood: the round still works
+  EXPECT_TRUE(second.failures.empty());
+  ExpectHonestUpdates(second, 2, {0, 1, 2});
+  const std::string log = capture.log().All();
+  size_t lines = 0;
+  for (size_t at = log.find("discarded a reply"); at != std::string::npos;
+       at = log.find("discarded a reply", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
+}
+
 }  // namespace
 }  // namespace fedsilo

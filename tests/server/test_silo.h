@@ -105,6 +105,13 @@ class TestSilo {
     }
     return stream_->Finish();
   }
+  // Waits, without half-closing, until the coordinator ends the stream; how it ended it.
+  grpc::Status AwaitEnd() {
+    v1::CoordinatorMessage ignored;
+    while (stream_->Read(&ignored)) {
+    }
+    return stream_->Finish();
+  }
   // Drops the connection at once (a silo that crashes or loses its network).
   void Cancel() { context_.TryCancel(); }
 

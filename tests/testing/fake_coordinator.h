@@ -23,7 +23,7 @@ namespace fedsilo::testing {
 class FakeCoordinator final : public v1::Coordinator::Service {
  public:
   using Stream = grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>;
-  using Script = std::function<grpc::Status(Stream*)>;
+  using Script = std::function<grpc::Status(grpc::ServerContext*, Stream*)>;
 
   explicit FakeCoordinator(Script script) : script_(std::move(script)) {
     grpc::ServerBuilder builder;
@@ -38,7 +38,9 @@ class FakeCoordinator final : public v1::Coordinator::Service {
   bool listening() const { return server_ != nullptr && port_ > 0; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
-  grpc::Status Session(grpc::ServerContext*, Stream* stream) override { return script_(stream); }
+  grpc::Status Session(grpc::ServerContext* context, Stream* stream) override {
+    return script_(context, stream);
+  }
 
  private:
   Script script_;

@@ -33,10 +33,19 @@ struct ClientTlsFiles {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFrom(
     const ServerTlsFiles& files);
 
-// A channel to `target` whose messages may be up to `max_message_mb` MiB either way.
+// A channel to `target` whose messages may be up to `max_message_mb` MiB either way. After
+// `keepalive_seconds` without traffic it pings the peer, and a peer that does not answer within
+// as long again is taken as gone: the open stream fails (UNAVAILABLE) instead of waiting forever
+// on a coordinator that stopped.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& target,
                                                            const ClientTlsFiles& files,
-                                                           double max_message_mb);
+                                                           double max_message_mb,
+                                                           double keepalive_seconds);
+
+// What every fedsilo server sets on its builder: message-size limits, acceptance of its clients'
+// keepalive pings (however often, without data), and at most `max_threads` threads serving
+// streams (a stream beyond them is refused with RESOURCE_EXHAUSTED).
+void ApplyServerLimits(grpc::ServerBuilder* builder, double max_message_mb, int max_threads);
 
 // Stream endings after which a client retries (the peer is down, restarting or busy), as
 // opposed to a refusal that names a problem of the client's own.
