@@ -71,7 +71,7 @@ void PrintRunReport(const fedsilo::ExperimentConfig& config, const fedsilo::RunR
   }
   if (!(std::isfinite(report.epsilon) || std::isnan(report.epsilon))) return;
   const fedsilo::PrivacyConfig& privacy = config.privacy;
-  const std::string relation = fedsilo::NeighbouringRelation(privacy.sampling);
+  const std::string relation = fedsilo::kNeighbouringRelation;
   if (!report.shuffle_accountant.empty()) {
     std::fprintf(stderr,
                  "fedsilo: privacy: each silo spent epsilon <= %.4g of its budget %g at "
