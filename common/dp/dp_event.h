@@ -30,7 +30,13 @@ namespace fedsilo {
 
 // The numeric values are stored in silo journals (common/runtime/silo_journal_file.cc): append,
 // never renumber.
-enum class Subsampling { kNone, kPoisson, kWithoutReplacement, kWithReplacement, kPoissonReplaceOne };
+enum class Subsampling {
+  kNone,
+  kPoisson,
+  kWithoutReplacement,
+  kWithReplacement,
+  kPoissonReplaceOne,
+};
 
 // The neighbouring relation an event's curve is stated for. kNone events have none of their own
 // (their z is relative to the caller's sensitivity), so they compose with either.

@@ -4,9 +4,9 @@
 //
 // Every noisy query is one subsampled Gaussian event (q = batch / n_i, noise multiplier z in the
 // convention of the sampler, see dp/dp_event.h), replace-one with n_i public whatever the sampler
-// (QuerySubsampling: Poisson sampling is accounted as kPoissonReplaceOne). The silo budgets for T = planned_rounds *
-// queries_per_round queries (planned_rounds defaults to algorithm.rounds: the silo may serve
-// every round) at (epsilon, delta), delta = privacy.delta or 1/n_i^2 when 0.
+// (QuerySubsampling: Poisson sampling is accounted as kPoissonReplaceOne). The silo budgets for
+// T = planned_rounds * queries_per_round queries (planned_rounds defaults to algorithm.rounds:
+// the silo may serve every round) at (epsilon, delta), delta = privacy.delta or 1/n_i^2 when 0.
 //   calibration rdp   (default) z = the smallest noise multiplier for which the RDP accountant
 //                     certifies (epsilon, delta) after T queries; the budget is that epsilon.
 //   calibration paper sigma on the mean gradient from Lowy & Razaviyayn's closed form; the budget
@@ -24,8 +24,8 @@
 //                 (QueryNoiseMultiplier in gradient_oracle.h computes it back from the stds).
 //   count release one Gaussian histogram of the silo's records before training (count_oracle.h):
 //                 event {kNone, q = 1, z_c}, noise std z_c sqrt(2) per cell (the replace-one
-//                 sensitivity of a histogram). z_c is the budget's fixed noise
-//                 multiplier, or the smallest z_c whose release alone costs
+//                 sensitivity of a histogram). z_c is the budget's fixed noise multiplier, or
+//                 the smallest z_c whose release alone costs
 //                 epsilon_fraction * epsilon at delta; the gradient multiplier z is then the
 //                 smallest for which the count AND the T queries compose (RDP) within epsilon.
 //                 max_queries counts the release too.

@@ -47,7 +47,8 @@ TEST(PrivacyCliTest, PoissonIsReplaceOneByDefault) {
   // At q = 1 every record is in every batch: the Gaussian of sensitivity 2C, i.e. without
   // subsampling at z / 2.
   auto full = RunFedsilo("privacy epsilon --q 1 --noise-multiplier 4 --steps 10 --json");
-  auto half = RunFedsilo("privacy epsilon --sampling none --q 1 --noise-multiplier 2 --steps 10 --json");
+  auto half =
+      RunFedsilo("privacy epsilon --sampling none --q 1 --noise-multiplier 2 --steps 10 --json");
   ASSERT_EQ(full.exit_code, 0) << full.output;
   ASSERT_EQ(half.exit_code, 0) << half.output;
   EXPECT_DOUBLE_EQ(nlohmann::json::parse(full.output)["epsilon"].get<double>(),

@@ -63,8 +63,9 @@ TEST(SiloPrivacyPlanTest, RdpCalibrationIsTheSmallestNoiseThatMeetsTheBudget) {
 }
 
 // The same Poisson plan against independent values: by the mpmath script of
-// tests/dp/poisson_replace_one_test.cc (q 0.05, 150 steps, delta 1e-5, replace-one), z = 2.885986328125
-// gives epsilon 1.99999070414259 and z = 2.883100341796875 (0.999 of it) gives 2.00251802153348.
+// tests/dp/poisson_replace_one_test.cc (q 0.05, 150 steps, delta 1e-5, replace-one),
+// z = 2.885986328125 gives epsilon 1.99999070414259 and z = 2.883100341796875 (0.999 of it)
+// gives 2.00251802153348.
 // The calibrated z must lie between them: it certifies 2, and nothing below the second does.
 TEST(SiloPrivacyPlanTest, PoissonCalibrationMatchesIndependentReplaceOneValues) {
   PrivacyConfig privacy;
