@@ -71,7 +71,7 @@ void PrintRunReport(const fedsilo::ExperimentConfig& config, const fedsilo::RunR
   }
   if (!(std::isfinite(report.epsilon) || std::isnan(report.epsilon))) return;
   const fedsilo::PrivacyConfig& privacy = config.privacy;
-  const std::string relation = fedsilo::NeighbouringRelation(privacy.sampling);
+  const std::string relation = fedsilo::kNeighbouringRelation;
   if (!report.shuffle_accountant.empty()) {
     std::fprintf(stderr,
                  "fedsilo: privacy: each silo spent epsilon <= %.4g of its budget %g at "
@@ -162,22 +162,30 @@ struct PrivacyArguments {
   bool json = false;
 };
 
+// --sampling poisson is what a silo runs: replace-one with its size public (kPoissonReplaceOne,
+// whose curve at q = 1 is the Gaussian of sensitivity 2C). poisson_add_remove is the textbook
+// add/remove-one curve (Opacus, dp_accounting), sound only when the dataset size stays secret.
 absl::StatusOr<fedsilo::DpEventShape> StepShape(const PrivacyArguments& args) {
   fedsilo::DpEventShape shape;
   if (args.sampling == "poisson") {
+    shape.subsampling = fedsilo::Subsampling::kPoissonReplaceOne;
+  } else if (args.sampling == "poisson_add_remove") {
     shape.subsampling = fedsilo::Subsampling::kPoisson;
   } else if (args.sampling == "without_replacement") {
     shape.subsampling = fedsilo::Subsampling::kWithoutReplacement;
   } else if (args.sampling == "none") {
     shape.subsampling = fedsilo::Subsampling::kNone;
   } else {
-    return absl::InvalidArgumentError("--sampling: unknown value '" + args.sampling +
-                                      "' (allowed: poisson, without_replacement, none)");
+    return absl::InvalidArgumentError(
+        "--sampling: unknown value '" + args.sampling +
+        "' (allowed: poisson, poisson_add_remove, without_replacement, none)");
   }
   if (!(args.q > 0.0 && args.q <= 1.0)) {
     return absl::InvalidArgumentError("--q: the sampling rate must be in (0, 1]");
   }
-  if (args.q == 1.0) shape.subsampling = fedsilo::Subsampling::kNone;
+  if (args.q == 1.0 && shape.subsampling != fedsilo::Subsampling::kPoissonReplaceOne) {
+    shape.subsampling = fedsilo::Subsampling::kNone;
+  }
   if (shape.subsampling == fedsilo::Subsampling::kNone && args.q != 1.0) {
     return absl::InvalidArgumentError("--sampling none needs --q 1");
   }
@@ -191,7 +199,7 @@ absl::StatusOr<fedsilo::DpEventShape> StepShape(const PrivacyArguments& args) {
 }
 
 std::string Neighbouring(const std::string& sampling) {
-  return sampling == "poisson" ? "add/remove-one" : "replace-one";
+  return sampling == "poisson_add_remove" ? "add/remove-one" : "replace-one";
 }
 
 int PrivacyEpsilon(const PrivacyArguments& args) {
@@ -451,7 +459,9 @@ int main(int argc, char** argv) {
       "calibrate", "smallest noise multiplier that keeps --steps queries within --epsilon");
   for (CLI::App* command : {epsilon, calibrate}) {
     command->add_option("--sampling", privacy_args.sampling,
-                        "poisson (z = std_sum / C) | without_replacement (z = std_sum / (2C)) | none")
+                        "poisson (replace-one, size public, as a silo; z = std_sum / C) | "
+                        "poisson_add_remove (add/remove-one; z = std_sum / C) | "
+                        "without_replacement (z = std_sum / (2C)) | none")
         ->capture_default_str();
     command->add_option("--q", privacy_args.q, "sampling rate (batch / records)")->required();
     command->add_option("--steps", privacy_args.steps, "number of noisy queries")->required();

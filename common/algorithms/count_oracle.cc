@@ -30,20 +30,15 @@ absl::Status ExactCountOracle::Release(const std::function<int(int row)>& cell_o
   return Histogram(rows_, cell_of, num_cells, counts);
 }
 
-double HistogramSensitivity(Sampling sampling) {
-  return sampling == Sampling::kPoisson ? 1.0 : std::sqrt(2.0);
-}
-
-DpCountOracle::DpCountOracle(std::span<const int> rows, Sampling sampling,
-                             double noise_multiplier, Rng* noise_rng, PrivacyLedger* ledger)
+DpCountOracle::DpCountOracle(std::span<const int> rows, double noise_multiplier, Rng* noise_rng,
+                             PrivacyLedger* ledger)
     : rows_(rows),
-      sampling_(sampling),
       noise_multiplier_(noise_multiplier),
       noise_rng_(noise_rng),
       ledger_(ledger) {}
 
 double DpCountOracle::noise_std() const {
-  return noise_multiplier_ * HistogramSensitivity(sampling_);
+  return noise_multiplier_ * kHistogramSensitivity;
 }
 
 DpEvent DpCountOracle::event() const {

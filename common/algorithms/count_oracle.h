@@ -2,12 +2,12 @@
 // GradientOracle (e.g. FERMI's per-silo group frequencies, fairness.marginals: local).
 //
 // Release() builds a histogram of the silo's records: `cell_of(row)` puts each record in at most
-// one of `num_cells` cells (-1: in none), so one record changes the histogram by at most 1 in one
-// cell (L2 sensitivity 1 under add/remove-one) or by 1 in two cells (sqrt(2) under replace-one).
+// one of `num_cells` cells (-1: in none), so replacing one record changes the histogram by 1 in
+// at most two cells: L2 sensitivity sqrt(2) under replace-one, the relation of every silo (it
+// releases its size; common/runtime/silo_privacy.h, kNeighbouringRelation).
 // The exact oracle returns the counts as they are (non-private silos). The DP oracle (Gaussian
-// mechanism, no subsampling) adds N(0, (z * sensitivity)^2) to every cell from the silo's private
-// generator, with sensitivity 1 for Poisson-sampling silos (add/remove-one) and sqrt(2) otherwise
-// (replace-one), and records one event {kNone, q = 1, z} in the silo's ledger at the moment it
+// mechanism, no subsampling) adds N(0, (z * sqrt(2))^2) to every cell from the silo's private
+// generator, and records one event {kNone, q = 1, z} in the silo's ledger at the moment it
 // draws the noise. Because the oracle builds the histogram itself from cell_of, the sensitivity
 // holds by construction. A silo budgets for ONE release: a second call is FailedPrecondition.
 // A cell outside [-1, num_cells) is InvalidArgument (nothing is released). Not thread-safe; it
@@ -15,12 +15,12 @@
 #pragma once
 
 #include <functional>
+#include <numbers>
 #include <span>
 
 #include "common/base/eigen_types.h"
 #include "common/base/rng.h"
 #include "common/base/status.h"
-#include "common/data/batch_sampler.h"
 #include "common/dp/dp_event.h"
 #include "common/dp/privacy_ledger.h"
 
@@ -47,15 +47,14 @@ class ExactCountOracle : public CountOracle {
   std::span<const int> rows_;
 };
 
-// L2 sensitivity of a histogram of records under the neighbouring relation of `sampling`:
-// 1 for Poisson (add/remove-one), sqrt(2) otherwise (replace-one).
-double HistogramSensitivity(Sampling sampling);
+// L2 sensitivity of a histogram of records under replace-one neighbours.
+inline constexpr double kHistogramSensitivity = std::numbers::sqrt2;
 
 class DpCountOracle : public CountOracle {
  public:
-  // noise_multiplier z > 0: noise std z * HistogramSensitivity(sampling) per cell.
-  DpCountOracle(std::span<const int> rows, Sampling sampling, double noise_multiplier,
-                Rng* noise_rng, PrivacyLedger* ledger);
+  // noise_multiplier z > 0: noise std z * kHistogramSensitivity per cell.
+  DpCountOracle(std::span<const int> rows, double noise_multiplier, Rng* noise_rng,
+                PrivacyLedger* ledger);
   absl::Status Release(const std::function<int(int row)>& cell_of, int num_cells,
                        Vector* counts) override;
   double noise_std() const override;
@@ -64,7 +63,6 @@ class DpCountOracle : public CountOracle {
 
  private:
   std::span<const int> rows_;
-  Sampling sampling_;
   double noise_multiplier_;
   Rng* noise_rng_;
   PrivacyLedger* ledger_;

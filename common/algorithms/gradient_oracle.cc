@@ -30,6 +30,18 @@ double QueryNoiseMultiplier(const OracleSettings& settings) {
   return 1.0 / (k * std::sqrt(inverse_sq));
 }
 
+Subsampling QuerySubsampling(Sampling sampling, double q) {
+  switch (sampling) {
+    case Sampling::kPoisson:
+      return Subsampling::kPoissonReplaceOne;
+    case Sampling::kWithoutReplacement:
+      return q >= 1.0 ? Subsampling::kNone : Subsampling::kWithoutReplacement;
+    case Sampling::kWithReplacement:
+      return q >= 1.0 ? Subsampling::kNone : Subsampling::kWithReplacement;
+  }
+  return Subsampling::kWithReplacement;
+}
+
 absl::Status GradientOracle::NextLocalReports(const Vector&, std::vector<Vector>*) {
   return absl::FailedPreconditionError(
       "this silo's gradient oracle has no local randomizer: per-record local reports come only "
@@ -102,21 +114,10 @@ DpEvent DpGradientOracle::event() const {
   const double n = static_cast<double>(source_.rows.size());
   event.sampling_rate = std::min(1.0, settings_.batch_size / n);
   event.count = 1;
-  // Poisson: add/remove-one, z = std_sum / clip; otherwise replace-one, z = std_sum / (2 clip)
-  // (with replacement: no standard accountant; recorded as what it is).
+  // Replace-one (the silo's size is public). Poisson: z = std_sum / clip; otherwise
+  // z = std_sum / (2 clip) (with replacement: no standard accountant; recorded as what it is).
   event.noise_multiplier = QueryNoiseMultiplier(settings_);
-  switch (settings_.sampling) {
-    case Sampling::kPoisson:
-      event.subsampling = Subsampling::kPoisson;
-      break;
-    case Sampling::kWithoutReplacement:
-      event.subsampling = Subsampling::kWithoutReplacement;
-      break;
-    case Sampling::kWithReplacement:
-      event.subsampling = Subsampling::kWithReplacement;
-      break;
-  }
-  if (event.sampling_rate >= 1.0) event.subsampling = Subsampling::kNone;
+  event.subsampling = QuerySubsampling(settings_.sampling, event.sampling_rate);
   return event;
 }
 

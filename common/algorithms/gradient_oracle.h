@@ -12,8 +12,10 @@
 // block clipping (OracleSettings::clip_blocks, e.g. FERMI's theta and W) each record's part in
 // each block is clipped to that block's bound and each block of the sum gets its own noise; the
 // event's noise multiplier is then the one of the equivalent single Gaussian mechanism,
-// z = 1 / (k sqrt(sum_b (clip_b / std_b)^2)) with k = 1 (Poisson, add/remove-one) or 2
-// (replace-one), which for one block is the usual std_sum / (k clip). A private oracle
+// z = 1 / (k sqrt(sum_b (clip_b / std_b)^2)) with k = 1 (Poisson) or 2 (fixed-size batches),
+// which for one block is the usual std_sum / (k clip). Every event is replace-one (the silo
+// releases its size n_i): Poisson queries are kPoissonReplaceOne, whose z is the add/remove one
+// and whose curve accounts for the replacement (common/dp/rdp.h). A private oracle
 // answers only queries of the batch size its noise was calibrated for (FailedPrecondition
 // otherwise) and refuses Hessian-vector products (no per-record clipping of them is defined here).
 // Algorithms (FedAvg, Per-FedAvg, FERMI) never know which one
@@ -72,9 +74,16 @@ struct OracleSettings {
 };
 
 // The noise multiplier of one query under `settings`, in the DpEvent convention of its sampler:
-// 1 / (k sqrt(sum_b (clip_b / std_b)^2)), k = 1 for Poisson (add/remove-one), 2 otherwise
-// (replace-one); one joint block gives noise_std_sum / (k clip). 0 when some block has no noise.
+// 1 / (k sqrt(sum_b (clip_b / std_b)^2)), k = 1 for Poisson (kPoissonReplaceOne), 2 otherwise
+// (fixed-size batches); one joint block gives noise_std_sum / (k clip). 0 when some block has no
+// noise.
 double QueryNoiseMultiplier(const OracleSettings& settings);
+
+// The DpEvent sampler of one query of a silo sampling with `sampling` at rate q = batch / n_i
+// (replace-one, n_i public): kPoissonReplaceOne for Poisson (also at q >= 1, where its curve is
+// the exact Gaussian of sensitivity 2 clip), kNone for fixed-size batches covering the silo,
+// kWithoutReplacement or kWithReplacement otherwise.
+Subsampling QuerySubsampling(Sampling sampling, double q);
 
 // The records an oracle draws from: the silo's rows of a (possibly shared) dataset.
 struct OracleData {

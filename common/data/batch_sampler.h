@@ -1,8 +1,9 @@
 // Batch sampling inside a silo: which of the silo's records go into one gradient query.
 //
-// The sampler the code runs must be the one the privacy accountant assumes:
-//   kPoisson            each record independently with probability q = batch/n (add/remove-one);
-//   kWithoutReplacement a uniformly random subset of exactly `batch` records (replace-one);
+// The sampler the code runs must be the one the privacy accountant assumes (a silo's relation is
+// replace-one with its size n public, whatever the sampler):
+//   kPoisson            each record independently with probability q = batch/n;
+//   kWithoutReplacement a uniformly random subset of exactly `batch` records;
 //   kWithReplacement    `batch` independent uniform draws (what the ISRL-DP papers' code does;
 //                       no standard accountant certifies it).
 // Deterministic given the Rng state. Thread-safe as long as each thread has its own Rng.

@@ -11,7 +11,7 @@ namespace {
 
 absl::Status ValidateSteps(std::span<const DpEventShape> steps) {
   if (steps.empty()) return absl::InvalidArgumentError("calibration needs at least one step group");
-  std::optional<Subsampling> relation;
+  std::optional<Neighbours> relation;
   for (const DpEventShape& s : steps) {
     if (!(s.sampling_rate > 0.0 && s.sampling_rate <= 1.0)) {
       return absl::InvalidArgumentError(
@@ -32,12 +32,13 @@ absl::Status ValidateSteps(std::span<const DpEventShape> steps) {
             "without-replacement sampling");
       case Subsampling::kPoisson:
       case Subsampling::kWithoutReplacement:
-        if (relation.has_value() && *relation != s.subsampling) {
+      case Subsampling::kPoissonReplaceOne:
+        if (relation.has_value() && *relation != NeighboursOf(s.subsampling)) {
           return absl::InvalidArgumentError(
-              "Poisson (add/remove-one) and without-replacement (replace-one) steps cannot be "
-              "calibrated together");
+              "add/remove-one (Poisson) and replace-one (without-replacement or Poisson with the "
+              "dataset size public) steps cannot be calibrated together");
         }
-        relation = s.subsampling;
+        relation = NeighboursOf(s.subsampling);
         break;
     }
   }

@@ -9,8 +9,8 @@
 // tighter: bracket by doubling / halving from z = 1, then bisect until the bracket is narrower than
 // relative_tolerance x z (Opacus stops at 0.01 in epsilon instead). The result is always the
 // upper end of the bracket, so composing the steps with it satisfies the target.
-// z follows the DpEvent conventions (common/dp/dp_event.h): Poisson z = std_sum / clip,
-// without-replacement z = std_sum / (2 clip).
+// z follows the DpEvent conventions (common/dp/dp_event.h): Poisson (either relation)
+// z = std_sum / clip, without-replacement z = std_sum / (2 clip).
 // `fixed` events (optional) are composed beside the steps with their OWN noise multipliers, e.g.
 // a one-off full-data Gaussian release (kNone) whose noise was chosen separately: z is then the
 // smallest for which the steps AND the fixed events together meet the target. They follow the
@@ -18,7 +18,7 @@
 //
 // Errors (InvalidArgument): target_epsilon <= 0 or not finite; delta outside (0, 1); no steps; a
 // sampling rate outside (0, 1] (kNone needs exactly 1); a count below 1; kWithReplacement (no RDP
-// accountant); Poisson and without-replacement steps mixed; bad options; and a target that even
+// accountant); add/remove-one and replace-one steps mixed; bad options; and a target that even
 // z = max_noise_multiplier does not meet. If z = min_noise_multiplier already meets the target,
 // min_noise_multiplier is returned; also a malformed fixed event, or fixed events that alone
 // exceed the target. Pure; thread-safe.

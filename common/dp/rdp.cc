@@ -333,6 +333,43 @@ absl::StatusOr<std::vector<double>> PoissonSubsampledGaussianRdp(double q, doubl
   return rdp;
 }
 
+absl::StatusOr<std::vector<double>> PoissonSubsampledGaussianReplaceOneRdp(
+    double q, double noise_multiplier, std::span<const double> orders) {
+  FEDSILO_RETURN_IF_ERROR(ValidateQ(q));
+  FEDSILO_RETURN_IF_ERROR(ValidateNoise(noise_multiplier));
+  FEDSILO_RETURN_IF_ERROR(ValidateOrders(orders));
+  std::vector<double> rdp(orders.size(), 0.0);
+  if (q == 0.0) return rdp;
+  // The add/remove curve at 2 alpha and 2 alpha - 1 for every order the triangle bound covers.
+  std::vector<double> paired_orders;
+  std::vector<bool> paired(orders.size(), false);
+  for (size_t k = 0; k < orders.size(); ++k) {
+    const double a = orders[k];
+    if (a > 1.0 && 2.0 * a <= kMaxRdpOrder) {
+      paired[k] = true;
+      paired_orders.push_back(2.0 * a);
+      paired_orders.push_back(2.0 * a - 1.0);
+    }
+  }
+  FEDSILO_ASSIGN_OR_RETURN(const std::vector<double> add_remove,
+                           PoissonSubsampledGaussianRdp(q, noise_multiplier, paired_orders));
+  const double z = noise_multiplier;
+  size_t next = 0;
+  for (size_t k = 0; k < orders.size(); ++k) {
+    const double a = orders[k];
+    // Whatever the coins, the two sums differ by at most 2 clip: the Gaussian of sensitivity 2
+    // (in units of z) bounds every order, and is exact at q = 1.
+    const double unsampled = (z == 0.0 || std::isinf(a)) ? kInf : 2.0 * a / (z * z);
+    double triangle = kInf;
+    if (paired[k]) {
+      triangle = (a - 0.5) / (a - 1.0) * add_remove[next] + add_remove[next + 1];
+      next += 2;
+    }
+    rdp[k] = std::min(triangle, unsampled);
+  }
+  return rdp;
+}
+
 absl::StatusOr<std::vector<double>> SampledWithoutReplacementGaussianRdp(
     double q, double noise_multiplier, std::span<const double> orders) {
   FEDSILO_RETURN_IF_ERROR(ValidateQ(q));
@@ -396,6 +433,9 @@ absl::StatusOr<std::vector<double>> ComputeRdp(const DpEvent& event,
       return GaussianRdp(event.noise_multiplier, orders);
     case Subsampling::kPoisson:
       return PoissonSubsampledGaussianRdp(event.sampling_rate, event.noise_multiplier, orders);
+    case Subsampling::kPoissonReplaceOne:
+      return PoissonSubsampledGaussianReplaceOneRdp(event.sampling_rate, event.noise_multiplier,
+                                                    orders);
     case Subsampling::kWithoutReplacement:
       return SampledWithoutReplacementGaussianRdp(event.sampling_rate, event.noise_multiplier,
                                                   orders);

@@ -19,6 +19,22 @@
 //        kMaxFractionalSeriesTerms terms the order is reported as +inf (never the optimum).
 //    Edge cases (as dp_accounting): q = 0 -> 0; z = 0 or alpha = inf -> inf; q = 1 -> Gaussian.
 //    Order exactly 1 (KL) with 0 < q < 1 has no closed form here: reported as +inf.
+//  * PoissonSubsampledGaussianReplaceOneRdp: the same mechanism (Poisson rate q, z = std_sum /
+//    clip), replace-one neighbours (x replaced by x' in the same place, so with the same sampling
+//    coin) with the dataset size public. With P = M(D), Q = M(D'), R = M(D without x), the weak
+//    triangle inequality for Renyi divergence (Mironov 2017, "Renyi Differential Privacy",
+//    arXiv:1702.07476, Prop. 11 with p = q = 2; it is Hoelder's inequality on
+//    E_Q[(P/Q)^a] = E_R[(P/R)^a (R/Q)^(a-1)]) gives, for alpha > 1,
+//      D_a(P||Q) <= (a - 1/2) / (a - 1) D_2a(P||R) + D_(2a-1)(R||Q).
+//    P, R and R, Q are add/remove neighbours of the same Poisson-subsampled Gaussian, whose
+//    add/remove curve eps_ar bounds both directions (MTZ19, Theorem 5), so
+//      epsilon(alpha) <= (alpha - 1/2) / (alpha - 1) eps_ar(2 alpha) + eps_ar(2 alpha - 1).
+//    Also, whatever the coins, the two sums differ by at most 2 clip, so epsilon(alpha) <=
+//    2 alpha / z^2 (the Gaussian of sensitivity 2 in units of z, since E_Q[(P/Q)^a] is jointly
+//    convex in (P, Q) and both are mixtures over the same coins); the smaller bound is
+//    returned (the second is exact at q = 1 and is the only one at alpha = 1). Orders with
+//    2 alpha > kMaxRdpOrder use the second bound only. Edge cases: q = 0 -> 0; z = 0 or
+//    alpha = inf -> inf.
 //  * SampledWithoutReplacementGaussianRdp: fixed-size batch, q = K/n, replace-one,
 //    z = std_sum / (2 clip). Wang, Balle, Kasiviswanathan 2019, "Subsampled Renyi Differential
 //    Privacy and Analytical Moments Accountant" (AISTATS), Theorem 27, as dp_accounting's
@@ -59,6 +75,9 @@ absl::StatusOr<std::vector<double>> GaussianRdp(double noise_multiplier,
 
 absl::StatusOr<std::vector<double>> PoissonSubsampledGaussianRdp(double q, double noise_multiplier,
                                                                  std::span<const double> orders);
+
+absl::StatusOr<std::vector<double>> PoissonSubsampledGaussianReplaceOneRdp(
+    double q, double noise_multiplier, std::span<const double> orders);
 
 absl::StatusOr<std::vector<double>> SampledWithoutReplacementGaussianRdp(
     double q, double noise_multiplier, std::span<const double> orders);

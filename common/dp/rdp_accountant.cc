@@ -110,13 +110,13 @@ absl::StatusOr<RdpAccountant> RdpAccountant::Create(std::vector<double> orders) 
 }
 
 absl::Status RdpAccountant::CheckRelation(const DpEvent& event,
-                                          std::optional<Subsampling> seen) const {
-  const bool subsampled = event.subsampling == Subsampling::kPoisson ||
-                          event.subsampling == Subsampling::kWithoutReplacement;
-  if (subsampled && seen.has_value() && *seen != event.subsampling) {
+                                          std::optional<Neighbours> seen) const {
+  const std::optional<Neighbours> relation = NeighboursOf(event.subsampling);
+  if (relation.has_value() && seen.has_value() && *seen != *relation) {
     return absl::FailedPreconditionError(
-        "cannot compose Poisson (add/remove-one) and without-replacement (replace-one) events in "
-        "one RDP accountant: their neighbouring relations differ");
+        "cannot compose add/remove-one (Poisson) and replace-one (without-replacement or Poisson "
+        "with the dataset size public) events in one RDP accountant: their neighbouring "
+        "relations differ");
   }
   return absl::OkStatus();
 }
@@ -142,7 +142,7 @@ absl::Status RdpAccountant::Compose(const DpEvent& event) {
 
 absl::Status RdpAccountant::Compose(std::span<const DpEvent> events) {
   // Validate everything (and compute the curves) before touching the state.
-  std::optional<Subsampling> seen = relation_kind_;
+  std::optional<Neighbours> seen = relation_;
   std::vector<std::vector<double>> curves;
   curves.reserve(events.size());
   for (const DpEvent& event : events) {
@@ -150,9 +150,8 @@ absl::Status RdpAccountant::Compose(std::span<const DpEvent> events) {
     curves.push_back(std::move(curve));
     if (event.count == 0) continue;  // validated, composes nothing
     FEDSILO_RETURN_IF_ERROR(CheckRelation(event, seen));
-    if (event.subsampling == Subsampling::kPoisson ||
-        event.subsampling == Subsampling::kWithoutReplacement) {
-      seen = event.subsampling;
+    if (const std::optional<Neighbours> relation = NeighboursOf(event.subsampling)) {
+      seen = relation;
     }
   }
   for (size_t e = 0; e < events.size(); ++e) {
@@ -161,7 +160,7 @@ absl::Status RdpAccountant::Compose(std::span<const DpEvent> events) {
     const double c = static_cast<double>(count);
     for (size_t k = 0; k < rdp_.size(); ++k) rdp_[k] += c * curves[e][k];
   }
-  relation_kind_ = seen;
+  relation_ = seen;
   return absl::OkStatus();
 }
 

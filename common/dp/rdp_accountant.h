@@ -2,7 +2,8 @@
 //
 // Composition (Mironov 2017, "Renyi Differential Privacy", Prop. 1): RDP curves add, order by
 // order. Compose(event) computes the event's per-step curve ONCE (common/dp/rdp.h: Mironov, Talwar,
-// Zhang 2019 for Poisson sampling, signed series "variant E" for fractional orders; Wang, Balle,
+// Zhang 2019 for Poisson sampling, signed series "variant E" for fractional orders, and from it
+// Mironov 2017 Prop. 11 for Poisson sampling with replace-one neighbours; Wang, Balle,
 // Kasiviswanathan 2019 Thm 27 for sampling without replacement) and adds count x curve; it never
 // loops over steps. Curves of recently seen distinct events are cached, so replaying a ledger
 // whose entries repeat costs one curve per distinct (subsampling, q, z).
@@ -19,10 +20,11 @@
 // delta = 0 gives eps 0 if all RDP are 0 and +inf otherwise (optimal order reported as 0).
 // Ties keep the first order in the list. An empty accountant gives epsilon 0 and delta 0.
 //
-// Neighbouring relations: Poisson events are add/remove-one, without-replacement events
-// replace-one; an accountant refuses (FailedPrecondition) to mix the two, since the sum of their
-// curves bounds neither relation. kNone events mix with either. kWithReplacement events are
-// refused (InvalidArgument): no standard RDP accountant covers them.
+// Neighbouring relations (NeighboursOf, common/dp/dp_event.h): kPoisson events are add/remove-one;
+// kWithoutReplacement and kPoissonReplaceOne events are replace-one and compose with each other;
+// an accountant refuses (FailedPrecondition) to mix the two relations, since the sum of their
+// curves bounds neither. kNone events mix with either. kWithReplacement events are refused
+// (InvalidArgument): no standard RDP accountant covers them.
 //
 // Errors are values: InvalidArgument for malformed events, orders or targets. Not thread-safe
 // (one accountant per silo / per thread); the free functions are pure and thread-safe.
@@ -93,12 +95,12 @@ class RdpAccountant {
   explicit RdpAccountant(std::vector<double> orders);
   // The per-step curve of `event`, from the cache or computed (and cached).
   absl::StatusOr<std::vector<double>> Curve(const DpEvent& event);
-  absl::Status CheckRelation(const DpEvent& event, std::optional<Subsampling> seen) const;
+  absl::Status CheckRelation(const DpEvent& event, std::optional<Neighbours> seen) const;
 
   std::vector<double> orders_;
   std::vector<double> rdp_;
-  // The subsampled kind (kPoisson or kWithoutReplacement) composed so far, if any.
-  std::optional<Subsampling> relation_kind_;
+  // The neighbouring relation of the events composed so far, if any has one.
+  std::optional<Neighbours> relation_;
   std::vector<std::pair<CurveKey, std::vector<double>>> cache_;  // FIFO, at most kMaxCachedCurves
   size_t cache_next_ = 0;
 };

@@ -522,7 +522,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   if (spec.record_level_dp) {
     privacy["calibration"] = config.privacy.calibration;
     privacy["sampling"] = config.privacy.sampling;
-    privacy["neighbouring"] = NeighbouringRelation(config.privacy.sampling);
+    privacy["neighbouring"] = kNeighbouringRelation;
     privacy["clip"] = config.privacy.clip;
     privacy["target_epsilon"] = config.privacy.epsilon;
     privacy["delta"] = report.delta;  // max over silos
@@ -554,7 +554,8 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       privacy["accountant"] =
           std::string("rdp: ") +
           (config.privacy.sampling == "poisson"
-               ? "Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019)"
+               ? "Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019), replace-one by "
+                 "the weak triangle inequality (Mironov 2017, Prop. 11)"
                : "fixed-size without-replacement subsampled Gaussian (Wang, Balle, "
                  "Kasiviswanathan 2019)") +
           ", 156 orders, improved conversion (Canonne, Kamath, Steinke 2020)";

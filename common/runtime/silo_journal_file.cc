@@ -8,7 +8,7 @@ namespace fedsilo {
 namespace {
 constexpr char kMagic[] = "FEDSILOJRN4";
 // Older journals are read, never written: v1 before sealed answers, v2 with one sealed report,
-// v3 before run ids (read as run "").
+// v3 before run ids (read as run "") and with Poisson queries recorded as add/remove-one.
 constexpr char kMagicV3[] = "FEDSILOJRN3";
 constexpr char kMagicV2[] = "FEDSILOJRN2";
 constexpr char kMagicV1[] = "FEDSILOJRN1";
@@ -62,10 +62,15 @@ absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
     DpEvent event;
     int32_t subsampling = 0;
     FEDSILO_RETURN_IF_ERROR(record.Get(&subsampling));
-    if (subsampling < 0 || subsampling > static_cast<int32_t>(Subsampling::kWithReplacement)) {
+    if (subsampling < 0 || subsampling > static_cast<int32_t>(Subsampling::kPoissonReplaceOne) ||
+        (version < 4 && subsampling > static_cast<int32_t>(Subsampling::kWithReplacement))) {
       return absl::DataLossError("silo journal " + path + " is corrupt: unknown sampler");
     }
     event.subsampling = static_cast<Subsampling>(subsampling);
+    // The silo released its size: its Poisson queries were replace-one (see the header).
+    if (version < 4 && event.subsampling == Subsampling::kPoisson) {
+      event.subsampling = Subsampling::kPoissonReplaceOne;
+    }
     FEDSILO_RETURN_IF_ERROR(record.Get(&event.sampling_rate));
     FEDSILO_RETURN_IF_ERROR(record.Get(&event.noise_multiplier));
     FEDSILO_RETURN_IF_ERROR(record.Get(&event.count));

@@ -21,10 +21,6 @@ int64_t ReportsPerSilo(const AlgorithmSpec& spec, const ExperimentConfig& config
   return spec.reports_per_silo ? spec.reports_per_silo(config.algorithm) : 1;
 }
 
-std::string NeighbouringRelation(const std::string& sampling) {
-  return sampling == "poisson" ? "add/remove-one record" : "replace-one record";
-}
-
 PrivacyExtras PrivacyExtrasFor(const AlgorithmSpec& spec, const ExperimentConfig& config,
                                int num_parameters, const SiloSetup* setup) {
   PrivacyExtras extras;
@@ -209,18 +205,12 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
   const bool has_extras = !extras.clip_blocks.empty() || extras.count_release.has_value();
   if (!extras.clip_blocks.empty()) FEDSILO_RETURN_IF_ERROR(CheckClipBlocks(extras));
 
-  // Noise multiplier z relates to the noise on the clipped SUM by std_sum = z * sensitivity,
-  // sensitivity C (add/remove-one) or 2C (replace-one).
+  // Noise multiplier z relates to the noise on the clipped SUM by std_sum = z * k * C: k = 1 for
+  // Poisson (the add/remove sensitivity; kPoissonReplaceOne's curve accounts for the
+  // replacement), k = 2 for fixed-size batches (the replace-one sensitivity).
   const double k = plan.oracle.sampling == Sampling::kPoisson ? 1.0 : 2.0;
   const double sensitivity = k * privacy.clip;
-  Subsampling subsampling = Subsampling::kWithReplacement;
-  if (q >= 1.0) {
-    subsampling = Subsampling::kNone;
-  } else if (plan.oracle.sampling == Sampling::kPoisson) {
-    subsampling = Subsampling::kPoisson;
-  } else if (plan.oracle.sampling == Sampling::kWithoutReplacement) {
-    subsampling = Subsampling::kWithoutReplacement;
-  }
+  const Subsampling subsampling = QuerySubsampling(plan.oracle.sampling, q);
   if (privacy.calibration == "rdp") {
     if (!plan.accountable) {
       return absl::InvalidArgumentError(
@@ -233,7 +223,7 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
                                CountNoiseMultiplier(*extras.count_release, privacy.epsilon,
                                                     plan.delta, num_records));
       plan.count_event = DpEvent{Subsampling::kNone, 1.0, z_count, 1};
-      plan.count_noise_std = z_count * HistogramSensitivity(plan.oracle.sampling);
+      plan.count_noise_std = z_count * kHistogramSensitivity;
       fixed.push_back(*plan.count_event);
     }
     const DpEventShape steps[] = {{subsampling, std::min(q, 1.0), plan.planned_queries}};

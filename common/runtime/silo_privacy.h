@@ -3,28 +3,29 @@
 // the trust boundary; nothing here is sent to the coordinator).
 //
 // Every noisy query is one subsampled Gaussian event (q = batch / n_i, noise multiplier z in the
-// convention of the sampler, see dp/dp_event.h). The silo budgets for T = planned_rounds *
-// queries_per_round queries (planned_rounds defaults to algorithm.rounds: the silo may serve
-// every round) at (epsilon, delta), delta = privacy.delta or 1/n_i^2 when 0.
+// convention of the sampler, see dp/dp_event.h), replace-one with n_i public whatever the sampler
+// (QuerySubsampling: Poisson sampling is accounted as kPoissonReplaceOne). The silo budgets for
+// T = planned_rounds * queries_per_round queries (planned_rounds defaults to algorithm.rounds:
+// the silo may serve every round) at (epsilon, delta), delta = privacy.delta or 1/n_i^2 when 0.
 //   calibration rdp   (default) z = the smallest noise multiplier for which the RDP accountant
 //                     certifies (epsilon, delta) after T queries; the budget is that epsilon.
 //   calibration paper sigma on the mean gradient from Lowy & Razaviyayn's closed form; the budget
 //                     is the T queries the formula covers; the accountant's epsilon (Poisson or
-//                     without-replacement sampling) is reported beside the target.
+//                     without-replacement sampling, replace-one) is reported beside the target.
 //
 // Extras an algorithm may ask for (PrivacyExtras, from its AlgorithmSpec; rdp calibration only):
 //   clip blocks   each record's gradient clipped block by block (e.g. FERMI's theta to
 //                 privacy.clip and W to fairness.w_clip). Block b of the sum gets noise
-//                 std_b = z k sqrt(B) clip_b (B blocks, k = 1 Poisson / 2 replace-one): the same
+//                 std_b = z k sqrt(B) clip_b (B blocks, k = 1 Poisson / 2 fixed-size): the same
 //                 multiplier per block, as DP-FERMI. Scaling block b by 1 / std_b makes the
 //                 mechanism one Gaussian of unit noise whose sensitivity is
 //                 k sqrt(sum_b (clip_b / std_b)^2) = 1 / z, so each query is exactly the
 //                 subsampled Gaussian event with multiplier z the accountant composes
 //                 (QueryNoiseMultiplier in gradient_oracle.h computes it back from the stds).
 //   count release one Gaussian histogram of the silo's records before training (count_oracle.h):
-//                 event {kNone, q = 1, z_c}, noise std z_c per cell under add/remove-one
-//                 (Poisson) and z_c sqrt(2) under replace-one. z_c is the budget's fixed noise
-//                 multiplier, or the smallest z_c whose release alone costs
+//                 event {kNone, q = 1, z_c}, noise std z_c sqrt(2) per cell (the replace-one
+//                 sensitivity of a histogram). z_c is the budget's fixed noise multiplier, or
+//                 the smallest z_c whose release alone costs
 //                 epsilon_fraction * epsilon at delta; the gradient multiplier z is then the
 //                 smallest for which the count AND the T queries compose (RDP) within epsilon.
 //                 max_queries counts the release too.
@@ -124,7 +125,10 @@ absl::StatusOr<ShuffleCalibration> PublicShuffleCalibration(const ExperimentConf
 // How many reports one silo sends per round: spec.reports_per_silo, or 1.
 int64_t ReportsPerSilo(const AlgorithmSpec& spec, const ExperimentConfig& config);
 
-// "add/remove-one record" for Poisson sampling, "replace-one record" otherwise.
-std::string NeighbouringRelation(const std::string& sampling);
+// The neighbouring relation of every silo's guarantee, whatever its sampler: a silo releases its
+// size n_i (its update weight, its privacy report's train_records, and q = batch / n_i), which
+// add/remove-one neighbours would not share, so the silo's datasets differ by one record
+// replaced and n_i is public.
+inline constexpr char kNeighbouringRelation[] = "replace-one record";
 
 }  // namespace fedsilo

@@ -159,6 +159,14 @@ absl::Status SiloRuntime::AccountNewEvents() {
   const SiloPrivacyPlan& plan = options_.privacy;
   const std::vector<DpEvent> events = ledger_.TakeUnaccounted();
   for (const DpEvent& event : events) {
+    if (NeighboursOf(event.subsampling) == Neighbours::kAddRemoveOne) {
+      // A silo releases its size: an add/remove-one curve would understate what it spent.
+      return absl::FailedPreconditionError(
+          "a silo's ledger holds an add/remove-one event, but a silo releases its record count, "
+          "so only replace-one events can be accounted for it");
+    }
+  }
+  for (const DpEvent& event : events) {
     if (SameShape(event, plan.query_event)) {
       gradient_queries_ += event.count;
     } else if (plan.count_event && SameShape(event, *plan.count_event)) {
@@ -220,9 +228,8 @@ absl::Status SiloRuntime::Setup() {
   if (options_.setup->count_release().has_value()) {
     if (plan.record_level_dp) {
       FEDSILO_RETURN_IF_ERROR(CheckCountBudget());
-      counts = std::make_unique<DpCountOracle>(options_.train_rows, plan.oracle.sampling,
-                                               plan.count_event->noise_multiplier, &noise_rng,
-                                               &ledger_);
+      counts = std::make_unique<DpCountOracle>(
+          options_.train_rows, plan.count_event->noise_multiplier, &noise_rng, &ledger_);
     } else {
       counts = std::make_unique<ExactCountOracle>(options_.train_rows);
     }

@@ -1,5 +1,5 @@
 // CountOracle: the exact histogram against counts made by hand, the DP oracle's noise against
-// its formula (std z * 1 under add/remove-one, z * sqrt(2) under replace-one) over many seeds,
+// its formula (std z * sqrt(2): replace-one, the relation of every silo) over many seeds,
 // its one ledger event, and its refusals.
 #include "common/algorithms/count_oracle.h"
 
@@ -33,17 +33,20 @@ TEST(CountOracleTest, ExactCountsAreTheHistogram) {
   EXPECT_FALSE(oracle.Release(Cell, 0, &counts).ok());
 }
 
-TEST(CountOracleTest, NoiseHasTheStandardDeviationOfItsRelation) {
+// Every silo releases its size, so its relation is replace-one whatever its sampler: one record
+// replaced moves 1 between two cells, sensitivity sqrt(2) (Poisson silos used to claim
+// add/remove-one and sensitivity 1).
+TEST(CountOracleTest, NoiseHasTheStandardDeviationOfReplaceOne) {
   const std::vector<int> rows = Range(20);
   const double z = 2.5;
-  for (const Sampling sampling : {Sampling::kPoisson, Sampling::kWithoutReplacement}) {
-    const double expected_std = sampling == Sampling::kPoisson ? z : z * std::sqrt(2.0);
+  {
+    const double expected_std = z * std::sqrt(2.0);
     const int seeds = 4000;
     double sum = 0, sum_sq = 0;
     for (int seed = 0; seed < seeds; ++seed) {
       Rng noise(1000 + seed);
       PrivacyLedger ledger;
-      DpCountOracle oracle(rows, sampling, z, &noise, &ledger);
+      DpCountOracle oracle(rows, z, &noise, &ledger);
       EXPECT_DOUBLE_EQ(oracle.noise_std(), expected_std);
       Vector counts;
       ASSERT_TRUE(oracle.Release(Cell, 3, &counts).ok());
@@ -66,15 +69,14 @@ TEST(CountOracleTest, NoiseHasTheStandardDeviationOfItsRelation) {
     EXPECT_NEAR(sum / n, 0.0, 5 * expected_std / std::sqrt(n));
     EXPECT_NEAR(std::sqrt(sum_sq / n), expected_std, expected_std * 5 / std::sqrt(2 * n));
   }
-  EXPECT_DOUBLE_EQ(HistogramSensitivity(Sampling::kPoisson), 1.0);
-  EXPECT_DOUBLE_EQ(HistogramSensitivity(Sampling::kWithoutReplacement), std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(kHistogramSensitivity, std::sqrt(2.0));
 }
 
 TEST(CountOracleTest, ABadCellReleasesNothing) {
   const std::vector<int> rows = Range(20);
   Rng noise(1);
   PrivacyLedger ledger;
-  DpCountOracle oracle(rows, Sampling::kPoisson, 3.0, &noise, &ledger);
+  DpCountOracle oracle(rows, 3.0, &noise, &ledger);
   Vector counts;
   EXPECT_TRUE(absl::IsInvalidArgument(oracle.Release([](int r) { return r == 7 ? 5 : 0; }, 3,
                                                      &counts)));

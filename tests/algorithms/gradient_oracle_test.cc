@@ -121,7 +121,8 @@ TEST_F(DpOracleTest, LedgerEventUsesTheConventionOfTheSampler) {
   PrivacyLedger ledger;
   settings.sampling = Sampling::kPoisson;
   DpGradientOracle poisson(OracleData{&model_, &data_, rows_}, settings, &sampling, &noise, &ledger);
-  EXPECT_EQ(poisson.event().subsampling, Subsampling::kPoisson);
+  // Replace-one with the silo's size public (it releases n_i), not add/remove-one.
+  EXPECT_EQ(poisson.event().subsampling, Subsampling::kPoissonReplaceOne);
   EXPECT_DOUBLE_EQ(poisson.event().noise_multiplier, 3.0);   // std_sum / C
   EXPECT_DOUBLE_EQ(poisson.event().sampling_rate, 0.25);
   settings.sampling = Sampling::kWithoutReplacement;
@@ -244,6 +245,18 @@ TEST_F(DpOracleTest, BlockNoiseHasEachBlocksStandardDeviationAndOneEvent) {
   EXPECT_NEAR(QueryNoiseMultiplier(poisson), 2.0 * replace_one, 1e-15);
   // A block without noise means no privacy: multiplier 0.
   EXPECT_EQ(QueryNoiseMultiplier(BlockSettings(Sampling::kPoisson, 1.2, 0.0)), 0.0);
+}
+
+// A batch covering the silo: fixed-size batches are the whole data (kNone, z = std_sum / (2C));
+// Poisson stays kPoissonReplaceOne at q = 1, whose curve is then the Gaussian of sensitivity 2C
+// for z = std_sum / C.
+TEST(QuerySubsamplingTest, EveryEventIsReplaceOne) {
+  EXPECT_EQ(QuerySubsampling(Sampling::kPoisson, 0.1), Subsampling::kPoissonReplaceOne);
+  EXPECT_EQ(QuerySubsampling(Sampling::kPoisson, 1.0), Subsampling::kPoissonReplaceOne);
+  EXPECT_EQ(QuerySubsampling(Sampling::kWithoutReplacement, 0.1), Subsampling::kWithoutReplacement);
+  EXPECT_EQ(QuerySubsampling(Sampling::kWithoutReplacement, 1.0), Subsampling::kNone);
+  EXPECT_EQ(QuerySubsampling(Sampling::kWithReplacement, 0.1), Subsampling::kWithReplacement);
+  EXPECT_EQ(QuerySubsampling(Sampling::kWithReplacement, 1.0), Subsampling::kNone);
 }
 
 TEST_F(DpOracleTest, PlainOracleUsesTheSampledBatch) {

@@ -12,11 +12,13 @@ namespace {
 
 using testing::RunFedsilo;
 
+// The add/remove-one curve (the textbook one, sound only when the dataset size stays secret) is
+// --sampling poisson_add_remove; plain poisson is what a silo releases: replace-one.
 TEST(PrivacyCliTest, EpsilonMatchesOpacusGoldenValue) {
   // dp_test_vectors.md: Opacus RDPAccountant, q 0.04, z 1.5, 2250 steps, delta 1e-5 -> 7.32911117143
   // at order 3.9 (151 Opacus orders; the 156 default orders give the same optimum).
   auto result = RunFedsilo(
-      "privacy epsilon --sampling poisson --q 0.04 --noise-multiplier 1.5 --steps 2250 "
+      "privacy epsilon --sampling poisson_add_remove --q 0.04 --noise-multiplier 1.5 --steps 2250 "
       "--delta 1e-5 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto json = nlohmann::json::parse(result.output);
@@ -24,13 +26,40 @@ TEST(PrivacyCliTest, EpsilonMatchesOpacusGoldenValue) {
   EXPECT_DOUBLE_EQ(json["order"].get<double>(), 3.9);
   EXPECT_EQ(json["neighbouring"], "add/remove-one");
   auto text = RunFedsilo(
-      "privacy epsilon --sampling poisson --q 0.04 --noise-multiplier 1.5 --steps 2250 --delta 1e-5");
+      "privacy epsilon --sampling poisson_add_remove --q 0.04 --noise-multiplier 1.5 --steps 2250 "
+      "--delta 1e-5");
   EXPECT_NE(text.output.find("epsilon = 7.329"), std::string::npos) << text.output;
+}
+
+// The default, --sampling poisson: replace-one with the size public. 18.0673867537642 at order
+// 2.5 is computed independently with mpmath (the script in tests/dp/poisson_replace_one_test.cc).
+TEST(PrivacyCliTest, PoissonIsReplaceOneByDefault) {
+  for (const char* sampling : {"", "--sampling poisson "}) {
+    auto result = RunFedsilo(std::string("privacy epsilon ") + sampling +
+                             "--q 0.04 --noise-multiplier 1.5 --steps 2250 --delta 1e-5 --json");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const auto json = nlohmann::json::parse(result.output);
+    EXPECT_NEAR(json["epsilon"].get<double>(), 18.0673867537642, 1e-8);
+    EXPECT_DOUBLE_EQ(json["order"].get<double>(), 2.5);
+    EXPECT_EQ(json["sampling"], "poisson");
+    EXPECT_EQ(json["neighbouring"], "replace-one");
+  }
+  // At q = 1 every record is in every batch: the Gaussian of sensitivity 2C, i.e. without
+  // subsampling at z / 2.
+  auto full = RunFedsilo("privacy epsilon --q 1 --noise-multiplier 4 --steps 10 --json");
+  auto half =
+      RunFedsilo("privacy epsilon --sampling none --q 1 --noise-multiplier 2 --steps 10 --json");
+  ASSERT_EQ(full.exit_code, 0) << full.output;
+  ASSERT_EQ(half.exit_code, 0) << half.output;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(full.output)["epsilon"].get<double>(),
+                   nlohmann::json::parse(half.output)["epsilon"].get<double>());
 }
 
 TEST(PrivacyCliTest, CalibrateMatchesOpacusGetNoiseMultiplier) {
   // Opacus get_noise_multiplier: target 8, delta 1e-5, q 0.04, 2250 steps -> 1.416 (eps tol 0.01).
-  auto result = RunFedsilo("privacy calibrate --epsilon 8 --delta 1e-5 --q 0.04 --steps 2250 --json");
+  auto result = RunFedsilo(
+      "privacy calibrate --sampling poisson_add_remove --epsilon 8 --delta 1e-5 --q 0.04 "
+      "--steps 2250 --json");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto json = nlohmann::json::parse(result.output);
   EXPECT_NEAR(json["noise_multiplier"].get<double>(), 1.416, 0.001);

@@ -145,15 +145,16 @@ TEST(FermiLocalMarginalsTest, LedgerHoldsTheCountAndEveryQueryAndEpsilonIsTheirC
   EXPECT_EQ(events[0].subsampling, Subsampling::kNone);
   EXPECT_EQ(events[0].count, 1);
   EXPECT_EQ(events[0].noise_multiplier, plan.count_event->noise_multiplier);
-  EXPECT_EQ(events[1].subsampling, Subsampling::kPoisson);
+  EXPECT_EQ(events[1].subsampling, Subsampling::kPoissonReplaceOne);
   EXPECT_EQ(events[1].count, 30);
   EXPECT_DOUBLE_EQ(events[1].sampling_rate, 50.0 / 1000.0);
   EXPECT_EQ(silo->ledger().num_queries(), 31);
-  // Independent composition: Gaussian RDP of the count plus 30 Poisson-subsampled Gaussian steps.
+  // Independent composition: Gaussian RDP of the count plus 30 Poisson-subsampled Gaussian steps
+  // (replace-one, the silo's size being public).
   const std::vector<double> orders = DefaultRdpOrders();
   std::vector<double> total = *GaussianRdp(events[0].noise_multiplier, orders);
   const std::vector<double> step =
-      *PoissonSubsampledGaussianRdp(0.05, events[1].noise_multiplier, orders);
+      *PoissonSubsampledGaussianReplaceOneRdp(0.05, events[1].noise_multiplier, orders);
   for (size_t i = 0; i < total.size(); ++i) total[i] += 30.0 * step[i];
   const double expected = EpsilonFromRdp(orders, total, 1e-6)->epsilon;
   EXPECT_NEAR(silo->spent_epsilon(), expected, 1e-12);
@@ -170,7 +171,8 @@ TEST(FermiLocalMarginalsTest, NoisyMarginalsHaveTheCountNoiseScale) {
   Fixture f("isrl_dp_fair_fermi");
   const SiloPrivacyPlan plan = f.Plan();
   const double sigma = plan.count_noise_std;
-  EXPECT_DOUBLE_EQ(sigma, plan.count_event->noise_multiplier);  // Poisson: sensitivity 1
+  // Replace-one (the silo's size is public): sensitivity sqrt(2).
+  EXPECT_DOUBLE_EQ(sigma, plan.count_event->noise_multiplier * std::sqrt(2.0));
   EXPECT_GT(sigma, 10.0);
   const int seeds = 1000;
   double sum = 0, sum_sq = 0;
@@ -229,7 +231,7 @@ TEST(FermiLocalMarginalsTest, ARestoredSiloIsChargedForItsCountAgain) {
   const std::vector<double> orders = DefaultRdpOrders();
   std::vector<double> total = *GaussianRdp(plan.count_event->noise_multiplier, orders);
   const std::vector<double> step =
-      *PoissonSubsampledGaussianRdp(0.05, plan.query_event.noise_multiplier, orders);
+      *PoissonSubsampledGaussianReplaceOneRdp(0.05, plan.query_event.noise_multiplier, orders);
   for (size_t i = 0; i < total.size(); ++i) total[i] = 2.0 * total[i] + 5.0 * step[i];
   EXPECT_NEAR(restarted->spent_epsilon(), EpsilonFromRdp(orders, total, 1e-6)->epsilon, 1e-12);
   // The second count ate into the gradient budget: fewer than the 30 planned rounds remain.

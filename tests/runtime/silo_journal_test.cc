@@ -133,35 +133,6 @@ TEST(SiloJournalTest, ARestartedSiloRemembersItsSpendingAndItsLastAnswer) {
   EXPECT_EQ(restarted->ledger().num_queries(), 6 * kLocalSteps);
 }
 
-// A journal of the format before run ids (FEDSILOJRN3, written here field by field as that format
-// was) is still read, as run "": its silo then starts a new run's rounds with its ledger kept.
-TEST(SiloJournalTest, AJournalFromBeforeRunIdsIsReadAsRunEmpty) {
-  BinaryRecordWriter record("FEDSILOJRN3");
-  record.Put<uint64_t>(1);  // one ledger event
-  record.Put<int32_t>(static_cast<int32_t>(Subsampling::kPoisson));
-  record.Put<double>(0.05);
-  record.Put<double>(1.25);
-  record.Put<int64_t>(7);
-  record.Put<int32_t>(3);         // last round
-  record.Put<uint64_t>(0xabcd);   // its parameters' digest
-  record.Put<uint8_t>(0);         // no last answer kept
-  record.Put<int64_t>(0);         // shuffled rounds
-  const fs::path dir = testing::FreshTempDir("silo_journal_v3");
-  const std::string path = (dir / "v3.journal").string();
-  ASSERT_TRUE(WriteFileAtomically(path, record.Finish()).ok());
-  const auto journal = ReadSiloJournal(path);
-  ASSERT_TRUE(journal.ok()) << journal.status();
-  EXPECT_EQ(journal->run_id, "");
-  ASSERT_EQ(journal->ledger.size(), 1u);
-  EXPECT_EQ(journal->ledger[0].subsampling, Subsampling::kPoisson);
-  EXPECT_EQ(journal->ledger[0].sampling_rate, 0.05);
-  EXPECT_EQ(journal->ledger[0].noise_multiplier, 1.25);
-  EXPECT_EQ(journal->ledger[0].count, 7);
-  EXPECT_EQ(journal->last_round, 3);
-  EXPECT_EQ(journal->last_global_digest, 0xabcdu);
-  EXPECT_FALSE(journal->has_last_update);
-}
-
 TEST(SiloJournalTest, ADamagedJournalIsDataLossAndAMissingOneNotFound) {
   PrivateSilo setup;
   auto silo = setup.Make();
@@ -215,6 +186,80 @@ TEST(SiloJournalTest, ASealedLastAnswerSurvivesARestartByteForByte) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->round, 1);
   EXPECT_EQ(opened->values, clear->delta);
+}
+
+// A journal of the current format keeps every sampler code, replace-one Poisson included, and
+// refuses one it does not know.
+TEST(SiloJournalTest, EventsRoundTripAndAnUnknownSamplerIsDataLoss) {
+  const fs::path dir = testing::FreshTempDir("silo_journal_events");
+  const std::string path = (dir / "silo.journal").string();
+  SiloJournal journal;
+  journal.ledger = {DpEvent{Subsampling::kNone, 1.0, 4.0, 1},
+                    DpEvent{Subsampling::kPoissonReplaceOne, 0.05, 1.7, 30},
+                    DpEvent{Subsampling::kWithoutReplacement, 0.1, 0.9, 2}};
+  ASSERT_TRUE(WriteSiloJournal(path, journal).ok());
+  auto read = ReadSiloJournal(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->ledger.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(read->ledger[i].subsampling, journal.ledger[i].subsampling) << i;
+    EXPECT_EQ(read->ledger[i].sampling_rate, journal.ledger[i].sampling_rate) << i;
+    EXPECT_EQ(read->ledger[i].noise_multiplier, journal.ledger[i].noise_multiplier) << i;
+    EXPECT_EQ(read->ledger[i].count, journal.ledger[i].count) << i;
+  }
+  EXPECT_EQ(testing::ReadFile(path).substr(0, 11), "FEDSILOJRN4");
+  // A well-formed file (valid checksum) with sampler code 5.
+  journal.ledger = {DpEvent{static_cast<Subsampling>(5), 0.05, 1.7, 1}};
+  ASSERT_TRUE(WriteSiloJournal(path, journal).ok());
+  auto unknown = ReadSiloJournal(path);
+  EXPECT_TRUE(absl::IsDataLoss(unknown.status())) << unknown.status();
+}
+
+// A format-3 journal, written before run ids and before silos accounted Poisson sampling as
+// replace-one: it belongs to run "", its Poisson events (code 1) are read as kPoissonReplaceOne,
+// what the silo's released size implies; code 4 did not exist then and is DataLoss.
+std::string Version3Journal(int32_t sampler) {
+  BinaryRecordWriter record("FEDSILOJRN3");
+  record.Put<uint64_t>(1);  // one event
+  record.Put<int32_t>(sampler);
+  record.Put<double>(0.05);
+  record.Put<double>(1.7);
+  record.Put<int64_t>(12);
+  record.Put<int32_t>(3);    // last round
+  record.Put<uint64_t>(99);  // its digest
+  record.Put<uint8_t>(0);    // no last update
+  record.Put<int64_t>(0);    // shuffled rounds
+  return record.Finish();
+}
+
+TEST(SiloJournalTest, AFormat3JournalIsRunEmptyAndItsPoissonEventsReplaceOne) {
+  const fs::path dir = testing::FreshTempDir("silo_journal_v3");
+  const std::string path = (dir / "silo.journal").string();
+  testing::WriteFile(path, Version3Journal(1));
+  auto read = ReadSiloJournal(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->ledger.size(), 1u);
+  EXPECT_EQ(read->ledger[0].subsampling, Subsampling::kPoissonReplaceOne);
+  EXPECT_EQ(read->ledger[0].sampling_rate, 0.05);
+  EXPECT_EQ(read->ledger[0].noise_multiplier, 1.7);
+  EXPECT_EQ(read->ledger[0].count, 12);
+  EXPECT_EQ(read->last_round, 3);
+  EXPECT_EQ(read->last_global_digest, 99u);
+  EXPECT_EQ(read->run_id, "");
+  testing::WriteFile(path, Version3Journal(2));
+  ASSERT_TRUE(ReadSiloJournal(path).ok());
+  EXPECT_EQ(ReadSiloJournal(path)->ledger[0].subsampling, Subsampling::kWithoutReplacement);
+  testing::WriteFile(path, Version3Journal(4));
+  EXPECT_TRUE(absl::IsDataLoss(ReadSiloJournal(path).status()));
+}
+
+// A silo accounts replace-one events only: a ledger with an add/remove-one event is refused.
+TEST(SiloJournalTest, ASiloRefusesToRestoreAnAddRemoveEvent) {
+  PrivateSilo setup;
+  auto silo = setup.Make();
+  SiloJournal journal;
+  journal.ledger = {DpEvent{Subsampling::kPoisson, 0.1, 1.0, 3}};
+  EXPECT_TRUE(absl::IsFailedPrecondition(silo->Restore(journal)));
 }
 
 TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {

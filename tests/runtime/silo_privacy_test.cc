@@ -42,6 +42,10 @@ TEST(SiloPrivacyPlanTest, RdpCalibrationIsTheSmallestNoiseThatMeetsTheBudget) {
     ASSERT_TRUE(plan.ok()) << plan.status();
     EXPECT_EQ(plan->planned_queries, 150);
     EXPECT_DOUBLE_EQ(plan->query_event.sampling_rate, 0.05);
+    // Replace-one whatever the sampler: the silo releases its size.
+    EXPECT_EQ(plan->query_event.subsampling, std::string(sampling) == "poisson"
+                                                 ? Subsampling::kPoissonReplaceOne
+                                                 : Subsampling::kWithoutReplacement);
     EXPECT_LE(EpsilonAfter(*plan, 150), 2.0);
     // Slightly less noise would break the budget: the calibration is tight (tolerance 1e-4).
     SiloPrivacyPlan weaker = *plan;
@@ -56,6 +60,30 @@ TEST(SiloPrivacyPlanTest, RdpCalibrationIsTheSmallestNoiseThatMeetsTheBudget) {
     EXPECT_NEAR(plan->oracle.noise_std_sum, plan->query_event.noise_multiplier * sensitivity, 1e-12);
     EXPECT_NEAR(plan->sigma_mean, plan->oracle.noise_std_sum / 20.0, 1e-12);
   }
+}
+
+// The same Poisson plan against independent values: by the mpmath script of
+// tests/dp/poisson_replace_one_test.cc (q 0.05, 150 steps, delta 1e-5, replace-one),
+// z = 2.885986328125 gives epsilon 1.99999070414259 and z = 2.883100341796875 (0.999 of it)
+// gives 2.00251802153348.
+// The calibrated z must lie between them: it certifies 2, and nothing below the second does.
+TEST(SiloPrivacyPlanTest, PoissonCalibrationMatchesIndependentReplaceOneValues) {
+  PrivacyConfig privacy;
+  privacy.epsilon = 2.0;
+  privacy.delta = 1e-5;
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 50;
+  algorithm.batch_size = 20;
+  auto plan = PlanSiloPrivacy(privacy, algorithm, true, /*queries_per_round=*/3, /*n=*/400);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->query_event.subsampling, Subsampling::kPoissonReplaceOne);
+  SiloPrivacyPlan at = *plan;
+  at.query_event.noise_multiplier = 2.885986328125;
+  EXPECT_NEAR(EpsilonAfter(at, 150), 1.99999070414259, 1e-9);
+  at.query_event.noise_multiplier = 2.883100341796875;
+  EXPECT_NEAR(EpsilonAfter(at, 150), 2.00251802153348, 1e-9);
+  EXPECT_GT(plan->query_event.noise_multiplier, 2.883100341796875);
+  EXPECT_LE(plan->query_event.noise_multiplier, 2.885986328125 * (1 + 1e-12));
 }
 
 // A budget so large that it never binds (1e50) is an error, not an endless doubling of the query
@@ -190,8 +218,7 @@ TEST(SiloPrivacyPlanTest, CountReleaseTakesItsShareAndTheCompositionStaysWithinE
     EXPECT_EQ(count.sampling_rate, 1.0);
     EXPECT_EQ(count.count, 1);
     const double zc = count.noise_multiplier;
-    EXPECT_DOUBLE_EQ(plan->count_noise_std,
-                     zc * (std::string(sampling) == "poisson" ? 1.0 : std::sqrt(2.0)));
+    EXPECT_DOUBLE_EQ(plan->count_noise_std, zc * std::sqrt(2.0));  // replace-one, any sampler
     auto alone = [&](double z) {
       return EpsilonFromRdp(orders, *GaussianRdp(z, orders), delta)->epsilon;
     };
