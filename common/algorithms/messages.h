@@ -64,6 +64,10 @@ struct SiloPrivacyReport {
   // The silo's noise seed derives from the run's seed (thread mode, or a silo process started with
   // --reproducible-noise): anyone holding the config can recompute and subtract its noise.
   bool reproducible_noise = false;
+  // The silo's effective privacy settings (its own config may set them): budget, per-record clip
+  // and sampling rate (q = batch / n_i; public, as n_i is).
+  double target_epsilon = 0.0;
+  double sampling_rate = 0.0;
 };
 
 struct RoundResults {

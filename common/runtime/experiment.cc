@@ -461,7 +461,8 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       CsvTable::Create((out / "silos.csv").string(),
                        {"silo", "train_records", "test_records", "test_accuracy", "test_loss",
                         "noise_multiplier", "noise_sigma_mean", "noisy_queries", "epsilon",
-                        "delta", "local_eps0", "reproducible_noise"}));
+                        "delta", "local_eps0", "reproducible_noise", "target_epsilon", "clip",
+                        "sampling_rate"}));
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
@@ -480,7 +481,10 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                                 : std::numeric_limits<double>::infinity(),
          silo.known ? silo.delta : nan,
          silo.known && silo.min_shuffled_reports > 0 ? silo.eps0 : nan,
-         silo.known ? static_cast<long long>(silo.reproducible_noise) : -1LL}));
+         silo.known ? static_cast<long long>(silo.reproducible_noise) : -1LL,
+         silo.known && silo.record_level_dp ? silo.target_epsilon : nan,
+         silo.known && silo.record_level_dp ? silo.clip : nan,
+         silo.known && silo.record_level_dp ? silo.sampling_rate : nan}));
   }
   SiloPrivacyReport any_silo;
   for (const SiloPrivacyReport& silo : silo_reports) {

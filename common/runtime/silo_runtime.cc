@@ -101,6 +101,11 @@ SiloPrivacyReport SiloRuntime::PrivacyReport() const {
   report.epsilon = plan.record_level_dp ? spent_epsilon() : std::numeric_limits<double>::infinity();
   report.delta = plan.delta;
   report.reproducible_noise = options_.reproducible_noise;
+  if (plan.record_level_dp) {
+    report.target_epsilon = plan.target_epsilon;
+    report.clip = plan.oracle.clip;
+    report.sampling_rate = plan.query_event.sampling_rate;
+  }
   if (shuffle_ledger_) {  // no Gaussian noise: its fields do not apply
     report.noise_multiplier = std::numeric_limits<double>::quiet_NaN();
     report.sigma_mean = std::numeric_limits<double>::quiet_NaN();

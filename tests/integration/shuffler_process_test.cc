@@ -249,7 +249,7 @@ TEST(ShufflerProcessTest, SdpMinibatchSgdThroughTheShufflerEndsWhereThreadModeEn
     std::vector<std::string> cells;
     std::stringstream cell_stream(line);
     for (std::string cell; std::getline(cell_stream, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 12u) << line;
+    ASSERT_EQ(cells.size(), 15u) << line;
     EXPECT_EQ(cells[11], "1") << line;              // these silos opted in: --reproducible-noise
     EXPECT_EQ(cells[7], "12") << line;              // 12 rounds charged
     EXPECT_LE(std::stod(cells[8]), 8.0) << line;    // epsilon spent
@@ -638,7 +638,7 @@ TEST(ShufflerProcessTest, ShufflerKilledAndRestartedOnTheSamePortTheRunCompletes
     std::vector<std::string> cells;
     std::stringstream cell_stream(line);
     for (std::string cell; std::getline(cell_stream, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 12u) << line;
+    ASSERT_EQ(cells.size(), 15u) << line;
     EXPECT_EQ(cells[11], "1") << line;              // these silos opted in: --reproducible-noise
     reported.push_back(cells[7]);
   }

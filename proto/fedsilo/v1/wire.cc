@@ -41,6 +41,8 @@ void ToProto(const SiloPrivacyReport& report, v1::PrivacyReport* out) {
   out->set_min_shuffled_reports(static_cast<uint64_t>(report.min_shuffled_reports));
   out->set_clip(report.clip);
   out->set_reproducible_noise(report.reproducible_noise);
+  out->set_target_epsilon(report.target_epsilon);
+  out->set_sampling_rate(report.sampling_rate);
 }
 
 SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
@@ -57,6 +59,8 @@ SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
   out.min_shuffled_reports = static_cast<int64_t>(report.min_shuffled_reports());
   out.clip = report.clip();
   out.reproducible_noise = report.reproducible_noise();
+  out.target_epsilon = report.target_epsilon();
+  out.sampling_rate = report.sampling_rate();
   return out;
 }
 
