@@ -108,7 +108,13 @@ grpc::Status NetworkTransport::Session(
   {
     const HelloDeadline::Watch watch = hello_deadline_.Start(context);
     if (!stream->Read(&message)) {
-      if (!watch.expired()) return grpc::Status::OK;  // hung up before saying anything
+      if (!watch.expired()) {
+        // gRPC does not say which: an undecodable first message looks like a hang-up here.
+        silent_warning_.Warn(absl::StrCat("a stream from ", context->peer(),
+                                          " ended before its Hello: the peer hung up or sent a "
+                                          "message that does not decode"));
+        return grpc::Status::OK;
+      }
       silent_warning_.Warn(absl::StrCat("closed a stream from ", context->peer(),
                                         " that said no Hello within ",
                                         hello_deadline_.seconds(), " s"));
@@ -214,7 +220,7 @@ grpc::Status NetworkTransport::Session(
     }
     changed_.notify_all();
   }
-  spdlog::info("{} left", Describe(id));
+  spdlog::info("{} left: {}", Describe(id), why);
   return ending;
 }
 

@@ -790,5 +790,21 @@ TEST_F(NetworkTransportTest, RepeatedDiscardsAreLoggedOnceWithACount) {
   EXPECT_EQ(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
 }
 
+// A message that does not decode (here a Hello whose name is not UTF-8, which proto3 refuses to
+// parse) ends that stream and is logged; honest silos join as usual.
+TEST_F(NetworkTransportTest, AnUndecodableMessageIsLoggedAndEndsOnlyThatStream) {
+  Start();
+  testing::ScopedLogCapture capture;
+  std::unique_ptr<TestSilo> garbled = NewSilo();
+  ASSERT_TRUE(garbled->Hello(std::string("\xff\xfe\xfd", 3)));
+  garbled->AwaitEnd();
+  EXPECT_TRUE(capture.log().WaitFor("ended before its Hello: the peer hung up or sent a "
+                                    "message that does not decode"))
+      << capture.log().All();
+  JoinAll();
+  const RoundResults round = HonestRound(1);
+  EXPECT_TRUE(round.failures.empty());
+}
+
 }  // namespace
 }  // namespace fedsilo
