@@ -204,22 +204,16 @@ TEST(NetworkedTest, ProcessesReproduceThreadModeBitForBit) {
   EXPECT_EQ(ReadFile(federation.out() / "silos.csv"), ReadFile(thread / "silos.csv"));
   // silos.csv records each silo's effective privacy settings, as the silo reported them: its
   // budget (privacy.epsilon 2), clip (default 1) and sampling rate batch / n_i.
-  std::stringstream silos(ReadFile(federation.out() / "silos.csv"));
-  std::string line;
-  std::getline(silos, line);
-  EXPECT_NE(line.find(",target_epsilon,clip,sampling_rate"), std::string::npos) << line;
-  int rows = 0;
-  while (std::getline(silos, line)) {
-    std::vector<std::string> cells;
-    std::stringstream cell_stream(line);
-    for (std::string cell; std::getline(cell_stream, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 15u) << line;
-    EXPECT_EQ(std::stod(cells[12]), 2.0) << line;
-    EXPECT_EQ(std::stod(cells[13]), 1.0) << line;
-    EXPECT_NEAR(std::stod(cells[14]), 64.0 / std::stod(cells[1]), 1e-9) << line;
-    ++rows;
+  std::string header;
+  const auto rows = testing::ReadCsvRows(federation.out() / "silos.csv", &header);
+  EXPECT_NE(header.find(",target_epsilon,clip,sampling_rate"), std::string::npos) << header;
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kSilos));
+  for (const std::vector<std::string>& cells : rows) {
+    ASSERT_EQ(cells.size(), 15u);
+    EXPECT_EQ(std::stod(cells[12]), 2.0);
+    EXPECT_EQ(std::stod(cells[13]), 1.0);
+    EXPECT_NEAR(std::stod(cells[14]), 64.0 / std::stod(cells[1]), 1e-9);
   }
-  EXPECT_EQ(rows, kSilos);
   const auto summary = nlohmann::json::parse(ReadFile(federation.out() / "summary.json"));
   EXPECT_EQ(summary["rounds_completed"], 8);
   EXPECT_GT(summary["privacy"]["epsilon"].get<double>(), 0.0);

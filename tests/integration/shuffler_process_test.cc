@@ -240,23 +240,15 @@ TEST(ShufflerProcessTest, SdpMinibatchSgdThroughTheShufflerEndsWhereThreadModeEn
       << summary;
   EXPECT_NE(summary.find("\"min_reports_per_round\": 64"), std::string::npos) << summary;
   // Every silo spent at most its budget, and the same in both modes.
-  const std::string silos_net = ReadFile(dir / "net" / "silos.csv");
-  std::stringstream rows(silos_net);
-  std::string line;
-  std::getline(rows, line);
-  int silos = 0;
-  while (std::getline(rows, line)) {
-    std::vector<std::string> cells;
-    std::stringstream cell_stream(line);
-    for (std::string cell; std::getline(cell_stream, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 15u) << line;
-    EXPECT_EQ(cells[11], "1") << line;              // these silos opted in: --reproducible-noise
-    EXPECT_EQ(cells[7], "12") << line;              // 12 rounds charged
-    EXPECT_LE(std::stod(cells[8]), 8.0) << line;    // epsilon spent
-    EXPECT_GT(std::stod(cells[10]), 0.0) << line;   // local eps0
-    ++silos;
+  const auto rows = testing::ReadCsvRows(dir / "net" / "silos.csv");
+  ASSERT_EQ(rows.size(), 4u);
+  for (const std::vector<std::string>& cells : rows) {
+    ASSERT_EQ(cells.size(), 15u);
+    EXPECT_EQ(cells[11], "1");              // these silos opted in: --reproducible-noise
+    EXPECT_EQ(cells[7], "12");              // 12 rounds charged
+    EXPECT_LE(std::stod(cells[8]), 8.0);    // epsilon spent
+    EXPECT_GT(std::stod(cells[10]), 0.0);   // local eps0
   }
-  EXPECT_EQ(silos, 4);
 }
 
 // Refusals with real processes: a silo that dials the coordinator directly in a shuffle-model
@@ -630,16 +622,10 @@ TEST(ShufflerProcessTest, ShufflerKilledAndRestartedOnTheSamePortTheRunCompletes
   EXPECT_EQ(coordinator.log().find("replay"), std::string::npos) << coordinator.log();
 
   // Each silo's charges: every forwarded round (it answered all of them), at most one more.
-  std::stringstream rows(ReadFile(dir / "net" / "silos.csv"));
-  std::string line;
-  std::getline(rows, line);
   std::vector<std::string> reported;
-  while (std::getline(rows, line)) {
-    std::vector<std::string> cells;
-    std::stringstream cell_stream(line);
-    for (std::string cell; std::getline(cell_stream, cell, ',');) cells.push_back(cell);
-    ASSERT_EQ(cells.size(), 15u) << line;
-    EXPECT_EQ(cells[11], "1") << line;              // these silos opted in: --reproducible-noise
+  for (const std::vector<std::string>& cells : testing::ReadCsvRows(dir / "net" / "silos.csv")) {
+    ASSERT_EQ(cells.size(), 15u);
+    EXPECT_EQ(cells[11], "1");  // these silos opted in: --reproducible-noise
     reported.push_back(cells[7]);
   }
   ASSERT_EQ(reported.size(), static_cast<size_t>(kSilos));

@@ -73,6 +73,15 @@ std::vector<SiloTask> Tasks(int round, std::vector<int> ids = {0, 1, 2}) {
   return tasks;
 }
 
+// How many times `needle` occurs in `text`.
+size_t Occurrences(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 std::future<RoundResults> StartRound(NetworkTransport& transport, std::vector<SiloTask> tasks) {
   return std::async(std::launch::async,
                     [&transport, tasks = std::move(tasks)] { return transport.Train(tasks); });
@@ -753,11 +762,7 @@ TEST_F(NetworkTransportTest, StreamsThatNeverSayHelloAreClosedAfterTheHelloTimeo
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(waited, 5.0);
   const std::string log = capture.log().All();
-  size_t lines = 0;
-  for (size_t at = log.find("that said no Hello"); at != std::string::npos;
-       at = log.find("that said no Hello", at + 1)) {
-    ++lines;
-  }
+  const size_t lines = Occurrences(log, "that said no Hello");
   EXPECT_GE(lines, 1u) << log;
   EXPECT_LE(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
   EXPECT_THAT(log, HasSubstr("that said no Hello within 1 s"));
@@ -782,11 +787,7 @@ TEST_F(NetworkTransportTest, RepeatedDiscardsAreLoggedOnceWithACount) {
   EXPECT_TRUE(second.failures.empty());
   ExpectHonestUpdates(second, 2, {0, 1, 2});
   const std::string log = capture.log().All();
-  size_t lines = 0;
-  for (size_t at = log.find("discarded a reply"); at != std::string::npos;
-       at = log.find("discarded a reply", at + 1)) {
-    ++lines;
-  }
+  const size_t lines = Occurrences(log, "discarded a reply");
   EXPECT_EQ(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
 }
 

@@ -41,6 +41,23 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   return buffer.str();
 }
 
+// The rows of one of fedsilo's own CSV tables (no quoting), split at commas; the header row goes
+// to *header when given, not to the result.
+inline std::vector<std::vector<std::string>> ReadCsvRows(const std::filesystem::path& path,
+                                                         std::string* header = nullptr) {
+  std::stringstream lines(ReadFile(path));
+  std::string line;
+  std::getline(lines, line);
+  if (header != nullptr) *header = line;
+  std::vector<std::vector<std::string>> rows;
+  while (std::getline(lines, line)) {
+    std::vector<std::string>& cells = rows.emplace_back();
+    std::stringstream cell_stream(line);
+    for (std::string cell; std::getline(cell_stream, cell, ',');) cells.push_back(cell);
+  }
+  return rows;
+}
+
 inline void WriteFile(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary) << text;
