@@ -32,10 +32,13 @@ constexpr uint64_t kParameters = 4;  // logistic over x1, x2, x3 plus a bias
 
 // An ISRL-DP minibatch SGD config over the silo's own CSV file (standardize off: the features are
 // used as written). The same text is the silo's own config and the coordinator's Welcome.
-std::string Config(const fs::path& csv, const std::string& extra_privacy = "", int batch = 16) {
+// With `test_csv`, every record of `csv` is training data (else 20% are held out for testing).
+std::string Config(const fs::path& csv, const std::string& extra_privacy = "", int batch = 16,
+                   const fs::path& test_csv = {}) {
   std::ostringstream yaml;
   yaml << "seed: 11\n"
        << "data: {dataset: csv, train: " << csv.string()
+       << (test_csv.empty() ? "" : ", test: " + test_csv.string())
        << ", label: label, positive: \"yes\", standardize: false}\n"
        << "model: {type: logistic}\n"
        << "algorithm: {name: isrl_dp_minibatch_sgd, rounds: 5, batch_size: " << batch << ", lr: 0.5, "
@@ -272,7 +275,8 @@ TEST_F(HostileCoordinatorTest, UnreadableJournalIsRefusedNotForgotten) {
 // Extreme but finite parameters (w1 = 1e308, w2 = -1e308) make a record with x1 = x2 = 10 have a
 // NaN logit (inf - inf). That record gets zero weight before noise, so the silo answers alike with
 // and without it: an update with finite values, never a refusal that would reveal the record.
-// Batches of 99 of 100 or 101 records: the record is in (almost) every Poisson batch.
+// Every record of the file is training data (a separate test file) and batches are 99 of 100 or
+// 101 records: the record is in (almost) every Poisson batch.
 TEST_F(HostileCoordinatorTest, NonFiniteRecordGradientCannotChangeTheReplyPattern) {
   std::ostringstream benign;
   benign << "x1,x2,x3,label\n";
@@ -286,7 +290,7 @@ TEST_F(HostileCoordinatorTest, NonFiniteRecordGradientCannotChangeTheReplyPatter
                                                   {1e308, -1e308, 0.0, 0.0},
                                                   {1e308, -1e308, 0.0, 0.0}};
   for (const std::string file : {"without", "with"}) {
-    const std::string config = Config(dir_ / (file + ".csv"), "", 99);
+    const std::string config = Config(dir_ / (file + ".csv"), "", 99, dir_ / "without.csv");
     testing::WriteFile(dir_ / (file + ".yaml"), config);
     SiloRun run = RunSilo(dir_, file, dir_ / (file + ".csv"), dir_ / (file + ".yaml"), config, tasks,
                           {"--state-dir", (dir_ / ("state_" + file)).string()});
