@@ -223,10 +223,8 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   if (options.dry_run) return result;
 
   FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment, PrepareExperiment(config));
-  FEDSILO_ASSIGN_OR_RETURN(result.run_id,
-                           RunIdFor(options.run.out_dir.empty() ? config.output.dir
-                                                                : options.run.out_dir,
-                                    options.run.resume));
+  const std::string out_dir = options.run.out_dir.empty() ? config.output.dir : options.run.out_dir;
+  FEDSILO_ASSIGN_OR_RETURN(result.run_id, RunIdFor(out_dir, options.run.resume));
   spdlog::info("run id {}{}", result.run_id, options.run.resume ? " (resumed)" : "");
   if (shuffle_model) return RunShuffleModel(options, std::move(result), experiment);
   NetworkTransportOptions network;
@@ -240,7 +238,14 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   network.min_replies = config.network.min_replies;
   network.hello_timeout_seconds = config.network.hello_timeout_seconds;
   network.names_from_certificates = !options.client_ca.empty();
-  NetworkTransport transport(network);
+  if (network.names_from_certificates && network.roster.empty()) {
+    // Without a roster a certificate is bound to the shard it first took; a resumed run keeps that.
+    network.bindings_file = (std::filesystem::path(out_dir) / "silo_certificates").string();
+    if (!options.run.resume) std::filesystem::remove(network.bindings_file);
+  }
+  FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<NetworkTransport> network_transport,
+                           NetworkTransport::Create(network));
+  NetworkTransport& transport = *network_transport;
 
   FEDSILO_ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> server,
                            Listen(options, config, credentials, {&transport}));

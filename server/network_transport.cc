@@ -7,6 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/base/binary_record.h"
 #include "fedsilo/v1/wire.h"
 #include "server/queued_stream_writer.h"
 
@@ -47,6 +50,25 @@ NetworkTransport::NetworkTransport(NetworkTransportOptions options)
   }
 }
 
+absl::StatusOr<std::unique_ptr<NetworkTransport>> NetworkTransport::Create(
+    NetworkTransportOptions options) {
+  auto transport = std::make_unique<NetworkTransport>(std::move(options));
+  const std::string& file = transport->options_.bindings_file;
+  if (file.empty()) return transport;
+  absl::StatusOr<std::string> text = ReadWholeFile(file);
+  if (absl::IsNotFound(text.status())) return transport;
+  if (!text.ok()) return text.status();
+  std::vector<std::string> names = absl::StrSplit(*text, '\n');
+  if (!names.empty() && names.back().empty()) names.pop_back();
+  if (names.size() != transport->certified_names_.size()) {
+    return absl::DataLossError(absl::StrCat("certificate bindings ", file, " name ", names.size(),
+                                            " silos; this run has ",
+                                            transport->certified_names_.size()));
+  }
+  transport->certified_names_ = std::move(names);
+  return transport;
+}
+
 NetworkTransport::~NetworkTransport() = default;
 
 std::string NetworkTransport::Describe(int silo_id) const {
@@ -65,6 +87,9 @@ absl::StatusOr<int> NetworkTransport::Admit(grpc::ServerContext* context, const 
   }
   const std::string& name = hello.silo_name();
   if (name.empty()) return absl::InvalidArgumentError("the Hello names no silo");
+  if (name.find('\n') != std::string::npos) {
+    return absl::InvalidArgumentError("the Hello's silo name contains a line break");
+  }
   if (options_.names_from_certificates) {
     const std::vector<grpc::string_ref> names =
         context->auth_context()->FindPropertyValues("x509_common_name");
@@ -151,7 +176,15 @@ grpc::Status NetworkTransport::Session(
             Describe(id), " joined this run as '", owner, "'; '", peer->name,
             "' cannot take its place")));
       }
-      owner = peer->name;
+      if (owner != peer->name) {
+        owner = peer->name;
+        if (!options_.bindings_file.empty()) {
+          // Kept before the silo is welcomed: a resumed coordinator must not forget it.
+          const absl::Status kept = WriteFileAtomically(
+              options_.bindings_file, absl::StrCat(absl::StrJoin(certified_names_, "\n"), "\n"));
+          if (!kept.ok()) return reject(kept);
+        }
+      }
     }
     peers_[static_cast<size_t>(id)] = peer;
   }

@@ -55,6 +55,10 @@ struct NetworkTransportOptions {
   // that silo's reply only, with a message naming the silo and the round.
   int64_t max_sealed_reports = 0;
   double hello_timeout_seconds = 10;      // a stream silent this long before its Hello is closed
+  // With names_from_certificates: where the certified name bound to each silo id is kept (one
+  // name a line, in id order, "" for none), read when the transport starts and rewritten
+  // atomically at every new binding, so a resumed coordinator keeps them. Empty: in memory only.
+  std::string bindings_file;
 };
 
 // Threads a fedsilo server may use to serve streams: one per silo session and as many again for
@@ -69,6 +73,9 @@ struct NetworkTraffic {
 
 class NetworkTransport final : public Transport, public v1::Coordinator::Service {
  public:
+  // Fails only on a bindings_file that exists but cannot be read or does not fit the run
+  // (DataLoss naming it); see Create.
+  static absl::StatusOr<std::unique_ptr<NetworkTransport>> Create(NetworkTransportOptions options);
   explicit NetworkTransport(NetworkTransportOptions options);
   ~NetworkTransport() override;
 

@@ -55,7 +55,8 @@ class NetworkTransportTlsTest : public ::testing::Test {
   }
 
   // The coordinator as `fedsilo coordinator --tls-cert --tls-key --client-ca` sets it up.
-  void Start(std::vector<std::string> roster = {"silo-a", "silo-b", "silo-c"}) {
+  void Start(std::vector<std::string> roster = {"silo-a", "silo-b", "silo-c"},
+             const std::string& bindings_file = "") {
     grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
     ssl.pem_key_cert_pairs.push_back({Pem(certs_->server.key), Pem(certs_->server.cert)});
     ssl.pem_root_certs = Pem(certs_->ca);
@@ -65,6 +66,7 @@ class NetworkTransportTlsTest : public ::testing::Test {
     options.num_parameters = kParameters;
     options.round_timeout_seconds = 10;
     options.names_from_certificates = true;
+    options.bindings_file = bindings_file;
     coordinator_ = std::make_unique<TestCoordinator>(options, grpc::SslServerCredentials(ssl));
     ASSERT_TRUE(coordinator_->started());
   }
@@ -199,6 +201,38 @@ TEST_F(NetworkTransportTlsTest, WithoutARosterOneCertificateHoldsOneShard) {
   ASSERT_EQ(c2.Join("silo-c", kParameters, 2).value_or(v1::Welcome()).silo_id(), 2u);
   ASSERT_TRUE(transport().WaitForSilos(3, 5).ok());
   ExpectAllAnswered(Round(1, {&back, &b, &c2}), 3);
+}
+
+// The binding outlives the coordinator: a coordinator restarted on the same bindings file (as
+// `--resume` does) still refuses another certificate for a shard, and gives it back to its owner.
+TEST_F(NetworkTransportTlsTest, WithoutARosterTheBindingSurvivesACoordinatorRestart) {
+  const std::filesystem::path dir = testing::FreshTempDir("tls_bindings");
+  const std::string file = (dir / "silo_certificates").string();
+  Start(/*roster=*/{}, file);
+  TestSilo& a = NewSilo(certs_->ca, certs_->silo_a);
+  ASSERT_EQ(a.Join("silo-a", kParameters, 0).value_or(v1::Welcome()).silo_id(), 0u);
+  ASSERT_TRUE(transport().WaitForSilos(1, 5).ok());
+  EXPECT_EQ(testing::ReadFile(file), "silo-a\n\n\n");
+  silos_.clear();  // the coordinator goes away, and comes back on the same file
+  coordinator_.reset();
+  Start(/*roster=*/{}, file);
+  TestSilo& c = NewSilo(certs_->ca, certs_->silo_c);
+  ASSERT_TRUE(c.Hello("silo-c", 0));
+  const grpc::Status taken = c.Finish();
+  EXPECT_EQ(taken.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(taken.error_message(),
+              HasSubstr("silo 0 joined this run as 'silo-a'; 'silo-c' cannot take its place"));
+  TestSilo& back = NewSilo(certs_->ca, certs_->silo_a);
+  EXPECT_EQ(back.Join("silo-a", kParameters, 0).value_or(v1::Welcome()).silo_id(), 0u);
+  // A file that does not fit the run is refused, naming it.
+  testing::WriteFile(file, "silo-a\n");
+  NetworkTransportOptions options;
+  options.num_silos = 3;
+  options.names_from_certificates = true;
+  options.bindings_file = file;
+  const auto refused = NetworkTransport::Create(options);
+  EXPECT_TRUE(absl::IsDataLoss(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr(file));
 }
 
 TEST_F(NetworkTransportTlsTest, ClientCertificateFromAnotherCaCannotConnect) {

@@ -180,7 +180,7 @@ class TestCoordinator {
   TestCoordinator(NetworkTransportOptions options,
                   std::shared_ptr<grpc::ServerCredentials> credentials,
                   int max_receive_bytes = 4 * 1024 * 1024)
-      : transport_(std::make_unique<NetworkTransport>(std::move(options))) {
+      : transport_(NetworkTransport::Create(std::move(options)).value()) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", std::move(credentials), &port_);
     builder.RegisterService(transport_.get());
