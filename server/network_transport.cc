@@ -113,7 +113,13 @@ absl::StatusOr<int> NetworkTransport::Admit(grpc::ServerContext* context, const 
     }
     return id;
   }
-  if (hello.shard() < 0 || hello.shard() >= options_.num_silos) {
+  if (hello.shard() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "silo '", name, "' brings its own data (no --shard), but this run has no roster to give "
+        "it an id: list the silos' names in the coordinator's network.silos (`fedsilo partition` "
+        "writes coordinator.yaml with one), or start each silo with --shard I"));
+  }
+  if (hello.shard() >= options_.num_silos) {
     return absl::InvalidArgumentError(
         absl::StrCat("silo '", name, "' must join with --shard in [0, ", options_.num_silos,
                      ") (this run has no roster), got ", hello.shard()));

@@ -310,9 +310,13 @@ int Partition(const std::string& config_path, const std::vector<std::string>& ov
   if (!report.ok()) return Fail(report.status());
   std::fprintf(stderr, "%s", report->summary.c_str());
   std::fprintf(stderr,
-               "fedsilo: %d silos (%lld train, %lld test records) written to %s: summary.txt and "
-               "silo_<i>/{train.csv,test.csv,silo.yaml}\n",
-               report->silos, report->train_rows, report->test_rows, report->out_dir.c_str());
+               "fedsilo: %d silos (%lld train, %lld test records) written to %s: summary.txt, "
+               "coordinator.yaml and silo_<i>/{train.csv,test.csv,silo.yaml}\n"
+               "fedsilo: start the coordinator with %s/coordinator.yaml; silo i joins as "
+               "--name %s .. %s with --data silo_<i>/train.csv --config silo_<i>/silo.yaml\n",
+               report->silos, report->train_rows, report->test_rows, report->out_dir.c_str(),
+               report->out_dir.c_str(), report->roster.front().c_str(),
+               report->roster.back().c_str());
   return 0;
 }
 

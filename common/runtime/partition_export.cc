@@ -199,9 +199,26 @@ absl::StatusOr<PartitionExportReport> ExportPartition(const ExperimentConfig& co
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create ", out.string(), ": ", error.message()));
   }
-  const ExperimentConfig silo_config = SiloConfig(config, data);
+  // Silos with their own files join by name, so the run needs a roster: the config's, or
+  // silo0 .. silo<N-1> (the names launch_local.sh and the README use).
+  report.roster = config.network.silos;
+  for (int i = static_cast<int>(report.roster.size()); i < report.silos; ++i) {
+    report.roster.push_back(absl::StrCat("silo", i));
+  }
+  ExperimentConfig silo_config = SiloConfig(config, data);
+  silo_config.network.silos = report.roster;
   const std::string config_yaml = ExperimentConfigToYaml(silo_config);
   const std::string source = config.source_path.empty() ? "a config" : config.source_path;
+  ExperimentConfig coordinator_config = config;
+  coordinator_config.network.silos = report.roster;
+  FEDSILO_RETURN_IF_ERROR(WriteText(
+      out / "coordinator.yaml",
+      absl::StrCat("# The coordinator's config for silos that hold the files of this partition, "
+                   "written by `fedsilo partition`\n# from ", source,
+                   ": the experiment as it is, with the roster network.silos naming silo i's "
+                   "process\n# (`fedsilo silo --name <network.silos[i]> --data silo_<i>/train.csv "
+                   "--config silo_<i>/silo.yaml`).\n",
+                   ExperimentConfigToYaml(coordinator_config))));
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
     const fs::path dir = out / absl::StrCat("silo_", i);
@@ -218,8 +235,8 @@ absl::StatusOr<PartitionExportReport> ExportPartition(const ExperimentConfig& co
     report.test_rows += static_cast<long long>(shard.test.size());
     FEDSILO_RETURN_IF_ERROR(WriteText(
         dir / "silo.yaml",
-        absl::StrCat("# Silo ", i, " of ", experiment.shards.size(),
-                     ", written by `fedsilo partition` from ", source,
+        absl::StrCat("# Silo ", i, " of ", experiment.shards.size(), " (its process joins as --name ",
+                     report.roster[i], "), written by `fedsilo partition` from ", source,
                      ".\n# The data section reads train.csv and test.csv beside this file: "
                      "preprocessed numbers\n# (standardize: false) with fixed class and group "
                      "ids. Every other key is the experiment's.\n",

@@ -6,6 +6,9 @@
 // preprocess, PartitionData with DeriveSeed(seed, "partition"), LayOutBySilo) and writes into
 // `out_dir`, which must not exist yet or be empty:
 //   summary.txt           PartitionSummary (the table thread mode prints before a run);
+//   coordinator.yaml      the experiment's resolved config with a roster (network.silos: the
+//                         config's, else silo0 .. silo<N-1>), so silos holding these files can
+//                         join by name; each silo.yaml carries the same roster;
 //   silo_<i>/train.csv    silo i's training records, in the silo's own order (its k-th row is
 //                         the k-th record the thread-mode silo trains on);
 //   silo_<i>/test.csv     silo i's test records (a header alone when it holds none);
@@ -42,6 +45,7 @@ struct PartitionExportReport {
   long long train_rows = 0;          // written over all silos
   long long test_rows = 0;
   std::string summary;               // the text of summary.txt
+  std::vector<std::string> roster;   // silo i's name (the config's network.silos, or silo<i>)
 };
 
 absl::StatusOr<PartitionExportReport> ExportPartition(const ExperimentConfig& config,

@@ -62,6 +62,15 @@ TEST_F(PartitionCliTest, WritesEverySilosFilesAndTheSummary) {
   EXPECT_NE(yaml.find("  silos: 2\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("  standardize: false\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("  train: train.csv\n"), std::string::npos) << yaml;
+  // Silos with their own files join by name: the coordinator's config names them, silo0, silo1,
+  // and so does each silo.yaml; the command's last lines say how to start them.
+  const std::string coordinator = ReadFile(out / "coordinator.yaml");
+  EXPECT_NE(coordinator.find("  silos: [silo0, silo1]\n"), std::string::npos) << coordinator;
+  EXPECT_NE(coordinator.find("  train: " + (dir_ / "train.csv").string()), std::string::npos)
+      << coordinator;  // the experiment's own data: the coordinator never reads the silos' files
+  EXPECT_NE(yaml.find("  silos: [silo0, silo1]\n"), std::string::npos) << yaml;
+  EXPECT_NE(result.output.find("silo i joins as --name silo0 .. silo1"), std::string::npos)
+      << result.output;
 }
 
 TEST_F(PartitionCliTest, BadInputExitsWithStatus2AndAClearMessage) {

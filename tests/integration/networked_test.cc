@@ -273,10 +273,11 @@ TEST(NetworkedTest, SilosWithTheirOwnCsvFilesReproduceThreadMode) {
   const auto partition =
       testing::RunFedsilo("partition " + config + " --out " + (dir / "files").string());
   ASSERT_EQ(partition.exit_code, 0) << partition.output;
-  const std::string roster = "network.silos=[north, east, south, west]";
-  const std::string names[kSilos] = {"north", "east", "south", "west"};
-  LocalFederation federation(dir, config, FreePort());
-  federation.StartCoordinator({"--set", roster});
+  // The README's flow: the coordinator runs the partition's coordinator.yaml (the experiment with
+  // the roster silo0 .. silo3), each silo joins under its roster name with its own folder.
+  const std::string names[kSilos] = {"silo0", "silo1", "silo2", "silo3"};
+  LocalFederation federation(dir, (dir / "files" / "coordinator.yaml").string(), FreePort());
+  federation.StartCoordinator();
   for (int i = 0; i < kSilos; ++i) {
     const fs::path own = dir / "files" / ("silo_" + std::to_string(i));
     federation.StartSiloWith(i, {"--name", names[i], "--data", (own / "train.csv").string(),

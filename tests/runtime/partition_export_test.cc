@@ -96,11 +96,24 @@ void ExpectRoundTrip(const ExperimentConfig& config, const fs::path& out) {
     const std::string what = "silo " + std::to_string(s);
     ExpectSameRecords(pooled.train, shard.train, read->train, what + " train");
     ExpectSameRecords(pooled.test, shard.test, read->test, what + " test");
-    // Every key but the data section is the experiment's.
+    // Every key but the data section and the roster (silo0 .. silo<N-1>, the config having none)
+    // is the experiment's; coordinator.yaml is the experiment with that roster.
+    std::vector<std::string> roster;
+    for (size_t i = 0; i < expected->shards.size(); ++i) roster.push_back("silo" + std::to_string(i));
+    EXPECT_EQ(silo->network.silos, roster) << what;
     ExperimentConfig same = *silo;
     same.data = expected->config.data;
     same.source_path = expected->config.source_path;
+    same.network.silos.clear();
     EXPECT_EQ(ExperimentConfigToYaml(same), ExperimentConfigToYaml(expected->config)) << what;
+    absl::StatusOr<ExperimentConfig> coordinator =
+        LoadExperimentConfig((out / "coordinator.yaml").string(), {});
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status();
+    EXPECT_EQ(coordinator->network.silos, roster);
+    coordinator->network.silos.clear();
+    coordinator->source_path = expected->config.source_path;
+    coordinator->data.dir = expected->config.data.dir;  // resolved when the run prepares
+    EXPECT_EQ(ExperimentConfigToYaml(*coordinator), ExperimentConfigToYaml(expected->config));
   }
   EXPECT_EQ(report->train_rows, train_rows);
 }
