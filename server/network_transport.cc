@@ -43,6 +43,7 @@ NetworkTransport::NetworkTransport(NetworkTransportOptions options)
       peers_(static_cast<size_t>(options_.num_silos)),
       reports_(static_cast<size_t>(options_.num_silos)),
       joined_records_(static_cast<size_t>(options_.num_silos), 0),
+      own_data_(static_cast<size_t>(options_.num_silos), false),
       certified_names_(static_cast<size_t>(options_.num_silos)),
       hello_deadline_(options_.hello_timeout_seconds) {
   for (int id = 0; id < options_.num_silos; ++id) {
@@ -160,6 +161,7 @@ grpc::Status NetworkTransport::Session(
   if (!admitted.ok()) return reject(admitted.status());
   const int id = *admitted;
   auto peer = std::make_shared<Peer>(id, message.hello().silo_name(), stream, context);
+  const bool own_data = message.hello().shard() < 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (peers_[static_cast<size_t>(id)] != nullptr) {
@@ -224,6 +226,7 @@ grpc::Status NetworkTransport::Session(
       reports_[static_cast<size_t>(id)] = wire::FromProto(message.ready().privacy());
       joined_records_[static_cast<size_t>(id)] =
           static_cast<int64_t>(message.ready().privacy().train_records());
+      own_data_[static_cast<size_t>(id)] = own_data;
       if (message.ready().privacy().noisy_queries() > 0) {
         spdlog::info("{} joined with {} noisy queries already in its ledger (epsilon spent {})",
                      Describe(id), message.ready().privacy().noisy_queries(),
@@ -428,7 +431,9 @@ RoundResults NetworkTransport::Train(const std::vector<SiloTask>& tasks) {
 
 std::vector<SiloPrivacyReport> NetworkTransport::PrivacyReports() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return reports_;
+  std::vector<SiloPrivacyReport> reports = reports_;
+  for (size_t id = 0; id < reports.size(); ++id) reports[id].own_data = own_data_[id];
+  return reports;
 }
 
 absl::Status NetworkTransport::WaitForSilos(int count, double timeout_seconds) {

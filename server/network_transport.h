@@ -110,6 +110,7 @@ class NetworkTransport final : public Transport, public v1::Coordinator::Service
   std::vector<std::shared_ptr<Peer>> peers_;            // by silo id; null when not connected
   std::vector<SiloPrivacyReport> reports_;              // by silo id
   std::vector<int64_t> joined_records_;                 // by silo id: train_records at Ready
+  std::vector<bool> own_data_;                          // by silo id: joined without a shard
   std::vector<std::string> certified_names_;            // by silo id: the certified name bound
                                                         // to it ("" until one joins)
   int round_ = 0;                                       // the round in flight (0: none)

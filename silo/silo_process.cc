@@ -154,6 +154,11 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
           "it names the dataset '" + config.data.dataset + "'");
     }
     config.data.csv.train = std::filesystem::absolute(options.data_file).string();
+    // A silo's own file is all training data unless its config names a test file or a test
+    // fraction: nothing is held out silently.
+    if (config.data.csv.test.empty() && own->given_keys.count("data.test_fraction") == 0) {
+      config.data.csv.test_fraction = 0.0;
+    }
     config.partition = PartitionConfig();
     config.partition.silos = 1;  // every record of the file is this silo's
     config.partition.scheme = "iid";
@@ -162,7 +167,20 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
                                                    " is not a shard of this run (partition.silos ",
                                                    config.partition.silos, ")"));
   }
-  FEDSILO_ASSIGN_OR_RETURN(world->experiment, PrepareExperiment(config));
+  FEDSILO_ASSIGN_OR_RETURN(world->experiment,
+                           PrepareExperiment(config, /*require_test_records=*/false));
+  if (!options.data_file.empty()) {
+    const CsvSchema& csv = config.data.csv;
+    spdlog::info("silo '{}': {} training and {} test records from its own files ({})",
+                 options.name, world->experiment.data.train.size(),
+                 world->experiment.data.test.size(),
+                 !csv.test.empty() ? "test file " + csv.test
+                 : csv.test_fraction > 0.0
+                     ? absl::StrCat("data.test_fraction ", csv.test_fraction, " of ", csv.train,
+                                    " held out")
+                     : std::string("no test file or data.test_fraction configured: every record "
+                                   "of " + csv.train + " trains"));
+  }
   const int shard = options.data_file.empty() ? options.shard : 0;
   SiloFactory factory(world->experiment);
   factory.set_keep_last_answer(true);

@@ -68,6 +68,9 @@ struct SiloPrivacyReport {
   // and sampling rate (q = batch / n_i; public, as n_i is).
   double target_epsilon = 0.0;
   double sampling_rate = 0.0;
+  // Set by the coordinator's edge, not sent: the silo joined without a shard (it trains on its own
+  // files), so the coordinator holds none of its records and reports no per-silo test numbers.
+  bool own_data = false;
 };
 
 struct RoundResults {

@@ -74,6 +74,9 @@ absl::StatusOr<TrainTest> LoadCsvData(const DataConfig& config) {
     if (!schema.header) names = train_table.columns;
     FEDSILO_ASSIGN_OR_RETURN(test_table, TableFromCsv(std::move(test_rows), schema.test,
                                                       schema.header, std::move(names)));
+  } else if (schema.test_fraction == 0.0) {
+    const std::vector<size_t> none;
+    test_table = SelectRows(train_table, none);  // every record trains; no test split
   } else {
     FEDSILO_ASSIGN_OR_RETURN(
         TableSplit split,

@@ -2,7 +2,7 @@
 // train/test Datasets by tabular.h (one-hot, standardization, missing values, sensitive group).
 //
 // The test split is data.csv.test when given, else a held-out fraction of the train file chosen
-// with Rng(DeriveSeed(config.seed, "test-split")). Without a header, columns are named by their
+// with Rng(DeriveSeed(config.seed, "test-split")), or none when test_fraction is 0. Without a header, columns are named by their
 // 0-based index ("0", "1", ...), so `label: "4"` means the fifth field. config.sensitive is a
 // column ("sex"), or a threshold rule ("age>25", "income>median"); see ParseSensitiveRule.
 // Paths are used as given (the config parser already resolved relative ones).

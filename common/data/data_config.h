@@ -15,7 +15,7 @@ struct CsvSchema {
   std::string train;              // path (the config parser resolves relative paths against
                                   // the experiment file's directory)
   std::string test;               // optional; when empty, test_fraction of train is held out
-  double test_fraction = 0.2;
+  double test_fraction = 0.2;     // 0: no test split (every record trains)
   std::string label;              // label column name (or 0-based index when header is false)
   std::string positive;           // if set, label == positive -> class 1, else class 0
   std::vector<std::string> categorical;  // columns to one-hot encode

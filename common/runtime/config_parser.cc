@@ -147,7 +147,7 @@ const std::vector<Section>& Schema() {
         {"dir", MEMBER(data.dir)},
         {"train", MEMBER(data.csv.train)},
         {"test", MEMBER(data.csv.test)},
-        {"test_fraction", MEMBER(data.csv.test_fraction), Between(Exclusive(0), Exclusive(1))},
+        {"test_fraction", MEMBER(data.csv.test_fraction), Between(Inclusive(0), Exclusive(1))},
         {"label", MEMBER(data.csv.label)},
         {"positive", MEMBER(data.csv.positive)},
         {"categorical", MEMBER(data.csv.categorical)},
@@ -534,6 +534,7 @@ class Decoder {
       if (!seen.insert(key).second) return Error(path, mark, "duplicate key");
       if (const Field* field = FindField(section, key)) {
         prefixes_[path] = Prefix(path, mark);
+        config.given_keys.insert(path);
         const Site site{this, path, path, mark};
         FEDSILO_RETURN_IF_ERROR(
             std::visit([&](auto* member) { return Decode(value, field->rule, site, member); },

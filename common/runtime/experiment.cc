@@ -62,6 +62,27 @@ PersonalizationOptions PersonalizationFor(const ExperimentConfig& config) {
   return options;
 }
 
+// Personalized evaluation of the silos whose shards the coordinator holds. A silo on its own files
+// is left out (its test rows removed: NaN, as a silo without test rows): the coordinator's copy of
+// the data is not that silo's, so no number about it is made from it.
+PersonalizedResult EvaluatePersonalizedOnHeldShards(const PreparedExperiment& experiment,
+                                                    const Transport& transport, const Vector& global,
+                                                    int round, ThreadPool* pool) {
+  const std::vector<SiloPrivacyReport> reports = transport.PrivacyReports();
+  const bool any_own =
+      std::any_of(reports.begin(), reports.end(), [](const SiloPrivacyReport& r) { return r.own_data; });
+  std::vector<SiloShard> held;
+  if (any_own) {
+    held = experiment.shards;
+    for (size_t i = 0; i < held.size() && i < reports.size(); ++i) {
+      if (reports[i].own_data) held[i].test.clear();
+    }
+  }
+  return EvaluatePersonalized(*experiment.model, global, experiment.data,
+                              any_own ? held : experiment.shards,
+                              PersonalizationFor(experiment.config), round, pool);
+}
+
 // Whether a run reports fairness metrics: fairness algorithms on data with groups (other runs
 // keep their columns unchanged).
 bool ReportsFairness(const PreparedExperiment& experiment) {
@@ -113,10 +134,8 @@ class RunObserver : public RoundObserver {
           static_cast<long long>(results.failures.size())};
       std::vector<double> extra;  // optional columns, then the timing column
       if (algorithm.personalize_steps > 0) {
-        last_personalized_ = EvaluatePersonalized(*experiment_.model, global, experiment_.data,
-                                                  experiment_.shards,
-                                                  PersonalizationFor(experiment_.config), round,
-                                                  pool_);
+        last_personalized_ =
+            EvaluatePersonalizedOnHeldShards(experiment_, *transport_, global, round, pool_);
         extra.insert(extra.end(), {last_personalized_.mean, last_personalized_.min,
                                    last_personalized_.p10, last_personalized_.median});
       }
@@ -259,7 +278,8 @@ std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool fair
 
 }  // namespace
 
-absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config) {
+absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config,
+                                                     bool require_test_records) {
   PreparedExperiment experiment;
   experiment.config = config;
   experiment.config.data.dir = ResolveDataDir(config.data.dir);
@@ -277,7 +297,7 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
                                       "' is empty");
   }
-  if (experiment.data.test.size() == 0) {
+  if (require_test_records && experiment.data.test.size() == 0) {
     return absl::InvalidArgumentError("data: the test split of '" + config.data.dataset +
                                       "' is empty (a run evaluates on the pooled test split)");
   }
@@ -437,9 +457,8 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     report.final_test = Evaluate(*experiment.model, global, experiment.data.test,
                                  AllRows(experiment.data.test), pool);
     if (config.algorithm.personalize_steps > 0) {
-      report.final_personalized =
-          EvaluatePersonalized(*experiment.model, global, experiment.data, experiment.shards,
-                               PersonalizationFor(config), report.rounds_completed, pool);
+      report.final_personalized = EvaluatePersonalizedOnHeldShards(
+          experiment, transport, global, report.rounds_completed, pool);
     }
     if (ReportsFairness(experiment)) {
       report.final_fairness = EvaluateFairness(*experiment.model, global, experiment.data.test,
@@ -466,14 +485,20 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (size_t i = 0; i < experiment.shards.size(); ++i) {
     const SiloShard& shard = experiment.shards[i];
-    const EvalResult silo_test =
-        Evaluate(*experiment.model, global, experiment.data.test, shard.test, nullptr);
     const SiloPrivacyReport& silo = silo_reports[i];
+    // A silo on its own files holds records the coordinator does not: no per-silo test numbers
+    // are made up from the coordinator's copy of the data (empty cells), and its size is its own.
+    const bool own_data = silo.known && silo.own_data;
+    const EvalResult silo_test =
+        own_data ? EvalResult{nan, nan}
+                 : Evaluate(*experiment.model, global, experiment.data.test, shard.test, nullptr);
     FEDSILO_RETURN_IF_ERROR(silo_table.AddRow(
         {static_cast<long long>(i),
          static_cast<long long>(silo.known ? silo.train_records
                                            : static_cast<int64_t>(shard.train.size())),
-         static_cast<long long>(shard.test.size()), silo_test.accuracy, silo_test.loss,
+         own_data ? CsvTable::Cell(std::string())
+                  : CsvTable::Cell(static_cast<long long>(shard.test.size())),
+         silo_test.accuracy, silo_test.loss,
          silo.known ? silo.noise_multiplier : nan, silo.known ? silo.sigma_mean : nan,
          static_cast<long long>(silo.noisy_queries),
          !silo.known ? nan

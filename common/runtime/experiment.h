@@ -72,7 +72,10 @@ struct PreparedExperiment {
   double load_seconds = 0.0;
 };
 
-absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config);
+// require_test_records: a run evaluates on the test split, so it must not be empty; a silo
+// process, which only trains on its own files, passes false.
+absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config,
+                                                     bool require_test_records = true);
 
 absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experiment,
                                                 const RunOptions& options);

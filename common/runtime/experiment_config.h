@@ -3,6 +3,7 @@
 // Plain values, copyable, no behaviour.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,8 @@ struct ExperimentConfig {
   OutputConfig output;
   NetworkConfig network;
   std::string source_path;      // the YAML file it came from (for messages)
+  std::set<std::string> given_keys;  // "section.key" of every key the file or --set gave (the
+                                     // rest are defaults); filled by the config parser
 };
 
 inline int MinSilosToStart(const ExperimentConfig& config) {

@@ -61,7 +61,10 @@ PersonalizedResult EvaluatePersonalized(const Model& model, const Vector& global
     if (!std::isnan(a)) evaluated.push_back(a);
   }
   result.silos_evaluated = static_cast<int>(evaluated.size());
-  if (evaluated.empty()) return result;
+  if (evaluated.empty()) {  // nothing to report: NaN, never a made-up 0
+    result.mean = result.min = result.p10 = result.median = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
   double sum = 0.0;
   for (double a : evaluated) sum += a;  // silo order: independent of the thread count
   result.mean = sum / static_cast<double>(evaluated.size());

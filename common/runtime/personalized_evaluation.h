@@ -32,7 +32,8 @@ struct PersonalizationOptions {
 struct PersonalizedResult {
   std::vector<double> accuracy;  // per silo; NaN for a silo with no test rows
   int silos_evaluated = 0;       // silos with test rows
-  double mean = 0.0;             // over evaluated silos, unweighted
+  double mean = 0.0;             // over evaluated silos, unweighted (NaN, as the three below,
+                                 // when no silo has test rows)
   double min = 0.0;
   double p10 = 0.0;              // 10th percentile (linear interpolation between order statistics)
   double median = 0.0;

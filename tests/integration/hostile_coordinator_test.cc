@@ -251,6 +251,32 @@ TEST_F(HostileCoordinatorTest, ACoordinatorThatGoesSilentIsNoticedByKeepalive) {
   EXPECT_NE(silo.log().find("lost the coordinator"), std::string::npos) << silo.log();
 }
 
+// A silo's own file is all training data unless its config names a test file or a test fraction
+// (nothing is held out silently), and the silo says how many records it uses for what.
+TEST_F(HostileCoordinatorTest, ASilosOwnFileIsAllTrainingUnlessItsConfigSaysOtherwise) {
+  SiloRun all = Run("all", Config(dir_ / "data.csv"), {"--state-dir", (dir_ / "s1").string()});
+  ASSERT_EQ(all.exit_status, 0) << all.log;
+  EXPECT_NE(all.log.find("200 training and 0 test records from its own files (no test file or "
+                         "data.test_fraction configured: every record of"),
+            std::string::npos)
+      << all.log;
+  ASSERT_TRUE(all.seen.ready.has_value());
+  EXPECT_EQ(all.seen.ready->privacy().train_records(), 200u);
+  std::string quarter = Config(dir_ / "data.csv");
+  quarter.replace(quarter.find("standardize: false"), 18, "standardize: false, test_fraction: 0.25");
+  testing::WriteFile(dir_ / "quarter.yaml", quarter);
+  SiloRun held_out = RunSilo(dir_, "quarter", dir_ / "data.csv", dir_ / "quarter.yaml", quarter,
+                             {std::vector<double>(kParameters, 0.0)},
+                             {"--state-dir", (dir_ / "s2").string()});
+  ASSERT_EQ(held_out.exit_status, 0) << held_out.log;
+  EXPECT_NE(held_out.log.find("150 training and 50 test records from its own files "
+                              "(data.test_fraction 0.25 of"),
+            std::string::npos)
+      << held_out.log;
+  ASSERT_TRUE(held_out.seen.ready.has_value());
+  EXPECT_EQ(held_out.seen.ready->privacy().train_records(), 150u);
+}
+
 // A record-level private silo without a state directory would forget its spent budget on restart:
 // it refuses to join, naming the option.
 TEST_F(HostileCoordinatorTest, RecordLevelSiloNeedsAStateDirectory) {
