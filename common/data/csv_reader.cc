@@ -120,6 +120,9 @@ absl::StatusOr<CsvRows> ParseCsv(std::string_view text, const std::string& sourc
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": the delimiter cannot be a quote or a line break"));
   }
+  // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first column's name.
+  constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
   return Tokenizer(text, source, options).Run();
 }
 

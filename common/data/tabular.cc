@@ -226,6 +226,12 @@ absl::Status BuildFeatures(const Plan& plan, bool standardize, std::vector<Split
       for (size_t r : splits[0].kept) {
         const std::string& cell = train_table.at(r, column.col);
         seen.insert(IsMissing(cell) ? std::string(kMissingCategory) : cell);
+        if (seen.size() > kMaxCategoricalLevels) {  // before a one-hot block of that width exists
+          return absl::InvalidArgumentError(absl::StrCat(
+              train_table.source, ": categorical column '", name, "' has more than ",
+              kMaxCategoricalLevels, " distinct values (one-hot encoding would add a feature for "
+              "each); is it an identifier or a number? drop it (data.drop) or make it numeric"));
+        }
       }
       int index = 0;
       for (const std::string& value : seen) {
@@ -240,6 +246,12 @@ absl::Status BuildFeatures(const Plan& plan, bool standardize, std::vector<Split
         column.values.push_back(std::move(values));
       }
       column.stats = TrainMeanStd(column.values[0]);
+      if (standardize && !(std::isfinite(column.stats.mean) && std::isfinite(column.stats.scale))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            train_table.source, ": column '", name, "': its values are too large to standardize "
+            "(their mean or standard deviation overflows a double); rescale the column, or drop it "
+            "(data.drop)"));
+      }
       names.push_back(name);
       dim += 1;
     }

@@ -6,10 +6,13 @@
 //    the sorted distinct values of both splits (numeric order when all are numbers), or, when
 //    `classes` is given, class k = classes[k] (a value not listed is an error naming the row);
 //  * categorical columns: one-hot over the sorted categories seen in train (feature names
-//    "column=value"); a test category unseen in train encodes as all zeros;
+//    "column=value"); a test category unseen in train encodes as all zeros; more than
+//    kMaxCategoricalLevels categories is an error naming the column, raised before any one-hot
+//    block is allocated;
 //  * every other column that is not dropped is numeric, standardized with the train mean and
 //    population std (a constant column is only centered), or used as read when `standardize`
-//    is false (missing numeric values are then imputed with the train mean, unstandardized);
+//    is false (missing numeric values are then imputed with the train mean, unstandardized); a
+//    column whose mean or deviation overflows (values near 1e308) is an error naming it;
 //  * missing values ('?' or empty): kDrop drops the row; kImpute uses the train mean (numeric)
 //    or a category named "missing" (categorical). Rows with a missing label are always dropped;
 //  * sensitive attribute (optional) -> Dataset::group: a categorical column (groups = sorted
@@ -39,6 +42,9 @@
 #include "common/data/dataset.h"
 
 namespace fedsilo {
+
+// Most distinct values a categorical column may have (each becomes a one-hot feature).
+inline constexpr size_t kMaxCategoricalLevels = 1000;
 
 // A rectangular table of string cells read from one file.
 struct Table {

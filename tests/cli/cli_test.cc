@@ -76,6 +76,19 @@ TEST_F(CliTest, ValidCsvRunWritesTheRunDirectory) {
   EXPECT_EQ(metrics.rfind("round,train_loss,test_loss,test_accuracy,epsilon", 0), 0u) << metrics;
 }
 
+// A header-only test file is an empty test split (docs/config.md): allowed for a silo's own files,
+// but `fedsilo run` evaluates on the test split, so it stops with exit 2 and says so.
+TEST_F(CliTest, AHeaderOnlyTestFileStopsARunWithANamedError) {
+  WriteFile(dir_ / "test.csv", "x1,x2,color,y\n");
+  auto result = RunFedsilo("run " + Config(CsvConfig("  test: test.csv\n")) + " --quiet --out " +
+                           (dir_ / "out").string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("data: the test split of 'csv' is empty (a run evaluates on the "
+                               "pooled test split)"),
+            std::string::npos)
+      << result.output;
+}
+
 TEST_F(CliTest, MissingConfigFile) {
   auto result = RunFedsilo("run /nonexistent/exp.yaml");
   EXPECT_EQ(result.exit_code, 2);

@@ -543,5 +543,67 @@ TEST(CsvLoaderTest, TestFileWithOnlyAHeaderIsAnEmptyTestSplit) {
   EXPECT_THAT(LoadData(config).status().message(), HasSubstr("no test rows"));
 }
 
+// A file saved by a spreadsheet starts with a UTF-8 byte-order mark: it is not part of the first
+// column's name.
+TEST(CsvLoaderTest, AUtf8ByteOrderMarkIsStripped) {
+  TempDir dir;
+  const std::string train = dir.Write("bom.csv", "\xEF\xBB\xBFx,label\n1,0\n2,1\n3,0\n4,1\n");
+  DataConfig config = CsvConfig(train);
+  config.csv.label = "label";
+  auto data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_THAT(data->train.feature_names, ElementsAre("x"));
+}
+
+// Values near the largest double make the mean or deviation overflow: a named error, not a run of
+// NaN features. Without standardization the same values are used as read.
+TEST(CsvLoaderTest, AColumnThatOverflowsTheScalingIsRejectedNamingIt) {
+  TempDir dir;
+  const std::string train =
+      dir.Write("big.csv", "x,huge,label\n1,1e308,0\n2,1.5e308,1\n3,-1e308,0\n4,1e308,1\n");
+  DataConfig config = CsvConfig(train);
+  config.csv.label = "label";
+  const auto data = LoadData(config);
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(data.status().message(), HasSubstr("big.csv: column 'huge': its values are too large"));
+  config.csv.standardize = false;
+  EXPECT_TRUE(LoadData(config).ok());
+}
+
+// A categorical column with more distinct values than kMaxCategoricalLevels (50,000 ids here) is
+// refused, naming it, before a 50,000-wide one-hot block is allocated.
+TEST(CsvLoaderTest, ACategoricalColumnWithTooManyLevelsIsRejectedBeforeAllocating) {
+  TempDir dir;
+  std::string text = "id,x,label\n";
+  for (int i = 0; i < 50000; ++i) text += "id" + std::to_string(i) + "," + std::to_string(i % 7) + "," + std::to_string(i % 2) + "\n";
+  const std::string train = dir.Write("ids.csv", text);
+  DataConfig config = CsvConfig(train);
+  config.csv.label = "label";
+  config.csv.categorical = {"id"};
+  const auto data = LoadData(config);
+  ASSERT_FALSE(data.ok());
+  EXPECT_THAT(data.status().message(),
+              HasSubstr("categorical column 'id' has more than " +
+                        std::to_string(kMaxCategoricalLevels) + " distinct values"));
+  config.csv.drop = {"id"};
+  config.csv.categorical.clear();
+  EXPECT_TRUE(LoadData(config).ok());
+}
+
+// test_fraction 0: no test split, every record trains (what a silo's own file is by default).
+TEST(CsvLoaderTest, TestFractionZeroKeepsEveryRecordForTraining) {
+  TempDir dir;
+  const std::string train = dir.Write("all.csv", "x,label\n1,0\n2,1\n3,0\n4,1\n5,0\n");
+  DataConfig config = CsvConfig(train);
+  config.csv.label = "label";
+  config.csv.test_fraction = 0.0;
+  auto data = LoadData(config);
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->train.size(), 5);
+  EXPECT_EQ(data->test.size(), 0);
+  EXPECT_EQ(data->test.dim(), 1);
+}
+
 }  // namespace
 }  // namespace fedsilo
