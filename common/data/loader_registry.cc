@@ -205,11 +205,19 @@ absl::StatusOr<TrainTest> LoadData(const DataConfig& config) {
 }
 
 std::string ResolveDataDir(const std::string& configured) {
-  if (!configured.empty()) return configured;
-  if (const char* env = std::getenv("FEDSILO_DATA"); env != nullptr && *env != '\0') return env;
+  // Absolute, so that a run's saved config.yaml reruns as it is from any directory.
+  const auto absolute = [](const std::string& dir) {
+    std::error_code ec;
+    const std::filesystem::path path = std::filesystem::absolute(dir, ec);
+    return ec ? dir : path.lexically_normal().string();
+  };
+  if (!configured.empty()) return absolute(configured);
+  if (const char* env = std::getenv("FEDSILO_DATA"); env != nullptr && *env != '\0') {
+    return absolute(env);
+  }
   std::error_code ec;
-  if (std::filesystem::is_directory("../shared/data", ec)) return "../shared/data";
-  return "./data";
+  if (std::filesystem::is_directory("../shared/data", ec)) return absolute("../shared/data");
+  return absolute("./data");
 }
 
 }  // namespace fedsilo

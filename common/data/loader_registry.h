@@ -27,8 +27,8 @@ std::vector<std::string> RegisteredDataLoaderNames();
 // Loads and preprocesses the dataset named by config.dataset.
 absl::StatusOr<TrainTest> LoadData(const DataConfig& config);
 
-// The data directory: `configured` if non-empty, else $FEDSILO_DATA, else ../shared/data if it
-// exists (relative to the working directory), else ./data.
+// The data directory, as an absolute path: `configured` if non-empty, else $FEDSILO_DATA, else
+// ../shared/data if it exists (relative to the working directory), else ./data.
 std::string ResolveDataDir(const std::string& configured);
 
 }  // namespace fedsilo

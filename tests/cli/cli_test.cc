@@ -12,6 +12,7 @@ namespace fedsilo {
 namespace {
 
 using testing::FreshTempDir;
+using testing::ReadFile;
 using testing::RunFedsilo;
 using testing::WriteFile;
 
@@ -87,6 +88,22 @@ TEST_F(CliTest, AHeaderOnlyTestFileStopsARunWithANamedError) {
                                "pooled test split)"),
             std::string::npos)
       << result.output;
+}
+
+// A run's saved config.yaml reruns as it is from any working directory (every path in it is
+// absolute) and gives the same model.
+TEST_F(CliTest, TheSavedConfigRerunsFromAnotherDirectory) {
+  const auto out = dir_ / "first";
+  auto first = RunFedsilo("run " + Config(CsvConfig()) + " --quiet --out " + out.string());
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const std::string saved = ReadFile(out / "config.yaml");
+  EXPECT_NE(saved.find("  train: " + (dir_ / "train.csv").string()), std::string::npos) << saved;
+  EXPECT_NE(saved.find("  dir: /"), std::string::npos) << saved;
+  const std::string rerun = "cd / && '" + std::string(FEDSILO_BINARY_PATH) + "' run '" +
+                            (out / "config.yaml").string() + "' --quiet --out '" +
+                            (dir_ / "again").string() + "' > /dev/null 2>&1";
+  ASSERT_EQ(std::system(rerun.c_str()), 0) << rerun;
+  EXPECT_EQ(ReadFile(dir_ / "again" / "model.bin"), ReadFile(out / "model.bin"));
 }
 
 TEST_F(CliTest, MissingConfigFile) {

@@ -216,10 +216,12 @@ TEST(ResolveDataDirTest, ConfiguredThenEnvironmentThenDefaults) {
   std::filesystem::create_directories(root / "shared" / "data");
   std::filesystem::create_directories(root / "main");
   std::filesystem::create_directories(root / "alone" / "sub");  // no alone/shared/data
+  // Defaults and relative paths come back absolute (a saved config.yaml reruns from anywhere).
   std::filesystem::current_path(root / "main");
-  EXPECT_EQ(ResolveDataDir(""), "../shared/data");
+  EXPECT_EQ(ResolveDataDir(""), (root / "shared" / "data").string());
+  EXPECT_EQ(ResolveDataDir("rel/dir"), (root / "main" / "rel" / "dir").string());
   std::filesystem::current_path(root / "alone" / "sub");
-  EXPECT_EQ(ResolveDataDir(""), "./data");
+  EXPECT_EQ(ResolveDataDir(""), (root / "alone" / "sub" / "data").string());
   std::filesystem::current_path(old_cwd);
   std::filesystem::remove_all(root);
   if (old_env != nullptr) ::setenv("FEDSILO_DATA", saved.c_str(), 1);
