@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/ascii.h"
@@ -62,6 +64,27 @@ absl::StatusOr<std::string> RunSweep(const std::string& config_path,
   if (axes.empty()) return absl::InvalidArgumentError("sweep: give at least one --set-list");
   const std::filesystem::path out(options.out_dir);
   std::error_code error;
+  if (std::filesystem::exists(out, error) &&
+      (!std::filesystem::is_directory(out, error) || !std::filesystem::is_empty(out, error))) {
+    return absl::FailedPreconditionError(
+        "sweep: --out " + out.string() + " exists and is not an empty directory; choose a new "
+        "one (an older sweep's points and table would be mixed with this one's)");
+  }
+  // Every point's config is checked before the first run: a bad value in the grid fails now, not
+  // hours into the sweep.
+  const std::vector<std::vector<std::string>> points = SweepPoints(axes);
+  std::vector<ExperimentConfig> configs;
+  for (size_t i = 0; i < points.size(); ++i) {
+    std::vector<std::string> point_overrides = overrides;
+    point_overrides.insert(point_overrides.end(), points[i].begin(), points[i].end());
+    absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(config_path, point_overrides);
+    if (!config.ok()) {
+      return absl::Status(config.status().code(),
+                          absl::StrCat("sweep point ", i, " (", absl::StrJoin(points[i], " "),
+                                       "): ", config.status().message()));
+    }
+    configs.push_back(*std::move(config));
+  }
   std::filesystem::create_directories(out, error);
   if (error) {
     return absl::PermissionDeniedError("cannot create " + out.string() + ": " + error.message());
@@ -75,12 +98,8 @@ absl::StatusOr<std::string> RunSweep(const std::string& config_path,
   }
   const std::string table_path = (out / "sweep.csv").string();
   FEDSILO_ASSIGN_OR_RETURN(CsvTable table, CsvTable::Create(table_path, header));
-  const std::vector<std::vector<std::string>> points = SweepPoints(axes);
   for (size_t i = 0; i < points.size(); ++i) {
-    std::vector<std::string> point_overrides = overrides;
-    point_overrides.insert(point_overrides.end(), points[i].begin(), points[i].end());
-    FEDSILO_ASSIGN_OR_RETURN(ExperimentConfig config,
-                             LoadExperimentConfig(config_path, point_overrides));
+    const ExperimentConfig& config = configs[i];
     RunOptions run = options;
     run.out_dir = (out / ("point_" + std::to_string(i))).string();
     FEDSILO_ASSIGN_OR_RETURN(RunReport report, RunExperiment(config, run));

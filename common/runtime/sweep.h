@@ -5,9 +5,11 @@
 // slowest. Point i runs in OUT/point_<i> (a normal run directory) with the base overrides plus its
 // own; OUT/sweep.csv gets one row per point: the axis values, then rounds_completed,
 // test_accuracy, test_loss, epsilon (inf when not private), and test_error, dp_violation,
-// eo_violation, eopp_violation (empty for runs that report no fairness metrics). Points run one
-// after another; the first failing point stops the sweep with its error (rows already written
-// stay). Not reentrant with respect to its output directory.
+// eo_violation, eopp_violation (empty for runs that report no fairness metrics). OUT must be new
+// or empty (FailedPrecondition otherwise), and every point's config is parsed and checked before
+// the first run (an error names the point). Points run one after another; the first failing point
+// stops the sweep with its error (rows already written stay). Not reentrant with respect to its
+// output directory.
 #pragma once
 
 #include <string>

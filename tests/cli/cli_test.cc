@@ -194,6 +194,25 @@ TEST_F(CliTest, SweepRunsTheGridAndWritesOneTable) {
   EXPECT_EQ(RunFedsilo("sweep " + config + " --set-list algorithm.lr --out " + out.string())
                 .exit_code,
             2);
+  // A non-empty --out is refused: an older sweep's points would mix with this one's.
+  auto again = RunFedsilo("sweep " + config + " --set-list algorithm.lr=0.1 --out " + out.string());
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_NE(again.output.find("exists and is not an empty directory"), std::string::npos)
+      << again.output;
+}
+
+// The whole grid is checked before the first run: a bad value in the last point fails at once,
+// naming the point, and nothing has run.
+TEST_F(CliTest, SweepChecksTheWholeGridBeforeTheFirstRun) {
+  const std::string config = Config(CsvConfig());
+  const auto out = dir_ / "grid";
+  auto result = RunFedsilo("sweep " + config + " --set-list algorithm.lr=0.1,0.2,-1 --out " +
+                           out.string());
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("sweep point 2 (algorithm.lr=-1): --set algorithm.lr: must be > 0"),
+            std::string::npos)
+      << result.output;
+  EXPECT_FALSE(std::filesystem::exists(out / "point_0"));
 }
 
 }  // namespace
