@@ -80,6 +80,14 @@ class FermiObjective final : public Model {
   absl::StatusOr<std::unique_ptr<FermiObjective>> WithMarginals(Matrix group_marginals) const;
 
   std::string name() const override { return "fermi(" + base_->name() + ")"; }
+  std::string ParameterLayout() const override {
+    return "[theta | W]: theta = the first " + std::to_string(dual_offset()) +
+           " entries, the base model's parameters (" + base_->ParameterLayout() + "); then W, " +
+           std::to_string(dual_size()) + " entries: " + std::to_string(num_blocks()) +
+           " block(s) of k x m row-major (k = " + std::to_string(options_.num_groups) +
+           " groups, m = " + std::to_string(base_->num_classes()) +
+           " classes), FERMI's dual variable; predictions use theta only";
+  }
   int num_parameters() const override { return dual_offset() + dual_size(); }
   int num_classes() const override { return base_->num_classes(); }
 

@@ -27,6 +27,10 @@ class LogisticModel final : public Model {
                                                                double init_scale = 0.0);
 
   std::string name() const override { return "logistic"; }
+  std::string ParameterLayout() const override {
+    return "[w_0 .. w_{d-1}, b] with d = " + std::to_string(dim_) +
+           " input features (in the order of 'features'); p(y = 1 | x) = sigmoid(w . x + b)";
+  }
   int num_parameters() const override { return dim_ + 1; }
   int num_classes() const override { return 2; }
   int input_dim() const { return dim_; }

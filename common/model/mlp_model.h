@@ -45,6 +45,15 @@ class MlpModel final : public Model {
                                                           double init_scale = 0.0);
 
   std::string name() const override { return "mlp"; }
+  std::string ParameterLayout() const override {
+    std::string widths;
+    for (size_t l = 0; l < widths_.size(); ++l) {
+      widths += (l > 0 ? ", " : "") + std::to_string(widths_[l]);
+    }
+    return "layer by layer, l = 1..L with widths n_0..n_L = [" + widths +
+           "]: W_l (n_l x n_{l-1}, row-major), then b_l (n_l); the input is 'features', the output "
+           "'classes'";
+  }
   int num_parameters() const override { return num_parameters_; }
   int num_classes() const override { return widths_.back(); }
   int input_dim() const { return widths_.front(); }

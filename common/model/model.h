@@ -24,6 +24,11 @@ class Model {
   virtual int num_parameters() const = 0;
   // Number of classes the model predicts (2 for logistic).
   virtual int num_classes() const = 0;
+  // Where each entry of the flat parameter vector belongs, in words (written beside a saved
+  // model.bin). Models of fedsilo override it; a user's model may.
+  virtual std::string ParameterLayout() const {
+    return "not described by this model (" + name() + ")";
+  }
 
   // A starting point; deterministic given the Rng state.
   virtual Vector InitialParameters(Rng& rng) const = 0;

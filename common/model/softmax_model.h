@@ -28,6 +28,12 @@ class SoftmaxModel final : public Model {
                                                               double init_scale = 0.0);
 
   std::string name() const override { return "softmax"; }
+  std::string ParameterLayout() const override {
+    return "the m x (d + 1) matrix [w_c, b_c] flattened row-major, m = " +
+           std::to_string(classes_) + " classes (in the order of 'classes'), d = " +
+           std::to_string(dim_) + " features: class c's weights at [c (d + 1), c (d + 1) + d), " +
+           "its bias at c (d + 1) + d";
+  }
   int num_parameters() const override { return classes_ * (dim_ + 1); }
   int num_classes() const override { return classes_; }
   int input_dim() const { return dim_; }

@@ -618,7 +618,23 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                        {"eval_seconds", report.eval_seconds},
                        {"threads", pool->num_threads()}};
   FEDSILO_RETURN_IF_ERROR(WriteFileAtomically((out / "summary.json").string(), summary.dump(2) + "\n"));
-  if (config.output.save_model) FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", global));
+  if (config.output.save_model) {
+    FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", global));
+    // What the numbers in model.bin are, so that the file can be used without this code.
+    const Dataset& train = experiment.data.train;
+    nlohmann::json about;
+    about["file"] = "model.bin";
+    about["format"] = "the 8 bytes FEDSILO1, a little-endian uint64 count, then count "
+                      "little-endian IEEE-754 doubles";
+    about["model"] = experiment.model->name();
+    about["num_parameters"] = experiment.model->num_parameters();
+    about["layout"] = experiment.model->ParameterLayout();
+    about["features"] = train.feature_names;
+    about["classes"] = train.class_names;
+    if (train.has_groups()) about["groups"] = train.group_names;
+    FEDSILO_RETURN_IF_ERROR(
+        WriteFileAtomically((out / "model.json").string(), about.dump(2) + "\n"));
+  }
   return report;
 }
 

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "tests/testing/loopback.h"
 #include "tests/testing/process.h"
 
 namespace fedsilo {
@@ -75,6 +77,17 @@ TEST_F(CliTest, ValidCsvRunWritesTheRunDirectory) {
   }
   const std::string metrics = testing::ReadFile(out / "metrics.csv");
   EXPECT_EQ(metrics.rfind("round,train_loss,test_loss,test_accuracy,epsilon", 0), 0u) << metrics;
+  // model.json says what model.bin holds: x1, x2 and the one-hot color columns, then the bias of
+  // a logistic model (5 numbers), in model.bin's order.
+  const auto about = nlohmann::json::parse(ReadFile(out / "model.json"));
+  EXPECT_EQ(about["model"], "logistic");
+  EXPECT_EQ(about["num_parameters"], 5);
+  EXPECT_EQ(about["features"],
+            nlohmann::json::array({"x1", "x2", "color=blue", "color=red"}));
+  EXPECT_EQ(about["classes"], nlohmann::json::array({"no", "yes"}));
+  EXPECT_NE(about["layout"].get<std::string>().find("[w_0 .. w_{d-1}, b] with d = 4"),
+            std::string::npos);
+  EXPECT_EQ(testing::ReadModel(out / "model.bin").size(), 5u);
 }
 
 // A header-only test file is an empty test split (docs/config.md): allowed for a silo's own files,

@@ -59,11 +59,11 @@ TEST(NonFiniteClippingTest, SoftmaxDropsARecordWithANaNLogit) {
   const Dataset data = ExtremeRecordData(2);
   const auto model = SoftmaxModel::Create(3, 2, 0.0);
   ASSERT_TRUE(model.ok()) << model.status();
-  // Parameters are a column-major classes x (dim + 1) matrix: W(c, j) = w[j * classes + c].
-  // Class 1's logit is 1e308 x1 - 1e308 x2.
+  // Parameters are the classes x (dim + 1) matrix [w_c, b_c] flattened row-major (softmax_model.h):
+  // W(c, j) = w[c * (dim + 1) + j]. Class 1's logit is 1e308 x1 - 1e308 x2.
   Vector w = Vector::Zero(2 * 4);
-  w[0 * 2 + 1] = 1e308;
-  w[1 * 2 + 1] = -1e308;
+  w[1 * 4 + 0] = 1e308;
+  w[1 * 4 + 1] = -1e308;
   ExpectNonFiniteRecordDropped(**model, w, data);
 }
 
