@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/binary_record.h"
+#include "common/data/loader_registry.h"
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
 #include "common/runtime/silo_factory.h"
@@ -111,6 +113,41 @@ class WelcomeWatchdog {
   std::thread thread_;  // last: starts once the members above exist
 };
 
+// The silo's own config made to read `options.data_file` as its only shard. The file is all
+// training data unless the config names a test file or a test fraction: nothing is held out
+// silently. `config` must be the silo's own (it has given_keys).
+absl::Status UseOwnFile(const SiloProcessOptions& options, ExperimentConfig* config) {
+  if (config->data.dataset != "csv") {
+    return absl::InvalidArgumentError(
+        "--data: the silo's config must describe its file (data.dataset: csv, data.label, ...); "
+        "it names the dataset '" + config->data.dataset + "'");
+  }
+  config->data.csv.train = std::filesystem::absolute(options.data_file).string();
+  if (config->data.csv.test.empty() && config->given_keys.count("data.test_fraction") == 0) {
+    config->data.csv.test_fraction = 0.0;
+  }
+  config->partition = PartitionConfig();
+  config->partition.silos = 1;  // every record of the file is this silo's
+  config->partition.scheme = "iid";
+  return absl::OkStatus();
+}
+
+// "silo 'x': N training and M test records from its own files (where the test records come from)".
+std::string DescribeOwnData(const SiloProcessOptions& options, const ExperimentConfig& config,
+                            const TrainTest& data) {
+  const CsvSchema& csv = config.data.csv;
+  return absl::StrCat(
+      "silo '", options.name, "': ", data.train.size(), " training and ", data.test.size(),
+      " test records from its own files, ", data.train.dim(), " features, ",
+      data.train.num_classes, " classes (",
+      !csv.test.empty() ? "test file " + csv.test
+      : csv.test_fraction > 0.0
+          ? absl::StrCat("data.test_fraction ", csv.test_fraction, " of ", csv.train, " held out")
+          : "no test file or data.test_fraction configured: every record of " + csv.train +
+                " trains",
+      ")");
+}
+
 // Everything the silo builds once it knows its id and the experiment.
 struct SiloWorld {
   std::string run_id;  // the coordinator's run this silo serves (its round journal's)
@@ -148,20 +185,7 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
   }
   ExperimentConfig& config = world->config;
   if (!options.data_file.empty()) {
-    if (config.data.dataset != "csv") {
-      return absl::InvalidArgumentError(
-          "--data: the silo's config must describe its file (data.dataset: csv, data.label, ...); "
-          "it names the dataset '" + config.data.dataset + "'");
-    }
-    config.data.csv.train = std::filesystem::absolute(options.data_file).string();
-    // A silo's own file is all training data unless its config names a test file or a test
-    // fraction: nothing is held out silently.
-    if (config.data.csv.test.empty() && own->given_keys.count("data.test_fraction") == 0) {
-      config.data.csv.test_fraction = 0.0;
-    }
-    config.partition = PartitionConfig();
-    config.partition.silos = 1;  // every record of the file is this silo's
-    config.partition.scheme = "iid";
+    FEDSILO_RETURN_IF_ERROR(UseOwnFile(options, &config));
   } else if (options.shard >= config.partition.silos) {
     return absl::InvalidArgumentError(absl::StrCat("--shard ", options.shard,
                                                    " is not a shard of this run (partition.silos ",
@@ -170,16 +194,7 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
   FEDSILO_ASSIGN_OR_RETURN(world->experiment,
                            PrepareExperiment(config, /*require_test_records=*/false));
   if (!options.data_file.empty()) {
-    const CsvSchema& csv = config.data.csv;
-    spdlog::info("silo '{}': {} training and {} test records from its own files ({})",
-                 options.name, world->experiment.data.train.size(),
-                 world->experiment.data.test.size(),
-                 !csv.test.empty() ? "test file " + csv.test
-                 : csv.test_fraction > 0.0
-                     ? absl::StrCat("data.test_fraction ", csv.test_fraction, " of ", csv.train,
-                                    " held out")
-                     : std::string("no test file or data.test_fraction configured: every record "
-                                   "of " + csv.train + " trains"));
+    spdlog::info("{}", DescribeOwnData(options, config, world->experiment.data));
   }
   const int shard = options.data_file.empty() ? options.shard : 0;
   SiloFactory factory(world->experiment);
@@ -318,7 +333,16 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
   }
   const double max_message_mb = own ? own->network.max_message_mb : NetworkConfig().max_message_mb;
   FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, max_message_mb, own ? own->network.keepalive_seconds : NetworkConfig().keepalive_seconds));
-  if (options.dry_run) return absl::OkStatus();
+  if (options.dry_run) {
+    if (!options.data_file.empty()) {  // read and check the silo's own file too
+      ExperimentConfig config = *own;
+      FEDSILO_RETURN_IF_ERROR(UseOwnFile(options, &config));
+      config.data.dir = ResolveDataDir(config.data.dir);
+      FEDSILO_ASSIGN_OR_RETURN(const TrainTest data, LoadData(config.data));
+      std::fprintf(stderr, "%s\n", DescribeOwnData(options, config, data).c_str());
+    }
+    return absl::OkStatus();
+  }
   auto stub = v1::Coordinator::NewStub(channel);
 
   std::unique_ptr<SiloWorld> world;

@@ -39,7 +39,8 @@ struct SiloProcessOptions {
   std::string server_name;       // TLS name to check on the coordinator's certificate (default:
                                  // the host of `coordinator`)
   double connect_timeout_seconds = 0;  // 0: the config's network.join_timeout_seconds
-  bool dry_run = false;          // validate arguments (and the own config) and return
+  bool dry_run = false;          // validate arguments (and the own config; with data_file, read
+                                 // and check the file, printing what it holds) and return
   // Testing only: derive the batch and noise seed from the run's seed and this silo's id, as
   // thread mode does, so a networked run reproduces it bit for bit. The coordinator (who knows
   // the seed and the id) can then recompute and subtract every noise vector, so this is logged as

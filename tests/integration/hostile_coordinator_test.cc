@@ -256,8 +256,8 @@ TEST_F(HostileCoordinatorTest, ACoordinatorThatGoesSilentIsNoticedByKeepalive) {
 TEST_F(HostileCoordinatorTest, ASilosOwnFileIsAllTrainingUnlessItsConfigSaysOtherwise) {
   SiloRun all = Run("all", Config(dir_ / "data.csv"), {"--state-dir", (dir_ / "s1").string()});
   ASSERT_EQ(all.exit_status, 0) << all.log;
-  EXPECT_NE(all.log.find("200 training and 0 test records from its own files (no test file or "
-                         "data.test_fraction configured: every record of"),
+  EXPECT_NE(all.log.find("200 training and 0 test records from its own files, 3 features, 2 "
+                         "classes (no test file or data.test_fraction configured: every record of"),
             std::string::npos)
       << all.log;
   ASSERT_TRUE(all.seen.ready.has_value());
@@ -269,12 +269,41 @@ TEST_F(HostileCoordinatorTest, ASilosOwnFileIsAllTrainingUnlessItsConfigSaysOthe
                              {std::vector<double>(kParameters, 0.0)},
                              {"--state-dir", (dir_ / "s2").string()});
   ASSERT_EQ(held_out.exit_status, 0) << held_out.log;
-  EXPECT_NE(held_out.log.find("150 training and 50 test records from its own files "
-                              "(data.test_fraction 0.25 of"),
+  EXPECT_NE(held_out.log.find("150 training and 50 test records from its own files, 3 "
+                              "features, 2 classes (data.test_fraction 0.25 of"),
             std::string::npos)
       << held_out.log;
   ASSERT_TRUE(held_out.seen.ready.has_value());
   EXPECT_EQ(held_out.seen.ready->privacy().train_records(), 150u);
+}
+
+// --dry-run of a silo with its own file reads and checks the file: what it would use, or the
+// first problem naming the file, the line and the column (exit 2). No coordinator is needed.
+TEST_F(HostileCoordinatorTest, DryRunReadsAndValidatesTheSilosOwnFile) {
+  const std::vector<std::string> common = {"silo", "--coordinator", "127.0.0.1:1", "--insecure",
+                                           "--name", "dry", "--config",
+                                           (dir_ / "silo.yaml").string(), "--dry-run", "--data"};
+  std::vector<std::string> good = common;
+  good.push_back((dir_ / "data.csv").string());
+  ChildProcess ok(good, dir_ / "dry_ok.log");
+  EXPECT_EQ(ok.Wait(30s), std::optional<int>(0)) << ok.log();
+  EXPECT_NE(ok.log().find("silo 'dry': 200 training and 0 test records from its own files, 3 "
+                          "features, 2 classes"),
+            std::string::npos)
+      << ok.log();
+  std::string text = testing::ReadFile(dir_ / "data.csv");
+  size_t line_start = 0;
+  for (int line = 1; line < 5; ++line) line_start = text.find('\n', line_start) + 1;  // line 5
+  const size_t comma = text.find(',', line_start);
+  text.replace(comma + 1, text.find(',', comma + 1) - comma - 1, "abc");
+  testing::WriteFile(dir_ / "bad.csv", text);
+  std::vector<std::string> bad = common;
+  bad.push_back((dir_ / "bad.csv").string());
+  ChildProcess refused(bad, dir_ / "dry_bad.log");
+  EXPECT_EQ(refused.Wait(30s), std::optional<int>(2)) << refused.log();
+  EXPECT_NE(refused.log().find("bad.csv:5: column 'x2': expected a number, got 'abc'"),
+            std::string::npos)
+      << refused.log();
 }
 
 // A record-level private silo without a state directory would forget its spent budget on restart:
