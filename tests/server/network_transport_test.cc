@@ -797,7 +797,9 @@ TEST_F(NetworkTransportTest, RepeatedDiscardsAreLoggedOnceWithACount) {
   ExpectHonestUpdates(second, 2, {0, 1, 2});
   const std::string log = capture.log().All();
   const size_t lines = Occurrences(log, "discarded a reply");
-  EXPECT_EQ(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
+  // kBurst lines in the first 10 s (a second burst only if the machine took over 10 s for this).
+  EXPECT_GE(lines, static_cast<size_t>(RateLimitedWarning::kBurst)) << log;
+  EXPECT_LE(lines, static_cast<size_t>(2 * RateLimitedWarning::kBurst)) << log;
 }
 
 // A message that does not decode (here a Hello whose name is not UTF-8, which proto3 refuses to
