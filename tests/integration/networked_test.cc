@@ -363,6 +363,27 @@ TEST(NetworkedTest, SiloKilledMidRoundIsDroppedRejoinsAndKeepsItsLedger) {
   EXPECT_EQ(queries[0], kLocalSteps * kRounds);
 }
 
+// A quorum that no round reaches (all 4 replies wanted, one silo never comes): the run ends with
+// the model unchanged, results written, and the coordinator exits 3 saying so, never 0.
+TEST(NetworkedTest, ARunWhereNoRoundReachesQuorumExitsNonZero) {
+  ASSERT_TRUE(HaveMnist()) << "MNIST is missing: run bash scripts/setup.sh";
+  const fs::path dir = FreshTempDir("networked_no_quorum");
+  const std::string config = WriteConfig(dir, 1, 0, kSilos, 30);
+  LocalFederation federation(dir, config, FreePort());
+  // The round waits join_timeout_seconds (15) for the missing silo, then runs without quorum.
+  federation.StartCoordinator(
+      {"--set", "network.min_silos=3", "--set", "network.join_timeout_seconds=15"});
+  for (int i = 0; i < kSilos - 1; ++i) federation.StartSilo(i);  // silo 3 never comes
+  EXPECT_EQ(federation.Finish(), 3) << federation.coordinator().log();
+  EXPECT_NE(federation.coordinator().log().find(
+                "the run did not complete: no round reached quorum (network.min_replies)"),
+            std::string::npos)
+      << federation.coordinator().log();
+  const auto summary = nlohmann::json::parse(ReadFile(federation.out() / "summary.json"));
+  EXPECT_EQ(summary["rounds_completed"], 1);
+  EXPECT_EQ(summary["rounds_without_quorum"], 1);
+}
+
 TEST(NetworkedTest, SiloStalledPastTheDeadlineIsDroppedAndTheRunGoesOn) {
   ASSERT_TRUE(HaveMnist()) << "MNIST is missing: run bash scripts/setup.sh";
   const fs::path dir = FreshTempDir("networked_stall");
