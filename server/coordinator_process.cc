@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/binary_record.h"
 #include "common/base/rng.h"
+#include "common/data/data_schema.h"
 #include "common/base/thread_pool.h"
 #include "common/runtime/config_parser.h"
 #include "common/runtime/silo_privacy.h"
@@ -25,6 +26,14 @@
 
 namespace fedsilo {
 namespace {
+
+// The digest of the run's shared data schema (data.schema of a csv run), or "" without one.
+absl::StatusOr<std::string> PinnedSchemaDigest(const ExperimentConfig& config) {
+  if (config.data.dataset != "csv" || config.data.csv.schema.empty()) return std::string();
+  FEDSILO_ASSIGN_OR_RETURN(const DataSchema schema, LoadDataSchema(config.data.csv.schema));
+  return DataSchemaDigest(schema);
+}
+
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const CoordinatorProcessOptions& options) {
@@ -113,6 +122,7 @@ absl::StatusOr<CoordinatorProcessResult> RunShuffleModel(const CoordinatorProces
   link_options.num_silos = config.partition.silos;
   link_options.experiment_yaml = ExperimentConfigToYaml(config);
   link_options.run_id = result.run_id;
+  FEDSILO_ASSIGN_OR_RETURN(link_options.schema_digest, PinnedSchemaDigest(config));
   link_options.num_parameters = experiment.model->num_parameters();
   link_options.round_timeout_seconds = config.network.round_timeout_seconds;
   link_options.join_timeout_seconds = config.network.join_timeout_seconds;
@@ -232,6 +242,7 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
   network.roster = config.network.silos;
   network.experiment_yaml = ExperimentConfigToYaml(config);
   network.run_id = result.run_id;
+  FEDSILO_ASSIGN_OR_RETURN(network.schema_digest, PinnedSchemaDigest(config));
   network.num_parameters = experiment.model->num_parameters();
   network.round_timeout_seconds = config.network.round_timeout_seconds;
   network.join_timeout_seconds = config.network.join_timeout_seconds;

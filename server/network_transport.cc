@@ -204,6 +204,7 @@ grpc::Status NetworkTransport::Session(
   welcome->mutable_welcome()->set_experiment_yaml(options_.experiment_yaml);
   welcome->mutable_welcome()->set_num_parameters(static_cast<uint64_t>(options_.num_parameters));
   welcome->mutable_welcome()->set_run_id(options_.run_id);
+  welcome->mutable_welcome()->set_schema_digest(options_.schema_digest);
   peer->Send(welcome);
   spdlog::info("{} ('{}') joined from {}", Describe(id), peer->name, context->peer());
 

@@ -43,6 +43,7 @@ struct NetworkTransportOptions {
   std::vector<std::string> roster;        // silo names by id; empty: ids are shard indices
   std::string experiment_yaml;            // sent in Welcome
   std::string run_id;                     // sent in Welcome
+  std::string schema_digest;              // sent in Welcome ("" = no shared data schema pinned)
   int64_t num_parameters = 0;
   double round_timeout_seconds = 60;
   double join_timeout_seconds = 120;      // longest wait for a quorum before a round

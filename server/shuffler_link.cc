@@ -86,6 +86,7 @@ grpc::Status ShufflerLinkTransport::Rounds(
   welcome.mutable_welcome()->set_experiment_yaml(options_.experiment_yaml);
   welcome.mutable_welcome()->set_num_parameters(static_cast<uint64_t>(options_.num_parameters));
   welcome.mutable_welcome()->set_run_id(options_.run_id);
+  welcome.mutable_welcome()->set_schema_digest(options_.schema_digest);
   link->Send(std::move(welcome));
   spdlog::info("the shuffler connected from {}", context->peer());
 

@@ -40,6 +40,7 @@ struct ShufflerLinkOptions {
   int num_silos = 0;
   std::string experiment_yaml;            // sent in LinkWelcome (the shuffler forwards it)
   std::string run_id;                     // sent in LinkWelcome (the shuffler forwards it)
+  std::string schema_digest;              // sent in LinkWelcome (the shuffler forwards it)
   int64_t num_parameters = 0;
   double round_timeout_seconds = 60;
   double join_timeout_seconds = 120;

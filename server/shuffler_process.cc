@@ -84,6 +84,7 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   network.roster = config.network.silos;
   network.experiment_yaml = welcome.experiment_yaml();
   network.run_id = welcome.run_id();
+  network.schema_digest = welcome.schema_digest();
   network.num_parameters = static_cast<int64_t>(welcome.num_parameters());
   network.round_timeout_seconds = config.network.round_timeout_seconds;
   network.join_timeout_seconds = config.network.join_timeout_seconds;

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/binary_record.h"
+#include "common/data/data_schema.h"
 #include "common/data/loader_registry.h"
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
@@ -184,6 +185,21 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
     world->config = theirs;
   }
   ExperimentConfig& config = world->config;
+  // The run's shared data schema, when it pins one: this silo must read its data by the same.
+  if (!welcome.schema_digest().empty()) {
+    if (config.data.csv.schema.empty()) {
+      return absl::FailedPreconditionError(
+          "the coordinator's run reads every silo's data by a shared schema (digest " +
+          welcome.schema_digest() + "), but this silo's config names none (data.schema)");
+    }
+    FEDSILO_ASSIGN_OR_RETURN(const DataSchema schema, LoadDataSchema(config.data.csv.schema));
+    if (DataSchemaDigest(schema) != welcome.schema_digest()) {
+      return absl::FailedPreconditionError(
+          "this silo's data schema " + config.data.csv.schema + " (digest " +
+          DataSchemaDigest(schema) + ") is not the run's (digest " + welcome.schema_digest() +
+          "): every silo must read its data by the same schema");
+    }
+  }
   if (!options.data_file.empty()) {
     FEDSILO_RETURN_IF_ERROR(UseOwnFile(options, &config));
   } else if (options.shard >= config.partition.silos) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/rng.h"
+#include "common/data/data_schema.h"
 #include "common/data/csv_reader.h"
 
 namespace fedsilo {
@@ -59,7 +60,7 @@ absl::StatusOr<TrainTest> LoadCsvData(const DataConfig& config) {
     return absl::InvalidArgumentError("data.csv.train: a training file is required for "
                                       "dataset 'csv'");
   }
-  if (schema.label.empty()) {
+  if (schema.label.empty() && schema.schema.empty()) {
     return absl::InvalidArgumentError("data.csv.label: the label column is required for "
                                       "dataset 'csv'");
   }
@@ -83,6 +84,19 @@ absl::StatusOr<TrainTest> LoadCsvData(const DataConfig& config) {
         HoldOutSplit(train_table, schema.test_fraction, DeriveSeed(config.seed, "test-split")));
     train_table = std::move(split.train);
     test_table = std::move(split.test);
+  }
+  if (!schema.schema.empty()) {
+    FEDSILO_ASSIGN_OR_RETURN(const DataSchema data_schema, LoadDataSchema(schema.schema));
+    FEDSILO_ASSIGN_OR_RETURN(const SchemaMapping mapping,
+                             ParseSchemaMapping(schema.rename, schema.recode));
+    TrainTest data;
+    FEDSILO_ASSIGN_OR_RETURN(data.train, ReadWithSchema(train_table, data_schema, mapping));
+    FEDSILO_ASSIGN_OR_RETURN(data.test, ReadWithSchema(test_table, data_schema, mapping));
+    if (data.train.size() == 0) {
+      return absl::InvalidArgumentError(schema.train + ": no training rows left");
+    }
+    data.name = std::filesystem::path(schema.train).filename().string();
+    return data;
   }
   TabularSpec spec;
   spec.label = schema.label;

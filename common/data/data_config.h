@@ -26,6 +26,13 @@ struct CsvSchema {
   std::vector<std::string> classes;  // non-empty: the label values in class order (fixes the
                                      // class ids even when a file lacks some classes)
   std::vector<std::string> groups;   // non-empty: the sensitive column's values in group order
+  // A shared data schema (common/data/data_schema.h): when set, the file is read by it (columns by
+  // name, fixed levels, public scaling) and label, categorical, drop, standardize, classes and
+  // groups above are not used; rename and recode are this file's own spelling of the schema:
+  // "file_column=schema_column" and "schema_column:file_value=schema_value".
+  std::string schema;
+  std::vector<std::string> rename;
+  std::vector<std::string> recode;
 };
 
 struct DataConfig {

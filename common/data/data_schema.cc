@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/base/binary_record.h"
 #include "yaml-cpp/yaml.h"
 
 namespace fedsilo {
@@ -144,6 +145,42 @@ absl::StatusOr<DataSchema> ParseDataSchema(std::string_view yaml_text, const std
     return Bad(source, absl::StrCat("malformed value: ", e.msg));
   }
   return schema;
+}
+
+absl::StatusOr<DataSchema> LoadDataSchema(const std::string& path) {
+  FEDSILO_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path));
+  return ParseDataSchema(text, path);
+}
+
+absl::StatusOr<SchemaMapping> ParseSchemaMapping(const std::vector<std::string>& rename,
+                                                 const std::vector<std::string>& recode) {
+  SchemaMapping mapping;
+  for (const std::string& entry : rename) {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+      return absl::InvalidArgumentError("data.rename: expected file_column=schema_column, got '" +
+                                        entry + "'");
+    }
+    if (!mapping.columns.emplace(entry.substr(0, eq), entry.substr(eq + 1)).second) {
+      return absl::InvalidArgumentError("data.rename: '" + entry.substr(0, eq) +
+                                        "' is renamed twice");
+    }
+  }
+  for (const std::string& entry : recode) {
+    const size_t colon = entry.find(':');
+    const size_t eq = entry.find('=', colon == std::string::npos ? 0 : colon);
+    if (colon == std::string::npos || colon == 0 || eq == std::string::npos) {
+      return absl::InvalidArgumentError(
+          "data.recode: expected schema_column:file_value=schema_value, got '" + entry + "'");
+    }
+    auto& values = mapping.values[entry.substr(0, colon)];
+    const std::string from = entry.substr(colon + 1, eq - colon - 1);
+    if (!values.emplace(from, entry.substr(eq + 1)).second) {
+      return absl::InvalidArgumentError("data.recode: '" + entry.substr(0, colon) + ":" + from +
+                                        "' is recoded twice");
+    }
+  }
+  return mapping;
 }
 
 std::string DataSchemaDigest(const DataSchema& schema) {

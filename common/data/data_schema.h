@@ -17,8 +17,8 @@
 //   sensitive: {name: sex, groups: [Female, Male]}              # optional
 //   missing: {markers: ["?", ""], policy: drop}                 # drop | error
 //
-// Not wired yet: the coordinator does not pin a schema's digest and silos do not read one (the
-// next step of issue 13). Pure functions; thread-safe. Errors (InvalidArgument) name the source,
+// A `csv` config reads its files by a schema when data.schema names one (csv_loader.h), with the
+// mapping from data.rename and data.recode. Pure functions; thread-safe. Errors (InvalidArgument) name the source,
 // and for data the file, line, column and value.
 #pragma once
 
@@ -69,6 +69,13 @@ struct SchemaReadReport {
 };
 
 absl::StatusOr<DataSchema> ParseDataSchema(std::string_view yaml_text, const std::string& source);
+// Reads and parses a schema file (NotFound naming it when absent).
+absl::StatusOr<DataSchema> LoadDataSchema(const std::string& path);
+
+// A mapping from the config's lists: rename "file_column=schema_column", recode
+// "schema_column:file_value=schema_value". InvalidArgument naming a malformed entry.
+absl::StatusOr<SchemaMapping> ParseSchemaMapping(const std::vector<std::string>& rename,
+                                                 const std::vector<std::string>& recode);
 
 // A digest of everything that decides the features (hex, 16 bytes of BLAKE2b over a canonical
 // text): two schemas with the same digest read every file alike.

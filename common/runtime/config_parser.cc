@@ -158,6 +158,9 @@ const std::vector<Section>& Schema() {
         {"classes", MEMBER(data.csv.classes)},
         {"sensitive", MEMBER(data.sensitive)},
         {"groups", MEMBER(data.csv.groups)},
+        {"schema", MEMBER(data.csv.schema)},
+        {"rename", MEMBER(data.csv.rename)},
+        {"recode", MEMBER(data.csv.recode)},
         {"label_map", MEMBER(data.label_map), OneOf({"", "parity"})},
         {"pca", MEMBER(data.pca), AtLeast(0)},
         {"missing", MEMBER(data.missing)},
@@ -871,6 +874,7 @@ absl::StatusOr<ExperimentConfig> Parse(const std::string& yaml_text, const std::
     config.data.seed = config.seed;
     ResolveAgainst(base_dir, config.data.csv.train);
     ResolveAgainst(base_dir, config.data.csv.test);
+    ResolveAgainst(base_dir, config.data.csv.schema);
     ResolveAgainst(base_dir, config.data.dir);
     config.source_path = source_name;
     return config;

@@ -6,10 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "common/data/csv_reader.h"
+#include "common/data/loader_registry.h"
 #include "common/data/tabular.h"
+#include "tests/testing/process.h"
 
 namespace fedsilo {
 namespace {
@@ -149,6 +152,37 @@ TEST(DataSchemaTest, MalformedSchemasAreRefusedNamingTheProblem) {
               HasSubstr("scale finite and > 0"));
   EXPECT_THAT(error("features: [{name: c, type: numeric}]\nlabel: {name: y, classes: [a]}\n"),
               HasSubstr("at least two"));
+}
+
+// Through the `csv` loader: data.schema plus each file's own data.rename / data.recode, as two
+// silos' configs would say them, read to the same dataset.
+TEST(DataSchemaTest, TheCsvLoaderReadsBySchemaWithEachFilesOwnSpelling) {
+  const std::filesystem::path dir = testing::FreshTempDir("data_schema_loader");
+  testing::WriteFile(dir / "schema.yaml", kSchema);
+  testing::WriteFile(dir / "a.csv", "age,sex,job,income\n30,Female,clerk,<=50K\n55,Male,pilot,>50K\n");
+  testing::WriteFile(dir / "b.csv", "salary,gender,occupation,years\nlow,woman,clerk,30\n"
+                                    "high,man,pilot,55\n");
+  testing::WriteFile(dir / "none.csv", "age,sex,job,income\n");
+  DataConfig a;
+  a.dataset = "csv";
+  a.csv.train = (dir / "a.csv").string();
+  a.csv.test = (dir / "none.csv").string();
+  a.csv.schema = (dir / "schema.yaml").string();
+  DataConfig b = a;
+  b.csv.train = (dir / "b.csv").string();
+  b.csv.rename = {"salary=income", "gender=sex", "occupation=job", "years=age"};
+  b.csv.recode = {"sex:woman=Female", "sex:man=Male", "income:low=<=50K", "income:high=>50K"};
+  absl::StatusOr<TrainTest> from_a = LoadData(a);
+  absl::StatusOr<TrainTest> from_b = LoadData(b);
+  ASSERT_TRUE(from_a.ok()) << from_a.status();
+  ASSERT_TRUE(from_b.ok()) << from_b.status();
+  EXPECT_EQ(from_a->train.x, from_b->train.x);
+  EXPECT_EQ(from_a->train.y, from_b->train.y);
+  EXPECT_EQ(from_a->train.group, from_b->train.group);
+  EXPECT_EQ(from_a->train.feature_names, from_b->train.feature_names);
+  EXPECT_EQ(from_a->test.size(), 0);
+  b.csv.recode = {"sex-woman=Female"};
+  EXPECT_THAT(LoadData(b).status().message(), HasSubstr("data.recode: expected"));
 }
 
 }  // namespace

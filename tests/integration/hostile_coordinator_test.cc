@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/data/data_schema.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/fake_coordinator.h"
 #include "tests/testing/loopback.h"
@@ -304,6 +305,71 @@ TEST_F(HostileCoordinatorTest, DryRunReadsAndValidatesTheSilosOwnFile) {
   EXPECT_NE(refused.log().find("bad.csv:5: column 'x2': expected a number, got 'abc'"),
             std::string::npos)
       << refused.log();
+}
+
+// A run that pins a shared data schema (its digest in the Welcome) takes only silos that read
+// their file by the same schema: another schema, or none, is refused at join naming both digests;
+// the same schema (and its own spelling of the columns) joins and answers.
+TEST_F(HostileCoordinatorTest, ASiloMustReadItsFileByTheRunsSchema) {
+  testing::WriteFile(dir_ / "schema.yaml",
+                     "features:\n  - {name: x1, type: numeric}\n  - {name: x2, type: numeric}\n"
+                     "  - {name: x3, type: numeric}\nlabel: {name: label, classes: [\"no\", "
+                     "\"yes\"]}\n");
+  testing::WriteFile(dir_ / "other_schema.yaml",
+                     "features:\n  - {name: x1, type: numeric, scale: 2}\n"
+                     "  - {name: x2, type: numeric}\n  - {name: x3, type: numeric}\n"
+                     "label: {name: label, classes: [\"no\", \"yes\"]}\n");
+  const std::string digest = DataSchemaDigest(*LoadDataSchema((dir_ / "schema.yaml").string()));
+  auto run_with = [&](const std::string& name, const std::string& schema_line) {
+    std::string yaml = Config(dir_ / "data.csv");
+    yaml.replace(yaml.find("standardize: false"), 18, "standardize: false" + schema_line);
+    testing::WriteFile(dir_ / (name + ".yaml"), yaml);
+    SiloRun run;
+    std::mutex mutex;
+    FakeCoordinator coordinator([&](grpc::ServerContext*, FakeCoordinator::Stream* stream) {
+      v1::SiloMessage hello;
+      if (!stream->Read(&hello)) return grpc::Status::OK;
+      v1::CoordinatorMessage welcome;
+      welcome.mutable_welcome()->set_protocol_version(1);
+      welcome.mutable_welcome()->set_num_silos(1);
+      welcome.mutable_welcome()->set_experiment_yaml(yaml);
+      welcome.mutable_welcome()->set_num_parameters(kParameters);
+      welcome.mutable_welcome()->set_schema_digest(digest);
+      stream->Write(welcome);
+      v1::SiloMessage ready;
+      if (stream->Read(&ready) && ready.has_ready()) {
+        std::optional<v1::SiloMessage> reply =
+            testing::Ask(stream, 1, std::vector<double>(kParameters, 0.0));
+        std::lock_guard<std::mutex> lock(mutex);
+        if (reply) run.seen.replies.push_back(*reply);
+        testing::Finish(stream);
+      }
+      return grpc::Status::OK;
+    });
+    ChildProcess silo({"silo", "--coordinator", coordinator.address(), "--insecure", "--name", name,
+                       "--data", (dir_ / "data.csv").string(), "--config",
+                       (dir_ / (name + ".yaml")).string(), "--state-dir",
+                       (dir_ / ("state_" + name)).string(), "--connect-timeout", "10"},
+                      dir_ / (name + ".log"));
+    run.exit_status = silo.Wait(60s);
+    run.log = silo.log();
+    std::lock_guard<std::mutex> lock(mutex);
+    return run;
+  };
+  const SiloRun none = run_with("none", "");
+  EXPECT_EQ(none.exit_status, std::optional<int>(2)) << none.log;
+  EXPECT_NE(none.log.find("reads every silo's data by a shared schema (digest " + digest +
+                          "), but this silo's config names none"),
+            std::string::npos)
+      << none.log;
+  const SiloRun other = run_with("other", ", schema: " + (dir_ / "other_schema.yaml").string());
+  EXPECT_EQ(other.exit_status, std::optional<int>(2)) << other.log;
+  EXPECT_NE(other.log.find(") is not the run's (digest " + digest + ")"), std::string::npos)
+      << other.log;
+  const SiloRun same = run_with("same", ", schema: " + (dir_ / "schema.yaml").string());
+  EXPECT_EQ(same.exit_status, std::optional<int>(0)) << same.log;
+  ASSERT_EQ(same.seen.replies.size(), 1u) << same.log;
+  EXPECT_TRUE(same.seen.replies[0].has_update()) << same.log;
 }
 
 // A record-level private silo without a state directory would forget its spent budget on restart:

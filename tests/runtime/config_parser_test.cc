@@ -648,7 +648,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 75);  // seed + 19 data + 8 partition + 4 model + 15 algorithm + 9 fairness
+  EXPECT_EQ(keys, 78);  // seed + 22 data + 8 partition + 4 model + 15 algorithm + 9 fairness
                         // + 8 privacy + 3 output + 8 network
 }
 
