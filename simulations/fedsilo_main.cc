@@ -24,6 +24,9 @@
 
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
+#include "common/data/csv_loader.h"
+#include "common/data/csv_reader.h"
+#include "common/data/data_schema.h"
 #include "common/runtime/partition_export.h"
 #include "common/runtime/silo_privacy.h"
 #include "common/runtime/sweep.h"
@@ -320,6 +323,58 @@ int Partition(const std::string& config_path, const std::vector<std::string>& ov
   return 0;
 }
 
+struct CheckDataArgs {
+  std::string schema;
+  std::string data;
+  std::vector<std::string> rename;
+  std::vector<std::string> recode;
+  std::string delimiter = ",";
+};
+
+// `fedsilo check-data`: what a silo would read from its file by the shared schema, or the first
+// problem (file, line, column, value) with exit 2.
+int CheckData(const CheckDataArgs& args) {
+  auto schema = fedsilo::LoadDataSchema(args.schema);
+  if (!schema.ok()) return Fail(schema.status());
+  auto mapping = fedsilo::ParseSchemaMapping(args.rename, args.recode);
+  if (!mapping.ok()) return Fail(mapping.status());
+  auto options = fedsilo::CsvOptionsForDelimiter(args.delimiter);
+  if (!options.ok()) return Fail(options.status());
+  auto rows = fedsilo::ReadCsvFile(args.data, *options);
+  if (!rows.ok()) return Fail(rows.status());
+  auto table = fedsilo::TableFromCsv(*std::move(rows), args.data, /*header=*/true);
+  if (!table.ok()) return Fail(table.status());
+  fedsilo::SchemaReadReport report;
+  auto data = fedsilo::ReadWithSchema(*table, *schema, *mapping, &report);
+  if (!data.ok()) return Fail(data.status());
+  std::string dropped;
+  for (const auto& [column, count] : report.missing_by_column) {
+    dropped += (dropped.empty() ? "" : ", ") + column + " " + std::to_string(count);
+  }
+  std::fprintf(stderr, "fedsilo: %s: %zu rows read, %zu dropped%s%s%s\n", args.data.c_str(),
+               report.rows_read, report.rows_dropped, dropped.empty() ? "" : " (missing: ",
+               dropped.c_str(), dropped.empty() ? "" : ")");
+  std::vector<int> classes(static_cast<size_t>(data->num_classes), 0);
+  for (int y : data->y) ++classes[static_cast<size_t>(y)];
+  std::string class_counts;
+  for (size_t c = 0; c < classes.size(); ++c) {
+    class_counts += (c > 0 ? ", " : "") + data->class_names[c] + " " + std::to_string(classes[c]);
+  }
+  std::fprintf(stderr, "fedsilo: %d records, %d features, classes: %s\n", data->size(),
+               data->dim(), class_counts.c_str());
+  if (data->has_groups()) {
+    std::vector<int> groups(static_cast<size_t>(data->num_groups), 0);
+    for (int g : data->group) ++groups[static_cast<size_t>(g)];
+    std::string group_counts;
+    for (size_t g = 0; g < groups.size(); ++g) {
+      group_counts += (g > 0 ? ", " : "") + data->group_names[g] + " " + std::to_string(groups[g]);
+    }
+    std::fprintf(stderr, "fedsilo: groups: %s\n", group_counts.c_str());
+  }
+  std::fprintf(stderr, "fedsilo: schema digest %s\n", fedsilo::DataSchemaDigest(*schema).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -496,6 +551,19 @@ int main(int argc, char** argv) {
   partition->add_option("--set", overrides, "override a config key: key.path=value (repeatable)");
   partition->add_option("--out", partition_out, "output directory (new or empty)")->required();
 
+  CheckDataArgs check_args;
+  CLI::App* check_data = app.add_subcommand(
+      "check-data", "read a silo's CSV file by a shared data schema: what it holds, or the first "
+                    "problem (exit 2)");
+  check_data->add_option("--schema", check_args.schema, "the data schema (YAML)")->required();
+  check_data->add_option("--data", check_args.data, "the silo's CSV file")->required();
+  check_data->add_option("--rename", check_args.rename,
+                         "file_column=schema_column (repeatable; data.rename)");
+  check_data->add_option("--recode", check_args.recode,
+                         "schema_column:file_value=schema_value (repeatable; data.recode)");
+  check_data->add_option("--delimiter", check_args.delimiter, "field delimiter")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -517,5 +585,6 @@ int main(int argc, char** argv) {
   if (calibrate->parsed()) return PrivacyCalibrate(privacy_args);
   if (shuffle->parsed()) return PrivacyShuffle(shuffle_args);
   if (partition->parsed()) return Partition(config_path, overrides, partition_out);
+  if (check_data->parsed()) return CheckData(check_args);
   return 2;
 }

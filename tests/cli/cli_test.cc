@@ -228,5 +228,31 @@ TEST_F(CliTest, SweepChecksTheWholeGridBeforeTheFirstRun) {
   EXPECT_FALSE(std::filesystem::exists(out / "point_0"));
 }
 
+// `fedsilo check-data`: what a silo's file holds when read by the shared schema (rows read and
+// dropped with the reason, records, features, class counts, the schema's digest), or the first
+// problem naming file, line, column and value, with exit 2.
+TEST_F(CliTest, CheckDataReportsWhatAFileHoldsByTheSchema) {
+  WriteFile(dir_ / "schema.yaml",
+            "features:\n  - {name: x1, type: numeric}\n"
+            "  - {name: color, type: categorical, levels: [blue, red]}\n"
+            "label: {name: y, classes: [\"no\", \"yes\"]}\n");
+  WriteFile(dir_ / "own.csv", "x1,colour,y\n1,blue,no\n?,red,yes\n3,rot,yes\n4,red,yes\n");
+  const std::string base = "check-data --schema " + (dir_ / "schema.yaml").string() +
+                           " --rename colour=color --data ";
+  auto ok = RunFedsilo(base + (dir_ / "own.csv").string() + " --recode color:rot=red");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("own.csv: 4 rows read, 1 dropped (missing: x1 1)"), std::string::npos)
+      << ok.output;
+  EXPECT_NE(ok.output.find("3 records, 3 features, classes: no 1, yes 2"), std::string::npos)
+      << ok.output;
+  // Without the recode, 'rot' is a level the schema does not have.
+  auto bad = RunFedsilo(base + (dir_ / "own.csv").string());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("own.csv:4: column 'color': 'rot' is not one of its levels (blue, "
+                            "red)"),
+            std::string::npos)
+      << bad.output;
+}
+
 }  // namespace
 }  // namespace fedsilo
