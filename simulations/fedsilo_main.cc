@@ -24,6 +24,7 @@
 
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
+#include "common/base/binary_record.h"
 #include "common/data/csv_loader.h"
 #include "common/data/csv_reader.h"
 #include "common/data/data_schema.h"
@@ -323,6 +324,26 @@ int Partition(const std::string& config_path, const std::vector<std::string>& ov
   return 0;
 }
 
+// `fedsilo schema`: a first shared data schema from a csv config and its reference file.
+int Schema(const std::string& config_path, const std::vector<std::string>& overrides,
+           const std::string& out) {
+  auto config = fedsilo::LoadExperimentConfig(config_path, overrides);
+  if (!config.ok()) return Fail(config.status());
+  auto schema = fedsilo::SchemaFromReference(config->data);
+  if (!schema.ok()) return Fail(schema.status());
+  const std::string text =
+      "# fedsilo data schema, written by `fedsilo schema` from " + config->data.csv.train +
+      ".\n# Edit it (levels, classes, public centre and scale), then give every silo the same "
+      "file\n# (data.schema); each maps its own column names and spellings with data.rename and "
+      "data.recode.\n" + fedsilo::DataSchemaToYaml(*schema);
+  if (absl::Status written = fedsilo::WriteFileAtomically(out, text); !written.ok()) {
+    return Fail(written);
+  }
+  std::fprintf(stderr, "fedsilo: schema with %zu features written to %s (digest %s)\n",
+               schema->features.size(), out.c_str(), fedsilo::DataSchemaDigest(*schema).c_str());
+  return 0;
+}
+
 struct CheckDataArgs {
   std::string schema;
   std::string data;
@@ -551,6 +572,14 @@ int main(int argc, char** argv) {
   partition->add_option("--set", overrides, "override a config key: key.path=value (repeatable)");
   partition->add_option("--out", partition_out, "output directory (new or empty)")->required();
 
+  std::string schema_out;
+  CLI::App* schema_command = app.add_subcommand(
+      "schema", "write a first shared data schema from a csv config and its reference file");
+  schema_command->add_option("config", config_path, "experiment file (YAML), data.dataset: csv")
+      ->required();
+  schema_command->add_option("--set", overrides, "override a config key (repeatable)");
+  schema_command->add_option("--out", schema_out, "the schema file to write")->required();
+
   CheckDataArgs check_args;
   CLI::App* check_data = app.add_subcommand(
       "check-data", "read a silo's CSV file by a shared data schema: what it holds, or the first "
@@ -586,5 +615,6 @@ int main(int argc, char** argv) {
   if (shuffle->parsed()) return PrivacyShuffle(shuffle_args);
   if (partition->parsed()) return Partition(config_path, overrides, partition_out);
   if (check_data->parsed()) return CheckData(check_args);
+  if (schema_command->parsed()) return Schema(config_path, overrides, schema_out);
   return 2;
 }

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/base/binary_record.h"
+#include "common/data/csv_loader.h"
+#include "common/data/csv_reader.h"
 #include "yaml-cpp/yaml.h"
 
 namespace fedsilo {
@@ -181,6 +183,125 @@ absl::StatusOr<SchemaMapping> ParseSchemaMapping(const std::vector<std::string>&
     }
   }
   return mapping;
+}
+
+absl::StatusOr<DataSchema> SchemaFromReference(const DataConfig& config) {
+  const CsvSchema& csv = config.csv;
+  if (config.dataset != "csv" || csv.train.empty() || csv.label.empty()) {
+    return absl::InvalidArgumentError(
+        "schema: the config must describe a csv file (data.dataset: csv, data.train, data.label)");
+  }
+  FEDSILO_ASSIGN_OR_RETURN(CsvOptions options, CsvOptionsForDelimiter(csv.delimiter));
+  FEDSILO_ASSIGN_OR_RETURN(CsvRows rows, ReadCsvFile(csv.train, options));
+  FEDSILO_ASSIGN_OR_RETURN(const Table table, TableFromCsv(std::move(rows), csv.train, csv.header));
+  DataSchema schema;
+  const auto contains = [](const std::vector<std::string>& list, const std::string& value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+  };
+  auto distinct = [&](size_t c) {
+    std::set<std::string> values;
+    for (size_t r = 0; r < table.rows(); ++r) {
+      if (!IsMissing(table.at(r, c))) values.insert(table.at(r, c));
+    }
+    return std::vector<std::string>(values.begin(), values.end());
+  };
+  std::optional<size_t> label_col;
+  for (size_t c = 0; c < table.cols(); ++c) {
+    const std::string& name = table.columns[c];
+    if (name == csv.label) {
+      label_col = c;
+      continue;
+    }
+    if (name == config.sensitive) {  // a group column; a feature too unless dropped
+      schema.sensitive = name;
+      schema.groups = csv.groups.empty() ? distinct(c) : csv.groups;
+    }
+    if (contains(csv.drop, name)) continue;
+    SchemaFeature feature;
+    feature.name = name;
+    if (contains(csv.categorical, name)) {
+      feature.categorical = true;
+      feature.levels = distinct(c);
+      if (feature.levels.empty()) return Bad(csv.train, "column '" + name + "' has no values");
+    } else if (csv.standardize) {
+      double sum = 0.0, sq = 0.0;
+      size_t count = 0;
+      for (size_t r = 0; r < table.rows(); ++r) {
+        if (IsMissing(table.at(r, c))) continue;
+        const std::optional<double> v = ParseNumber(table.at(r, c));
+        if (!v) {
+          return Bad(absl::StrCat(csv.train, ":", table.lines[r]),
+                     "column '" + name + "': expected a number, got '" + table.at(r, c) +
+                         "' (list it in data.categorical or data.drop)");
+        }
+        sum += *v;
+        ++count;
+      }
+      if (count > 0) {
+        feature.center = sum / static_cast<double>(count);
+        for (size_t r = 0; r < table.rows(); ++r) {
+          if (const std::optional<double> v = ParseNumber(table.at(r, c))) {
+            sq += (*v - feature.center) * (*v - feature.center);
+          }
+        }
+        const double sd = std::sqrt(sq / static_cast<double>(count));
+        if (sd > 0.0 && std::isfinite(sd)) feature.scale = sd;
+      }
+    }
+    schema.features.push_back(std::move(feature));
+  }
+  if (!label_col) return Bad(csv.train, "no column named '" + csv.label + "' (data.label)");
+  schema.label = csv.label;
+  if (!csv.classes.empty()) {
+    schema.classes = csv.classes;
+  } else {
+    schema.classes = distinct(*label_col);
+    if (!csv.positive.empty()) {
+      if (schema.classes.size() != 2 || !contains(schema.classes, csv.positive)) {
+        return Bad(csv.train, "data.positive '" + csv.positive + "' with label values " +
+                                  absl::StrJoin(schema.classes, ", ") +
+                                  ": a schema lists its classes (data.classes)");
+      }
+      if (schema.classes[0] == csv.positive) std::swap(schema.classes[0], schema.classes[1]);
+    }
+  }
+  if (schema.classes.size() < 2) return Bad(csv.train, "the label has fewer than two values");
+  if (schema.features.empty()) return Bad(csv.train, "no feature columns are left");
+  return schema;
+}
+
+std::string DataSchemaToYaml(const DataSchema& schema) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "features" << YAML::Value << YAML::BeginSeq;
+  for (const SchemaFeature& f : schema.features) {
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << f.name;
+    if (f.categorical) {
+      out << YAML::Key << "type" << YAML::Value << "categorical" << YAML::Key << "levels"
+          << YAML::Value << YAML::Flow << f.levels << YAML::Key << "unseen" << YAML::Value
+          << (f.unseen.empty() ? std::string("error") : f.unseen);
+    } else {
+      char center[40], scale[40];
+      std::snprintf(center, sizeof(center), "%.17g", f.center);
+      std::snprintf(scale, sizeof(scale), "%.17g", f.scale);
+      out << YAML::Key << "type" << YAML::Value << "numeric" << YAML::Key << "center"
+          << YAML::Value << center << YAML::Key << "scale" << YAML::Value << scale;
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::Key << "label" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "name"
+      << YAML::Value << schema.label << YAML::Key << "classes" << YAML::Value << YAML::Flow
+      << schema.classes << YAML::EndMap;
+  if (!schema.sensitive.empty()) {
+    out << YAML::Key << "sensitive" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "name" << YAML::Value << schema.sensitive << YAML::Key << "groups" << YAML::Value
+        << YAML::Flow << schema.groups << YAML::EndMap;
+  }
+  out << YAML::Key << "missing" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+      << "markers" << YAML::Value << YAML::Flow << schema.missing_markers << YAML::Key << "policy"
+      << YAML::Value << (schema.drop_missing ? "drop" : "error") << YAML::EndMap;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
 }
 
 std::string DataSchemaDigest(const DataSchema& schema) {

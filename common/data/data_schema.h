@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/data/data_config.h"
 #include "common/data/dataset.h"
 #include "common/data/tabular.h"
 
@@ -76,6 +77,17 @@ absl::StatusOr<DataSchema> LoadDataSchema(const std::string& path);
 // "schema_column:file_value=schema_value". InvalidArgument naming a malformed entry.
 absl::StatusOr<SchemaMapping> ParseSchemaMapping(const std::vector<std::string>& rename,
                                                  const std::vector<std::string>& recode);
+
+// A first schema from a `csv` data config and its reference file (data.train, e.g. a public
+// sample), for a researcher to edit: every column but the label and data.drop is a feature in file
+// order; data.categorical columns list their sorted distinct values (unseen: error); numeric
+// columns get the reference's mean and standard deviation as centre and scale when
+// data.standardize, else none; the label's classes are data.classes, or its sorted distinct
+// values ([other, positive] with data.positive); a sensitive column lists data.groups or its
+// sorted distinct values. InvalidArgument when the file does not fit the config.
+absl::StatusOr<DataSchema> SchemaFromReference(const DataConfig& config);
+// The schema as YAML that ParseDataSchema reads back to the same schema (and digest).
+std::string DataSchemaToYaml(const DataSchema& schema);
 
 // A digest of everything that decides the features (hex, 16 bytes of BLAKE2b over a canonical
 // text): two schemas with the same digest read every file alike.

@@ -1,5 +1,6 @@
 // The fedsilo binary as a user meets it: real processes, real files. Bad input must give a
 // one-line error naming the file, key/line or CSV row/column, and exit status 2.
+#include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/data/data_schema.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/process.h"
 
@@ -252,6 +254,35 @@ TEST_F(CliTest, CheckDataReportsWhatAFileHoldsByTheSchema) {
                             "red)"),
             std::string::npos)
       << bad.output;
+}
+
+// `fedsilo schema`: a first schema from a csv config and its reference file: numeric centre and
+// scale are the reference's mean and population deviation (by hand: 3 and sqrt(8/3)), levels and
+// classes its sorted values ([other, positive] with data.positive); check-data reads the reference
+// by it, with the digest the schema command printed.
+TEST_F(CliTest, SchemaWritesAFirstSchemaFromAReferenceFile) {
+  WriteFile(dir_ / "ref.csv", "x1,color,y\n1,blue,no\n3,red,yes\n5,red,yes\n");
+  WriteFile(dir_ / "ref.yaml", "data: {dataset: csv, train: ref.csv, label: y, positive: \"yes\", "
+                               "categorical: [color], sensitive: color}\n");
+  auto written = RunFedsilo("schema " + (dir_ / "ref.yaml").string() + " --out " +
+                            (dir_ / "schema.yaml").string());
+  ASSERT_EQ(written.exit_code, 0) << written.output;
+  const auto schema = LoadDataSchema((dir_ / "schema.yaml").string());
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  ASSERT_EQ(schema->features.size(), 2u);
+  EXPECT_EQ(schema->features[0].name, "x1");
+  EXPECT_DOUBLE_EQ(schema->features[0].center, 3.0);
+  EXPECT_DOUBLE_EQ(schema->features[0].scale, std::sqrt(8.0 / 3.0));
+  EXPECT_EQ(schema->features[1].levels, (std::vector<std::string>{"blue", "red"}));
+  EXPECT_EQ(schema->classes, (std::vector<std::string>{"no", "yes"}));
+  EXPECT_EQ(schema->groups, (std::vector<std::string>{"blue", "red"}));
+  const std::string digest = DataSchemaDigest(*schema);
+  EXPECT_NE(written.output.find("(digest " + digest + ")"), std::string::npos) << written.output;
+  auto checked = RunFedsilo("check-data --schema " + (dir_ / "schema.yaml").string() + " --data " +
+                            (dir_ / "ref.csv").string());
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  EXPECT_NE(checked.output.find("groups: blue 1, red 2"), std::string::npos) << checked.output;
+  EXPECT_NE(checked.output.find("schema digest " + digest), std::string::npos) << checked.output;
 }
 
 }  // namespace
