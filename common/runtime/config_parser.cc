@@ -251,10 +251,11 @@ struct Requirement {
   absl::string_view value;
   absl::string_view required;
   absl::string_view what;
+  absl::string_view unless = "";  // a key that, when set, makes `required` unnecessary
 };
 constexpr Requirement kRequirements[] = {
     {"data.dataset", "csv", "data.train", "the training CSV file"},
-    {"data.dataset", "csv", "data.label", "the label column"},
+    {"data.dataset", "csv", "data.label", "the label column", "data.schema"},
 };
 
 const Section* FindSection(absl::string_view name) {
@@ -829,7 +830,8 @@ absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& deco
     return *text;
   };
   for (const Requirement& requirement : kRequirements) {
-    if (text_of(requirement.key) == requirement.value && text_of(requirement.required).empty()) {
+    if (text_of(requirement.key) == requirement.value && text_of(requirement.required).empty() &&
+        (requirement.unless.empty() || text_of(requirement.unless).empty())) {
       return decoder.ErrorAt(
           requirement.key, absl::StrCat("'", requirement.value, "' requires ", requirement.required,
                                         " (", requirement.what, ")"));

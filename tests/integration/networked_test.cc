@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <filesystem>
@@ -15,6 +16,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "absl/strings/str_join.h"
 
 #include "tests/testing/child_process.h"
 #include "tests/testing/loopback.h"
@@ -361,6 +364,110 @@ TEST(NetworkedTest, SiloKilledMidRoundIsDroppedRejoinsAndKeepsItsLedger) {
   // The others answered every round, the lost one included (their noise was drawn even though
   // the round missed its quorum).
   EXPECT_EQ(queries[0], kLocalSteps * kRounds);
+}
+
+// Three hospitals with their own files cut from UCI Adult: one writes the shared schema's column
+// names and spellings, one another column order with its own spellings (F/M, lower-case race), one
+// other names and lacks a race level. Read by one schema (each with its own data.rename /
+// data.recode), they train exactly the model that the same records in the schema's own spelling
+// train: bit for bit, with real silo processes.
+TEST(NetworkedTest, SilosWithDifferentColumnsAndSpellingsTrainTheSameModelByOneSchema) {
+  if (!fs::exists(testing::SharedDataDir() + "/adult/adult.data")) {
+    FAIL() << "UCI Adult is missing at " << testing::SharedDataDir();
+  }
+  const fs::path dir = FreshTempDir("networked_schema");
+  // 3 x 150 complete Adult records (age, education-num, race, sex, hours, income).
+  std::vector<std::vector<std::string>> records;
+  {
+    std::stringstream adult(ReadFile(testing::SharedDataDir() + "/adult/adult.data"));
+    for (std::string line; std::getline(adult, line) && records.size() < 450;) {
+      std::vector<std::string> cells;
+      std::stringstream fields(line);
+      for (std::string cell; std::getline(fields, cell, ',');) {
+        cells.push_back(cell.substr(cell.find_first_not_of(' ')));
+      }
+      if (cells.size() != 15 || line.find('?') != std::string::npos) continue;
+      if (records.size() >= 300 && cells[8] == "Other") continue;  // hospital 2 lacks a level
+      records.push_back({cells[0], cells[4], cells[8], cells[9], cells[12], cells[14]});
+    }
+  }
+  ASSERT_EQ(records.size(), 450u);
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string pooled = "age,education_num,race,sex,hours,income\n";
+  for (const auto& r : records) pooled += absl::StrJoin(r, ",") + "\n";
+  testing::WriteFile(dir / "pooled.csv", pooled);
+  testing::WriteFile(dir / "schema.yaml",
+                     "features:\n"
+                     "  - {name: age, type: numeric, center: 38, scale: 13}\n"
+                     "  - {name: education_num, type: numeric, center: 10, scale: 2.5}\n"
+                     "  - {name: race, type: categorical, levels: [Amer-Indian-Eskimo, "
+                     "Asian-Pac-Islander, Black, Other, White]}\n"
+                     "  - {name: sex, type: categorical, levels: [Female, Male]}\n"
+                     "  - {name: hours, type: numeric, center: 40, scale: 12}\n"
+                     "label: {name: income, classes: [\"<=50K\", \">50K\"]}\n");
+  // Canonical files, and each hospital's own.
+  std::string own_spelling[3] = {"age,education_num,race,sex,hours,income\n",
+                                 "income,hours,race,sex,age,education_num\n",
+                                 "years,schooling,ethnicity,gender,weekly_hours,earnings\n"};
+  for (int h = 0; h < 3; ++h) {
+    std::string canonical = "age,education_num,race,sex,hours,income\n";
+    for (int i = 150 * h; i < 150 * (h + 1); ++i) {
+      const auto& r = records[static_cast<size_t>(i)];
+      canonical += absl::StrJoin(r, ",") + "\n";
+      if (h == 0) own_spelling[0] += absl::StrJoin(r, ",") + "\n";
+      if (h == 1) {
+        const std::vector<std::string> reordered = {r[5], r[4], lower(r[2]),
+                                                    r[3] == "Female" ? "F" : "M", r[0], r[1]};
+        own_spelling[1] += absl::StrJoin(reordered, ",") + "\n";
+      }
+      if (h == 2) own_spelling[2] += absl::StrJoin(r, ",") + "\n";
+    }
+    testing::WriteFile(dir / ("canonical" + std::to_string(h) + ".csv"), canonical);
+    testing::WriteFile(dir / ("own" + std::to_string(h) + ".csv"), own_spelling[h]);
+  }
+  const std::string common =
+      "seed: 5\n"
+      "partition: {scheme: iid, silos: 3}\n"
+      "model: {type: logistic}\n"
+      "algorithm: {name: fedavg, rounds: 4, local_steps: 2, batch_size: 16, lr: 0.3}\n"
+      "output: {eval_every: 2}\n"
+      "network: {round_timeout_seconds: 30, join_timeout_seconds: 60, silos: [h0, h1, h2]}\n";
+  const std::string data = "data: {dataset: csv, schema: " + (dir / "schema.yaml").string() +
+                           ", train: " + (dir / "pooled.csv").string() + ", test: " +
+                           (dir / "pooled.csv").string();
+  testing::WriteFile(dir / "coordinator.yaml", common + data + "}\n");
+  testing::WriteFile(dir / "silo_canonical.yaml", common + data + "}\n");
+  testing::WriteFile(dir / "silo0.yaml", common + data + "}\n");
+  testing::WriteFile(dir / "silo1.yaml",
+                     common + data + ", recode: [\"sex:F=Female\", \"sex:M=Male\", "
+                     "\"race:amer-indian-eskimo=Amer-Indian-Eskimo\", "
+                     "\"race:asian-pac-islander=Asian-Pac-Islander\", \"race:black=Black\", "
+                     "\"race:other=Other\", \"race:white=White\"]}\n");
+  testing::WriteFile(dir / "silo2.yaml",
+                     common + data + ", rename: [years=age, schooling=education_num, "
+                     "ethnicity=race, gender=sex, weekly_hours=hours, earnings=income]}\n");
+  auto run = [&](const std::string& name, bool own) {
+    const fs::path run_dir = dir / name;
+    fs::create_directories(run_dir);
+    LocalFederation federation(run_dir, (dir / "coordinator.yaml").string(), FreePort());
+    federation.StartCoordinator();
+    for (int h = 0; h < 3; ++h) {
+      const std::string i = std::to_string(h);
+      federation.StartSiloWith(
+          h, {"--name", "h" + i, "--data",
+              (dir / ((own ? "own" : "canonical") + i + ".csv")).string(), "--config",
+              (dir / (own ? "silo" + i + ".yaml" : std::string("silo_canonical.yaml"))).string()});
+    }
+    EXPECT_EQ(federation.Finish(), 0) << federation.coordinator().log();
+    return ReadFile(federation.out() / "model.bin");
+  };
+  const std::string canonical_model = run("canonical", false);
+  const std::string own_model = run("own", true);
+  ASSERT_FALSE(canonical_model.empty());
+  EXPECT_EQ(own_model, canonical_model);
 }
 
 // A quorum that no round reaches (all 4 replies wanted, one silo never comes): the run ends with
