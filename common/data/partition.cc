@@ -40,7 +40,7 @@ using Field = IndexList SiloShard::*;  // &SiloShard::train or &SiloShard::test
 
 constexpr const char* kSchemes[] = {"iid",          "dirichlet",    "shards",
                                     "label_per_silo", "by_attribute", "even_odd_pairs",
-                                    "per_fedavg_split"};
+                                    "per_fedavg_split", "contiguous"};
 
 // Dirichlet: draws of the whole partition before falling back to the documented fix.
 constexpr int kDirichletMaxDraws = 10;
@@ -673,6 +673,12 @@ absl::StatusOr<std::vector<SiloShard>> PartitionData(const TrainTest& data,
   if (scheme == "iid") {
     DealEqual(ShuffledRange(data.train.size(), train_rng), silos, shards, &SiloShard::train);
     DealEqual(ShuffledRange(data.test.size(), test_rng), silos, shards, &SiloShard::test);
+  } else if (scheme == "contiguous") {  // silo s: the s-th block of the records, in file order
+    IndexList train(static_cast<size_t>(data.train.size())), test(static_cast<size_t>(data.test.size()));
+    std::iota(train.begin(), train.end(), 0);
+    std::iota(test.begin(), test.end(), 0);
+    DealEqual(train, silos, shards, &SiloShard::train);
+    DealEqual(test, silos, shards, &SiloShard::test);
   } else if (scheme == "dirichlet" || scheme == "shards" || scheme == "label_per_silo") {
     FEDSILO_ASSIGN_OR_RETURN(const int num_classes, CheckedNumClasses(data));
     const std::vector<IndexList> by_class = ShuffledByClass(data.train.y, num_classes, train_rng);

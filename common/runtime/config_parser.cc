@@ -167,7 +167,7 @@ const std::vector<Section>& Schema() {
         {"max_train", MEMBER(data.max_train), AtLeast(0)}}},
       {"partition",
        {{"scheme", MEMBER(partition.scheme),
-         OneOf({"iid", "dirichlet", "shards", "label_per_silo", "by_attribute", "even_odd_pairs",
+         OneOf({"iid", "contiguous", "dirichlet", "shards", "label_per_silo", "by_attribute", "even_odd_pairs",
                 "per_fedavg_split"})},
         {"silos", MEMBER(partition.silos), AtLeast(1)},
         {"alpha", MEMBER(partition.alpha), Positive()},

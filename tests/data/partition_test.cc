@@ -173,6 +173,19 @@ TEST(PartitionTest, IidIsRandomNotContiguous) {
   EXPECT_GT(shards[0].train.back() - shards[0].train.front(), 250);
 }
 
+// contiguous: silo s holds the s-th block of the records in file order (floor(n s / k) ..), as
+// silos holding consecutive parts of one file do.
+TEST(PartitionTest, ContiguousGivesEachSiloItsBlockInFileOrder) {
+  const TrainTest data = MakeData(10, 7, 2);
+  const auto shards = PartitionOrDie(data, Config("contiguous", 3));
+  EXPECT_EQ(shards[0].train, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(shards[1].train, (std::vector<int>{3, 4, 5}));
+  EXPECT_EQ(shards[2].train, (std::vector<int>{6, 7, 8, 9}));
+  EXPECT_EQ(shards[0].test, (std::vector<int>{0, 1}));
+  EXPECT_EQ(shards[1].test, (std::vector<int>{2, 3}));
+  EXPECT_EQ(shards[2].test, (std::vector<int>{4, 5, 6}));
+}
+
 TEST(PartitionTest, OneSiloGetsEverything) {
   const TrainTest data = MakeData(50, 20, 2);
   const auto shards = PartitionOrDie(data, Config("iid", 1));

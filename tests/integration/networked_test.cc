@@ -369,8 +369,9 @@ TEST(NetworkedTest, SiloKilledMidRoundIsDroppedRejoinsAndKeepsItsLedger) {
 // Three hospitals with their own files cut from UCI Adult: one writes the shared schema's column
 // names and spellings, one another column order with its own spellings (F/M, lower-case race), one
 // other names and lacks a race level. Read by one schema (each with its own data.rename /
-// data.recode), they train exactly the model that the same records in the schema's own spelling
-// train: bit for bit, with real silo processes.
+// data.recode), they train exactly the model that thread mode trains on the same records (the
+// pooled file, partition.scheme contiguous), and that the same records in the schema's own
+// spelling train as silo processes: bit for bit.
 TEST(NetworkedTest, SilosWithDifferentColumnsAndSpellingsTrainTheSameModelByOneSchema) {
   if (!fs::exists(testing::SharedDataDir() + "/adult/adult.data")) {
     FAIL() << "UCI Adult is missing at " << testing::SharedDataDir();
@@ -430,7 +431,7 @@ TEST(NetworkedTest, SilosWithDifferentColumnsAndSpellingsTrainTheSameModelByOneS
   }
   const std::string common =
       "seed: 5\n"
-      "partition: {scheme: iid, silos: 3}\n"
+      "partition: {scheme: contiguous, silos: 3}\n"
       "model: {type: logistic}\n"
       "algorithm: {name: fedavg, rounds: 4, local_steps: 2, batch_size: 16, lr: 0.3}\n"
       "output: {eval_every: 2}\n"
@@ -468,6 +469,10 @@ TEST(NetworkedTest, SilosWithDifferentColumnsAndSpellingsTrainTheSameModelByOneS
   const std::string own_model = run("own", true);
   ASSERT_FALSE(canonical_model.empty());
   EXPECT_EQ(own_model, canonical_model);
+  const auto thread = testing::RunFedsilo("run " + (dir / "coordinator.yaml").string() +
+                                          " --quiet --threads 2 --out " + (dir / "thread").string());
+  ASSERT_EQ(thread.exit_code, 0) << thread.output;
+  EXPECT_EQ(ReadFile(dir / "thread" / "model.bin"), own_model);
 }
 
 // A quorum that no round reaches (all 4 replies wanted, one silo never comes): the run ends with

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -65,7 +66,9 @@ inline void WriteFile(const std::filesystem::path& path, const std::string& text
 
 // A fresh, empty temporary directory for one test.
 inline std::filesystem::path FreshTempDir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("fedsilo_test_" + name);
+  // The process id keeps two test runs on one machine (two checkouts) out of each other's way.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("fedsilo_test_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
