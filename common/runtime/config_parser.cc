@@ -860,11 +860,11 @@ absl::StatusOr<ExperimentConfig> Parse(const std::string& yaml_text, const std::
   }
   try {
     FEDSILO_ASSIGN_OR_RETURN(std::set<std::string> overridden, ApplyOverrides(root, overrides));
+    const YAML::Node& tree = root;  // const: looking a key up must not create it
     const bool privacy_section_given =
         std::any_of(overridden.begin(), overridden.end(),
                     [](const std::string& path) { return path.rfind("privacy.", 0) == 0; }) ||
-        (root.IsMap() && static_cast<const YAML::Node&>(root)["privacy"].IsDefined() &&
-         !static_cast<const YAML::Node&>(root)["privacy"].IsNull());
+        (tree.IsMap() && tree["privacy"].IsDefined() && !tree["privacy"].IsNull());
     Decoder decoder(file, std::move(overridden));
     ExperimentConfig config;
     FEDSILO_RETURN_IF_ERROR(decoder.DecodeRoot(root, config));

@@ -88,6 +88,15 @@ class NetworkTransportTlsTest : public ::testing::Test {
     return *silos_.back();
   }
   NetworkTransport& transport() { return coordinator_->transport(); }
+  // silo-c's certificate asks for shard 0, which silo-a's holds: refused, naming the holder.
+  void ExpectSiloCCannotTakeSiloAsShard() {
+    TestSilo& c = NewSilo(certs_->ca, certs_->silo_c);
+    ASSERT_TRUE(c.Hello("silo-c", 0));
+    const grpc::Status taken = c.Finish();
+    EXPECT_EQ(taken.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(taken.error_message(),
+                HasSubstr("silo 0 joined this run as 'silo-a'; 'silo-c' cannot take its place"));
+  }
 
   // Silos 0..n-1 answer a round with delta (id, id, id), weight 1.
   RoundResults Round(int round, const std::vector<TestSilo*>& silos) {
@@ -189,12 +198,7 @@ TEST_F(NetworkTransportTlsTest, WithoutARosterOneCertificateHoldsOneShard) {
   // While silo-a is away, another certificate cannot take its shard; silo-a gets it back.
   a.Cancel();
   ASSERT_TRUE(capture.log().WaitFor("silo 0 left"));
-  TestSilo& c = NewSilo(certs_->ca, certs_->silo_c);
-  ASSERT_TRUE(c.Hello("silo-c", 0));
-  const grpc::Status taken = c.Finish();
-  EXPECT_EQ(taken.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(taken.error_message(),
-              HasSubstr("silo 0 joined this run as 'silo-a'; 'silo-c' cannot take its place"));
+  ExpectSiloCCannotTakeSiloAsShard();
   TestSilo& back = NewSilo(certs_->ca, certs_->silo_a);
   ASSERT_EQ(back.Join("silo-a", kParameters, 0).value_or(v1::Welcome()).silo_id(), 0u);
   TestSilo& c2 = NewSilo(certs_->ca, certs_->silo_c);
@@ -216,12 +220,7 @@ TEST_F(NetworkTransportTlsTest, WithoutARosterTheBindingSurvivesACoordinatorRest
   silos_.clear();  // the coordinator goes away, and comes back on the same file
   coordinator_.reset();
   Start(/*roster=*/{}, file);
-  TestSilo& c = NewSilo(certs_->ca, certs_->silo_c);
-  ASSERT_TRUE(c.Hello("silo-c", 0));
-  const grpc::Status taken = c.Finish();
-  EXPECT_EQ(taken.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_THAT(taken.error_message(),
-              HasSubstr("silo 0 joined this run as 'silo-a'; 'silo-c' cannot take its place"));
+  ExpectSiloCCannotTakeSiloAsShard();
   TestSilo& back = NewSilo(certs_->ca, certs_->silo_a);
   EXPECT_EQ(back.Join("silo-a", kParameters, 0).value_or(v1::Welcome()).silo_id(), 0u);
   // A file that does not fit the run is refused, naming it.
