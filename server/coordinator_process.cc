@@ -184,6 +184,18 @@ absl::StatusOr<std::string> RunIdFor(const std::string& out_dir, bool resume) {
     if (id.empty()) return absl::DataLossError("--resume: " + path + " is empty");
     return id;
   }
+  if (std::filesystem::exists(path)) {
+    // A second run into the same folder would overwrite the first run's results, and the silos'
+    // ledgers already count that run: refuse, naming both ways on.
+    absl::StatusOr<std::string> text = ReadWholeFile(path);
+    const std::string old_id =
+        text.ok() ? std::string(absl::StripAsciiWhitespace(*text)) : std::string("?");
+    return absl::FailedPreconditionError(
+        "the output folder " + out_dir + " already holds run " + old_id + " (" + path +
+        "): pass --resume to continue that run, or give a new --out (or remove " + out_dir +
+        ") to start another; the silos' ledgers (--state-dir) keep counting the budget the "
+        "earlier run spent on their records");
+  }
   std::error_code error;
   std::filesystem::create_directories(out_dir, error);
   if (error) {

@@ -213,7 +213,7 @@ silo_cmd() {  # silo_cmd I: fills the array `cmd`
     cmd=("$binary" silo --coordinator "$address")
   fi
   cmd+=(--name "${names[$i]}" --shard "$i" --config "$config"
-        --state-dir "$run_dir/state/${names[$i]}")
+        --state-dir "$run_dir/state/${names[$i]}" --connect-timeout 60)
   if $insecure; then
     cmd+=(--insecure)
   else

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -87,6 +89,16 @@ absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::LoadOrCreate(const std::s
     }
   } else {
     FEDSILO_ASSIGN_OR_RETURN(keys, Generate());
+    if (const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+        !folder.empty()) {
+      std::error_code error;
+      std::filesystem::create_directories(folder, error);
+      if (error) {
+        return absl::PermissionDeniedError("cannot create the folder " + folder.string() +
+                                           " of the sealing key file " + path + ": " +
+                                           error.message());
+      }
+    }
     std::string text = Hex(keys.secret_key_) + "\n";
     {
       // Created with mode 0600 before the secret is written.
@@ -96,7 +108,10 @@ absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::LoadOrCreate(const std::s
       out << text;
       out.flush();
       sodium_memzero(text.data(), text.size());
-      if (!out) return absl::PermissionDeniedError("cannot write the sealing key file " + path);
+      if (!out) {
+        return absl::PermissionDeniedError("cannot write the sealing key file " + path + ": " +
+                                           std::strerror(errno));
+      }
     }
     std::filesystem::permissions(path, std::filesystem::perms::owner_read |
                                            std::filesystem::perms::owner_write);

@@ -112,5 +112,21 @@ TEST_F(NetworkCliTest, ShufflerAndPinnedKeyArgumentsAreChecked) {
   EXPECT_THAT(key.output, HasSubstr("--sealing-key is for shuffle-model algorithms"));
 }
 
+// A second coordinator run into the folder of a first would overwrite its results (the compose
+// example run twice, issue 17): refused before listening, naming the run and both ways on; the
+// first run's files are untouched.
+TEST_F(NetworkCliTest, CoordinatorRefusesAnOutputFolderThatHoldsARun) {
+  const std::filesystem::path out = dir_ / "out";
+  testing::WriteFile(out / "run_id", "0123abcd\n");
+  testing::WriteFile(out / "summary.json", "{}\n");
+  const auto again = RunFedsilo(Coordinator("--insecure --listen 127.0.0.1:0 --out " + out.string()));
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("the output folder " + out.string() + " already holds run "
+                                      "0123abcd"));
+  EXPECT_THAT(again.output, HasSubstr("pass --resume to continue that run, or give a new --out"));
+  EXPECT_EQ(testing::ReadFile(out / "run_id"), "0123abcd\n");
+  EXPECT_EQ(testing::ReadFile(out / "summary.json"), "{}\n");
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -182,6 +182,25 @@ TEST(SealingKeyFileTest, CreatedOnceThenLoadedWithItsPublicKeyBeside) {
   EXPECT_EQ(opened->values, Sample().values);
 }
 
+// A fresh checkout's compose run names a key file in a folder nobody made yet (issue 17): the
+// folders are made; a folder that cannot be made is named with the reason.
+TEST(SealingKeyFileTest, MissingFoldersAreMadeAndAnUnmakeableOneIsNamed) {
+  const std::filesystem::path dir = testing::FreshTempDir("sealing_key_folders");
+  const std::string path = (dir / "run" / "keys" / "coordinator.key").string();
+  auto created = CoordinatorKeyPair::LoadOrCreate(path);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(std::filesystem::is_regular_file(path));
+  EXPECT_TRUE(std::filesystem::is_regular_file(path + ".pub"));
+
+  testing::WriteFile(dir / "a_file", "x");  // a file where a folder should be
+  const std::string blocked = (dir / "a_file" / "coordinator.key").string();
+  auto refused = CoordinatorKeyPair::LoadOrCreate(blocked);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("cannot create the folder " + (dir / "a_file").string()),
+            std::string::npos)
+      << refused.status();
+}
+
 TEST(SealingKeyFileTest, DamagedFilesAreRefusedNamingThem) {
   const std::filesystem::path dir = testing::FreshTempDir("sealing_key_damaged");
   const std::string key = (dir / "bad.key").string();
