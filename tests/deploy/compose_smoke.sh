@@ -108,8 +108,9 @@ image_bytes=$("$docker" image inspect -f '{{.Size}}' fedsilo:local)
 image_mb=$(( image_bytes / 1000000 ))
 say "image fedsilo:local: ${image_mb} MB, built in ${build_seconds} s"
 check "image smaller than 300 MB (${image_mb} MB)" test "$image_mb" -lt 300
-check "image runs as a non-root user" \
-  test "$("$docker" run --rm --network none --entrypoint id fedsilo:local -u)" != 0
+image_uid=$("$docker" run --rm --network none --entrypoint id fedsilo:local -u) \
+  || fail "the image does not run (id -u)"
+check "image runs as a non-root user (uid $image_uid)" test "$image_uid" -gt 0
 
 # ------------------------------------------------------------------------------------ 3. Runs
 data_dir="${FEDSILO_HOST_DATA:-$(cd "$source_dir/.." && pwd)/shared/data}"
@@ -216,7 +217,7 @@ for compose in "${composes[@]}"; do
   thread_run network_sdp_mnist.yaml thread_sdp
   override
   t0=$(date +%s)
-  up --profile shuffle up --no-build --no-color \
+  up --profile shuffle up --no-build --no-color shuffle-coordinator shuffler \
     shuffle-silo0 shuffle-silo1 shuffle-silo2 shuffle-silo3 >"$work/d.log" 2>&1 || true
   seconds["$name shuffle run"]=$(( $(date +%s) - t0 ))
   check "[$name] shuffle run: the 7 services exit 0" all_exit_zero 7

@@ -129,15 +129,6 @@ const Volume* VolumeHolding(const Service& service, const std::string& path) {
   return best;
 }
 
-// An openssl x509 field of a certificate ("" and a test failure when openssl fails).
-std::string CertificateField(const fs::path& cert, const std::vector<std::string>& what) {
-  std::vector<std::string> argv = {"openssl", "x509", "-in", cert.string(), "-noout"};
-  argv.insert(argv.end(), what.begin(), what.end());
-  const Result r = RunCommand(argv, kSource);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return r.output;
-}
-
 class ComposeTest : public ::testing::Test {
  protected:
   void SetUp() override {

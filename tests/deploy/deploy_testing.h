@@ -1,8 +1,9 @@
 // Test helpers for the deployment files: a reader for the parts of docker-compose.yml that the
 // tests check (services, their commands, volumes, environment, dependencies, profiles), with YAML
 // merge keys (`<<: *anchor`) and `${VAR:-default}` interpolation as Compose applies them; running a
-// command line in a child process; and parsing the tab-separated lines of
-// `simulations/launch_local.sh --print-commands`. Header-only; used by tests/deploy only.
+// command line in a child process; reading a certificate's fields with openssl; and parsing the
+// tab-separated lines of `simulations/launch_local.sh --print-commands`. Header-only; used by
+// tests/deploy only.
 // Errors are reported as test failures (ADD_FAILURE) with the file and service named.
 #pragma once
 
@@ -256,6 +257,15 @@ inline Result RunCommand(const std::vector<std::string>& argv, const fs::path& c
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// An openssl x509 field of a certificate ("" and a test failure when openssl fails).
+inline std::string CertificateField(const fs::path& cert, const std::vector<std::string>& what) {
+  std::vector<std::string> argv = {"openssl", "x509", "-in", cert.string(), "-noout"};
+  argv.insert(argv.end(), what.begin(), what.end());
+  const Result r = RunCommand(argv, fs::current_path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return r.output;
 }
 
 // `launch_local.sh --print-commands` output: process name -> its argv.

@@ -106,14 +106,6 @@ std::vector<fs::path> KustomizeResources() {
   return out;
 }
 
-std::string CertificateField(const fs::path& cert, const std::vector<std::string>& what) {
-  std::vector<std::string> argv = {"openssl", "x509", "-in", cert.string(), "-noout"};
-  argv.insert(argv.end(), what.begin(), what.end());
-  const Result r = RunCommand(argv, kSource);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  return r.output;
-}
-
 class KubernetesTest : public ::testing::Test {
  protected:
   void SetUp() override {
