@@ -121,6 +121,31 @@ TEST_F(MnistFilesTest, WrongMagicTruncatedAndOverlongFiles) {
             absl::StatusCode::kNotFound);
 }
 
+// Found by tests/fuzz/idx_fuzzer: a 39-byte file whose header claims 34078720 images of 5x28
+// (4771020800 bytes) made the reader allocate all of it before reading. The same bytes now give a
+// truncated-file DataLoss with the claimed and the present sizes, without that allocation.
+TEST_F(MnistFilesTest, HeaderClaimingGigabytesIsATruncatedFileNotAnAllocation) {
+  const std::string reproducer = std::string(FEDSILO_SOURCE_DIR) +
+                                 "/tests/fuzz/regressions/idx_fuzzer/oom_images_header_claims_4_7_gb";
+  ASSERT_EQ(std::filesystem::file_size(reproducer), 39u);
+  auto images = ReadIdxImages(reproducer);
+  ASSERT_FALSE(images.ok());
+  EXPECT_EQ(images.status().code(), absl::StatusCode::kDataLoss);
+  // 0x02080000 images x 5 rows x 28 columns claimed; 39 - 16 header bytes present.
+  EXPECT_THAT(images.status().message(),
+              HasSubstr("34078720 images of 5x28 needs 4771020800 bytes, only 23 present"));
+
+  // The label reader's largest plausible count (2^28) from an 8-byte file: same answer.
+  std::vector<uint8_t> labels;
+  PutBigEndian(&labels, 2049);
+  PutBigEndian(&labels, 1u << 28);
+  auto claimed = ReadIdxLabels(WritePlain("labels_claim", labels));
+  ASSERT_FALSE(claimed.ok());
+  EXPECT_EQ(claimed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(claimed.status().message(),
+              HasSubstr("268435456 labels needs 268435456 bytes, only 0 present"));
+}
+
 TEST_F(MnistFilesTest, LoaderScalesPixelsAndChecksCounts) {
   const std::vector<uint8_t> train_pixels = {0, 255, 51, 102, 10, 20, 30, 40};  // 2 of 2x2
   WriteGzip("train-images-idx3-ubyte", ImagesFile(2, 2, 2, train_pixels));
