@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "common/runtime/config_parser.h"
+#include "google/protobuf/stubs/logging.h"
 #include "fedsilo/v1/fedsilo.pb.h"
 #include "fedsilo/v1/wire.h"
 
@@ -38,6 +39,11 @@ void Config(const std::string& yaml) {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  google::protobuf::SetLogHandler(nullptr);  // a refused UTF-8 string is logged: noise here
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
