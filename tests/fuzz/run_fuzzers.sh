@@ -64,7 +64,7 @@ for entry in "${targets[@]}"; do
   status=$?
   figures="$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED).*cov:' "$log" | tail -1)"
   rate="$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}')"
-  echo "$name: ${figures:-no figures} | exec/s ${rate:-?} | corpus $(ls "$work" | wc -l) new files"
+  echo "$name: ${figures:-no figures} | exec/s ${rate:-?} | working corpus $(ls "$work" | wc -l) files"
   if [[ $status -ne 0 ]]; then
     failed=1
     echo "FAILED $name (exit $status); log: $log" >&2
