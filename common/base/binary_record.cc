@@ -66,7 +66,8 @@ absl::Status BinaryRecordReader::GetVector(Vector* values) {
   FEDSILO_RETURN_IF_ERROR(Get(&size));
   if ((end_ - offset_) / sizeof(double) < size) return Truncated();
   values->resize(static_cast<Eigen::Index>(size));
-  std::memcpy(values->data(), bytes_.data() + offset_, sizeof(double) * size);
+  // An empty Vector's data() is null, and memcpy's pointers must not be, even for 0 bytes.
+  if (size > 0) std::memcpy(values->data(), bytes_.data() + offset_, sizeof(double) * size);
   offset_ += sizeof(double) * size;
   return absl::OkStatus();
 }

@@ -102,6 +102,12 @@ absl::StatusOr<DataSchema> ParseDataSchema(std::string_view yaml_text, const std
         feature.categorical = true;
         if (!node["levels"]) return Bad(source, what + ": a categorical column lists its levels");
         FEDSILO_ASSIGN_OR_RETURN(feature.levels, Strings(node["levels"], source, what + " levels"));
+        if (feature.levels.size() > kMaxCategoricalLevels) {  // each level is a one-hot feature
+          return Bad(source, absl::StrCat(what, ": ", feature.levels.size(),
+                                          " levels, more than the ", kMaxCategoricalLevels,
+                                          " a categorical column may have (one-hot encoding adds "
+                                          "a feature for each); is it an identifier or a number?"));
+        }
         const std::string unseen = node["unseen"] ? node["unseen"].Scalar() : "error";
         if (unseen != "error") {
           if (!IndexOf(feature.levels, unseen)) {
@@ -223,6 +229,13 @@ absl::StatusOr<DataSchema> SchemaFromReference(const DataConfig& config) {
       feature.categorical = true;
       feature.levels = distinct(c);
       if (feature.levels.empty()) return Bad(csv.train, "column '" + name + "' has no values");
+      if (feature.levels.size() > kMaxCategoricalLevels) {
+        return Bad(csv.train, absl::StrCat("categorical column '", name, "' has ",
+                                           feature.levels.size(), " distinct values, more than ",
+                                           kMaxCategoricalLevels, " (one-hot encoding would add a "
+                                           "feature for each); drop it (data.drop) or make it "
+                                           "numeric"));
+      }
     } else if (csv.standardize) {
       double sum = 0.0, sq = 0.0;
       size_t count = 0;

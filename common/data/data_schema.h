@@ -18,8 +18,10 @@
 //   missing: {markers: ["?", ""], policy: drop}                 # drop | error
 //
 // A `csv` config reads its files by a schema when data.schema names one (csv_loader.h), with the
-// mapping from data.rename and data.recode. Pure functions; thread-safe. Errors (InvalidArgument) name the source,
-// and for data the file, line, column and value.
+// mapping from data.rename and data.recode. A categorical column has at most kMaxCategoricalLevels
+// levels (tabular.h; each is a one-hot feature): a schema listing more, or a reference file with
+// more distinct values, is refused before any feature exists. Pure functions; thread-safe.
+// Errors (InvalidArgument) name the source, and for data the file, line, column and value.
 #pragma once
 
 #include <cstddef>

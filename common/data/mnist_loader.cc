@@ -65,6 +65,25 @@ class GzReader {
     return absl::OkStatus();
   }
 
+  // Reads exactly n bytes of `what` into *out, growing it only as the bytes arrive: a header can
+  // claim far more than the file holds, and memory must follow the file, not the claim.
+  absl::Status ReadExactlyInto(std::vector<uint8_t>* out, size_t n, const std::string& what) {
+    constexpr size_t kChunk = size_t{1} << 24;
+    out->clear();
+    while (out->size() < n) {
+      const size_t before = out->size();
+      const size_t want = std::min(kChunk, n - before);
+      out->resize(before + want);
+      FEDSILO_ASSIGN_OR_RETURN(size_t got, Read(out->data() + before, want));
+      out->resize(before + got);
+      if (got < want) {
+        return absl::DataLossError(absl::StrCat(path_, ": truncated file: ", what, " needs ", n,
+                                                " bytes, only ", out->size(), " present"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   // DataLoss if anything follows the payload.
   absl::Status ExpectEnd() {
     uint8_t extra = 0;
@@ -156,9 +175,9 @@ absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path) {
   images.count = static_cast<int>(count);
   images.rows = static_cast<int>(rows);
   images.cols = static_cast<int>(cols);
-  images.pixels.resize(static_cast<size_t>(count) * rows * cols);
-  FEDSILO_RETURN_IF_ERROR(reader.ReadExactly(images.pixels.data(), images.pixels.size(),
-                                             absl::StrCat(count, " images of ", rows, "x", cols)));
+  FEDSILO_RETURN_IF_ERROR(reader.ReadExactlyInto(&images.pixels,
+                                                 static_cast<size_t>(count) * rows * cols,
+                                                 absl::StrCat(count, " images of ", rows, "x", cols)));
   FEDSILO_RETURN_IF_ERROR(reader.ExpectEnd());
   return images;
 }
@@ -174,9 +193,8 @@ absl::StatusOr<std::vector<uint8_t>> ReadIdxLabels(const std::string& path) {
   if (count > (1u << 28)) {
     return absl::DataLossError(absl::StrCat(path, ": implausible IDX label count ", count));
   }
-  std::vector<uint8_t> labels(count);
-  FEDSILO_RETURN_IF_ERROR(
-      reader.ReadExactly(labels.data(), labels.size(), absl::StrCat(count, " labels")));
+  std::vector<uint8_t> labels;
+  FEDSILO_RETURN_IF_ERROR(reader.ReadExactlyInto(&labels, count, absl::StrCat(count, " labels")));
   FEDSILO_RETURN_IF_ERROR(reader.ExpectEnd());
   return labels;
 }

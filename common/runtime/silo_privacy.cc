@@ -266,6 +266,17 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
   }
   plan.query_event =
       DpEvent{subsampling, std::min(q, 1.0), QueryNoiseMultiplier(plan.oracle), 1};
+  // The closed form has no ceiling of its own: a tiny epsilon gives a noise multiplier of 1e50,
+  // whose updates are noise alone and whose accounting below runs for seconds. Refuse what the
+  // rdp calibration would refuse too.
+  if (const double z_max = CalibrationOptions().max_noise_multiplier;
+      privacy.calibration == "paper" && !(plan.query_event.noise_multiplier <= z_max)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy: epsilon ", privacy.epsilon, " with calibration paper gives a silo of ",
+        num_records, " records noise multiplier ", plan.query_event.noise_multiplier,
+        ", above the ", z_max, " any calibration accepts (its updates would be noise alone); "
+        "raise privacy.epsilon"));
+  }
   plan.max_queries = plan.planned_queries;
   if (plan.accountable) {
     const std::vector<double> orders = DefaultRdpOrders();

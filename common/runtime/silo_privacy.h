@@ -43,6 +43,8 @@
 // n_i >= K and n_i >= min_silo_records; InvalidArgument naming the setting otherwise.
 // Calibrations are memoized (all silos share one).
 //
+// Either calibration refuses a noise multiplier above CalibrationOptions().max_noise_multiplier
+// (1e4; with paper, an epsilon so small that the closed form asks for more).
 // Pure; thread-safe. Errors: InvalidArgument for settings no noise can satisfy, naming the silo's
 // size (e.g. a count release that alone costs more than the budget), and for extras with
 // calibration paper.

@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "common/data/csv_reader.h"
@@ -183,6 +186,52 @@ TEST(DataSchemaTest, TheCsvLoaderReadsBySchemaWithEachFilesOwnSpelling) {
   EXPECT_EQ(from_a->test.size(), 0);
   b.csv.recode = {"sex-woman=Female"};
   EXPECT_THAT(LoadData(b).status().message(), HasSubstr("data.recode: expected"));
+}
+
+// Found by fuzzing (issue 18; tests/fuzz/data_schema_fuzzer): a schema's categorical column with
+// 50,000 levels made ReadWithSchema allocate rows x 50,000 one-hot doubles (out of memory with
+// 6,000 rows). A schema may list at most kMaxCategoricalLevels (1000) levels, as the csv loader's
+// learned columns; the regression file lists 1001 (v0..v1000), schema and CSV split at the NUL.
+TEST(DataSchemaTest, ACategoricalColumnWithMoreThan1000LevelsIsRefused) {
+  absl::StatusOr<std::string> input = ReadFileToString(
+      std::string(FEDSILO_SOURCE_DIR) + "/tests/fuzz/regressions/data_schema_fuzzer/schema_1001_levels");
+  ASSERT_TRUE(input.ok()) << input.status();
+  const std::string schema_text = input->substr(0, input->find('\0'));
+  absl::StatusOr<DataSchema> schema = ParseDataSchema(schema_text, "fuzz_schema.yaml");
+  ASSERT_FALSE(schema.ok());
+  EXPECT_EQ(schema.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(schema.status().message(),
+              HasSubstr("fuzz_schema.yaml: features: 'code': 1001 levels, more than the 1000"));
+
+  // 1000 levels is the bound itself, and reads.
+  std::string levels;
+  for (int i = 0; i < 1000; ++i) levels += (i > 0 ? ", v" : "v") + std::to_string(i);
+  EXPECT_TRUE(ParseDataSchema("features:\n  - {name: code, type: categorical, levels: [" + levels +
+                                  "]}\nlabel: {name: y, classes: [\"0\", \"1\"]}\n",
+                              "ok.yaml")
+                  .ok());
+}
+
+// `fedsilo schema` from a reference file whose categorical column has 1001 distinct values
+// writes no schema that the reader would refuse: it names the column instead.
+TEST(DataSchemaTest, SchemaFromAReferenceWithMoreThan1000ValuesIsRefused) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("fedsilo_schema_levels_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string csv = "id,y\n";
+  for (int i = 0; i <= 1000; ++i) csv += "p" + std::to_string(i) + "," + std::to_string(i % 2) + "\n";
+  std::ofstream(dir / "reference.csv") << csv;
+  DataConfig config;
+  config.dataset = "csv";
+  config.csv.train = (dir / "reference.csv").string();
+  config.csv.label = "y";
+  config.csv.categorical = {"id"};
+  absl::StatusOr<DataSchema> schema = SchemaFromReference(config);
+  std::filesystem::remove_all(dir);
+  ASSERT_FALSE(schema.ok());
+  EXPECT_EQ(schema.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(schema.status().message(),
+              HasSubstr("categorical column 'id' has 1001 distinct values, more than 1000"));
 }
 
 }  // namespace

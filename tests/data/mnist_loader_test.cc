@@ -2,8 +2,10 @@
 // plain), malformed files, and the real MNIST label counts from /work/shared/data/README.md.
 #include <zlib.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -119,6 +121,46 @@ TEST_F(MnistFilesTest, WrongMagicTruncatedAndOverlongFiles) {
 
   EXPECT_EQ(ReadIdxLabels((dir_ / "absent").string()).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// Found by tests/fuzz/idx_fuzzer: a 39-byte file whose header claims 34078720 images of 5x28
+// (4771020800 bytes) made the reader allocate all of it before reading. The same bytes now give a
+// truncated-file DataLoss with the claimed and the present sizes, without that allocation.
+TEST_F(MnistFilesTest, HeaderClaimingGigabytesIsATruncatedFileNotAnAllocation) {
+  const std::string reproducer = std::string(FEDSILO_SOURCE_DIR) +
+                                 "/tests/fuzz/regressions/idx_fuzzer/oom_images_header_claims_4_7_gb";
+  ASSERT_EQ(std::filesystem::file_size(reproducer), 39u);
+  // Address space for this read: what the process has plus 1 GiB, so a reader that allocated
+  // what the header claims would fail here (bad_alloc) instead of passing on an idle machine.
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &before), 0);
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  unsigned long long vm_kb = 0;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmSize:", 0) == 0) vm_kb = std::stoull(line.substr(7));
+  }
+  ASSERT_GT(vm_kb, 0u);
+  rlimit capped = before;
+  capped.rlim_cur = std::min<rlim_t>(before.rlim_cur, vm_kb * 1024 + (rlim_t{1} << 30));
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &capped), 0);
+  auto images = ReadIdxImages(reproducer);
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &before), 0);
+  ASSERT_FALSE(images.ok());
+  EXPECT_EQ(images.status().code(), absl::StatusCode::kDataLoss);
+  // 0x02080000 images x 5 rows x 28 columns claimed; 39 - 16 header bytes present.
+  EXPECT_THAT(images.status().message(),
+              HasSubstr("34078720 images of 5x28 needs 4771020800 bytes, only 23 present"));
+
+  // The label reader's largest plausible count (2^28) from an 8-byte file: same answer.
+  std::vector<uint8_t> labels;
+  PutBigEndian(&labels, 2049);
+  PutBigEndian(&labels, 1u << 28);
+  auto claimed = ReadIdxLabels(WritePlain("labels_claim", labels));
+  ASSERT_FALSE(claimed.ok());
+  EXPECT_EQ(claimed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(claimed.status().message(),
+              HasSubstr("268435456 labels needs 268435456 bytes, only 0 present"));
 }
 
 TEST_F(MnistFilesTest, LoaderScalesPixelsAndChecksCounts) {

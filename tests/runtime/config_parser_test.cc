@@ -677,5 +677,26 @@ TEST(ConfigDocsTest, ShippedConfigsParse) {
   }
 }
 
+// Issue 18 named timeouts of 1e10 s that acted as zero (a deadline past what a clock duration
+// holds wraps around). Every network timeout is bounded by 1e7 s (about 115 days): 1e10 is an
+// error naming the key, as a file value and as a --set override; 1e7 itself is kept exactly.
+TEST(ConfigParserTest, NetworkTimeoutsAbove1e7SecondsAreRefusedNotWrapped) {
+  for (const std::string key :
+       {"join_timeout_seconds", "round_timeout_seconds", "hello_timeout_seconds"}) {
+    auto in_file = ParseExperimentConfig("network:\n  " + key + ": 1e10\n", "net.yaml", {});
+    ASSERT_FALSE(in_file.ok()) << key;
+    EXPECT_EQ(in_file.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(in_file.status().message(), HasSubstr("net.yaml:2: network." + key));
+    auto by_set = ParseExperimentConfig("", "net.yaml", {"network." + key + "=1e10"});
+    ASSERT_FALSE(by_set.ok()) << key;
+    EXPECT_THAT(by_set.status().message(), HasSubstr("network." + key));
+    auto bound = ParseExperimentConfig("", "net.yaml", {"network." + key + "=1e7"});
+    ASSERT_TRUE(bound.ok()) << bound.status();
+  }
+  auto bound = ParseExperimentConfig("", "net.yaml", {"network.round_timeout_seconds=1e7"});
+  ASSERT_TRUE(bound.ok());
+  EXPECT_EQ(bound->network.round_timeout_seconds, 1e7);
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 #include <optional>
 
 #include <gtest/gtest.h>
@@ -287,6 +289,46 @@ TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
     testing::WriteFile(path, damaged);
     EXPECT_TRUE(absl::IsDataLoss(ReadCheckpoint(path).status())) << at;
   }
+}
+
+// The fuzz reproducers of tests/fuzz/regressions/{silo_journal,checkpoint}_fuzzer, turned into
+// files as the targets do (first byte odd: the rest plus its correct checksum). Both hold an
+// empty vector, whose read was undefined behaviour (memcpy from a null pointer; UBSan in the fuzz
+// build); the files then end mid-field, which is the DataLoss both readers must give.
+std::string FuzzRecordFile(const std::string& target, const std::string& name) {
+  std::ifstream in(std::string(FEDSILO_SOURCE_DIR) + "/tests/fuzz/regressions/" + target + "/" + name,
+                   std::ios::binary);
+  std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_FALSE(input.empty());
+  EXPECT_EQ(input[0] & 1, 1);
+  std::string bytes = input.substr(1);
+  const uint64_t checksum = Fnv1a64(bytes.data(), bytes.size());
+  bytes.append(reinterpret_cast<const char*>(&checksum), sizeof(checksum));
+  const fs::path path = fs::temp_directory_path() / ("fedsilo_" + target + "_" + name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path.string();
+}
+
+TEST(SiloJournalTest, FuzzReproducerWithAnEmptyDeltaIsDataLossNotUndefinedBehaviour) {
+  const std::string path = FuzzRecordFile("silo_journal_fuzzer", "ubsan_empty_vector_memcpy_null");
+  absl::StatusOr<SiloJournal> journal = ReadSiloJournal(path);
+  fs::remove(path);
+  ASSERT_FALSE(journal.ok());
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(journal.status().message().find("is corrupt: a field runs past the end"),
+            std::string::npos)
+      << journal.status();
+}
+
+TEST(CheckpointTest, FuzzReproducerWithEmptyParametersIsDataLossNotUndefinedBehaviour) {
+  const std::string path = FuzzRecordFile("checkpoint_fuzzer", "ubsan_empty_vector_memcpy_null");
+  absl::StatusOr<Checkpoint> checkpoint = ReadCheckpoint(path);
+  fs::remove(path);
+  ASSERT_FALSE(checkpoint.ok());
+  EXPECT_EQ(checkpoint.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(checkpoint.status().message().find("is corrupt: a field runs past the end"),
+            std::string::npos)
+      << checkpoint.status();
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 #include "common/runtime/silo_privacy.h"
 
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/algorithms/fedavg.h"
@@ -382,6 +384,35 @@ TEST(SiloBudgetTest, PaperCalibrationStopsAtThePlannedQueryCount) {
   EXPECT_TRUE(absl::IsResourceExhausted(refused.status()));
   EXPECT_EQ(silo.ledger().num_queries(), 4);
   EXPECT_TRUE(std::isnan(silo.spent_epsilon()));  // no accountant covers with-replacement
+}
+
+// Found by tests/fuzz/privacy_planner_fuzzer (regression timeout_paper_epsilon_3e-59, which
+// decodes to these settings: FEDSILO_FUZZ_VERBOSE=1): with calibration paper an epsilon of
+// 3.06e-59 gave noise multiplier ~1e60, and accounting its RDP ran past the fuzzer's 10 s. Such a
+// plan is now refused by the ceiling the rdp calibration has (1e4), naming epsilon and multiplier.
+TEST(SiloPrivacyPlanTest, PaperCalibrationRefusesANoiseMultiplierAboveTheCeiling) {
+  PrivacyConfig privacy;
+  privacy.epsilon = 3.0638727020091294e-59;
+  privacy.clip = 1.0;
+  privacy.sampling = "poisson";
+  privacy.calibration = "paper";
+  AlgorithmConfig algorithm;
+  algorithm.rounds = 20;
+  algorithm.batch_size = 16;
+  const auto started = std::chrono::steady_clock::now();
+  absl::StatusOr<SiloPrivacyPlan> plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 66052);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(plan.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("epsilon 3.06387e-59 with calibration paper"),
+                               ::testing::HasSubstr("66052 records"),
+                               ::testing::HasSubstr("above the 10000 any calibration accepts")));
+  // The same silo at epsilon 1 plans, with a multiplier under the ceiling.
+  privacy.epsilon = 1.0;
+  plan = PlanSiloPrivacy(privacy, algorithm, true, 1, 66052);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_LE(plan->query_event.noise_multiplier, 1e4);
 }
 
 }  // namespace
