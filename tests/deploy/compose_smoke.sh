@@ -54,6 +54,7 @@ check() {  # check "what" command...: runs the command, prints ok or fails namin
 
 cleanup() {
   local status=$?
+  trap - EXIT
   if [[ -n "$work" && -d "$work" ]]; then
     for compose in "${composes[@]:-}"; do
       [[ -n "$compose" ]] && (cd "$work" && $compose -p "$project" --profile shuffle down -v \
