@@ -10,18 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+
 #include "common/runtime/config_parser.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
-  std::vector<std::string> pieces;
-  size_t begin = 0;
-  for (;;) {
-    const size_t nul = input.find('\0', begin);
-    pieces.push_back(input.substr(begin, nul == std::string::npos ? std::string::npos : nul - begin));
-    if (nul == std::string::npos) break;
-    begin = nul + 1;
-  }
+  std::vector<std::string> pieces = absl::StrSplit(input, '\0');  // NUL-separated parts
   const std::string yaml = pieces.front();
   const std::vector<std::string> overrides(pieces.begin() + 1, pieces.end());
   absl::StatusOr<fedsilo::ExperimentConfig> config =

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+
 #include "common/data/csv_loader.h"
 #include "common/data/csv_reader.h"
 #include "common/data/data_schema.h"
@@ -17,14 +19,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
-  std::vector<std::string> pieces;
-  size_t begin = 0;
-  for (;;) {
-    const size_t nul = input.find('\0', begin);
-    pieces.push_back(input.substr(begin, nul == std::string::npos ? std::string::npos : nul - begin));
-    if (nul == std::string::npos) break;
-    begin = nul + 1;
-  }
+  std::vector<std::string> pieces = absl::StrSplit(input, '\0');  // NUL-separated parts
   if (pieces.size() < 2) pieces.emplace_back();
   std::vector<std::string> rename, recode;
   std::string delimiter = ",";
