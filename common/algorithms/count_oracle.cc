@@ -1,6 +1,7 @@
 #include "common/algorithms/count_oracle.h"
 
 #include <cmath>
+#include <span>
 #include <string>
 
 namespace fedsilo {
@@ -58,7 +59,9 @@ absl::Status DpCountOracle::Release(const std::function<int(int row)>& cell_of, 
   FEDSILO_RETURN_IF_ERROR(Histogram(rows_, cell_of, num_cells, counts));
   // Noise is drawn here, inside the silo, and the ledger records it at the same moment.
   const double sigma = noise_std();
-  for (Eigen::Index i = 0; i < counts->size(); ++i) (*counts)[i] += sigma * noise_rng_->Normal();
+  Vector noise(counts->size());
+  noise_rng_->FillNormal(std::span<double>(noise.data(), noise.size()), sigma);
+  *counts += noise;
   ledger_->Record(event());
   released_ = true;
   return absl::OkStatus();

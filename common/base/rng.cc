@@ -6,6 +6,35 @@
 namespace fedsilo {
 namespace {
 inline uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+// The ziggurat's layers for the unnormalized density f(x) = exp(-x^2 / 2): 256 layers of equal
+// area v, x[0] = v / f(r) (the base layer, whose overhang is the tail beyond r), x[1] = r,
+// f(x[i + 1]) = f(x[i]) + v / x[i], x[256] = 0; ratio[i] = x[i + 1] / x[i]. Constants r and v
+// from Marsaglia and Tsang (2000) for 256 layers.
+struct ZigguratTables {
+  static constexpr int kLayers = 256;
+  static constexpr double kR = 3.6541528853610088;
+  static constexpr double kV = 4.92867323399e-3;
+  double x[kLayers + 1];
+  double ratio[kLayers];
+
+  ZigguratTables() {
+    double f = std::exp(-0.5 * kR * kR);
+    x[0] = kV / f;
+    x[1] = kR;
+    x[kLayers] = 0.0;
+    for (int i = 2; i < kLayers; ++i) {
+      x[i] = std::sqrt(-2.0 * std::log(kV / x[i - 1] + f));
+      f = std::exp(-0.5 * x[i] * x[i]);
+    }
+    for (int i = 0; i < kLayers; ++i) ratio[i] = x[i + 1] / x[i];
+  }
+};
+
+const ZigguratTables& Ziggurat() {
+  static const ZigguratTables tables;
+  return tables;
+}
 }  // namespace
 
 uint64_t Mix64(uint64_t x) {
@@ -92,7 +121,59 @@ double Rng::Normal() {
 }
 
 void Rng::FillNormal(std::span<double> out, double stddev) {
-  for (double& value : out) value = stddev * Normal();
+  const ZigguratTables& z = Ziggurat();
+  // The generator's state in locals for the loop (the same xoshiro256** steps as NextU64), so
+  // that the compiler keeps it in registers; written back at the end.
+  uint64_t s0 = s_[0], s1 = s_[1], s2 = s_[2], s3 = s_[3];
+  const auto next = [&]() {
+    const uint64_t result = Rotl(s1 * 5, 7) * 9;
+    const uint64_t t = s1 << 17;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = Rotl(s3, 45);
+    return result;
+  };
+  const auto uniform_open = [&]() {
+    return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53;
+  };
+  for (double& value : out) {
+    double draw;
+    while (true) {
+      const uint64_t bits = next();
+      const int layer = static_cast<int>(bits & 0xff);
+      const double u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;  // [-1, 1)
+      if (std::fabs(u) < z.ratio[layer]) [[likely]] {  // inside the layer's rectangle
+        draw = u * z.x[layer];
+        break;
+      }
+      if (layer == 0) {  // the tail beyond r (Marsaglia 1964)
+        double t, y;
+        do {
+          t = std::log(uniform_open()) / ZigguratTables::kR;
+          y = std::log(uniform_open());
+        } while (-2.0 * y < t * t);
+        draw = u < 0.0 ? t - ZigguratTables::kR : ZigguratTables::kR - t;
+        break;
+      }
+      // The wedge between f(x[layer]) and f(x[layer + 1]): accept under the density.
+      const double candidate = u * z.x[layer];
+      const double sq = candidate * candidate;
+      const double f0 = std::exp(-0.5 * (z.x[layer] * z.x[layer] - sq));
+      const double f1 = std::exp(-0.5 * (z.x[layer + 1] * z.x[layer + 1] - sq));
+      if (f1 + uniform_open() * (f0 - f1) < 1.0) {
+        draw = candidate;
+        break;
+      }
+    }
+    value = stddev * draw;
+  }
+  s_[0] = s0;
+  s_[1] = s1;
+  s_[2] = s2;
+  s_[3] = s3;
 }
 
 double Rng::Gamma(double shape) {

@@ -1,5 +1,6 @@
 #include "common/base/rng.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -72,6 +73,51 @@ TEST(RngTest, NormalMeanVarianceAndTailsAtFixedSeed) {
   const double p2 = std::erfc(2.0 / std::sqrt(2.0)), p3 = std::erfc(3.0 / std::sqrt(2.0));
   EXPECT_NEAR(beyond2 / double(n), p2, 5 * std::sqrt(p2 * (1 - p2) / n));
   EXPECT_NEAR(beyond3 / double(n), p3, 5 * std::sqrt(p3 * (1 - p3) / n));
+}
+
+// FillNormal (ziggurat) against the normal law computed independently (std::erfc): the
+// Kolmogorov-Smirnov distance of 2 million draws, the moments, and the tail beyond the ziggurat's
+// base layer r = 3.654 (drawn by a separate branch) and beyond 4.5.
+TEST(RngTest, FillNormalFollowsTheNormalLaw) {
+  Rng rng(7);
+  const int n = 2000000;
+  std::vector<double> z(n);
+  rng.FillNormal(z, 1.0);
+  double sum = 0, sum_sq = 0, sum4 = 0;
+  int beyond_r = 0, beyond45 = 0;
+  for (const double v : z) {
+    sum += v;
+    sum_sq += v * v;
+    sum4 += v * v * v * v;
+    beyond_r += std::abs(v) > 3.6541528853610088;
+    beyond45 += std::abs(v) > 4.5;
+  }
+  const double mean = sum / n, var = sum_sq / n - mean * mean;
+  EXPECT_NEAR(mean, 0.0, 5.0 / std::sqrt(n));
+  EXPECT_NEAR(var, 1.0, 5.0 * std::sqrt(2.0 / n));
+  EXPECT_NEAR(sum4 / n, 3.0, 0.025);
+  for (const auto& [t, count] : {std::pair{3.6541528853610088, beyond_r}, std::pair{4.5, beyond45}}) {
+    const double p = std::erfc(t / std::sqrt(2.0));
+    EXPECT_NEAR(count / double(n), p, 5 * std::sqrt(p * (1 - p) / n)) << t;
+  }
+  std::sort(z.begin(), z.end());
+  double ks = 0.0;
+  for (int i = 0; i < n; ++i) {
+    const double cdf = 0.5 * std::erfc(-z[i] / std::sqrt(2.0));
+    ks = std::max({ks, std::abs(cdf - double(i) / n), std::abs(cdf - double(i + 1) / n)});
+  }
+  // P(sqrt(n) D > 1.95) = 0.001 (Kolmogorov's limit law).
+  EXPECT_LT(std::sqrt(double(n)) * ks, 1.95);
+}
+
+TEST(RngTest, FillNormalScalesBySigmaAndRepeatsForTheSameSeed) {
+  std::vector<double> a(1000), b(1000), c(1000);
+  Rng ra(3), rb(3), rc(4);
+  ra.FillNormal(a, 2.5);
+  rb.FillNormal(b, 1.0);
+  rc.FillNormal(c, 2.5);
+  for (int i = 0; i < 1000; ++i) EXPECT_DOUBLE_EQ(a[i], 2.5 * b[i]);
+  EXPECT_NE(a, c);
 }
 
 TEST(RngTest, GammaMeanAndVarianceEqualShape) {
