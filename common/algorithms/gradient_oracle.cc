@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <string>
 
 #include "common/base/check.h"
@@ -139,19 +140,21 @@ void DpGradientOracle::ClipAndSum(const Matrix& per_record, Vector* sum) const {
 
 void DpGradientOracle::Privatize(Vector* clipped_sum) {
   // Noise is drawn here, inside the silo, and the ledger records it at the same moment.
-  if (settings_.clip_blocks.empty()) {
-    if (settings_.noise_std_sum > 0.0) {
-      for (Eigen::Index i = 0; i < clipped_sum->size(); ++i) {
-        (*clipped_sum)[i] += settings_.noise_std_sum * noise_rng_->Normal();
-      }
+  thread_local Vector noise;
+  noise.resize(clipped_sum->size());
+  Eigen::Index offset = 0;
+  const auto add_noise = [&](Eigen::Index size, double sigma) {
+    if (sigma > 0.0) {
+      noise_rng_->FillNormal(std::span<double>(noise.data() + offset, size), sigma);
+      clipped_sum->segment(offset, size) += noise.segment(offset, size);
     }
+    offset += size;
+  };
+  if (settings_.clip_blocks.empty()) {
+    add_noise(clipped_sum->size(), settings_.noise_std_sum);
   } else {
-    Eigen::Index i = 0;
     for (size_t b = 0; b < settings_.clip_blocks.size(); ++b) {
-      const double sigma = settings_.block_noise_std_sum[b];
-      for (int j = 0; j < settings_.clip_blocks[b].size; ++j, ++i) {
-        if (sigma > 0.0) (*clipped_sum)[i] += sigma * noise_rng_->Normal();
-      }
+      add_noise(settings_.clip_blocks[b].size, settings_.block_noise_std_sum[b]);
     }
   }
   ledger_->Record(event());
@@ -170,9 +173,8 @@ absl::Status DpGradientOracle::Next(const Vector& w, int batch_size, Vector* gra
   } else if (settings_.clip_blocks.empty()) {
     source_.model->ClippedGradientSum(w, Batch{source_.data, batch_}, settings_.clip, grad);
   } else {
-    Matrix per_record;
-    source_.model->PerExampleGradients(w, Batch{source_.data, batch_}, &per_record);
-    ClipAndSum(per_record, grad);
+    source_.model->ClippedBlocksGradientSum(w, Batch{source_.data, batch_},
+                                            settings_.clip_blocks, grad);
   }
   Privatize(grad);
   return absl::OkStatus();

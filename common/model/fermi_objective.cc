@@ -244,6 +244,37 @@ void FermiObjective::PerExampleGradients(const Vector& w, const Batch& batch, Ma
   out->rightCols(dual_size()) = options_.lambda * dual;
 }
 
+int FermiObjective::ClippedBlocksGradientSum(const Vector& w, const Batch& batch,
+                                             std::span<const ClipBlock> blocks,
+                                             Vector* sum) const {
+  if (blocks.size() != 2 || blocks[0].size != dual_offset() || blocks[1].size != dual_size()) {
+    return Model::ClippedBlocksGradientSum(w, batch, blocks, sum);
+  }
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  FEDSILO_CHECK(blocks[0].clip > 0.0 && blocks[1].clip > 0.0, "clip block with a non-positive clip");
+  sum->setZero(num_parameters());
+  if (batch.size() == 0) return 0;
+  const Vector theta = w.head(dual_offset());
+  Vector part;
+  if (options_.lambda == 0.0) {  // W's gradient is 0: nothing of it is clipped
+    const int clipped = base_->ClippedGradientSum(theta, batch, blocks[0].clip, &part);
+    sum->head(dual_offset()) = part;
+    return clipped;
+  }
+  Matrix f, upstream, dual;
+  Vector psi;
+  BatchProbabilities(theta, batch, &f);
+  PsiTerms(w, batch, f, &psi, &upstream, &dual);
+  upstream *= options_.lambda;
+  int clipped =
+      base_->ClippedGradientPlusVjpSum(theta, batch, upstream, blocks[0].clip, &part);
+  sum->head(dual_offset()) = part;
+  dual *= options_.lambda;
+  clipped += ClipAndSumRows(dual, blocks[1].clip, &part);
+  sum->tail(dual_size()) = part;
+  return clipped;
+}
+
 void FermiObjective::HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                           Vector* out) const {
   FEDSILO_CHECK(v.size() == num_parameters(), "direction vector has the wrong length");

@@ -68,9 +68,20 @@ class MlpModel final : public Model {
   double Loss(const Vector& w, const Batch& batch) const override;
   void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
+  // Without per-example gradients ("ghost clipping", Goodfellow 2015; Li et al. 2022): record i's
+  // gradient of layer l is the outer product delta_l,i [a_{l-1,i}, 1]^T, whose squared norm is
+  // ||delta_l,i||^2 (||a_{l-1,i}||^2 + 1); the clipped sum is then one product per layer with the
+  // delta rows scaled by min(1, clip / ||g_i||).
+  int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                         Vector* sum) const override;
+  // The same ghost clipping, with u_i folded into the output delta (p_i .* (u_i - p_i . u_i)).
+  int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                double clip, Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+  double LossSumAndPredictions(const Vector& w, const Batch& batch,
+                               std::vector<int>* predicted) const override;
   bool has_probability_vjp() const override { return true; }
   void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
                                 Matrix* out) const override;
@@ -94,6 +105,9 @@ class MlpModel final : public Model {
   // Backward pass after Forward on rows [start, start + len) of the batch: output probabilities
   // and ws->delta[l - 1] = d loss_i / d z_l for every row i (not divided by the batch size).
   void Backward(const Vector& w, const Batch& batch, int start, Workspace* ws) const;
+  // Ghost-clipped sum of the per-record gradients, plus J_i^T u_i when upstream is not null.
+  int GhostClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream, double clip,
+                      Vector* sum) const;
   // Propagates ws->delta[L - 1] (already set) down to every layer.
   void BackPropagate(const Vector& w, Workspace* ws) const;
 

@@ -12,6 +12,39 @@ int Model::ClippedGradientSum(const Vector& w, const Batch& batch, double clip, 
   return ClipAndSumRows(per_example, clip, sum);
 }
 
+int Model::ClippedBlocksGradientSum(const Vector& w, const Batch& batch,
+                                    std::span<const ClipBlock> blocks, Vector* sum) const {
+  thread_local Matrix per_example;
+  PerExampleGradients(w, batch, &per_example);
+  return ClipBlocksAndSumRows(per_example, blocks, sum);
+}
+
+int Model::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                     double clip, Vector* sum) const {
+  thread_local Matrix per_example, vjp;
+  PerExampleGradients(w, batch, &per_example);
+  PerExampleProbabilityVjp(w, batch, upstream, &vjp);
+  per_example += vjp;
+  return ClipAndSumRows(per_example, clip, sum);
+}
+
+double Model::LossSumAndPredictions(const Vector& w, const Batch& batch,
+                                    std::vector<int>* predicted) const {
+  const int n = batch.size();
+  predicted->resize(static_cast<size_t>(n));
+  if (n == 0) return 0.0;
+  Matrix x(n, batch.data->dim());
+  for (int i = 0; i < n; ++i) x.row(i) = batch.data->x.row(batch.rows[static_cast<size_t>(i)]);
+  Matrix proba;
+  PredictProba(w, x, &proba);
+  for (int i = 0; i < n; ++i) {
+    Eigen::Index best;
+    proba.row(i).maxCoeff(&best);
+    (*predicted)[static_cast<size_t>(i)] = static_cast<int>(best);
+  }
+  return Loss(w, batch) * n;
+}
+
 void Model::PerExampleProbabilityVjp(const Vector&, const Batch&, const Matrix&, Matrix*) const {
   FEDSILO_CHECK(false, "this model provides no probability vector-Jacobian product");
 }

@@ -7,11 +7,14 @@
 // the fairness objective (issue 6) wraps a Model into another Model over [theta | W].
 #pragma once
 
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/base/eigen_types.h"
 #include "common/base/rng.h"
 #include "common/data/dataset.h"
+#include "common/dp/clipping.h"
 
 namespace fedsilo {
 
@@ -46,11 +49,30 @@ class Model {
   // Returns how many records were clipped.
   virtual int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                                  Vector* sum) const;
+  // Block-wise clipping of the records' gradients (ClipBlocksAndSumRows of common/dp/clipping.h:
+  // each record's part in each block scaled to that block's clip). Returns how many (record,
+  // block) parts were scaled down. The default builds the per-example gradients; FERMI clips its
+  // [theta | W] blocks without them.
+  virtual int ClippedBlocksGradientSum(const Vector& w, const Batch& batch,
+                                       std::span<const ClipBlock> blocks, Vector* sum) const;
+  // As ClippedGradientSum, for the per-record vectors g_i + J_i^T u_i: record i's loss gradient
+  // plus the vector-Jacobian product of its class probabilities with u_i = upstream.row(i) (what
+  // an objective over the probabilities adds, e.g. FERMI's psi). For models with
+  // has_probability_vjp(). The default builds both per-record matrices; the MLP folds u_i into
+  // its backward pass and clips by ghost norms.
+  virtual int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
+                                        const Matrix& upstream, double clip, Vector* sum) const;
   // Hessian of the mean loss times v.
   virtual void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                     Vector* out) const = 0;
   // Class probabilities for each row of x: out is x.rows() x num_classes().
   virtual void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const = 0;
+  // Evaluation in one pass: returns the sum (not the mean) of the batch's losses and sets
+  // (*predicted)[i] to the class PredictProba gives record i the highest probability (the first
+  // on a tie). The default calls Loss and PredictProba; models whose forward pass is costly
+  // override it to run it once.
+  virtual double LossSumAndPredictions(const Vector& w, const Batch& batch,
+                                       std::vector<int>* predicted) const;
 
   // Vector-Jacobian products of the predicted probabilities (the fairness objective needs them):
   // row i of `out` (batch.size() x num_parameters()) is J_i^T u_i, where J_i is the Jacobian

@@ -173,7 +173,8 @@ int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double
     for (int i = 0; i < len; ++i) {
       const double norm = ws.z.row(i).norm() * std::sqrt(ws.x.row(i).squaredNorm() + 1.0);
       if (!std::isfinite(norm)) {
-        ws.z.row(i).setZero();  // contributes zero (common/dp/clipping.h); x_i is finite data
+        ws.z.row(i).setZero();  // contributes zero (common/dp/clipping.h); 0 * NaN is NaN,
+        ws.x.row(i).setZero();  // so x_i's copy too
         ++clipped;
       } else if (norm > clip) {
         ws.z.row(i) *= clip / norm;

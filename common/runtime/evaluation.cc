@@ -18,19 +18,12 @@ EvalResult Evaluate(const Model& model, const Vector& w, const Dataset& data,
     const size_t begin = static_cast<size_t>(c) * kChunk;
     const size_t end = std::min(rows.size(), begin + kChunk);
     const std::span<const int> chunk = rows.subspan(begin, end - begin);
+    thread_local std::vector<int> predicted;
     loss_sums[static_cast<size_t>(c)] =
-        model.Loss(w, Batch{&data, chunk}) * static_cast<double>(chunk.size());
-    Matrix x(static_cast<Eigen::Index>(chunk.size()), data.dim());
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      x.row(static_cast<Eigen::Index>(i)) = data.x.row(chunk[i]);
-    }
-    Matrix proba;
-    model.PredictProba(w, x, &proba);
+        model.LossSumAndPredictions(w, Batch{&data, chunk}, &predicted);
     int hits = 0;
-    for (Eigen::Index i = 0; i < proba.rows(); ++i) {
-      Eigen::Index predicted;
-      proba.row(i).maxCoeff(&predicted);
-      hits += static_cast<int>(predicted) == data.y[static_cast<size_t>(chunk[static_cast<size_t>(i)])];
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      hits += predicted[i] == data.y[static_cast<size_t>(chunk[i])];
     }
     correct[static_cast<size_t>(c)] = hits;
   };

@@ -90,6 +90,25 @@ TEST_P(FermiGradientTest, GradientsMatchFiniteDifferences) {
     expected += per.row(i).transpose() * std::min(1.0, 0.05 / per.row(i).norm());
   }
   EXPECT_LT((clipped - expected).norm(), 1e-10);
+  // Private FERMI's block clipping of [theta | W] (ghost norms for the MLP base) against the
+  // per-example rows above clipped block by block here.
+  const int p = model->dual_offset(), q = model->dual_size();
+  for (const auto& [theta_clip, w_clip] : {std::pair{0.02, 0.01}, std::pair{0.3, 0.2},
+                                          std::pair{1e6, 1e6}}) {
+    const std::vector<ClipBlock> blocks = {{p, theta_clip}, {q, w_clip}};
+    Vector by_blocks;
+    const int clipped_parts = model->ClippedBlocksGradientSum(w, batch, blocks, &by_blocks);
+    Vector manual = Vector::Zero(model->num_parameters());
+    int manual_parts = 0;
+    for (int i = 0; i < per.rows(); ++i) {
+      const double nt = per.row(i).head(p).norm(), nw = per.row(i).tail(q).norm();
+      manual.head(p) += per.row(i).head(p).transpose() * std::min(1.0, theta_clip / nt);
+      manual.tail(q) += per.row(i).tail(q).transpose() * std::min(1.0, w_clip / nw);
+      manual_parts += (nt > theta_clip) + (nw > w_clip);
+    }
+    EXPECT_EQ(clipped_parts, manual_parts) << theta_clip;
+    EXPECT_LT((by_blocks - manual).norm(), 1e-11 * (1.0 + manual.norm())) << theta_clip;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/dp/clipping.h"
 #include "common/model/mlp_model.h"
 #include "tests/model/model_test_util.h"
 
@@ -140,6 +141,87 @@ TEST_P(MlpActivationTest, InitialisationBounds) {
   auto scaled = Make(50, {30, 20}, act, 10, /*init_scale=*/0.01);
   Rng rng2(7);
   EXPECT_LE(scaled->InitialParameters(rng2).cwiseAbs().maxCoeff(), 0.01);
+}
+
+// Ghost clipping against two independent computations: the per-example gradient rows clipped
+// one by one (common/dp/clipping.h), over 300 records (two chunks) and clips from "all clipped"
+// to "none", with one record whose gradient is not finite (left out, as clipping.h says); and,
+// with no clipping, central finite differences of the summed loss.
+TEST_P(MlpActivationTest, GhostClippedSumMatchesClippedPerExampleRows) {
+  auto model = Make(7, {6, 4}, act(), 3);
+  Dataset data = MakeSyntheticDataset(300, 7, 3, 21);
+  data.x(17, 2) = std::nan("");  // a record whose gradient is not finite
+  const Vector w = RandomVector(model->num_parameters(), 0.7, 22);
+  std::vector<int> rows(300);
+  for (int i = 0; i < 300; ++i) rows[i] = i;
+  const Batch batch{&data, rows};
+  Matrix per_example;
+  model->PerExampleGradients(w, batch, &per_example);
+  ASSERT_FALSE(per_example.row(17).allFinite());
+  for (const double clip : {1e-3, 0.05, 0.5, 1e9}) {
+    Vector expected, ghost;
+    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
+    const int clipped = model->ClippedGradientSum(w, batch, clip, &ghost);
+    EXPECT_EQ(clipped, expected_clipped) << clip;
+    ASSERT_TRUE(ghost.allFinite()) << clip;
+    EXPECT_LT((ghost - expected).norm(), 1e-12 * (1.0 + expected.norm())) << clip;
+  }
+
+  rows.erase(rows.begin() + 17);
+  const Batch finite{&data, rows};
+  Vector sum;
+  EXPECT_EQ(model->ClippedGradientSum(w, finite, 1e300, &sum), 0);
+  const double h = 1e-6;
+  for (const int j : {0, 5, model->BiasOffset(1), model->WeightOffset(2) + 3,
+                      model->num_parameters() - 1}) {
+    Vector plus = w, minus = w;
+    plus[j] += h;
+    minus[j] -= h;
+    const double fd = (model->Loss(plus, finite) - model->Loss(minus, finite)) / (2 * h) *
+                      static_cast<double>(rows.size());
+    EXPECT_NEAR(sum[j], fd, 1e-5 * (1.0 + std::abs(fd))) << "parameter " << j;
+  }
+}
+
+// At extreme parameters (as a hostile coordinator may send) deltas can be tiny and activations
+// huge; a norm computed from squared norms would underflow and let a record through unclipped.
+// Whatever the scale, every record contributes at most `clip`, so the sum's norm is at most n clip,
+// and where the per-example rows are finite the two computations agree.
+TEST_P(MlpActivationTest, GhostClippingHoldsTheBoundAtExtremeParameters) {
+  auto model = Make(5, {4, 3}, act(), 3);
+  const Dataset data = MakeSyntheticDataset(40, 5, 3, 41);
+  std::vector<int> rows(40);
+  for (int i = 0; i < 40; ++i) rows[i] = i;
+  const Batch batch{&data, rows};
+  const double clip = 0.25;
+  for (const double magnitude : {1e-200, 1e-50, 1e50, 1e100, 1e150, 1e200, 1e300}) {
+    const Vector w = RandomVector(model->num_parameters(), 1.0, 42) * magnitude;
+    Vector ghost;
+    model->ClippedGradientSum(w, batch, clip, &ghost);
+    ASSERT_TRUE(ghost.allFinite()) << magnitude;
+    EXPECT_LE(ghost.norm(), 40 * clip * (1.0 + 1e-12)) << magnitude;
+    Matrix per_example;
+    model->PerExampleGradients(w, batch, &per_example);
+    if (per_example.allFinite() && per_example.rowwise().norm().allFinite()) {
+      Vector expected;
+      ClipAndSumRows(per_example, clip, &expected);
+      EXPECT_LT((ghost - expected).norm(), 1e-10 * (1.0 + expected.norm())) << magnitude;
+    }
+  }
+}
+
+// The one-pass evaluation against Model's default (Loss, then PredictProba's argmax).
+TEST_P(MlpActivationTest, LossSumAndPredictionsMatchLossAndPredictProba) {
+  auto model = Make(9, {8, 5}, act(), 4);
+  const Dataset data = MakeSyntheticDataset(600, 9, 4, 31);
+  const Vector w = RandomVector(model->num_parameters(), 0.8, 32);
+  const std::vector<int> rows = RandomRows(500, 600, 33);
+  const Batch batch{&data, rows};
+  std::vector<int> fast, reference;
+  const double fast_sum = model->LossSumAndPredictions(w, batch, &fast);
+  const double reference_sum = model->Model::LossSumAndPredictions(w, batch, &reference);
+  EXPECT_NEAR(fast_sum, reference_sum, 1e-12 * std::abs(reference_sum));
+  EXPECT_EQ(fast, reference);
 }
 
 INSTANTIATE_TEST_SUITE_P(Activations, MlpActivationTest,
