@@ -33,8 +33,12 @@ COPY silo silo
 COPY simulations simulations
 COPY scripts/fetch_mnist.sh scripts/
 COPY data data
+# An image runs wherever it is pulled: baseline x86-64 unless the builder asks for more
+# (docker build --build-arg FEDSILO_ARCH=auto, or x86-64-v3; BENCHMARKS.md).
+ARG FEDSILO_ARCH=portable
 RUN bash scripts/fetch_mnist.sh \
     && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFEDSILO_BUILD_TESTS=OFF \
+             -DFEDSILO_ARCH="${FEDSILO_ARCH}" \
     && cmake --build build --target fedsilo -j "$(nproc)" \
     && strip build/fedsilo \
     && build/fedsilo --version

@@ -400,7 +400,8 @@ int CheckData(const CheckDataArgs& args) {
 
 int main(int argc, char** argv) {
   CLI::App app{"fedsilo: cross-silo federated learning with record-level differential privacy"};
-  app.set_version_flag("--version", std::string("fedsilo ") + FEDSILO_VERSION);
+  app.set_version_flag("--version", std::string("fedsilo ") + FEDSILO_VERSION +
+                                         " (instruction set " FEDSILO_ARCH_LEVEL ")");
   app.require_subcommand(1);
 
   std::string config_path;
