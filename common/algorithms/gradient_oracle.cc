@@ -139,26 +139,34 @@ void DpGradientOracle::ClipAndSum(const Matrix& per_record, Vector* sum) const {
 }
 
 void DpGradientOracle::Privatize(Vector* clipped_sum) {
-  // Noise is drawn here, inside the silo, and the ledger records it at the same moment.
-  thread_local Vector noise;
-  noise.resize(clipped_sum->size());
+  // Noise is drawn here, inside the silo, and the ledger records it at the same moment. It is
+  // drawn in chunks that stay in L1 and added, and the sum divided, in the same pass: a model of
+  // 68,290 parameters is not streamed through memory three more times per step.
+  constexpr Eigen::Index kChunk = 2048;
+  double noise[kChunk];
+  const double batch = expected_batch_size();
   Eigen::Index offset = 0;
-  const auto add_noise = [&](Eigen::Index size, double sigma) {
-    if (sigma > 0.0) {
-      noise_rng_->FillNormal(std::span<double>(noise.data() + offset, size), sigma);
-      clipped_sum->segment(offset, size) += noise.segment(offset, size);
+  const auto privatize = [&](Eigen::Index size, double sigma) {
+    for (Eigen::Index done = 0; done < size; done += kChunk) {
+      const Eigen::Index len = std::min(kChunk, size - done);
+      auto part = clipped_sum->segment(offset + done, len);
+      if (sigma > 0.0) {
+        noise_rng_->FillNormal(std::span<double>(noise, static_cast<size_t>(len)), sigma);
+        part = (part.array() + Eigen::Map<const Eigen::ArrayXd>(noise, len)) / batch;
+      } else {
+        part /= batch;
+      }
     }
     offset += size;
   };
   if (settings_.clip_blocks.empty()) {
-    add_noise(clipped_sum->size(), settings_.noise_std_sum);
+    privatize(clipped_sum->size(), settings_.noise_std_sum);
   } else {
     for (size_t b = 0; b < settings_.clip_blocks.size(); ++b) {
-      add_noise(settings_.clip_blocks[b].size, settings_.block_noise_std_sum[b]);
+      privatize(settings_.clip_blocks[b].size, settings_.block_noise_std_sum[b]);
     }
   }
   ledger_->Record(event());
-  *clipped_sum /= expected_batch_size();
 }
 
 absl::Status DpGradientOracle::Next(const Vector& w, Vector* grad) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -108,6 +109,33 @@ TEST(RngTest, FillNormalFollowsTheNormalLaw) {
   }
   // P(sqrt(n) D > 1.95) = 0.001 (Kolmogorov's limit law).
   EXPECT_LT(std::sqrt(double(n)) * ks, 1.95);
+}
+
+// Short fills (under 64 values) take the one-lane path; fills split into calls of 37 and of 2,048
+// values are normal too.
+TEST(RngTest, FillNormalInShortAndChunkedCallsFollowsTheNormalLaw) {
+  for (const size_t call : {size_t{37}, size_t{2048}}) {
+    Rng rng(11);
+    const size_t n = 409600;
+    std::vector<double> z(n);
+    for (size_t start = 0; start < n; start += call) {
+      rng.FillNormal(std::span<double>(z.data() + start, std::min(call, n - start)), 1.0);
+    }
+    double sum = 0, sum_sq = 0;
+    for (const double v : z) {
+      sum += v;
+      sum_sq += v * v;
+    }
+    EXPECT_NEAR(sum / n, 0.0, 5.0 / std::sqrt(double(n))) << call;
+    EXPECT_NEAR(sum_sq / n, 1.0, 5.0 * std::sqrt(2.0 / n)) << call;
+    std::sort(z.begin(), z.end());
+    double ks = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      const double cdf = 0.5 * std::erfc(-z[i] / std::sqrt(2.0));
+      ks = std::max({ks, std::abs(cdf - double(i) / n), std::abs(cdf - double(i + 1) / n)});
+    }
+    EXPECT_LT(std::sqrt(double(n)) * ks, 1.95) << call;
+  }
 }
 
 TEST(RngTest, FillNormalScalesBySigmaAndRepeatsForTheSameSeed) {
