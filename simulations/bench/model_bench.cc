@@ -3,6 +3,7 @@
 // sets of a dataset larger than the caches, as in a real run. BENCHMARK_MAIN is in
 // placeholder_bench.cc.
 #include <memory>
+#include <span>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -158,6 +159,93 @@ void BM_MlpHessianVectorProduct(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MlpHessianVectorProduct)->Arg(32)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// Multiply-adds of one MLP 784-80-60-10 step on a batch of n records: the forward products, the
+// weight-gradient products and the two deltas propagated down (the input's delta is not needed).
+double MnistMlpStepMultiplyAdds(int n) {
+  const double forward = 784.0 * 80 + 80.0 * 60 + 60.0 * 10;
+  return n * (2.0 * forward + 10.0 * 60 + 60.0 * 80);
+}
+
+// The private step of ISRL-DP on the MNIST MLP: per-record clipped gradient sum (ghost norms, no
+// per-example gradients) and Gaussian noise on all 68,290 coordinates. The counter is the
+// multiply-add rate the step achieves (compare BM_EigenGemm's).
+void BM_MlpDpStep(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, n);
+  Vector sum, noise(s.model->num_parameters());
+  Rng rng(7);
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->ClippedGradientSum(s.w, s.batch(it++), 1.0, &sum);
+    rng.FillNormal(std::span<double>(noise.data(), static_cast<size_t>(noise.size())), 1.0);
+    sum += noise;
+    benchmark::DoNotOptimize(sum.data());
+  }
+  state.counters["multiply_adds_per_s"] = benchmark::Counter(
+      MnistMlpStepMultiplyAdds(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MlpDpStep)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// The same step the old way (per-example gradients, then clipping the rows): what ghost clipping
+// replaced.
+void BM_MlpDpStepPerExample(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, n);
+  Matrix rows;
+  Vector sum, noise(s.model->num_parameters());
+  Rng rng(7);
+  int64_t it = 0;
+  for (auto _ : state) {
+    s.model->PerExampleGradients(s.w, s.batch(it++), &rows);
+    ClipAndSumRows(rows, 1.0, &sum);
+    rng.FillNormal(std::span<double>(noise.data(), static_cast<size_t>(noise.size())), 1.0);
+    sum += noise;
+    benchmark::DoNotOptimize(sum.data());
+  }
+  state.counters["multiply_adds_per_s"] = benchmark::Counter(
+      MnistMlpStepMultiplyAdds(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MlpDpStepPerExample)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// Eigen's matrix product (one thread, this build's instruction set), as the yardstick of the
+// multiply-add rate: m x k times k x n, row-major as fedsilo's matrices. {64, 784, 80} is the
+// MLP step's largest product; {512, 512, 512} is as close to peak as Eigen gets.
+void BM_EigenGemm(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),
+            n = static_cast<int>(state.range(2));
+  Rng rng(5);
+  Matrix a(m, k), b(k, n), c(m, n);
+  for (int i = 0; i < a.size(); ++i) a.data()[i] = rng.Normal();
+  for (int i = 0; i < b.size(); ++i) b.data()[i] = rng.Normal();
+  for (auto _ : state) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["multiply_adds_per_s"] = benchmark::Counter(
+      double(m) * k * n, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_EigenGemm)->Args({64, 784, 80})->Args({512, 512, 512})->Unit(benchmark::kMicrosecond);
+
+// Gaussian noise for the MLP's 68,290 coordinates: the ziggurat (FillNormal, what a silo adds)
+// against the polar method one draw at a time (Normal, what it added before).
+void BM_GaussianNoise(benchmark::State& state) {
+  std::vector<double> out(68290);
+  Rng rng(9);
+  const bool ziggurat = state.range(0) == 1;
+  for (auto _ : state) {
+    if (ziggurat) {
+      rng.FillNormal(out, 1.0);
+    } else {
+      for (double& v : out) v = rng.Normal();
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(ziggurat ? "ziggurat (FillNormal)" : "polar (Normal)");
+  state.counters["draws_per_s"] =
+      benchmark::Counter(68290.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GaussianNoise)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace fedsilo
