@@ -244,24 +244,9 @@ void MlpModel::BackPropagate(const Vector& w, Workspace* ws) const {
 }
 
 double MlpModel::Loss(const Vector& w, const Batch& batch) const {
-  CheckArgs(w, batch);
-  const int n = batch.size();
-  if (n == 0) return 0.0;
-  Workspace& ws = ThreadWorkspace();
-  double total = 0.0;
-  for (int start = 0; start < n; start += kChunk) {
-    const int len = std::min(kChunk, n - start);
-    Gather(batch, start, len, &ws.x);
-    Forward(w, /*second_derivatives=*/false, &ws);
-    const Matrix& z = ws.z.back();
-    for (int i = 0; i < len; ++i) {
-      const auto row = z.row(i);
-      const double mx = row.maxCoeff();
-      const double lse = mx + std::log((row.array() - mx).exp().sum());
-      total += lse - row[batch.data->y[batch.rows[start + i]]];
-    }
-  }
-  return total / n;
+  if (batch.size() == 0) return 0.0;
+  thread_local std::vector<int> predicted;
+  return LossSumAndPredictions(w, batch, &predicted) / batch.size();
 }
 
 void MlpModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) const {
@@ -489,7 +474,7 @@ double MlpModel::LossSumAndPredictions(const Vector& w, const Batch& batch,
     Gather(batch, start, len, &ws.x);
     Forward(w, /*second_derivatives=*/false, &ws);
     const Matrix& z = ws.z.back();
-    for (int i = 0; i < len; ++i) {  // the loss as Loss computes it
+    for (int i = 0; i < len; ++i) {  // cross-entropy through a stable log-sum-exp
       const auto row = z.row(i);
       const double mx = row.maxCoeff();
       const double lse = mx + std::log((row.array() - mx).exp().sum());

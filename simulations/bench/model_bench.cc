@@ -167,46 +167,34 @@ double MnistMlpStepMultiplyAdds(int n) {
   return n * (2.0 * forward + 10.0 * 60 + 60.0 * 80);
 }
 
-// The private step of ISRL-DP on the MNIST MLP: per-record clipped gradient sum (ghost norms, no
-// per-example gradients) and Gaussian noise on all 68,290 coordinates. The counter is the
-// multiply-add rate the step achieves (compare BM_EigenGemm's).
+// The private step of ISRL-DP on the MNIST MLP: per-record clipped gradient sum and Gaussian noise
+// on all 68,290 coordinates. BM_MlpDpStep/64/1 clips by ghost norms (no per-example gradients, what
+// a silo runs); /64/0 the old way, per-example gradients and then clipping the rows. The counter
+// is the multiply-add rate the step achieves (compare BM_EigenGemm's).
 void BM_MlpDpStep(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
-  const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, n);
-  Vector sum, noise(s.model->num_parameters());
-  Rng rng(7);
-  int64_t it = 0;
-  for (auto _ : state) {
-    s.model->ClippedGradientSum(s.w, s.batch(it++), 1.0, &sum);
-    rng.FillNormal(std::span<double>(noise.data(), static_cast<size_t>(noise.size())), 1.0);
-    sum += noise;
-    benchmark::DoNotOptimize(sum.data());
-  }
-  state.counters["multiply_adds_per_s"] = benchmark::Counter(
-      MnistMlpStepMultiplyAdds(n), benchmark::Counter::kIsIterationInvariantRate);
-}
-BENCHMARK(BM_MlpDpStep)->Arg(64)->Unit(benchmark::kMicrosecond);
-
-// The same step the old way (per-example gradients, then clipping the rows): what ghost clipping
-// replaced.
-void BM_MlpDpStepPerExample(benchmark::State& state) {
-  const int n = static_cast<int>(state.range(0));
+  const bool ghost = state.range(1) == 1;
   const Setup s = MakeSetup(MnistMlp(), 10000, 784, 10, n);
   Matrix rows;
   Vector sum, noise(s.model->num_parameters());
   Rng rng(7);
   int64_t it = 0;
   for (auto _ : state) {
-    s.model->PerExampleGradients(s.w, s.batch(it++), &rows);
-    ClipAndSumRows(rows, 1.0, &sum);
+    if (ghost) {
+      s.model->ClippedGradientSum(s.w, s.batch(it++), 1.0, &sum);
+    } else {
+      s.model->PerExampleGradients(s.w, s.batch(it++), &rows);
+      ClipAndSumRows(rows, 1.0, &sum);
+    }
     rng.FillNormal(std::span<double>(noise.data(), static_cast<size_t>(noise.size())), 1.0);
     sum += noise;
     benchmark::DoNotOptimize(sum.data());
   }
+  state.SetLabel(ghost ? "ghost clipping" : "per-example gradients");
   state.counters["multiply_adds_per_s"] = benchmark::Counter(
       MnistMlpStepMultiplyAdds(n), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_MlpDpStepPerExample)->Arg(64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MlpDpStep)->Args({64, 1})->Args({64, 0})->Unit(benchmark::kMicrosecond);
 
 // Eigen's matrix product (one thread, this build's instruction set), as the yardstick of the
 // multiply-add rate: m x k times k x n, row-major as fedsilo's matrices. {64, 784, 80} is the
