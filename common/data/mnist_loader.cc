@@ -1,5 +1,6 @@
 #include "common/data/mnist_loader.h"
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -170,6 +171,17 @@ absl::StatusOr<IdxImages> ReadIdxImages(const std::string& path) {
       uint64_t{count} * rows * cols > (uint64_t{1} << 34)) {
     return absl::DataLossError(absl::StrCat(path, ": implausible IDX dimensions ", count, " x ",
                                             rows, " x ", cols));
+  }
+  // A compressed file can expand to all its header claims (deflate reaches ~1000:1: 16 MB of
+  // gzip can hold the 2^34 pixels allowed above), and the pixels become doubles (ToDataset):
+  // refuse, before reading, what this machine's memory cannot hold.
+  const uint64_t needed = uint64_t{count} * rows * cols * (1 + sizeof(double));
+  const long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page_size > 0 && needed > uint64_t(pages) * uint64_t(page_size)) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        path, ": ", count, " images of ", rows, "x", cols, " need ", needed >> 20,
+        " MiB as bytes and doubles, more than this machine's ",
+        (uint64_t(pages) * uint64_t(page_size)) >> 20, " MiB of memory"));
   }
   IdxImages images;
   images.count = static_cast<int>(count);
