@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "common/base/huge_pages.h"
+
 namespace fedsilo {
 namespace {
 
@@ -137,6 +139,7 @@ absl::StatusOr<Dataset> ToDataset(const IdxImages& images, const std::vector<uin
   const size_t dim = static_cast<size_t>(images.rows) * static_cast<size_t>(images.cols);
   Dataset ds;
   ds.x.resize(images.count, static_cast<Eigen::Index>(dim));
+  AdviseHugePages(ds.x.data(), static_cast<size_t>(ds.x.size()) * sizeof(double));
   std::array<double, 256> scale;
   for (int v = 0; v < 256; ++v) scale[static_cast<size_t>(v)] = v / 255.0;
   double* out = ds.x.data();  // row-major: image after image, like the file

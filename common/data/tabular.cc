@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
+#include "common/base/huge_pages.h"
+
 namespace fedsilo {
 namespace {
 
@@ -261,7 +263,9 @@ absl::Status BuildFeatures(const Plan& plan, bool standardize, std::vector<Split
     const Split& split = splits[s];
     Dataset& ds = *split.out;
     const size_t n = split.kept.size();
-    ds.x = Matrix::Zero(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dim));
+    ds.x.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(dim));
+    AdviseHugePages(ds.x.data(), static_cast<size_t>(ds.x.size()) * sizeof(double));
+    ds.x.setZero();
     ds.feature_names = names;
     for (const Column& column : columns) {
       if (column.categorical) {
