@@ -46,6 +46,14 @@ struct AlgorithmConfig {
   int batch_size = 32;          // records per gradient query (expected size under Poisson)
   double lr = 0.1;              // silo step size
   double server_lr = 1.0;       // coordinator step size on the averaged update
+  // FedAvg-family coordinators: the step along the averaged update (server_optimizer.h; Reddi et
+  // al. 2021): sgd | momentum (FedAvgM) | adam (FedAdam) | yogi (FedYogi), with their beta1,
+  // beta2 and tau.
+  std::string server_optimizer = "sgd";
+  double server_beta1 = 0.9;
+  double server_beta2 = 0.99;
+  double server_tau = 1e-3;
+  double prox_mu = 0.0;         // FedProx's proximal term in local SGD; 0 = FedAvg
   std::string weighting = "size";  // size | uniform: how silo updates are averaged
   // Per-FedAvg (per_fedavg, isrl_dp_per_fedavg); alpha and personalize_steps also drive the
   // personalized evaluation of every algorithm.

@@ -15,16 +15,24 @@ Weighting ParseWeighting(const std::string& name) {
   return name == "uniform" ? Weighting::kUniform : Weighting::kBySize;
 }
 
+std::unique_ptr<CoordinatorProgram> MakeFedAvgCoordinator(Weighting weighting,
+                                                          const AlgorithmConfig& config) {
+  return std::make_unique<FedAvgCoordinator>(weighting, ServerOptimizerOptionsFrom(config));
+}
+
 AlgorithmSpec LocalSgdSpec(std::string name, std::string description, bool dp, bool one_step) {
   AlgorithmSpec spec;
   spec.name = std::move(name);
   spec.description = std::move(description);
   spec.record_level_dp = dp;
+  spec.server_optimizer = true;
+  spec.proximal_term = !one_step;  // one step from w_g: the proximal term is zero
   spec.make_silo_program = [one_step](const AlgorithmConfig& config) {
-    return std::make_unique<LocalSgdSiloProgram>(one_step ? 1 : config.local_steps, config.lr);
+    return std::make_unique<LocalSgdSiloProgram>(one_step ? 1 : config.local_steps, config.lr,
+                                                 one_step ? 0.0 : config.prox_mu);
   };
   spec.make_coordinator = [](const AlgorithmConfig& config) {
-    return std::make_unique<FedAvgCoordinator>(ParseWeighting(config.weighting), config.server_lr);
+    return MakeFedAvgCoordinator(ParseWeighting(config.weighting), config);
   };
   spec.queries_per_round = [one_step](const AlgorithmConfig& config) -> int64_t {
     return one_step ? 1 : config.local_steps;
@@ -37,6 +45,7 @@ AlgorithmSpec PerFedAvgSpec(std::string name, std::string description, bool dp) 
   spec.name = std::move(name);
   spec.description = std::move(description);
   spec.record_level_dp = dp;
+  spec.server_optimizer = true;
   // The factory runs after validation (config parser, PrepareExperiment); a config that skipped
   // it still gets a valid program: an unknown variant falls back to the first-order one.
   spec.make_silo_program = [](const AlgorithmConfig& config) {
@@ -44,7 +53,7 @@ AlgorithmSpec PerFedAvgSpec(std::string name, std::string description, bool dp) 
     return std::make_unique<PerFedAvgSiloProgram>(options.ok() ? *options : PerFedAvgOptions{});
   };
   spec.make_coordinator = [](const AlgorithmConfig& config) {
-    return std::make_unique<FedAvgCoordinator>(ParseWeighting(config.weighting), config.server_lr);
+    return MakeFedAvgCoordinator(ParseWeighting(config.weighting), config);
   };
   spec.queries_per_round = [](const AlgorithmConfig& config) -> int64_t {
     return PerFedAvgQueriesPerRound(config);
@@ -109,12 +118,13 @@ AlgorithmSpec SdpMinibatchSgdSpec() {
       "report (l2-ball randomizer), sealed and mixed by a shuffler with every silo's reports";
   spec.record_level_dp = true;
   spec.requires_shuffler = true;
+  spec.server_optimizer = true;
   spec.make_silo_program = [](const AlgorithmConfig& config) {
     return std::make_unique<SdpMinibatchSgdSiloProgram>(config.lr);
   };
   spec.make_coordinator = [](const AlgorithmConfig& config) {
     // Every report counts once: a record's report carries no silo weight (a weight could name it).
-    return std::make_unique<FedAvgCoordinator>(Weighting::kUniform, config.server_lr);
+    return MakeFedAvgCoordinator(Weighting::kUniform, config);
   };
   spec.queries_per_round = [](const AlgorithmConfig&) -> int64_t { return 1; };
   spec.reports_per_silo = [](const AlgorithmConfig& config) -> int64_t {
@@ -194,6 +204,28 @@ absl::StatusOr<AlgorithmSpec> FindAlgorithm(const std::string& name) {
     return absl::InvalidArgumentError("unknown algorithm '" + name + "' (known: " + known + ")");
   }
   return it->second;
+}
+
+absl::Status ValidateAlgorithmConfig(const AlgorithmSpec& spec, const AlgorithmConfig& config) {
+  if (config.server_optimizer != "sgd" && !spec.server_optimizer) {
+    return absl::InvalidArgumentError(
+        "algorithm.server_optimizer: " + spec.name + "'s coordinator takes only sgd (the server "
+        "optimizers serve FedAvg, minibatch SGD, Per-FedAvg and the shuffle model, private or not)");
+  }
+  if (config.prox_mu > 0.0 && !spec.proximal_term) {
+    return absl::InvalidArgumentError(
+        "algorithm.prox_mu: " + spec.name + " has no local proximal term (FedProx is fedavg or "
+        "isrl_dp_fedavg with prox_mu > 0; one step from the global model makes the term zero)");
+  }
+  return spec.validate ? spec.validate(config) : absl::OkStatus();
+}
+
+ServerOptimizerOptions ServerOptimizerOptionsFrom(const AlgorithmConfig& config) {
+  return ServerOptimizerOptions{.name = config.server_optimizer,
+                                .lr = config.server_lr,
+                                .beta1 = config.server_beta1,
+                                .beta2 = config.server_beta2,
+                                .tau = config.server_tau};
 }
 
 }  // namespace fedsilo

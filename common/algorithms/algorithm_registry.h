@@ -15,6 +15,7 @@
 
 #include "common/algorithms/algorithm_config.h"
 #include "common/algorithms/coordinator_program.h"
+#include "common/algorithms/server_optimizer.h"
 #include "common/algorithms/silo_program.h"
 #include "common/algorithms/silo_setup.h"
 #include "common/base/status.h"
@@ -29,6 +30,12 @@ struct AlgorithmSpec {
   std::string description;
   // True when every gradient a silo computes goes through the record-level DP oracle.
   bool record_level_dp = false;
+  // True when the coordinator takes algorithm.server_optimizer (and its betas and tau); others
+  // accept only sgd.
+  bool server_optimizer = false;
+  // True when the silo program adds FedProx's proximal term (algorithm.prox_mu); others accept
+  // only 0.
+  bool proximal_term = false;
   // True for shuffle-model algorithms: their privacy holds only if a shuffler hides which silo
   // sent which report, so the round loop refuses to run them without one (round_loop.h).
   bool requires_shuffler = false;
@@ -66,6 +73,11 @@ struct AlgorithmSpec {
 };
 
 void RegisterAlgorithm(AlgorithmSpec spec);
+// The settings `spec` takes: its declared server optimizer and proximal term, then its own
+// validate (InvalidArgument "algorithm.key: problem").
+absl::Status ValidateAlgorithmConfig(const AlgorithmSpec& spec, const AlgorithmConfig& config);
+// The server optimizer the algorithm section describes (server_optimizer.h).
+ServerOptimizerOptions ServerOptimizerOptionsFrom(const AlgorithmConfig& config);
 std::vector<std::string> RegisteredAlgorithmNames();
 absl::StatusOr<AlgorithmSpec> FindAlgorithm(const std::string& name);
 

@@ -4,6 +4,8 @@
 // ConfigureRound turns the sampled silos into tasks; Aggregate folds the round's results into the
 // global parameters. The coordinator sees only what came through the transport: privatized
 // updates (possibly anonymized) and failures. Called from the round loop's thread only.
+// A program that keeps state between rounds besides the parameters (a server optimizer's
+// moments) exposes it through State() and RestoreState(), which a coordinator checkpoint carries.
 #pragma once
 
 #include <memory>
@@ -27,6 +29,11 @@ class CoordinatorProgram {
 
   // Folds the replies into *global. A round with no reply is an error naming the failures.
   virtual absl::Status Aggregate(int round, const RoundResults& results, Vector* global) = 0;
+
+  // State kept between rounds; empty for a stateless program.
+  virtual Vector State() const { return Vector(); }
+  // Restores State() of a run over `num_parameters`; a stateless program accepts only empty state.
+  virtual absl::Status RestoreState(const Vector& state, int num_parameters);
 };
 
 }  // namespace fedsilo

@@ -2,11 +2,12 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 
 namespace fedsilo {
 
-LocalSgdSiloProgram::LocalSgdSiloProgram(int local_steps, double lr)
-    : local_steps_(local_steps), lr_(lr) {}
+LocalSgdSiloProgram::LocalSgdSiloProgram(int local_steps, double lr, double prox_mu)
+    : local_steps_(local_steps), lr_(lr), prox_mu_(prox_mu) {}
 
 absl::StatusOr<SiloUpdate> LocalSgdSiloProgram::Train(const SiloTask& task,
                                                       SiloContext& context) const {
@@ -15,13 +16,14 @@ absl::StatusOr<SiloUpdate> LocalSgdSiloProgram::Train(const SiloTask& task,
   Vector grad(global.size());
   for (int step = 0; step < local_steps_; ++step) {
     FEDSILO_RETURN_IF_ERROR(context.oracle->Next(w, &grad));
+    if (prox_mu_ > 0.0) grad.noalias() += prox_mu_ * (w - global);
     w.noalias() -= lr_ * grad;
   }
   return ModelDeltaUpdate(task, context, w);
 }
 
-FedAvgCoordinator::FedAvgCoordinator(Weighting weighting, double server_lr)
-    : weighting_(weighting), server_lr_(server_lr) {}
+FedAvgCoordinator::FedAvgCoordinator(Weighting weighting, ServerOptimizerOptions optimizer)
+    : weighting_(weighting), optimizer_(std::move(optimizer)) {}
 
 absl::Status FedAvgCoordinator::Aggregate(int round, const RoundResults& results,
                                           Vector* global) {
@@ -49,7 +51,7 @@ absl::Status FedAvgCoordinator::Aggregate(int round, const RoundResults& results
     const double a = (weighting_ == Weighting::kBySize ? update.weight : 1.0) / total_weight;
     average.noalias() += a * update.delta;
   }
-  global->noalias() += server_lr_ * average;
+  optimizer_.Step(average, global);
   return absl::OkStatus();
 }
 

@@ -127,8 +127,8 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& byt
     return absl::DataLossError("cannot replace " + path + ": " + std::strerror(errno));
   }
   // The rename is durable only once the directory entry is: fsync the directory too.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
     const std::string reason = std::strerror(errno);

@@ -1,12 +1,14 @@
 #include "common/runtime/checkpoint.h"
 
 #include <cstdint>
+#include <cstring>
 
 #include "common/base/binary_record.h"
 
 namespace fedsilo {
 namespace {
-constexpr char kMagic[] = "FEDSILOCKPT1";
+constexpr char kMagic[] = "FEDSILOCKPT2";
+constexpr char kMagicWithoutState[] = "FEDSILOCKPT1";
 }  // namespace
 
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
@@ -16,14 +18,19 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoi
   record.Put<uint64_t>(checkpoint.eligible.size());
   for (int silo : checkpoint.eligible) record.Put<int32_t>(silo);
   record.PutVector(checkpoint.global);
+  record.PutVector(checkpoint.coordinator_state);
   record.PutString(checkpoint.config_yaml);
   return WriteFileAtomically(path, record.Finish());
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
   FEDSILO_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
-  FEDSILO_ASSIGN_OR_RETURN(BinaryRecordReader record,
-                           BinaryRecordReader::Open(std::move(bytes), kMagic, "checkpoint " + path));
+  const bool with_state =
+      bytes.compare(0, std::strlen(kMagicWithoutState), kMagicWithoutState) != 0;
+  FEDSILO_ASSIGN_OR_RETURN(
+      BinaryRecordReader record,
+      BinaryRecordReader::Open(std::move(bytes), with_state ? kMagic : kMagicWithoutState,
+                               "checkpoint " + path));
   Checkpoint checkpoint;
   int32_t round = 0, skipped = 0;
   uint64_t count = 0;
@@ -38,6 +45,7 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
     checkpoint.eligible.push_back(silo);
   }
   FEDSILO_RETURN_IF_ERROR(record.GetVector(&checkpoint.global));
+  if (with_state) FEDSILO_RETURN_IF_ERROR(record.GetVector(&checkpoint.coordinator_state));
   FEDSILO_RETURN_IF_ERROR(record.GetString(&checkpoint.config_yaml));
   FEDSILO_RETURN_IF_ERROR(record.ExpectEnd());
   return checkpoint;

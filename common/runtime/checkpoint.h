@@ -1,11 +1,13 @@
 // Checkpoint: what the coordinator needs to continue a run after it was killed, written after
 // every round. A resumed run reaches the same final parameters and metrics as an uninterrupted
 // one, because silo selection is a pure function of (seed, round, eligible silos), the
-// coordinator programs keep no state between rounds besides the parameters, and each silo keeps
-// its own ledger and refuses to answer a round twice (silo/silo_state.h).
+// coordinator program's state between rounds (a server optimizer's moments) is saved with the
+// parameters, and each silo keeps its own ledger and refuses to answer a round twice
+// (silo/silo_state.h).
 //
-// File: a binary record (base/binary_record.h, magic "FEDSILOCKPT1") written atomically, so a
-// crash leaves the old or the new checkpoint, never a torn one; a damaged file is DataLoss.
+// File: a binary record (base/binary_record.h, magic "FEDSILOCKPT2") written atomically, so a
+// crash leaves the old or the new checkpoint, never a torn one; a damaged file is DataLoss. A
+// "FEDSILOCKPT1" file (before coordinator state was saved) reads with empty state.
 #pragma once
 
 #include <string>
@@ -21,6 +23,7 @@ struct Checkpoint {
   int skipped_rounds = 0;        // rounds so far that missed the quorum
   std::vector<int> eligible;     // silos still able to serve (ascending)
   Vector global;                 // parameters after `round`
+  Vector coordinator_state;      // CoordinatorProgram::State() after `round`
   std::string config_yaml;       // the resolved config of the run (a resume must match it)
 };
 

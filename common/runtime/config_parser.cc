@@ -190,6 +190,12 @@ const std::vector<Section>& Schema() {
         {"lr", MEMBER(algorithm.lr), Positive()},
         {"server_lr", MEMBER(algorithm.server_lr), Positive()},
         {"weighting", MEMBER(algorithm.weighting), OneOf({"size", "uniform"})},
+        {"server_optimizer", MEMBER(algorithm.server_optimizer),
+         OneOf({"sgd", "momentum", "adam", "yogi"})},
+        {"server_beta1", MEMBER(algorithm.server_beta1), Between(Inclusive(0), Exclusive(1))},
+        {"server_beta2", MEMBER(algorithm.server_beta2), Between(Inclusive(0), Exclusive(1))},
+        {"server_tau", MEMBER(algorithm.server_tau), Positive()},
+        {"prox_mu", MEMBER(algorithm.prox_mu), AtLeast(0)},
         {"variant", MEMBER(algorithm.variant), OneOf({"fo", "hf", "exact"})},
         {"alpha", MEMBER(algorithm.alpha), AtLeast(0)},
         {"beta", MEMBER(algorithm.beta), AtLeast(0)},
@@ -813,9 +819,8 @@ absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& deco
         "calibration: paper (whose epsilon is then an uncertified target)");
   }
   // Constraints an algorithm puts on its own keys ("algorithm.key: problem").
-  if (absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
-      spec.ok() && spec->validate) {
-    if (absl::Status status = spec->validate(config.algorithm); !status.ok()) {
+  if (absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name); spec.ok()) {
+    if (absl::Status status = ValidateAlgorithmConfig(*spec, config.algorithm); !status.ok()) {
       const absl::string_view message = status.message();
       const size_t colon = message.find(": ");
       if (colon != absl::string_view::npos && FindFieldByPath(message.substr(0, colon))) {

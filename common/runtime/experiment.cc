@@ -235,8 +235,12 @@ class RunObserver : public RoundObserver {
 // Writes the checkpoint after every round (after the round's metrics row), atomically.
 class CheckpointWriter : public RoundObserver {
  public:
-  CheckpointWriter(std::string path, std::string config_yaml, int skipped_before)
-      : path_(std::move(path)), config_yaml_(std::move(config_yaml)), skipped_(skipped_before) {}
+  CheckpointWriter(std::string path, std::string config_yaml, int skipped_before,
+                   const CoordinatorProgram* coordinator)
+      : path_(std::move(path)),
+        config_yaml_(std::move(config_yaml)),
+        skipped_(skipped_before),
+        coordinator_(coordinator) {}
 
   absl::Status OnRoundEnd(const RoundState& state) override {
     if (!state.aggregated) ++skipped_;
@@ -245,6 +249,7 @@ class CheckpointWriter : public RoundObserver {
     checkpoint.skipped_rounds = skipped_;
     checkpoint.eligible = state.eligible;
     checkpoint.global = state.global;
+    checkpoint.coordinator_state = coordinator_->State();
     checkpoint.config_yaml = config_yaml_;
     return WriteCheckpoint(path_, checkpoint);
   }
@@ -253,6 +258,7 @@ class CheckpointWriter : public RoundObserver {
   std::string path_;
   std::string config_yaml_;
   int skipped_;
+  const CoordinatorProgram* coordinator_;
 };
 
 // The noisy queries each silo budgets for (the same for every silo).
@@ -289,9 +295,8 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   if (experiment.algorithm.resolve_defaults) {
     experiment.algorithm.resolve_defaults(&experiment.config.algorithm);
   }
-  if (experiment.algorithm.validate) {
-    FEDSILO_RETURN_IF_ERROR(experiment.algorithm.validate(experiment.config.algorithm));
-  }
+  FEDSILO_RETURN_IF_ERROR(
+      ValidateAlgorithmConfig(experiment.algorithm, experiment.config.algorithm));
   FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
   if (experiment.data.train.size() == 0) {
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
@@ -400,6 +405,12 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       return absl::DataLossError("--resume: the checkpoint's parameter vector has the wrong size");
     }
     global = checkpoint.global;
+    if (absl::Status restored =
+            coordinator->RestoreState(checkpoint.coordinator_state, global.size());
+        !restored.ok()) {
+      return absl::DataLossError("--resume: the checkpoint in " + report.out_dir + ": " +
+                                 std::string(restored.message()));
+    }
     loop.first_round = checkpoint.round + 1;
     loop.rounds = config.algorithm.rounds - checkpoint.round;
     loop.eligible = checkpoint.eligible;
@@ -427,7 +438,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       CsvTable metrics, options.resume
                             ? CsvTable::Continue(metrics_path, header, loop.first_round - 1)
                             : CsvTable::Create(metrics_path, header));
-  CheckpointWriter checkpointer(checkpoint_path, config_yaml, skipped_before);
+  CheckpointWriter checkpointer(checkpoint_path, config_yaml, skipped_before, coordinator.get());
   RunObserver observer(experiment, pool, &metrics, pooled_train_rows, &transport,
                        options.checkpoint ? &checkpointer : nullptr, options.quiet);
 

@@ -45,6 +45,99 @@ TEST(LocalSgdTest, FullBatchStepsMatchClosedFormGradientDescent) {
   EXPECT_EQ(update->weight, 10.0);
 }
 
+TEST(LocalSgdTest, FedProxFullBatchStepsMatchTheProximalClosedForm) {
+  // f(w) = mean 0.5 ||w - x_i||^2 plus mu/2 ||w - w_g||^2: each step contracts towards
+  // w* = (m + mu w_g) / (1 + mu) by (1 - lr (1 + mu)), so from w_0 = w_g,
+  // w_k = w* + (1 - lr (1 + mu))^k (w_g - w*).
+  const Dataset data = LineDataset(10, 3);
+  const QuadraticModel model(3);
+  const std::vector<int> rows = Range(0, 10);
+  OracleSettings settings;
+  settings.batch_size = 10;
+  const double lr = 0.3, mu = 0.5;
+  const int steps = 4;
+  Vector w0(3);
+  w0 << 1.0, -2.0, 0.5;
+  const Vector mean = data.x.colwise().mean().transpose();
+  const Vector centre = (mean + mu * w0) / (1 + mu);
+  const Vector expected_w = centre + std::pow(1 - lr * (1 + mu), steps) * (w0 - centre);
+  Rng rng(1);
+  PlainGradientOracle oracle(OracleData{&model, &data, rows}, settings, &rng);
+  SiloContext context{0, &model, &oracle, 10.0};
+  SiloTask task{1, 0, std::make_shared<const Vector>(w0)};
+  auto update = LocalSgdSiloProgram(steps, lr, mu).Train(task, context);
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_LT((update->delta - (expected_w - w0)).norm(), 1e-12);
+  // And it is not FedAvg's iterate (the term does something).
+  const Vector fedavg_w = mean + std::pow(1 - lr, steps) * (w0 - mean);
+  EXPECT_GT((expected_w - fedavg_w).norm(), 0.1);
+}
+
+// An oracle that answers g_k = w - c_k + n_k, with n_k fixed offsets standing for a private
+// oracle's noise: the proximal term is added to the answer, whatever noise it carries.
+class NoisyAnswerOracle : public GradientOracle {
+ public:
+  NoisyAnswerOracle(Vector centre, std::vector<Vector> noise)
+      : centre_(std::move(centre)), noise_(std::move(noise)) {}
+  absl::Status Next(const Vector& w, Vector* grad) override {
+    *grad = w - centre_ + noise_[calls_++];
+    return absl::OkStatus();
+  }
+  absl::Status Next(const Vector& w, int, Vector* grad) override { return Next(w, grad); }
+  absl::Status NextGradientDifference(const Vector&, const Vector&, double, int,
+                                      Vector*) override {
+    return absl::UnimplementedError("not a local SGD query");
+  }
+  absl::Status NextHessianVectorProduct(const Vector&, const Vector&, int, Vector*) override {
+    return absl::UnimplementedError("not a local SGD query");
+  }
+  double expected_batch_size() const override { return 1.0; }
+  size_t calls() const { return calls_; }
+
+ private:
+  Vector centre_;
+  std::vector<Vector> noise_;
+  size_t calls_ = 0;
+};
+
+TEST(LocalSgdTest, FedProxPostProcessesThePrivateAnswers) {
+  const QuadraticModel model(2);
+  Vector w0(2), c(2), n0(2), n1(2);
+  w0 << 1.0, -1.0;
+  c << 3.0, 2.0;
+  n0 << 0.7, -0.2;
+  n1 << -0.4, 0.9;
+  const double lr = 0.2, mu = 2.0;
+  NoisyAnswerOracle oracle(c, {n0, n1});
+  SiloContext context{0, &model, &oracle, 1.0};
+  auto update = LocalSgdSiloProgram(2, lr, mu).Train(
+      SiloTask{1, 0, std::make_shared<const Vector>(w0)}, context);
+  ASSERT_TRUE(update.ok()) << update.status();
+  // Step 1 at w0 (the proximal term is 0 there); step 2 adds mu (w1 - w0).
+  const Vector w1 = w0 - lr * (w0 - c + n0);
+  const Vector w2 = w1 - lr * ((w1 - c + n1) + mu * (w1 - w0));
+  EXPECT_LT((update->delta - (w2 - w0)).norm(), 1e-15);
+  EXPECT_EQ(oracle.calls(), 2u);  // one query a step, as without the term
+  // The private algorithm takes it and budgets the same queries; one-step ones refuse it.
+  AlgorithmConfig config;
+  config.local_steps = 5;
+  config.prox_mu = mu;
+  for (const char* name : {"fedavg", "isrl_dp_fedavg"}) {
+    auto spec = FindAlgorithm(name);
+    ASSERT_TRUE(spec.ok());
+    EXPECT_TRUE(ValidateAlgorithmConfig(*spec, config).ok()) << name;
+    EXPECT_EQ(spec->queries_per_round(config), 5) << name;
+  }
+  for (const char* name : {"minibatch_sgd", "isrl_dp_minibatch_sgd", "per_fedavg",
+                           "isrl_dp_fair_fermi", "sdp_minibatch_sgd"}) {
+    auto spec = FindAlgorithm(name);
+    ASSERT_TRUE(spec.ok());
+    absl::Status status = ValidateAlgorithmConfig(*spec, config);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_NE(status.message().find("algorithm.prox_mu"), absl::string_view::npos) << name;
+  }
+}
+
 TEST(FedAvgCoordinatorTest, WeightedAverageBySizeAndUniform) {
   RoundResults results;
   Vector a(2), b(2);

@@ -45,15 +45,17 @@ constexpr int kLocalSteps = 2;
 
 // A private run on MNIST even/odd (its first 3,000 training records): 4 silos, logistic
 // regression, ISRL-DP FedAvg.
+// `algorithm_extra`: more keys of the algorithm section (", key: value...").
 std::string WriteConfig(const fs::path& dir, int rounds, int silos_per_round, int min_replies,
-                        double round_timeout) {
+                        double round_timeout, const std::string& algorithm_extra = "") {
   std::ostringstream yaml;
   yaml << "seed: 7\n"
        << "data: {dataset: mnist, label_map: parity, max_train: 3000}\n"
        << "partition: {scheme: dirichlet, alpha: 1.0, silos: " << kSilos << "}\n"
        << "model: {type: logistic}\n"
        << "algorithm: {name: isrl_dp_fedavg, rounds: " << rounds << ", silos_per_round: "
-       << silos_per_round << ", local_steps: " << kLocalSteps << ", batch_size: 64, lr: 0.5}\n"
+       << silos_per_round << ", local_steps: " << kLocalSteps << ", batch_size: 64, lr: 0.5"
+       << algorithm_extra << "}\n"
        << "privacy: {epsilon: 2}\n"
        << "output: {eval_every: 1}\n"
        << "network: {round_timeout_seconds: " << round_timeout << ", join_timeout_seconds: 60, "
@@ -525,11 +527,12 @@ TEST(NetworkedTest, SiloStalledPastTheDeadlineIsDroppedAndTheRunGoesOn) {
   EXPECT_EQ(queries[0], kLocalSteps * kRounds);
 }
 
-TEST(NetworkedTest, CoordinatorKilledAndResumedEndsWhereAnUninterruptedRunEnds) {
+void ExpectKilledAndResumedCoordinatorEndsWhereAnUninterruptedRunEnds(
+    const std::string& name, const std::string& algorithm_extra) {
   ASSERT_TRUE(HaveMnist()) << "MNIST is missing: run bash scripts/setup.sh";
-  const fs::path dir = FreshTempDir("networked_resume");
+  const fs::path dir = FreshTempDir(name);
   constexpr int kRounds = 14;
-  const std::string config = WriteConfig(dir, kRounds, 3, 1, 30);
+  const std::string config = WriteConfig(dir, kRounds, 3, 1, 30, algorithm_extra);
   const fs::path thread = ThreadModeRun(dir, config);
   LocalFederation federation(dir, config, FreePort());
   federation.StartAll();
@@ -547,6 +550,17 @@ TEST(NetworkedTest, CoordinatorKilledAndResumedEndsWhereAnUninterruptedRunEnds) 
   // Each silo answered each of its rounds once: a round re-asked after the resume got the
   // journaled answer again, without new noise and without a second ledger entry.
   EXPECT_EQ(ReadFile(federation.out() / "silos.csv"), ReadFile(thread / "silos.csv"));
+}
+
+TEST(NetworkedTest, CoordinatorKilledAndResumedEndsWhereAnUninterruptedRunEnds) {
+  ExpectKilledAndResumedCoordinatorEndsWhereAnUninterruptedRunEnds("networked_resume", "");
+}
+
+// FedAdam's moments live in the coordinator: the checkpoint carries them, or the resumed run
+// would restart them at zero and end elsewhere.
+TEST(NetworkedTest, CoordinatorKilledAndResumedWithFedAdamEndsWhereAnUninterruptedRunEnds) {
+  ExpectKilledAndResumedCoordinatorEndsWhereAnUninterruptedRunEnds(
+      "networked_resume_adam", ", server_optimizer: adam, server_lr: 0.05");
 }
 
 }  // namespace

@@ -64,6 +64,11 @@ void ExpectSameConfig(const ExperimentConfig& a, const ExperimentConfig& b) {
   EXPECT_EQ(a.algorithm.lr, b.algorithm.lr);
   EXPECT_EQ(a.algorithm.server_lr, b.algorithm.server_lr);
   EXPECT_EQ(a.algorithm.weighting, b.algorithm.weighting);
+  EXPECT_EQ(a.algorithm.server_optimizer, b.algorithm.server_optimizer);
+  EXPECT_EQ(a.algorithm.server_beta1, b.algorithm.server_beta1);
+  EXPECT_EQ(a.algorithm.server_beta2, b.algorithm.server_beta2);
+  EXPECT_EQ(a.algorithm.server_tau, b.algorithm.server_tau);
+  EXPECT_EQ(a.algorithm.prox_mu, b.algorithm.prox_mu);
   EXPECT_EQ(a.privacy.epsilon, b.privacy.epsilon);
   EXPECT_EQ(a.privacy.delta, b.privacy.delta);
   EXPECT_EQ(a.privacy.clip, b.privacy.clip);
@@ -133,6 +138,11 @@ algorithm:
   lr: 0.05
   server_lr: 0.5
   weighting: uniform
+  server_optimizer: yogi
+  server_beta1: 0.8
+  server_beta2: 0.995
+  server_tau: 0.01
+  prox_mu: 0.1
 privacy:
   epsilon: 0.75
   delta: 1e-5
@@ -188,6 +198,11 @@ ExperimentConfig EveryKeyConfig() {
   c.algorithm.batch_size = 64;
   c.algorithm.lr = 0.05;
   c.algorithm.server_lr = 0.5;
+  c.algorithm.server_optimizer = "yogi";
+  c.algorithm.server_beta1 = 0.8;
+  c.algorithm.server_beta2 = 0.995;
+  c.algorithm.server_tau = 0.01;
+  c.algorithm.prox_mu = 0.1;
   c.algorithm.weighting = "uniform";
   c.privacy.epsilon = 0.75;
   c.privacy.delta = 1e-5;
@@ -425,6 +440,22 @@ TEST(ConfigParserTest, UnknownChoiceListsAllowedValuesAndHint) {
             "did you mean 'size'?)");
 }
 
+TEST(ConfigParserTest, ServerOptimizerAndProximalTermOnlyWhereTheAlgorithmTakesThem) {
+  EXPECT_TRUE(Parse("algorithm:\n  name: isrl_dp_fedavg\n  server_optimizer: adam\n"
+                    "  prox_mu: 0.01\n").ok());
+  EXPECT_THAT(ErrorOf("algorithm:\n  name: fair_fermi\n  server_optimizer: adam\n"),
+              StartsWith("exp.yaml:3: algorithm.server_optimizer: fair_fermi's coordinator takes "
+                         "only sgd"));
+  EXPECT_THAT(ErrorOf("algorithm:\n  name: minibatch_sgd\n  prox_mu: 0.5\n"),
+              StartsWith("exp.yaml:3: algorithm.prox_mu: minibatch_sgd has no local proximal "
+                         "term"));
+  EXPECT_THAT(ErrorOf("algorithm:\n  server_optimizer: adagrad\n"),
+              StartsWith("exp.yaml:2: algorithm.server_optimizer: unknown value 'adagrad' "
+                         "(allowed: sgd | momentum | adam | yogi"));
+  EXPECT_THAT(ErrorOf("algorithm:\n  server_beta2: 1\n"),
+              StartsWith("exp.yaml:2: algorithm.server_beta2: "));
+}
+
 TEST(ConfigParserTest, NamesAreCheckedAgainstTheRegistries) {
   std::string error = ErrorOf("algorithm:\n  name: fedavgg\n");
   EXPECT_THAT(error, StartsWith("exp.yaml:2: algorithm.name: unknown value 'fedavgg' (allowed: "));
@@ -648,7 +679,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 78);  // seed + 22 data + 8 partition + 4 model + 15 algorithm + 9 fairness
+  EXPECT_EQ(keys, 83);  // seed + 22 data + 8 partition + 4 model + 20 algorithm + 9 fairness
                         // + 8 privacy + 3 output + 8 network
 }
 

@@ -271,6 +271,7 @@ TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
   checkpoint.eligible = {0, 2, 5};
   checkpoint.global = Vector::LinSpaced(7, -1.0, 1.0 / 3.0);
   checkpoint.global[3] = std::nextafter(0.1, 1.0);
+  checkpoint.coordinator_state = Vector::LinSpaced(14, 1e-300, 2.5);
   checkpoint.config_yaml = "seed: 1\nalgorithm:\n  name: fedavg\n";
   const fs::path dir = testing::FreshTempDir("checkpoint");
   const std::string path = (dir / "checkpoint.bin").string();
@@ -281,6 +282,7 @@ TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
   EXPECT_EQ(read->skipped_rounds, 2);
   EXPECT_EQ(read->eligible, checkpoint.eligible);
   EXPECT_EQ(read->global, checkpoint.global);  // bit for bit
+  EXPECT_EQ(read->coordinator_state, checkpoint.coordinator_state);
   EXPECT_EQ(read->config_yaml, checkpoint.config_yaml);
   std::string bytes = testing::ReadFile(path);
   for (size_t at : {size_t{0}, size_t{20}, bytes.size() - 1}) {
@@ -289,6 +291,29 @@ TEST(CheckpointTest, RoundTripsExactlyAndRejectsDamage) {
     testing::WriteFile(path, damaged);
     EXPECT_TRUE(absl::IsDataLoss(ReadCheckpoint(path).status())) << at;
   }
+}
+
+// A checkpoint written before coordinator state was saved (magic FEDSILOCKPT1, no state field)
+// still resumes, with empty state; the layout here is that format's, field by field.
+TEST(CheckpointTest, TheFormerFormatWithoutCoordinatorStateStillReads) {
+  BinaryRecordWriter record("FEDSILOCKPT1");
+  record.Put<int32_t>(5);   // round
+  record.Put<int32_t>(1);   // skipped rounds
+  record.Put<uint64_t>(2);  // eligible silos
+  record.Put<int32_t>(0);
+  record.Put<int32_t>(3);
+  record.PutVector(Vector::Constant(4, 0.25));
+  record.PutString("seed: 2\n");
+  const fs::path dir = testing::FreshTempDir("checkpoint_v1");
+  const std::string path = (dir / "checkpoint.bin").string();
+  testing::WriteFile(path, record.Finish());
+  auto read = ReadCheckpoint(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->round, 5);
+  EXPECT_EQ(read->eligible, (std::vector<int>{0, 3}));
+  EXPECT_EQ(read->global, Vector::Constant(4, 0.25));
+  EXPECT_EQ(read->coordinator_state.size(), 0);
+  EXPECT_EQ(read->config_yaml, "seed: 2\n");
 }
 
 // The fuzz reproducers of tests/fuzz/regressions/{silo_journal,checkpoint}_fuzzer, turned into
