@@ -186,27 +186,32 @@ class RunObserver : public RoundObserver {
     epsilon_mean_ = known > 0 ? sum / known : 0.0;
   }
 
-  // On a terminal: one line redrawn in place, at most 10 times a second. Otherwise (a log
-  // file, CI): one plain line per evaluated round.
+  // On a terminal: one line redrawn in place, at most 10 times a second. Otherwise (a log file,
+  // CI): a plain line at the first round, then at most one every 5 seconds, and at the last
+  // round, so a long run is never silent for long and a fast one does not flood the log.
   void DrawProgress(int round, bool last) {
     const double elapsed = SecondsSince(start_);
-    if (interactive_ ? (!last && elapsed - last_draw_ < 0.1) : evaluated_round_ != round) return;
+    if (first_round_ == 0) first_round_ = round;  // a resumed run starts past round 1
+    const double interval = interactive_ ? 0.1 : 5.0;
+    if (!last && last_draw_ >= 0.0 && elapsed - last_draw_ < interval) return;
     last_draw_ = elapsed;
     const int total = experiment_.config.algorithm.rounds;
-    const double left = elapsed / round * (total - round);
+    const double rate = (round - first_round_ + 1) / std::max(elapsed, 1e-9);
+    const double left = (total - round) / rate;
     char eps[32];
     if (std::isinf(epsilon_max_)) {
       std::snprintf(eps, sizeof(eps), "inf");
     } else {
       std::snprintf(eps, sizeof(eps), "%.3g", epsilon_max_);
     }
-    char metrics[96] = "not evaluated yet";
+    char metrics[112] = "not evaluated yet";
     if (evaluated_round_ > 0) {
-      std::snprintf(metrics, sizeof(metrics), "train loss %.4f | test acc %.4f", last_train_.loss,
-                    last_test_.accuracy);
+      std::snprintf(metrics, sizeof(metrics), "train loss %.4f | test acc %.4f (round %d)",
+                    last_train_.loss, last_test_.accuracy, evaluated_round_);
     }
-    std::fprintf(stderr, "%sround %d/%d | %s | eps %s | %.1fs left%s", interactive_ ? "\r" : "",
-                 round, total, metrics, eps, left, interactive_ && !last ? "   " : "\n");
+    std::fprintf(stderr, "%sround %d/%d | %.3g rounds/s | %.1fs left | %s | eps %s%s",
+                 interactive_ ? "\r" : "", round, total, rate, left, metrics, eps,
+                 interactive_ && !last ? "   " : "\n");
     std::fflush(stderr);
   }
 
@@ -225,6 +230,7 @@ class RunObserver : public RoundObserver {
   Clock::time_point start_;
   double eval_seconds_ = 0.0;
   double last_draw_ = -1.0;
+  int first_round_ = 0;  // the first round this process ran
   int evaluated_round_ = 0;
   EvalResult last_train_;
   EvalResult last_test_;

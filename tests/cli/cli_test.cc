@@ -1,10 +1,12 @@
 // The fedsilo binary as a user meets it: real processes, real files. Bad input must give a
 // one-line error naming the file, key/line or CSV row/column, and exit status 2.
+#include <chrono>
 #include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -119,6 +121,37 @@ TEST_F(CliTest, TheSavedConfigRerunsFromAnotherDirectory) {
                             (dir_ / "again").string() + "' > /dev/null 2>&1";
   ASSERT_EQ(std::system(rerun.c_str()), 0) << rerun;
   EXPECT_EQ(ReadFile(dir_ / "again" / "model.bin"), ReadFile(out / "model.bin"));
+}
+
+// Not on a terminal (a pipe, as in a log): a progress line at the first round, then at most one
+// every 5 s, and one at the last round, each with the rate, the time left, the last metrics and
+// epsilon; --quiet prints none.
+TEST_F(CliTest, ProgressInALogIsALineEveryFewSecondsAndAtTheEnd) {
+  const std::string config = Config(CsvConfig()) +
+                             " --set algorithm.rounds=400 --set output.eval_every=150";
+  const auto start = std::chrono::steady_clock::now();
+  auto result = RunFedsilo("run " + config + " --out " + (dir_ / "out").string());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::vector<std::string> lines;
+  std::istringstream in(result.output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("round ", 0) == 0) lines.push_back(line);
+  }
+  ASSERT_GE(lines.size(), 2u) << result.output;
+  EXPECT_LE(static_cast<double>(lines.size()), 2.0 + seconds / 5.0) << result.output;
+  EXPECT_THAT(lines.front(), ::testing::StartsWith("round 1/400 | "));
+  EXPECT_THAT(lines.front(), ::testing::HasSubstr("not evaluated yet"));
+  EXPECT_THAT(lines.back(),
+              ::testing::MatchesRegex("round 400/400 \\| [0-9.e+]+ rounds/s \\| 0\\.0s left \\| "
+                                      "train loss [0-9.]+ \\| test acc [0-9.]+ \\(round 400\\) "
+                                      "\\| eps [a-z0-9.]+"));
+  EXPECT_EQ(result.output.find('\r'), std::string::npos);  // no in-place redraw in a log
+  auto quiet = RunFedsilo("run " + config + " --quiet --out " + (dir_ / "quiet").string());
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("\nround "), std::string::npos) << quiet.output;
+  EXPECT_NE(quiet.output.rfind("round ", 0), 0u) << quiet.output;
 }
 
 TEST_F(CliTest, MissingConfigFile) {
