@@ -195,6 +195,7 @@ class RunObserver : public RoundObserver {
     const double interval = interactive_ ? 0.1 : 5.0;
     if (!last && last_draw_ >= 0.0 && elapsed - last_draw_ < interval) return;
     last_draw_ = elapsed;
+    if (evaluated_round_ != round) UpdateEpsilon();  // what the silos have spent so far
     const int total = experiment_.config.algorithm.rounds;
     const double rate = (round - first_round_ + 1) / std::max(elapsed, 1e-9);
     const double left = (total - round) / rate;
