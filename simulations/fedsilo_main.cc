@@ -1,6 +1,7 @@
 // fedsilo: the command-line entry point. Subcommands:
 //   fedsilo run CONFIG.yaml [--set key.path=value ...] [--out DIR] [--threads N] [--quiet]
 //   fedsilo sweep CONFIG.yaml --set-list key.path=v1,v2,... [...] --out DIR [--set ...]
+//                 [--jobs N] [--resume] [--threads N] [--quiet]
 //   fedsilo coordinator CONFIG.yaml --listen HOST:PORT [--out DIR] [--resume] [TLS | --insecure]
 //   fedsilo silo --coordinator HOST:PORT --name NAME (--data FILE.csv | --shard I) [--config ...]
 //   fedsilo shuffler --listen HOST:PORT --coordinator HOST:PORT [TLS | --insecure]
@@ -144,11 +145,13 @@ int Silo(const fedsilo::SiloProcessOptions& options) {
 }
 
 int Sweep(const std::string& config_path, const std::vector<std::string>& overrides,
-          const std::vector<std::string>& lists, fedsilo::RunOptions options) {
+          const std::vector<std::string>& lists, fedsilo::RunOptions options,
+          fedsilo::SweepOptions sweep_options) {
   auto axes = fedsilo::ParseSweepAxes(lists);
   if (!axes.ok()) return Fail(axes.status());
-  options.quiet = true;
-  auto table = fedsilo::RunSweep(config_path, overrides, *axes, options);
+  sweep_options.progress = !options.quiet;
+  options.quiet = true;  // the sweep's own line per point, not each run's
+  auto table = fedsilo::RunSweep(config_path, overrides, *axes, options, sweep_options);
   if (!table.ok()) return Fail(table.status());
   std::fprintf(stderr, "fedsilo: %zu runs; table in %s\n",
                fedsilo::SweepPoints(*axes).size(), table->c_str());
@@ -424,8 +427,15 @@ int main(int argc, char** argv) {
   sweep->add_option("--set", overrides, "override a config key in every run (repeatable)");
   sweep->add_option("--out", options.out_dir, "output directory: sweep.csv and point_<i>/")
       ->required();
-  sweep->add_option("--threads", options.threads, "silo worker threads (default: number of cores)")
+  sweep->add_option("--threads", options.threads,
+                    "silo worker threads in all (default: number of cores), shared by the jobs")
       ->check(CLI::NonNegativeNumber);
+  fedsilo::SweepOptions sweep_options;
+  sweep->add_option("--jobs", sweep_options.jobs, "points run at once (default 1)")
+      ->check(CLI::PositiveNumber);
+  sweep->add_flag("--resume", sweep_options.resume,
+                  "continue the sweep of the same grid in --out: finished points are not rerun");
+  sweep->add_flag("--quiet", options.quiet, "no line per finished point");
 
   fedsilo::CoordinatorProcessOptions coordinator_options;
   CLI::App* coordinator = app.add_subcommand(
@@ -610,7 +620,7 @@ int main(int argc, char** argv) {
   if (coordinator->parsed()) return Coordinator(coordinator_options);
   if (silo->parsed()) return Silo(silo_options);
   if (shuffler->parsed()) return Shuffler(shuffler_options);
-  if (sweep->parsed()) return Sweep(config_path, overrides, set_lists, options);
+  if (sweep->parsed()) return Sweep(config_path, overrides, set_lists, options, sweep_options);
   if (epsilon->parsed()) return PrivacyEpsilon(privacy_args);
   if (calibrate->parsed()) return PrivacyCalibrate(privacy_args);
   if (shuffle->parsed()) return PrivacyShuffle(shuffle_args);

@@ -1,6 +1,8 @@
 // The fedsilo binary as a user meets it: real processes, real files. Bad input must give a
 // one-line error naming the file, key/line or CSV row/column, and exit status 2.
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -17,6 +19,7 @@
 namespace fedsilo {
 namespace {
 
+namespace fs = std::filesystem;
 using testing::FreshTempDir;
 using testing::ReadFile;
 using testing::RunFedsilo;
@@ -247,6 +250,85 @@ TEST_F(CliTest, SweepRunsTheGridAndWritesOneTable) {
   EXPECT_EQ(again.exit_code, 2) << again.output;
   EXPECT_NE(again.output.find("exists and is not an empty directory"), std::string::npos)
       << again.output;
+}
+
+// The rows of a CSV file (header included), split at commas.
+std::vector<std::vector<std::string>> CsvRows(const std::filesystem::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(testing::ReadFile(path));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream cells_in(line);
+    for (std::string cell; std::getline(cells_in, cell, ',');) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+// --jobs 2 writes the serial sweep's bytes; --resume reruns only the unfinished point and
+// refuses another grid; sweep_summary.csv holds the mean and sample std over seeds of sweep.csv's
+// rows (recomputed here).
+TEST_F(CliTest, SweepInParallelResumesAndAveragesOverSeeds) {
+  const std::string config = Config(CsvConfig());
+  const std::string grid = " --set-list algorithm.lr=0.1,0.3 --set-list seed=1,2,3"
+                           " --set algorithm.batch_size=5 --set algorithm.rounds=4";
+  auto serial = RunFedsilo("sweep " + config + grid + " --out " + (dir_ / "serial").string());
+  ASSERT_EQ(serial.exit_code, 0) << serial.output;
+  const fs::path out = dir_ / "parallel";
+  auto parallel = RunFedsilo("sweep " + config + grid + " --jobs 2 --out " + out.string());
+  ASSERT_EQ(parallel.exit_code, 0) << parallel.output;
+  const std::string table = testing::ReadFile(out / "sweep.csv");
+  EXPECT_EQ(table, testing::ReadFile(dir_ / "serial" / "sweep.csv"));
+  EXPECT_EQ(testing::ReadFile(out / "sweep_summary.csv"),
+            testing::ReadFile(dir_ / "serial" / "sweep_summary.csv"));
+  EXPECT_EQ(std::count(parallel.output.begin(), parallel.output.end(), '\n'), 7)  // 6 + summary
+      << parallel.output;
+
+  // The summary: one row per learning rate, over its three seeds.
+  const auto rows = CsvRows(out / "sweep.csv");
+  const auto summary = CsvRows(out / "sweep_summary.csv");
+  ASSERT_EQ(rows.size(), 7u);
+  ASSERT_EQ(summary.size(), 3u);
+  EXPECT_EQ(summary[0][0], "algorithm.lr");
+  EXPECT_EQ(summary[0][1], "runs");
+  EXPECT_EQ(summary[0][2], "test_accuracy_mean");
+  EXPECT_EQ(summary[0][3], "test_accuracy_std");
+  for (int g = 0; g < 2; ++g) {
+    double sum = 0.0, squares = 0.0;
+    for (int r = 1 + 3 * g; r <= 3 + 3 * g; ++r) sum += std::stod(rows[r][3]);  // test_accuracy
+    const double mean = sum / 3.0;
+    for (int r = 1 + 3 * g; r <= 3 + 3 * g; ++r) {
+      squares += (std::stod(rows[r][3]) - mean) * (std::stod(rows[r][3]) - mean);
+    }
+    EXPECT_EQ(summary[1 + g][0], g == 0 ? "0.1" : "0.3");
+    EXPECT_EQ(summary[1 + g][1], "3");
+    EXPECT_NEAR(std::stod(summary[1 + g][2]), mean, 1e-9);
+    EXPECT_NEAR(std::stod(summary[1 + g][3]), std::sqrt(squares / 2.0), 1e-9);
+    EXPECT_EQ(summary[1 + g][6], "inf");  // epsilon_mean of a run that is not private
+  }
+
+  // A point left unfinished (no summary.json) is the only one run again.
+  fs::remove(out / "point_4" / "summary.json");
+  fs::remove(out / "sweep.csv");
+  const auto untouched = fs::last_write_time(out / "point_0" / "metrics.csv");
+  auto resumed = RunFedsilo("sweep " + config + grid + " --resume --out " + out.string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("sweep: point 4 done"), std::string::npos) << resumed.output;
+  EXPECT_EQ(resumed.output.find("sweep: point 0 done"), std::string::npos) << resumed.output;
+  EXPECT_EQ(fs::last_write_time(out / "point_0" / "metrics.csv"), untouched);
+  EXPECT_EQ(testing::ReadFile(out / "sweep.csv"), table);
+  // Another grid in the same folder is refused, and so is a fresh sweep there.
+  auto other = RunFedsilo("sweep " + config + " --set-list algorithm.lr=0.1,0.3 --set-list "
+                          "seed=1,2,4 --set algorithm.batch_size=5 --set algorithm.rounds=4 "
+                          "--resume --out " + out.string());
+  EXPECT_EQ(other.exit_code, 2) << other.output;
+  EXPECT_NE(other.output.find("holds another grid (point 2 differs"), std::string::npos)
+      << other.output;
+  auto fresh = RunFedsilo("sweep " + config + grid + " --out " + out.string());
+  EXPECT_EQ(fresh.exit_code, 2) << fresh.output;
+  EXPECT_NE(fresh.output.find("or continue that sweep with --resume"), std::string::npos)
+      << fresh.output;
 }
 
 // The whole grid is checked before the first run: a bad value in the last point fails at once,
