@@ -45,6 +45,9 @@ struct DataConfig {
   int pca = 0;                    // > 0: project features on this many principal components
   MissingPolicy missing = MissingPolicy::kDrop;
   int max_train = 0;              // > 0: keep only the first max_train training records (quick runs)
+  // > 0: each silo holds out this fraction of its training records as validation records
+  // (seeded, never trained on); the run reports the pooled validation loss and accuracy.
+  double validation = 0.0;
   unsigned long long seed = 0;    // for the held-out split (copied from the experiment seed)
 };
 

@@ -32,6 +32,7 @@ struct PartitionConfig {
 struct SiloShard {
   std::vector<int> train;  // row indices into TrainTest::train
   std::vector<int> test;   // row indices into TrainTest::test
+  std::vector<int> validation;  // row indices into TrainTest::train held out from `train`
 };
 
 absl::StatusOr<std::vector<SiloShard>> PartitionData(const TrainTest& data,

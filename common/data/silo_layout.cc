@@ -40,6 +40,9 @@ absl::Status LayOutBySilo(Dataset* train, std::vector<SiloShard>* shards) {
   for (int& position : new_position) {
     if (position < 0) position = next++;
   }
+  for (SiloShard& shard : *shards) {
+    for (int& row : shard.validation) row = new_position[static_cast<size_t>(row)];
+  }
   Eigen::RowVectorXd buffer(train->dim());
   PermuteInPlace(std::move(new_position), [&](int a, int b) {
     buffer = train->x.row(a);

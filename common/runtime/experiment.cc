@@ -19,6 +19,7 @@
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
 #include "common/data/silo_layout.h"
+#include "common/data/validation_split.h"
 #include "common/metrics/csv_table.h"
 #include "common/model/model_registry.h"
 #include "common/runtime/config_parser.h"
@@ -40,6 +41,17 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Every silo's rows of one list (train or validation), pooled and sorted.
+std::vector<int> PooledRows(const std::vector<SiloShard>& shards,
+                            std::vector<int> SiloShard::*rows) {
+  std::vector<int> pooled;
+  for (const SiloShard& shard : shards) {
+    pooled.insert(pooled.end(), (shard.*rows).begin(), (shard.*rows).end());
+  }
+  std::sort(pooled.begin(), pooled.end());
+  return pooled;
 }
 
 
@@ -94,12 +106,13 @@ bool ReportsFairness(const PreparedExperiment& experiment) {
 class RunObserver : public RoundObserver {
  public:
   RunObserver(const PreparedExperiment& experiment, ThreadPool* pool, CsvTable* metrics,
-              std::vector<int> pooled_train_rows, const Transport* transport,
-              RoundObserver* next, bool quiet)
+              std::vector<int> pooled_train_rows, std::vector<int> pooled_validation_rows,
+              const Transport* transport, RoundObserver* next, bool quiet)
       : experiment_(experiment),
         pool_(pool),
         metrics_(metrics),
         pooled_train_rows_(std::move(pooled_train_rows)),
+        pooled_validation_rows_(std::move(pooled_validation_rows)),
         test_rows_(AllRows(experiment.data.test)),
         transport_(transport),
         next_(next),
@@ -133,6 +146,11 @@ class RunObserver : public RoundObserver {
           epsilon_max_, epsilon_mean_, static_cast<long long>(results.updates.size()),
           static_cast<long long>(results.failures.size())};
       std::vector<double> extra;  // optional columns, then the timing column
+      if (!pooled_validation_rows_.empty()) {
+        last_validation_ = Evaluate(*experiment_.model, global, experiment_.data.train,
+                                    pooled_validation_rows_, pool_);
+        extra.insert(extra.end(), {last_validation_.loss, last_validation_.accuracy});
+      }
       if (algorithm.personalize_steps > 0) {
         last_personalized_ =
             EvaluatePersonalizedOnHeldShards(experiment_, *transport_, global, round, pool_);
@@ -160,6 +178,7 @@ class RunObserver : public RoundObserver {
   double eval_seconds() const { return eval_seconds_; }
   const EvalResult& last_train() const { return last_train_; }
   const EvalResult& last_test() const { return last_test_; }
+  const EvalResult& last_validation() const { return last_validation_; }
   const PersonalizedResult& last_personalized() const { return last_personalized_; }
   const FairnessMetrics& last_fairness() const { return last_fairness_; }
   int evaluated_round() const { return evaluated_round_; }
@@ -220,6 +239,7 @@ class RunObserver : public RoundObserver {
   ThreadPool* pool_;
   CsvTable* metrics_;
   std::vector<int> pooled_train_rows_;
+  std::vector<int> pooled_validation_rows_;  // empty: no validation split
   std::vector<int> test_rows_;
   const Transport* transport_;
   RoundObserver* next_;
@@ -235,6 +255,7 @@ class RunObserver : public RoundObserver {
   int evaluated_round_ = 0;
   EvalResult last_train_;
   EvalResult last_test_;
+  EvalResult last_validation_;
   PersonalizedResult last_personalized_;
   FairnessMetrics last_fairness_;
 };
@@ -275,9 +296,11 @@ int64_t PlannedQueries(const ExperimentConfig& config, const AlgorithmSpec& spec
   return rounds * spec.queries_per_round(config.algorithm);
 }
 
-std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool fairness) {
+std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool validation,
+                                       bool fairness) {
   std::vector<std::string> header = {"round",   "train_loss",   "test_loss", "test_accuracy",
                                      "epsilon", "epsilon_mean", "replies",   "failures"};
+  if (validation) header.insert(header.end(), {"val_loss", "val_accuracy"});
   if (config.algorithm.personalize_steps > 0) {
     header.insert(header.end(), {"personalized_accuracy_mean", "personalized_accuracy_min",
                                  "personalized_accuracy_p10", "personalized_accuracy_median"});
@@ -316,16 +339,14 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   FEDSILO_ASSIGN_OR_RETURN(experiment.shards,
                            PartitionData(experiment.data, config.partition,
                                          DeriveSeed(config.seed, "partition")));
+  HoldOutValidation(&experiment.shards, config.data.validation,
+                    DeriveSeed(config.seed, "validation"));
   FEDSILO_RETURN_IF_ERROR(LayOutBySilo(&experiment.data.train, &experiment.shards));
   FEDSILO_ASSIGN_OR_RETURN(experiment.model,
                            MakeModel(config.model, experiment.data.train.dim(),
                                      experiment.data.train.num_classes));
   if (experiment.algorithm.make_objective) {
-    std::vector<int> pooled;
-    for (const SiloShard& shard : experiment.shards) {
-      pooled.insert(pooled.end(), shard.train.begin(), shard.train.end());
-    }
-    std::sort(pooled.begin(), pooled.end());
+    const std::vector<int> pooled = PooledRows(experiment.shards, &SiloShard::train);
     FEDSILO_ASSIGN_OR_RETURN(
         experiment.model,
         experiment.algorithm.make_objective(&experiment.config.algorithm,
@@ -433,20 +454,20 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     FEDSILO_RETURN_IF_ERROR(WriteFileAtomically((out / "config.yaml").string(), config_yaml));
   }
 
-  std::vector<int> pooled_train_rows;
-  for (const SiloShard& shard : experiment.shards) {
-    pooled_train_rows.insert(pooled_train_rows.end(), shard.train.begin(), shard.train.end());
-  }
-  std::sort(pooled_train_rows.begin(), pooled_train_rows.end());
+  const std::vector<int> pooled_train_rows = PooledRows(experiment.shards, &SiloShard::train);
+  const std::vector<int> pooled_validation_rows =
+      PooledRows(experiment.shards, &SiloShard::validation);
 
-  const std::vector<std::string> header = MetricsHeader(config, ReportsFairness(experiment));
+  const std::vector<std::string> header =
+      MetricsHeader(config, !pooled_validation_rows.empty(), ReportsFairness(experiment));
   const std::string metrics_path = (out / "metrics.csv").string();
   FEDSILO_ASSIGN_OR_RETURN(
       CsvTable metrics, options.resume
                             ? CsvTable::Continue(metrics_path, header, loop.first_round - 1)
                             : CsvTable::Create(metrics_path, header));
   CheckpointWriter checkpointer(checkpoint_path, config_yaml, skipped_before, coordinator.get());
-  RunObserver observer(experiment, pool, &metrics, pooled_train_rows, &transport,
+  RunObserver observer(experiment, pool, &metrics, pooled_train_rows, pooled_validation_rows,
+                       &transport,
                        options.checkpoint ? &checkpointer : nullptr, options.quiet);
 
   const auto loop_start = Clock::now();
@@ -474,6 +495,10 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                                   pooled_train_rows, pool);
     report.final_test = Evaluate(*experiment.model, global, experiment.data.test,
                                  AllRows(experiment.data.test), pool);
+    if (!pooled_validation_rows.empty()) {
+      report.final_validation = Evaluate(*experiment.model, global, experiment.data.train,
+                                         pooled_validation_rows, pool);
+    }
     if (config.algorithm.personalize_steps > 0) {
       report.final_personalized = EvaluatePersonalizedOnHeldShards(
           experiment, transport, global, report.rounds_completed, pool);
@@ -485,10 +510,12 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   } else {
     report.final_train = observer.last_train();
     report.final_test = observer.last_test();
+    report.final_validation = observer.last_validation();
     report.final_personalized = observer.last_personalized();
     report.final_fairness = observer.last_fairness();
   }
   report.reports_fairness = ReportsFairness(experiment);
+  report.validation_records = static_cast<int>(pooled_validation_rows.size());
   report.final_parameters = global;
 
   // Per-silo results: accuracy computed by the harness on each silo's test split; privacy as
@@ -546,6 +573,11 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                       {"test_accuracy", report.final_test.accuracy},
                       {"test_loss", report.final_test.loss},
                       {"train_loss", report.final_train.loss}};
+  if (report.validation_records > 0) {
+    summary["final"]["val_loss"] = report.final_validation.loss;
+    summary["final"]["val_accuracy"] = report.final_validation.accuracy;
+    summary["final"]["validation_records"] = report.validation_records;
+  }
   if (config.algorithm.personalize_steps > 0) {
     summary["final"]["personalized_accuracy_mean"] = report.final_personalized.mean;
     summary["final"]["personalized_accuracy_min"] = report.final_personalized.min;

@@ -49,6 +49,8 @@ struct RunReport {
   int non_finite_rounds = 0;  // rounds whose aggregate was not finite (not applied; this run only)
   EvalResult final_test;
   EvalResult final_train;
+  int validation_records = 0;  // pooled validation records (data.validation); 0 = none
+  EvalResult final_validation;  // on them, when validation_records > 0
   PersonalizedResult final_personalized;  // filled when algorithm.personalize_steps > 0
   bool reports_fairness = false;  // fairness algorithm on data with groups
   FairnessMetrics final_fairness; // test split, hard predictions; when reports_fairness

@@ -75,9 +75,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // The metrics of a sweep row after the axis values, in table order.
-constexpr const char* kMetricColumns[] = {"rounds_completed", "test_accuracy", "test_loss",
-                                          "epsilon",          "test_error",    "dp_violation",
-                                          "eo_violation",     "eopp_violation"};
+constexpr const char* kMetricColumns[] = {
+    "rounds_completed", "test_accuracy", "test_loss",      "epsilon",      "test_error",
+    "dp_violation",     "eo_violation",  "eopp_violation", "val_accuracy", "val_loss"};
 constexpr int kFirstAveragedMetric = 1;  // rounds_completed is not averaged
 
 // One finished point: its metrics in kMetricColumns order; NaN = empty cell.
@@ -93,12 +93,15 @@ PointResult ResultOfReport(const RunReport& report) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const FairnessMetrics& f = report.final_fairness;
   const bool fair = report.reports_fairness;
+  const bool validated = report.validation_records > 0;
   const double values[] = {static_cast<double>(report.rounds_completed),
                            report.final_test.accuracy,
                            report.final_test.loss,
                            report.epsilon,
                            fair ? f.test_error : nan, fair ? f.dp_violation : nan,
-                           fair ? f.eo_violation : nan, fair ? f.eopp_violation : nan};
+                           fair ? f.eo_violation : nan, fair ? f.eopp_violation : nan,
+                           validated ? report.final_validation.accuracy : nan,
+                           validated ? report.final_validation.loss : nan};
   std::copy(std::begin(values), std::end(values), result.metrics);
   return result;
 }
@@ -129,7 +132,9 @@ absl::StatusOr<PointResult> ResultOfSummary(const fs::path& path) {
                            number(final, "test_error", nan),
                            number(final, "dp_violation", nan),
                            number(final, "eo_violation", nan),
-                           number(final, "eopp_violation", nan)};
+                           number(final, "eopp_violation", nan),
+                           number(final, "val_accuracy", nan),
+                           number(final, "val_loss", nan)};
   std::copy(std::begin(values), std::end(values), result.metrics);
   return result;
 }

@@ -11,9 +11,10 @@
 //
 // Output, in point order whatever order the points finish in:
 //   OUT/sweep.csv          one row per finished point: the axis values, then rounds_completed,
-//                          test_accuracy, test_loss, epsilon (inf when not private), and
+//                          test_accuracy, test_loss, epsilon (inf when not private),
 //                          test_error, dp_violation, eo_violation, eopp_violation (empty for runs
-//                          that report no fairness metrics);
+//                          that report no fairness metrics), and val_accuracy, val_loss (empty
+//                          without data.validation);
 //   OUT/sweep_summary.csv  the same metrics over the points that differ only in `seed`: the
 //                          other axes, runs, then <metric>_mean and <metric>_std (sample standard
 //                          deviation; empty for one run) of each metric;

@@ -21,56 +21,36 @@ std::vector<int> Range(int begin, int end) {
   return rows;
 }
 
-TEST(LocalSgdTest, FullBatchStepsMatchClosedFormGradientDescent) {
-  // Quadratic: w_{t+1} = w_t - lr (w_t - m), m the mean record, so w_k = m + (1-lr)^k (w_0 - m).
+TEST(LocalSgdTest, FullBatchStepsMatchClosedFormGradientDescentWithAndWithoutFedProx) {
+  // Quadratic f(w) = mean 0.5 ||w - x_i||^2, plus FedProx's mu/2 ||w - w_g||^2: each step
+  // contracts towards w* = (m + mu w_g) / (1 + mu) by (1 - lr (1 + mu)), m the mean record, so
+  // from w_0 = w_g, w_k = w* + (1 - lr (1 + mu))^k (w_g - w*); mu = 0 is FedAvg's
+  // w_k = m + (1 - lr)^k (w_0 - m).
   const Dataset data = LineDataset(10, 3);
   const QuadraticModel model(3);
   const std::vector<int> rows = Range(0, 10);
   OracleSettings settings;
   settings.batch_size = 10;  // full batch
-  Rng rng(1);
-  PlainGradientOracle oracle(OracleData{&model, &data, rows}, settings, &rng);
   const double lr = 0.3;
   const int steps = 4;
-  LocalSgdSiloProgram program(steps, lr);
-  SiloContext context{0, &model, &oracle, 10.0};
-  Vector w0(3);
-  w0 << 1.0, -2.0, 0.5;
-  SiloTask task{1, 0, std::make_shared<const Vector>(w0)};
-  auto update = program.Train(task, context);
-  ASSERT_TRUE(update.ok()) << update.status();
-  const Vector mean = data.x.colwise().mean().transpose();
-  const Vector expected_w = mean + std::pow(1 - lr, steps) * (w0 - mean);
-  EXPECT_LT((update->delta - (expected_w - w0)).norm(), 1e-12);
-  EXPECT_EQ(update->weight, 10.0);
-}
-
-TEST(LocalSgdTest, FedProxFullBatchStepsMatchTheProximalClosedForm) {
-  // f(w) = mean 0.5 ||w - x_i||^2 plus mu/2 ||w - w_g||^2: each step contracts towards
-  // w* = (m + mu w_g) / (1 + mu) by (1 - lr (1 + mu)), so from w_0 = w_g,
-  // w_k = w* + (1 - lr (1 + mu))^k (w_g - w*).
-  const Dataset data = LineDataset(10, 3);
-  const QuadraticModel model(3);
-  const std::vector<int> rows = Range(0, 10);
-  OracleSettings settings;
-  settings.batch_size = 10;
-  const double lr = 0.3, mu = 0.5;
-  const int steps = 4;
   Vector w0(3);
   w0 << 1.0, -2.0, 0.5;
   const Vector mean = data.x.colwise().mean().transpose();
-  const Vector centre = (mean + mu * w0) / (1 + mu);
-  const Vector expected_w = centre + std::pow(1 - lr * (1 + mu), steps) * (w0 - centre);
-  Rng rng(1);
-  PlainGradientOracle oracle(OracleData{&model, &data, rows}, settings, &rng);
-  SiloContext context{0, &model, &oracle, 10.0};
-  SiloTask task{1, 0, std::make_shared<const Vector>(w0)};
-  auto update = LocalSgdSiloProgram(steps, lr, mu).Train(task, context);
-  ASSERT_TRUE(update.ok()) << update.status();
-  EXPECT_LT((update->delta - (expected_w - w0)).norm(), 1e-12);
-  // And it is not FedAvg's iterate (the term does something).
-  const Vector fedavg_w = mean + std::pow(1 - lr, steps) * (w0 - mean);
-  EXPECT_GT((expected_w - fedavg_w).norm(), 0.1);
+  std::vector<Vector> iterates;
+  for (const double mu : {0.0, 0.5}) {
+    Rng rng(1);
+    PlainGradientOracle oracle(OracleData{&model, &data, rows}, settings, &rng);
+    SiloContext context{0, &model, &oracle, 10.0};
+    SiloTask task{1, 0, std::make_shared<const Vector>(w0)};
+    auto update = LocalSgdSiloProgram(steps, lr, mu).Train(task, context);
+    ASSERT_TRUE(update.ok()) << update.status();
+    const Vector centre = (mean + mu * w0) / (1 + mu);
+    const Vector expected_w = centre + std::pow(1 - lr * (1 + mu), steps) * (w0 - centre);
+    EXPECT_LT((update->delta - (expected_w - w0)).norm(), 1e-12) << mu;
+    EXPECT_EQ(update->weight, 10.0);
+    iterates.push_back(expected_w);
+  }
+  EXPECT_GT((iterates[1] - iterates[0]).norm(), 0.1);  // the proximal term does something
 }
 
 // An oracle that answers g_k = w - c_k + n_k, with n_k fixed offsets standing for a private

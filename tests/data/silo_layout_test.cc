@@ -43,6 +43,27 @@ TEST(SiloLayoutTest, EachSiloKeepsItsRecordsInOrderAndBecomesContiguous) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(first_column[i], i);
 }
 
+TEST(SiloLayoutTest, ValidationRowsFollowTheirRecords) {
+  const Dataset original = Numbered(12);
+  Dataset data = original;
+  std::vector<SiloShard> shards(2);
+  shards[0].train = {7, 2};
+  shards[0].validation = {9, 4};
+  shards[1].train = {0, 11};
+  shards[1].validation = {6};
+  const std::vector<SiloShard> before = shards;
+  ASSERT_TRUE(LayOutBySilo(&data, &shards).ok());
+  for (size_t s = 0; s < shards.size(); ++s) {
+    ASSERT_EQ(shards[s].validation.size(), before[s].validation.size());
+    for (size_t k = 0; k < shards[s].validation.size(); ++k) {
+      const int now = shards[s].validation[k], was = before[s].validation[k];
+      EXPECT_GE(now, 4);  // after the 4 training records
+      EXPECT_EQ(data.x.row(now), original.x.row(was));
+      EXPECT_EQ(data.y[now], original.y[was]);
+    }
+  }
+}
+
 TEST(SiloLayoutTest, RecordInTwoSilosLeavesEverythingAsItWas) {
   const Dataset original = Numbered(5);
   Dataset data = original;

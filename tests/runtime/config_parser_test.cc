@@ -44,6 +44,7 @@ void ExpectSameConfig(const ExperimentConfig& a, const ExperimentConfig& b) {
   EXPECT_EQ(a.data.pca, b.data.pca);
   EXPECT_EQ(a.data.missing, b.data.missing);
   EXPECT_EQ(a.data.max_train, b.data.max_train);
+  EXPECT_EQ(a.data.validation, b.data.validation);
   EXPECT_EQ(a.data.seed, b.data.seed);
   EXPECT_EQ(a.partition.scheme, b.partition.scheme);
   EXPECT_EQ(a.partition.silos, b.partition.silos);
@@ -116,6 +117,7 @@ data:
   pca: 50
   missing: impute
   max_train: 1000
+  validation: 0.1
 partition:
   scheme: dirichlet
   silos: 8
@@ -179,6 +181,7 @@ ExperimentConfig EveryKeyConfig() {
   c.data.pca = 50;
   c.data.missing = MissingPolicy::kImpute;
   c.data.max_train = 1000;
+  c.data.validation = 0.1;
   c.data.seed = 42;
   c.partition.scheme = "dirichlet";
   c.partition.silos = 8;
@@ -366,6 +369,7 @@ TEST(ConfigParserTest, OutOfRangeValues) {
        "exp.yaml:2: data.test_fraction: must be in [0, 1), got -0.1"},
       {"data:\n  pca: -1\n", "exp.yaml:2: data.pca: must be >= 0, got -1"},
       {"data:\n  max_train: -5\n", "exp.yaml:2: data.max_train: must be >= 0, got -5"},
+      {"data:\n  validation: 1\n", "exp.yaml:2: data.validation: must be in [0, 1), got 1"},
       {"model:\n  hidden: [80, 0]\n", "exp.yaml:2: model.hidden[1]: must be >= 1, got 0"},
       {"data:\n  delimiter: ab\n",
        "exp.yaml:2: data.delimiter: must be one character (quote it: \";\"), tab, space or "
@@ -679,7 +683,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 83);  // seed + 22 data + 8 partition + 4 model + 20 algorithm + 9 fairness
+  EXPECT_EQ(keys, 84);  // seed + 23 data + 8 partition + 4 model + 20 algorithm + 9 fairness
                         // + 8 privacy + 3 output + 8 network
 }
 
