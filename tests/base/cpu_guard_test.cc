@@ -50,8 +50,7 @@ TEST(CpuGuardTest, TheBinaryStartsHereAndNamesItsLevel) {
   char line[256] = {0};
   ASSERT_NE(fgets(line, sizeof line, pipe), nullptr);
   EXPECT_EQ(pclose(pipe), 0);
-  EXPECT_NE(std::string(line).find(std::string("instruction set ") + FEDSILO_ARCH_LEVEL),
-            std::string::npos)
+  EXPECT_NE(std::string(line).find("instruction set " FEDSILO_ARCH_LEVEL), std::string::npos)
       << line;
 }
 
