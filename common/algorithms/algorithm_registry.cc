@@ -210,7 +210,8 @@ absl::Status ValidateAlgorithmConfig(const AlgorithmSpec& spec, const AlgorithmC
   if (config.server_optimizer != "sgd" && !spec.server_optimizer) {
     return absl::InvalidArgumentError(
         "algorithm.server_optimizer: " + spec.name + "'s coordinator takes only sgd (the server "
-        "optimizers serve FedAvg, minibatch SGD, Per-FedAvg and the shuffle model, private or not)");
+        "optimizers serve FedAvg, minibatch SGD, Per-FedAvg and the shuffle model, private or "
+        "not)");
   }
   if (config.prox_mu > 0.0 && !spec.proximal_term) {
     return absl::InvalidArgumentError(

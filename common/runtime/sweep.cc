@@ -352,7 +352,8 @@ absl::StatusOr<std::string> RunSweep(const std::string& config_path,
         const size_t done_here = finished - (points.size() - pending.size());
         const double left = elapsed / done_here * (points.size() - finished);
         std::fprintf(stderr,
-                     "sweep: point %zu done (%s): test accuracy %.4f, %.1fs | %zu/%zu, %.0fs left\n",
+                     "sweep: point %zu done (%s): test accuracy %.4f, %.1fs | %zu/%zu, "
+                     "%.0fs left\n",
                      i, absl::StrJoin(points[i], " ").c_str(), report->final_test.accuracy,
                      seconds, finished, points.size(), left);
       }

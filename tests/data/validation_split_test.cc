@@ -75,9 +75,12 @@ TEST(ValidationSplitTest, ARunTrainsWithoutTheHeldOutRecordsAndReportsThem) {
   }
   testing::WriteFile(dir / "train.csv", csv);
   testing::WriteFile(dir / "exp.yaml",
-                     "seed: 4\ndata: {dataset: csv, train: train.csv, label: y, test_fraction: 0.2, "
-                     "validation: 0.25}\npartition: {silos: 3}\nalgorithm: {name: fedavg, rounds: 3, "
-                     "batch_size: 4}\noutput: {eval_every: 1}\n");
+                     "seed: 4\n"
+                     "data: {dataset: csv, train: train.csv, label: y, test_fraction: 0.2, "
+                     "validation: 0.25}\n"
+                     "partition: {silos: 3}\n"
+                     "algorithm: {name: fedavg, rounds: 3, batch_size: 4}\n"
+                     "output: {eval_every: 1}\n");
   auto result = testing::RunFedsilo("run " + (dir / "exp.yaml").string() + " --quiet --out " +
                                     (dir / "out").string());
   ASSERT_EQ(result.exit_code, 0) << result.output;
