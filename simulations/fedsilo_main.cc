@@ -12,6 +12,7 @@
 // Exit status: 0 success, 2 bad input (config, data, arguments), 1 any other failure.
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@
 
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
+#include "common/runtime/journal_summary.h"
+#include "common/runtime/silo_journal_file.h"
 #include "common/base/binary_record.h"
 #include "common/data/csv_loader.h"
 #include "common/data/csv_reader.h"
@@ -399,6 +402,16 @@ int CheckData(const CheckDataArgs& args) {
   return 0;
 }
 
+// `fedsilo journal FILE`: a silo journal's ledger and rounds as JSON on stdout.
+int Journal(const std::string& path, std::optional<double> delta) {
+  auto journal = fedsilo::ReadSiloJournal(path);
+  if (!journal.ok()) return Fail(journal.status());
+  auto summary = fedsilo::SummarizeSiloJournal(*journal, delta);
+  if (!summary.ok()) return Fail(summary.status());
+  std::printf("%s\n", summary->dump(2).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -604,6 +617,14 @@ int main(int argc, char** argv) {
   check_data->add_option("--delimiter", check_args.delimiter, "field delimiter")
       ->capture_default_str();
 
+  std::string journal_path;
+  std::optional<double> journal_delta;
+  CLI::App* journal = app.add_subcommand(
+      "journal", "print a silo journal (its privacy ledger, last round) as JSON; with --delta, "
+                 "the epsilon its ledger has spent");
+  journal->add_option("file", journal_path, "the journal (--state-dir/NAME.journal)")->required();
+  journal->add_option("--delta", journal_delta, "delta at which to state the spent epsilon");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -627,5 +648,6 @@ int main(int argc, char** argv) {
   if (partition->parsed()) return Partition(config_path, overrides, partition_out);
   if (check_data->parsed()) return CheckData(check_args);
   if (schema_command->parsed()) return Schema(config_path, overrides, schema_out);
+  if (journal->parsed()) return Journal(journal_path, journal_delta);
   return 2;
 }
