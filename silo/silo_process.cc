@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
@@ -22,6 +23,7 @@
 #include "common/runtime/silo_factory.h"
 #include "common/runtime/silo_journal_file.h"
 #include "common/transport/sealed_report.h"
+#include "silo/journal_lock.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "fedsilo/v1/grpc_edge.h"
 #include "fedsilo/v1/wire.h"
@@ -256,13 +258,7 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
         "needs --state-dir DIR to keep its privacy ledger across restarts; without it a restarted "
         "silo would forget the budget it has spent");
   }
-  if (!options.state_dir.empty()) {
-    std::error_code made;
-    std::filesystem::create_directories(options.state_dir, made);
-    if (made) {
-      return absl::PermissionDeniedError("--state-dir " + options.state_dir +
-                                         ": cannot create it: " + made.message());
-    }
+  if (!options.state_dir.empty()) {  // made and locked by RunSiloProcess (JournalLock)
     world->journal_path = (std::filesystem::path(options.state_dir) / (options.name + ".journal")).string();
     absl::StatusOr<SiloJournal> journal = ReadSiloJournal(world->journal_path);
     if (journal.ok()) {
@@ -358,6 +354,10 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
       std::fprintf(stderr, "%s\n", DescribeOwnData(options, config, data).c_str());
     }
     return absl::OkStatus();
+  }
+  std::optional<JournalLock> journal_lock;  // held until the process ends
+  if (!options.state_dir.empty()) {
+    FEDSILO_ASSIGN_OR_RETURN(journal_lock, JournalLock::Acquire(options.state_dir, options.name));
   }
   auto stub = v1::Coordinator::NewStub(channel);
 

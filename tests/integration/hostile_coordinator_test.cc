@@ -209,6 +209,42 @@ TEST_F(HostileCoordinatorTest, NoWelcomeEndsTheSiloWithinItsTimeout) {
       << silo.log();
 }
 
+// Two processes for one silo (one state directory, one name) would keep two ledgers and
+// overwrite each other's journal: the second is refused at once, naming the lock and the first's
+// pid, while the first serves on. SIGKILL releases the lock, so a restart takes it at once.
+TEST_F(HostileCoordinatorTest, ASecondProcessForOneSiloIsRefused) {
+  FakeCoordinator coordinator([&](grpc::ServerContext* context, FakeCoordinator::Stream* stream) {
+    v1::SiloMessage hello;
+    stream->Read(&hello);
+    for (int i = 0; i < 300 && !context->IsCancelled(); ++i) {  // silent, bounded
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(coordinator.listening());
+  const std::vector<std::string> args = {
+      "silo", "--coordinator", coordinator.address(), "--insecure", "--name", "twin", "--data",
+      (dir_ / "data.csv").string(), "--config", (dir_ / "silo.yaml").string(),
+      "--connect-timeout", "20", "--state-dir", (dir_ / "state").string()};
+  ChildProcess first(args, dir_ / "first.log");
+  const fs::path lock = dir_ / "state" / "twin.lock";
+  for (int i = 0; i < 250 && !(fs::exists(lock) && fs::file_size(lock) > 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ChildProcess second(args, dir_ / "second.log");
+  EXPECT_EQ(second.Wait(10s), std::optional<int>(2)) << second.log();
+  EXPECT_NE(second.log().find("another silo process (pid " + std::to_string(first.pid()) +
+                              ") holds " + lock.string()),
+            std::string::npos)
+      << second.log();
+  EXPECT_TRUE(first.running()) << first.log();
+  first.Signal(SIGKILL);
+  ASSERT_TRUE(first.Wait(5s).has_value());
+  ChildProcess restarted(args, dir_ / "restarted.log");
+  EXPECT_FALSE(restarted.Wait(1500ms).has_value()) << restarted.log();  // waiting for a Welcome
+  EXPECT_EQ(restarted.log().find("holds"), std::string::npos) << restarted.log();
+}
+
 // A coordinator that goes silent after the silo joined (here: a real coordinator process stopped
 // with SIGSTOP while it waits for a second silo) is noticed by keepalive pings
 // (network.keepalive_seconds 0.5 in the silo's own config): the silo's stream fails, it tries to

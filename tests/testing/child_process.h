@@ -55,6 +55,7 @@ class ChildProcess {
     if (pid_ > 0) kill(pid_, sig);
   }
 
+  pid_t pid() const { return pid_; }
   bool running() {
     Poll();
     return pid_ > 0 && !exit_code_.has_value();
