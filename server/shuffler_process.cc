@@ -91,9 +91,27 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   network.min_replies = config.network.min_replies;
   network.hello_timeout_seconds = config.network.hello_timeout_seconds;
   network.names_from_certificates = !options.client_ca.empty();
+  if (network.names_from_certificates && network.roster.empty()) {
+    // Without a roster a certificate is bound to the shard it first took. A restarted shuffler
+    // must keep that, or any certificate of the CA could take a shard whose silo is down.
+    if (options.state_dir.empty()) {
+      return absl::FailedPreconditionError(
+          "this run has no roster (network.silos) and the shuffler authenticates silos by "
+          "certificate (--client-ca): it needs --state-dir DIR to keep which certificate took "
+          "which shard across its restarts (or list the silos' names in network.silos)");
+    }
+    std::error_code made;
+    std::filesystem::create_directories(options.state_dir, made);
+    if (made) {
+      return absl::PermissionDeniedError("--state-dir " + options.state_dir +
+                                         ": cannot create it: " + made.message());
+    }
+    network.bindings_file = (std::filesystem::path(options.state_dir) /
+                             ("silo_certificates_" + welcome.run_id())).string();
+  }
   FEDSILO_ASSIGN_OR_RETURN(const AlgorithmSpec spec, FindAlgorithm(config.algorithm.name));
   network.max_sealed_reports = ReportsPerSilo(spec, config);  // K: more fails that silo alone
-  side->transport = std::make_unique<NetworkTransport>(network);
+  FEDSILO_ASSIGN_OR_RETURN(side->transport, NetworkTransport::Create(network));
   // The permutation's seed comes from the OS: nothing the coordinator knows can replay it.
   side->shuffler = std::make_unique<ShufflingTransport>(side->transport.get());
 

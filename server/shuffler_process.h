@@ -16,7 +16,9 @@
 // Security: towards the silos, TLS with --tls-cert/--tls-key (and --client-ca to authenticate them
 // by certificate); towards the coordinator, --ca and --cert/--key (required: the coordinator of a
 // shuffle-model run accepts the link only from the certificate whose common name it expects,
-// "shuffler" by default).
+// "shuffler" by default). Authenticating silos by certificate without a roster, it binds each
+// certificate to the shard it first took and keeps the bindings in --state-dir, so a restart does
+// not free a shard for another certificate of the CA.
 // Plaintext only with --insecure, and only when both addresses are loopback.
 #pragma once
 
@@ -38,6 +40,9 @@ struct ShufflerProcessOptions {
   std::string cert;              //   the shuffler's client certificate (CN: the name the
   std::string key;               //   coordinator expects) and key
   std::string server_name;       //   TLS name to check on the coordinator's certificate
+  // Where the shuffler keeps, per run, which certificate took which shard
+  // (STATE_DIR/silo_certificates_<run id>). Required with client_ca when the run has no roster.
+  std::string state_dir;
   double connect_timeout_seconds = 0;  // 0: 120 s to reach the coordinator
   bool dry_run = false;
 };

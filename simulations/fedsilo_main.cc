@@ -549,6 +549,9 @@ int main(int argc, char** argv) {
   shuffler->add_option("--key", shuffler_options.key, "its private key");
   shuffler->add_option("--server-name", shuffler_options.server_name,
                        "name to check on the coordinator's certificate (default: its host)");
+  shuffler->add_option("--state-dir", shuffler_options.state_dir,
+                       "directory where it keeps which silo certificate took which shard, across "
+                       "restarts (required with --client-ca when the run has no roster)");
   shuffler->add_option("--connect-timeout", shuffler_options.connect_timeout_seconds,
                        "seconds to keep trying to reach the coordinator (default 120)");
   shuffler->add_flag("--dry-run", shuffler_options.dry_run, "validate the arguments, then exit");

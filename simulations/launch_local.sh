@@ -197,7 +197,8 @@ if $shuffle_model; then
   else
     shuffler_cmd+=(--tls-cert "$certs/shuffler.crt" --tls-key "$certs/shuffler.key"
                    --client-ca "$certs/ca.crt" --ca "$certs/ca.crt"
-                   --cert "$certs/shuffler.crt" --key "$certs/shuffler.key")
+                   --cert "$certs/shuffler.crt" --key "$certs/shuffler.key"
+                   --state-dir "$run_dir/state/shuffler")
   fi
 fi
 

@@ -426,7 +426,8 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
         "shuffler", "--listen", "127.0.0.1:0", "--port-file", (dir / port_file).string(),
         "--coordinator", "127.0.0.1:" + coordinator_port, "--tls-cert", certs.shuffler.cert,
         "--tls-key", certs.shuffler.key, "--client-ca", certs.ca, "--ca", certs.ca, "--cert",
-        client.cert, "--key", client.key, "--connect-timeout", "10"};
+        client.cert, "--key", client.key, "--connect-timeout", "10", "--state-dir",
+        (dir / "shuffler_state").string()};
   };
   ChildProcess impostor(shuffler_args(certs.silo_a, "impostor.port"), dir / "impostor.log", kBinary);
   EXPECT_EQ(impostor.Wait(seconds(30)), 1) << impostor.log();
@@ -466,6 +467,77 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
   for (const char* name : {"silo-b", "silo-c"}) {
     EXPECT_EQ((coordinator.log() + AllFiles(dir / "net")).find(name), std::string::npos) << name;
   }
+}
+
+// Without a roster, a certificate is bound to the shard it first took, and a shuffler that
+// authenticates silos by certificate keeps the bindings in --state-dir: killed and restarted,
+// it still refuses silo-a's certificate for another shard (fault soak finding: the bindings
+// lived in memory, so after a restart any certificate of the CA could take the shard of a silo
+// that was down). Without --state-dir such a shuffler refuses to serve, naming it.
+TEST(ShufflerProcessTest, CertificateBindingsOutliveAShufflerRestart) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_bindings");
+  const testing::TestCertificates certs = testing::MakeTestCertificates(dir / "certs");
+  ASSERT_TRUE(certs.ok()) << certs.error;
+  const std::string config = WriteConfig(dir, 3, "test_shuffled_minibatch_sgd");
+  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--port-file",
+                            (dir / "coordinator.port").string(), "--out", (dir / "net").string(),
+                            "--sealing-key", (dir / "coordinator.key").string(), "--tls-cert",
+                            certs.server.cert, "--tls-key", certs.server.key, "--client-ca",
+                            certs.ca, "--quiet"},
+                           dir / "coordinator.log", kBinary);
+  const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
+  const auto shuffler_args = [&](const std::string& port_file, bool state) {
+    std::vector<std::string> args = {
+        "shuffler", "--listen", "127.0.0.1:0", "--port-file", (dir / port_file).string(),
+        "--coordinator", "127.0.0.1:" + coordinator_port, "--tls-cert", certs.shuffler.cert,
+        "--tls-key", certs.shuffler.key, "--client-ca", certs.ca, "--ca", certs.ca, "--cert",
+        certs.shuffler.cert, "--key", certs.shuffler.key, "--connect-timeout", "10"};
+    if (state) args.insert(args.end(), {"--state-dir", (dir / "shuffler_state").string()});
+    return args;
+  };
+  const auto silo_a = [&](const std::string& port, int shard, const std::string& log) {
+    return std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + port, "--name", "silo-a",
+                                 "--shard", std::to_string(shard), "--ca", certs.ca, "--cert",
+                                 certs.silo_a.cert, "--key", certs.silo_a.key,
+                                 "--coordinator-public-key", (dir / "coordinator.key.pub").string(),
+                                 "--state-dir", (dir / ("state" + log)).string(),
+                                 "--connect-timeout", "5"},
+        dir / (log + ".log"), kBinary);
+  };
+  {
+    ChildProcess stateless(shuffler_args("stateless.port", false), dir / "stateless.log",
+                           kBinary);
+    EXPECT_EQ(stateless.Wait(seconds(30)), 2) << stateless.log();
+    EXPECT_NE(stateless.log().find("needs --state-dir"), std::string::npos) << stateless.log();
+  }
+  auto shuffler = std::make_unique<ChildProcess>(shuffler_args("first.port", true),
+                                                 dir / "shuffler1.log", kBinary);
+  const std::string first_port = WaitForLine(dir / "first.port", 30);
+  ASSERT_FALSE(first_port.empty()) << shuffler->log() << coordinator.log();
+  auto joined = silo_a(first_port, 0, "a0");
+  // The run waits for 3 silos, so silo-a stays connected, bound to shard 0.
+  for (int i = 0; i < 500 && shuffler->log().find("('silo-a') joined") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(shuffler->log().find("silo 0 ('silo-a') joined"), std::string::npos) << shuffler->log();
+  shuffler->Signal(SIGKILL);
+  joined->Signal(SIGKILL);
+  ASSERT_TRUE(shuffler->Wait(seconds(5)).has_value());
+  ASSERT_TRUE(joined->Wait(seconds(5)).has_value());
+
+  shuffler = std::make_unique<ChildProcess>(shuffler_args("second.port", true),
+                                            dir / "shuffler2.log", kBinary);
+  const std::string second_port = WaitForLine(dir / "second.port", 30);
+  ASSERT_FALSE(second_port.empty()) << shuffler->log() << coordinator.log();
+  auto claimant = silo_a(second_port, 1, "a1");
+  EXPECT_NE(claimant->Wait(seconds(30)), std::optional<int>(0)) << claimant->log();
+  EXPECT_NE(claimant->log().find("silo 'silo-a' joined this run as silo 0; its certificate cannot "
+                                 "also speak for silo 1"),
+            std::string::npos)
+      << claimant->log() << shuffler->log();
+  EXPECT_EQ(claimant->log().find("' is silo "), std::string::npos) << claimant->log();
 }
 
 // The coordinator is killed (SIGKILL) mid-run and resumed on the same port with the same sealing
