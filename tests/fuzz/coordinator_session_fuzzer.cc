@@ -1,13 +1,13 @@
 // Fuzz target: the coordinator's gRPC handler (NetworkTransport::Session, Admit, HandleReply) fed
 // by a fuzzed silo. Each input gets a fresh NetworkTransport (2 silos, no roster, 3 parameters,
-// weights bounded by the silo's record count, 20 ms rounds) served by a real gRPC server over an
+// weights bounded by the silo's record count, 10 ms rounds) served by a real gRPC server over an
 // in-process channel, so every message travels the path a peer's does: serialized, sent on a
 // Session stream, decoded by gRPC, handled by the transport, while the coordinator's own thread
 // runs rounds (Train) as the round loop does.
 // Input: a list of steps, each an op byte then, for messages, a 2-byte little-endian length and
 // the serialized SiloMessage (bytes that do not parse are skipped: gRPC's own decoding of raw
 // bytes is wire_fuzzer's). Ops (byte % 4): 0 send a message on the current stream; 1 start a
-// round for every silo (one at a time; the round ends at its replies or its 20 ms deadline);
+// round for every silo (one at a time; the round ends at its replies or its 10 ms deadline);
 // 2 close the current stream and open another (a reconnect, or a second silo); 3 read one
 // message from the coordinator (Welcome or Task) so later updates can answer it.
 // Contract checked: nothing crashes, hangs or leaks (ASan); every round returns one result per
@@ -90,9 +90,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.experiment_yaml = "seed: 1\n";
   options.run_id = "fuzz";
   options.num_parameters = kParameters;
-  options.round_timeout_seconds = 0.02;
-  options.join_timeout_seconds = 0.02;
-  options.hello_timeout_seconds = 0.05;
+  options.round_timeout_seconds = 0.01;
+  options.join_timeout_seconds = 0.01;
+  options.hello_timeout_seconds = 0.01;
   auto transport = fedsilo::NetworkTransport::Create(options);
   if (!transport.ok()) __builtin_trap();
   grpc::ServerBuilder builder;
@@ -108,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto open = [&] {
     auto session = std::make_unique<Session>();
     session->context.set_deadline(std::chrono::system_clock::now() +
-                                  std::chrono::milliseconds(200));
+                                  std::chrono::milliseconds(50));
     session->stream = stub->Session(&session->context);
     return session;
   };
