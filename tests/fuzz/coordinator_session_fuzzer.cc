@@ -1,18 +1,21 @@
-// Fuzz target: the coordinator's gRPC handler (NetworkTransport::Session, Admit, HandleReply) fed
-// by a fuzzed silo. Each input gets a fresh NetworkTransport (2 silos, no roster, 3 parameters,
-// weights bounded by the silo's record count, 10 ms rounds) served by a real gRPC server over an
-// in-process channel, so every message travels the path a peer's does: serialized, sent on a
-// Session stream, decoded by gRPC, handled by the transport, while the coordinator's own thread
-// runs rounds (Train) as the round loop does.
-// Input: a list of steps, each an op byte then, for messages, a 2-byte little-endian length and
-// the serialized SiloMessage (bytes that do not parse are skipped: gRPC's own decoding of raw
-// bytes is wire_fuzzer's). Ops (byte % 4): 0 send a message on the current stream; 1 start a
-// round for every silo (one at a time; the round ends at its replies or its 10 ms deadline);
-// 2 close the current stream and open another (a reconnect, or a second silo); 3 read one
-// message from the coordinator (Welcome or Task) so later updates can answer it.
+// Fuzz target: the gRPC handler silos talk to (NetworkTransport: Session, Admit, HandleReply),
+// as the coordinator of a plain run serves it and as the shuffler of a shuffle-model run does
+// (the same class, taking 1 to K sealed reports and no delta). Each input gets a fresh
+// NetworkTransport (2 silos, no roster, 3 parameters, 10 ms rounds) served by a real gRPC server
+// over an in-process channel, so every message travels the path a peer's does: serialized, sent
+// on a Session stream, decoded by gRPC, handled by the transport, while the coordinator's own
+// thread runs rounds (Train) as the round loop does.
+// Input: a mode byte (odd: the shuffler's side, K = 3 sealed reports), then a list of steps, each
+// an op byte then, for messages, a 2-byte little-endian length and the serialized SiloMessage
+// (bytes that do not parse are skipped: gRPC's own decoding of raw bytes is wire_fuzzer's). Ops
+// (byte % 4): 0 send a message on the current stream; 1 start a round for every silo (one at a
+// time; the round ends at its replies or its 10 ms deadline); 2 open another stream (a reconnect,
+// or a second silo; the earlier one stays open); 3 read one message from the server (Welcome or
+// Task) so later updates can answer it.
 // Contract checked: nothing crashes, hangs or leaks (ASan); every round returns one result per
 // task, replies and failures each in ascending silo id, a failure with an error; an accepted
-// update has the run's size, finite values and a positive finite weight.
+// update has the run's size, finite values and a positive finite weight (plain), or 1 to K
+// sealed reports and no delta (shuffler).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -35,6 +38,8 @@ namespace {
 namespace v1 = fedsilo::v1;
 constexpr int kSilos = 2;
 constexpr int kParameters = 3;
+constexpr int kSealedReports = 3;
+bool sealed_run = false;
 
 // The round in flight: the coordinator's thread, and what its results must satisfy.
 class Round {
@@ -55,6 +60,11 @@ class Round {
     for (const fedsilo::SiloUpdate& update : results_.updates) {
       if (update.silo_id <= last || update.silo_id >= kSilos) __builtin_trap();
       last = update.silo_id;
+      if (sealed_run) {
+        if (update.sealed.empty() || update.sealed.size() > kSealedReports) __builtin_trap();
+        if (update.delta.size() != 0) __builtin_trap();
+        continue;
+      }
       if (update.delta.size() != kParameters) __builtin_trap();
       for (double v : update.delta) {
         if (!std::isfinite(v)) __builtin_trap();
@@ -85,7 +95,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  sealed_run = data[0] % 2 == 1;
   fedsilo::NetworkTransportOptions options;
+  options.max_sealed_reports = sealed_run ? kSealedReports : 0;
   options.num_silos = kSilos;
   options.experiment_yaml = "seed: 1\n";
   options.run_id = "fuzz";
@@ -121,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sessions.push_back(open());
   std::optional<Round> round;
   int rounds = 0;
-  size_t at = 0;
+  size_t at = 1;
   while (at < size && sessions.size() < 8) {
     const uint8_t op = data[at++] % 4;
     if (op == 0) {
