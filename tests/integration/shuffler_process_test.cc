@@ -400,6 +400,16 @@ TEST(ShufflerProcessTest, TheShufflerForwardsSealedReportsOnlyNeverAClearDelta) 
   EXPECT_EQ((coordinator.log() + AllFiles(dir / "net")).find("4242.42"), std::string::npos);
 }
 
+// A shuffle-model coordinator over mutual TLS: out DIR/net, key DIR/coordinator.key, its port in
+// DIR/coordinator.port.
+std::vector<std::string> TlsCoordinatorArgs(const fs::path& dir, const std::string& config,
+                                            const testing::TestCertificates& certs) {
+  return {"coordinator", config, "--listen", "127.0.0.1:0", "--port-file",
+          (dir / "coordinator.port").string(), "--out", (dir / "net").string(),
+          "--sealing-key", (dir / "coordinator.key").string(), "--tls-cert", certs.server.cert,
+          "--tls-key", certs.server.key, "--client-ca", certs.ca, "--quiet"};
+}
+
 // Mutual TLS: the coordinator accepts the shuffler link only from the certificate named
 // "shuffler". A shuffler process presenting a silo's certificate (signed by the same CA) is
 // refused before any round; the real shuffler then runs 3 TLS silos to the end, and the result
@@ -413,12 +423,8 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
                          dir / "thread.log", kBinary);
   ASSERT_EQ(reference.Wait(seconds(60)), 0) << reference.log();
 
-  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--port-file",
-                            (dir / "coordinator.port").string(), "--out", (dir / "net").string(),
-                            "--sealing-key", (dir / "coordinator.key").string(), "--tls-cert",
-                            certs.server.cert, "--tls-key", certs.server.key, "--client-ca",
-                            certs.ca, "--quiet"},
-                           dir / "coordinator.log", kBinary);
+  ChildProcess coordinator(TlsCoordinatorArgs(dir, config, certs), dir / "coordinator.log",
+                           kBinary);
   const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
   ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
   const auto shuffler_args = [&](const testing::KeyPair& client, const std::string& port_file) {
@@ -479,12 +485,8 @@ TEST(ShufflerProcessTest, CertificateBindingsOutliveAShufflerRestart) {
   const testing::TestCertificates certs = testing::MakeTestCertificates(dir / "certs");
   ASSERT_TRUE(certs.ok()) << certs.error;
   const std::string config = WriteConfig(dir, 3, "test_shuffled_minibatch_sgd");
-  ChildProcess coordinator({"coordinator", config, "--listen", "127.0.0.1:0", "--port-file",
-                            (dir / "coordinator.port").string(), "--out", (dir / "net").string(),
-                            "--sealing-key", (dir / "coordinator.key").string(), "--tls-cert",
-                            certs.server.cert, "--tls-key", certs.server.key, "--client-ca",
-                            certs.ca, "--quiet"},
-                           dir / "coordinator.log", kBinary);
+  ChildProcess coordinator(TlsCoordinatorArgs(dir, config, certs), dir / "coordinator.log",
+                           kBinary);
   const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
   ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
   const auto shuffler_args = [&](const std::string& port_file, bool state) {
