@@ -27,6 +27,7 @@
 #include "common/runtime/config_parser.h"
 #include "common/runtime/experiment.h"
 #include "common/runtime/journal_summary.h"
+#include "common/runtime/run_curves.h"
 #include "common/runtime/silo_journal_file.h"
 #include "common/base/binary_record.h"
 #include "common/data/csv_loader.h"
@@ -402,6 +403,32 @@ int CheckData(const CheckDataArgs& args) {
   return 0;
 }
 
+struct PlotArgs {
+  std::vector<std::string> dirs;
+  fedsilo::CurveOptions curve;
+  fedsilo::PlotOptions plot;
+  std::string band = "std";
+};
+
+// `fedsilo plot DIR... --out FILE.png`: training curves averaged over seeds, with a band.
+int Plot(PlotArgs args) {
+  if (args.band == "none") args.curve.band = fedsilo::CurveBand::kNone;
+  if (args.band == "ci95") args.curve.band = fedsilo::CurveBand::kCi95;
+  auto curves = fedsilo::LoadCurves(args.dirs, args.curve);
+  if (!curves.ok()) return Fail(curves.status());
+  if (args.plot.x_label.empty()) args.plot.x_label = args.curve.x;
+  if (args.plot.y_label.empty()) args.plot.y_label = args.curve.y;
+  if (absl::Status drawn = fedsilo::PlotCurves(*curves, args.plot); !drawn.ok()) return Fail(drawn);
+  size_t runs = 0;
+  for (const fedsilo::Curve& curve : *curves) runs += curve.run_dirs.size();
+  std::fprintf(stderr, "fedsilo: %zu curves from %zu runs: %s\n", curves->size(), runs,
+               args.plot.out.c_str());
+  for (const fedsilo::Curve& curve : *curves) {
+    std::fprintf(stderr, "  %s: %zu runs\n", curve.label.c_str(), curve.run_dirs.size());
+  }
+  return 0;
+}
+
 // `fedsilo journal FILE`: a silo journal's ledger and rounds as JSON on stdout.
 int Journal(const std::string& path, std::optional<double> delta) {
   auto journal = fedsilo::ReadSiloJournal(path);
@@ -620,6 +647,33 @@ int main(int argc, char** argv) {
   check_data->add_option("--delimiter", check_args.delimiter, "field delimiter")
       ->capture_default_str();
 
+  PlotArgs plot_args;
+  CLI::App* plot = app.add_subcommand(
+      "plot", "draw runs' curves (a metrics.csv column against another), runs that differ only "
+              "in seed averaged with a band; PNG or SVG, and the plotted numbers as CSV");
+  plot->add_option("dirs", plot_args.dirs, "run directories, or sweep folders (their point_*)")
+      ->required();
+  plot->add_option("--out", plot_args.plot.out, "FILE.png or FILE.svg (FILE.csv and FILE.gp "
+                                                "beside it)")
+      ->required();
+  plot->add_option("--x", plot_args.curve.x, "metrics.csv column on the x axis")
+      ->capture_default_str();
+  plot->add_option("--y", plot_args.curve.y, "metrics.csv column on the y axis (test_accuracy, "
+                                             "test_loss, epsilon, val_accuracy, ...)")
+      ->capture_default_str();
+  plot->add_option("--band", plot_args.band, "over seeds: std (one standard deviation), ci95 "
+                                             "(Student's t interval) or none")
+      ->check(CLI::IsMember({"std", "ci95", "none"}))
+      ->capture_default_str();
+  plot->add_option("--where", plot_args.curve.where,
+                   "only runs whose config has key=value, e.g. algorithm.server_lr=0.03 "
+                   "(repeatable)");
+  plot->add_option("--title", plot_args.plot.title, "title of the figure");
+  plot->add_option("--x-label", plot_args.plot.x_label, "x axis label (default: the column)");
+  plot->add_option("--y-label", plot_args.plot.y_label, "y axis label (default: the column)");
+  plot->add_option("--width", plot_args.plot.width, "pixels")->capture_default_str();
+  plot->add_option("--height", plot_args.plot.height, "pixels")->capture_default_str();
+
   std::string journal_path;
   std::optional<double> journal_delta;
   CLI::App* journal = app.add_subcommand(
@@ -652,5 +706,6 @@ int main(int argc, char** argv) {
   if (check_data->parsed()) return CheckData(check_args);
   if (schema_command->parsed()) return Schema(config_path, overrides, schema_out);
   if (journal->parsed()) return Journal(journal_path, journal_delta);
+  if (plot->parsed()) return Plot(plot_args);
   return 2;
 }

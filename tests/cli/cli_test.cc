@@ -331,6 +331,71 @@ TEST_F(CliTest, SweepInParallelResumesAndAveragesOverSeeds) {
       << fresh.output;
 }
 
+// A PNG's width and height, from its IHDR chunk (bytes 16 to 23, big-endian).
+std::pair<int, int> PngSize(const std::filesystem::path& path) {
+  const std::string bytes = testing::ReadFile(path);
+  if (bytes.size() < 24 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) return {-1, -1};
+  const auto word = [&](size_t at) {
+    int value = 0;
+    for (size_t i = at; i < at + 4; ++i) value = value * 256 + static_cast<unsigned char>(bytes[i]);
+    return value;
+  };
+  return {word(16), word(20)};
+}
+
+// `fedsilo plot` on a real sweep: its curves' last points equal the sweep's own summary (mean
+// and standard deviation over seeds, computed by the sweep), and it draws a PNG of the size asked
+// and an SVG whose legend names the curves.
+TEST_F(CliTest, PlotAveragesASweepsSeedsAsItsSummaryDoes) {
+  const std::string config = Config(CsvConfig());
+  const fs::path out = dir_ / "sweep";
+  auto sweep = RunFedsilo("sweep " + config + " --set-list algorithm.lr=0.1,0.3 --set-list "
+                          "seed=1,2,3 --set algorithm.batch_size=5 --set algorithm.rounds=4 "
+                          "--quiet --out " + out.string());
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.output;
+  auto plot = RunFedsilo("plot " + out.string() + " --out " + (dir_ / "curves.png").string() +
+                         " --width 640 --height 480 --title 'lr sweep'");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  EXPECT_EQ(PngSize(dir_ / "curves.png"), std::make_pair(640, 480));
+  EXPECT_NE(plot.output.find("2 curves from 6 runs"), std::string::npos) << plot.output;
+
+  const auto summary = CsvRows(out / "sweep_summary.csv");  // algorithm.lr,runs,mean,std,...
+  const auto points = CsvRows(dir_ / "curves.csv");         // label,x,y,low,high,runs
+  ASSERT_EQ(summary.size(), 3u);
+  for (int g = 0; g < 2; ++g) {
+    const std::string label = std::string("algorithm.lr=") + (g == 0 ? "0.1" : "0.3");
+    const std::vector<std::string>* last = nullptr;
+    for (const auto& row : points) {
+      if (row[0] == label) last = &row;
+    }
+    ASSERT_NE(last, nullptr) << label;
+    EXPECT_EQ((*last)[1], "4");  // the last round
+    EXPECT_EQ((*last)[5], "3");
+    EXPECT_NEAR(std::stod((*last)[2]), std::stod(summary[1 + g][2]), 1e-9) << label;
+    EXPECT_NEAR(std::stod((*last)[4]) - std::stod((*last)[2]), std::stod(summary[1 + g][3]), 1e-9)
+        << label;
+  }
+
+  auto svg = RunFedsilo("plot " + out.string() + " --y test_loss --band ci95 --out " +
+                        (dir_ / "epsilon.svg").string());
+  ASSERT_EQ(svg.exit_code, 0) << svg.output;
+  const std::string drawing = testing::ReadFile(dir_ / "epsilon.svg");
+  EXPECT_NE(drawing.find("<svg"), std::string::npos);
+  EXPECT_NE(drawing.find("algorithm.lr=0.3 (3 runs)"), std::string::npos);
+
+  auto bad = RunFedsilo("plot " + out.string() + " --y no_such_column --out " +
+                        (dir_ / "bad.png").string());
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("has no column 'no_such_column'"), std::string::npos) << bad.output;
+  auto infinite = RunFedsilo("plot " + out.string() + " --y epsilon --out " +
+                             (dir_ / "epsilon.png").string());
+  EXPECT_EQ(infinite.exit_code, 2);
+  EXPECT_NE(infinite.output.find("no finite value of 'epsilon'"), std::string::npos)
+      << infinite.output;
+  EXPECT_EQ(RunFedsilo("plot " + out.string() + " --out " + (dir_ / "x.pdf").string()).exit_code,
+            2);
+}
+
 // The whole grid is checked before the first run: a bad value in the last point fails at once,
 // naming the point, and nothing has run.
 TEST_F(CliTest, SweepChecksTheWholeGridBeforeTheFirstRun) {

@@ -25,7 +25,10 @@
 # A sampler records the coordinator's resident memory and thread count every second.
 # After each run it checks (and fails the soak naming the run and the silo otherwise):
 #   - the coordinator ended with exit 0, summary.json says R rounds completed, and every silo
-#     process still running at the end ended with exit 0;
+#     process still running at the end ended with exit 0, or, when it lost its stream in the
+#     last rounds and so never heard the run end, with exit 1 "could not reach the coordinator"
+#     after its --connect-timeout (counted as "missed the end"); one still running 75 s after
+#     the coordinator ended is stuck (its stacks, by gdb, go to logs/NAME.stack);
 #   - every silo's journal (`fedsilo journal`) names the run, its last round is at most R, it
 #     holds at least the noisy queries the silo last reported, and its epsilon, recomputed from
 #     the ledger at the silo's delta, is within the silo's budget (sdp: the silo's reported
@@ -158,7 +161,7 @@ configs=(
 )
 common_sets="--set partition.silos=$silos --set algorithm.rounds=$rounds --set output.eval_every=100 --set network.min_replies=$((silos / 2)) --set network.round_timeout_seconds=3 --set network.join_timeout_seconds=120"
 
-echo "run,kind,seconds,exit,rounds_completed,test_accuracy,silo_kills,stalls,coordinator_kills,shuffler_kills,hostile_peers,checks" \
+echo "run,kind,seconds,exit,rounds_completed,test_accuracy,silo_kills,stalls,coordinator_kills,shuffler_kills,hostile_peers,missed_finish,checks" \
   >"$run_dir/soak.csv"
 echo "run,seconds,pid,rss_kib,threads" >"$run_dir/resources.csv"
 soak_start=$(date +%s)
@@ -178,7 +181,7 @@ while (( $(date +%s) < deadline )) || (( run == 0 )); do
   rm -rf "$current" && mkdir -p "$logs"
   pid=(); command=(); killed=(); coordinator_kills=0; hostile_log=""; hostile_failures=0
   hostile_count=0
-  silo_kills=0; stalls=0; shuffler_kills=0
+  silo_kills=0; stalls=0; shuffler_kills=0; missed_finish=0
   # The process lines launch_local.sh would run (names, then tab-separated arguments).
   # shellcheck disable=SC2086
   if ! bash "$root/simulations/launch_local.sh" --print-commands --certs "$certs" \
@@ -287,17 +290,26 @@ while (( $(date +%s) < deadline )) || (( run == 0 )); do
   wait "${pid[coordinator]}"
   coordinator_exit=$?
   # The silos get the coordinator's Finish and end; a silo killed just before the end stays down.
+  # A silo that lost its stream in the last rounds never hears the Finish: it keeps trying for
+  # its --connect-timeout (60 s), then exits 1 "could not reach the coordinator", as designed.
+  # A silo still running after that is stuck: its threads' stacks go to logs/NAME.stack.
   silo_exits=""
+  wait_until=$(( $(date +%s) + 75 ))
   for name in "${names[@]}"; do
     [[ "${killed[$name]}" == 1 ]] && ! alive "$name" && continue
-    for _ in $(seq 1 300); do alive "$name" || break; sleep 0.1; done
+    while alive "$name" && (( $(date +%s) < wait_until )); do sleep 0.1; done
     if alive "$name"; then
+      gdb -p "${pid[$name]}" -batch -ex 'thread apply all bt' >"$logs/$name.stack" 2>&1
       kill -KILL "${pid[$name]}" 2>/dev/null
-      silo_exits+="$name still running 30 s after the coordinator ended; "
+      silo_exits+="$name still running 75 s after the coordinator ended ($logs/$name.stack); "
     fi
     wait "${pid[$name]}" 2>/dev/null
     status=$?
-    (( status != 0 )) && silo_exits+="$name exit $status; "
+    if (( status == 1 )) && tail -n 1 "$logs/$name.log" | grep -q "could not reach the coordinator"; then
+      missed_finish=$((missed_finish + 1))
+    elif (( status != 0 )); then
+      silo_exits+="$name exit $status; "
+    fi
   done
   if [[ -n "$shuffler_port" ]]; then
     for _ in $(seq 1 100); do alive shuffler || break; sleep 0.1; done
@@ -381,9 +393,9 @@ PY
   [[ $hostile_failures -gt 0 ]] && problems+="$hostile_log"
   [[ -n "$problems" ]] && verdict="$problems${verdict#ok}"
   [[ "$verdict" != ok ]] && failures=$((failures + 1))
-  echo "$run,$kind,$seconds,$coordinator_exit,$rounds,$accuracy,$silo_kills,$stalls,$coordinator_kills,$shuffler_kills,$hostile_count,\"$verdict\"" \
+  echo "$run,$kind,$seconds,$coordinator_exit,$rounds,$accuracy,$silo_kills,$stalls,$coordinator_kills,$shuffler_kills,$hostile_count,$missed_finish,\"$verdict\"" \
     >>"$run_dir/soak.csv"
-  say "run $run ($kind): ${seconds} s, test accuracy $accuracy, $silo_kills silo kills, $stalls stalls, $coordinator_kills coordinator kills, $shuffler_kills shuffler kills, $hostile_count hostile peers; coordinator memory $resource_figures; $verdict"
+  say "run $run ($kind): ${seconds} s, test accuracy $accuracy, $silo_kills silo kills, $stalls stalls, $coordinator_kills coordinator kills, $shuffler_kills shuffler kills, $hostile_count hostile peers, $missed_finish silos missed the end; coordinator memory $resource_figures; $verdict"
 done
 
 total=$(( $(date +%s) - soak_start ))
