@@ -80,6 +80,10 @@ command -v python3 >/dev/null || die "python3 is needed for the end-of-run check
 RANDOM=$seed
 mkdir -p "$run_dir" || die "cannot create $run_dir"
 run_dir="$(cd "$run_dir" && pwd)"
+# A copy of the binary: a rebuild during the soak must not change (or briefly remove) what the
+# restarted processes run.
+cp "$binary" "$run_dir/fedsilo" || die "cannot copy $binary to $run_dir"
+binary="$run_dir/fedsilo"
 say() { echo "fault_soak: $*"; }
 
 # ------------------------------------------------------------------------- certificates
