@@ -33,8 +33,9 @@ absl::StatusOr<JournalLock> JournalLock::Acquire(const std::string& state_dir,
     const ssize_t got = pread(fd, holder, sizeof(holder) - 1, 0);
     close(fd);
     if (error == EWOULDBLOCK) {
+      const std::string pid = got > 0 ? std::string(holder, static_cast<size_t>(got)) : "?";
       return absl::FailedPreconditionError(absl::StrCat(
-          "another silo process (pid ", got > 0 ? std::string(holder, static_cast<size_t>(got)) : "?",
+          "another silo process (pid ", pid,
           ") holds ", path, ": one silo is served by one process, since two would each keep "
           "their own privacy ledger and overwrite each other's journal, forgetting spent budget"));
     }

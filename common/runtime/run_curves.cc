@@ -80,8 +80,8 @@ absl::StatusOr<RunTable> ReadRun(const std::string& dir, const CurveOptions& opt
     const auto row = rows.row(r);
     const std::string where = absl::StrCat(metrics_path, ":", rows.line[r]);
     if (row.size() != header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": ", row.size(), " fields, the header has ",
-                                                     header.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", row.size(), " fields, the header has ", header.size()));
     }
     FEDSILO_ASSIGN_OR_RETURN(const double round, Number(row[round_column], where));
     FEDSILO_ASSIGN_OR_RETURN(const double x, Number(row[x_column], where));
@@ -113,7 +113,9 @@ absl::StatusOr<std::vector<std::string>> RunDirs(const std::string& dir) {
   return dirs;
 }
 
-bool SetsCurvesApart(const std::string& key) { return key != "seed" && key.rfind("output.", 0) != 0; }
+bool SetsCurvesApart(const std::string& key) {
+  return key != "seed" && key.rfind("output.", 0) != 0;
+}
 
 std::string GnuplotQuote(const std::string& text) {
   std::string quoted = "'";
@@ -265,7 +267,8 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
   std::string table = "label,x,y,low,high,runs\n";
   std::string script = absl::StrCat(
       "set terminal ", extension == ".png" ? "pngcairo" : "svg", " size ", options.width, ",",
-      options.height, " noenhanced font 'sans,11'", extension == ".svg" ? " background '#ffffff'" : "",
+      options.height, " noenhanced font 'sans,11'",
+      extension == ".svg" ? " background '#ffffff'" : "",
       "\nset output ", GnuplotQuote(options.out), "\nset datafile separator ','\n",
       "set grid\nset key below\n", "set xlabel ", GnuplotQuote(options.x_label), "\nset ylabel ",
       GnuplotQuote(options.y_label), "\n");
@@ -280,7 +283,9 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
     std::string quoted_label = curve.label;  // RFC 4180: quoted when it holds , or "
     if (curve.label.find_first_of(",\"\n") != std::string::npos) {
       quoted_label = "\"";
-      for (char ch : curve.label) quoted_label += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      for (char ch : curve.label) {
+        quoted_label += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+      }
       quoted_label += "\"";
     }
     for (const CurvePoint& point : curve.points) {
@@ -308,8 +313,9 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
   FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(table_path, table));
   FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(script_path, script));
   const std::string log = stem.string() + ".gnuplot.log";
-  const int status =
-      std::system(("gnuplot " + ShellQuote(script_path) + " >" + ShellQuote(log) + " 2>&1").c_str());
+  const std::string command =
+      "gnuplot " + ShellQuote(script_path) + " >" + ShellQuote(log) + " 2>&1";
+  const int status = std::system(command.c_str());
   if (status != 0) {
     absl::StatusOr<std::string> output = ReadFileToString(log);
     return absl::UnavailableError(absl::StrCat(

@@ -94,13 +94,15 @@ class TlsProcessTest : public ::testing::Test {
     return port.empty() ? "" : "127.0.0.1:" + port;
   }
   // `fedsilo silo` trusting `ca` and presenting `client` (when it has a certificate).
+  // Each process has its own state directory (named after its log), as each is its own machine:
+  // one state directory takes one process per silo name (its journal lock).
   std::unique_ptr<ChildProcess> StartSilo(const std::string& address, const std::string& name,
                                           int shard, const std::string& ca, const KeyPair& client,
                                           const std::string& log, double connect_timeout = 30) {
     std::vector<std::string> args = {"silo", "--coordinator", address, "--name", name, "--shard",
                                      std::to_string(shard), "--ca", ca, "--connect-timeout",
                                      std::to_string(connect_timeout), "--reproducible-noise",
-                                     "--state-dir", (dir_ / "state").string()};
+                                     "--state-dir", (dir_ / ("state_" + log)).string()};
     if (!client.cert.empty()) args.insert(args.end(), {"--cert", client.cert, "--key", client.key});
     return std::make_unique<ChildProcess>(args, dir_ / log);
   }

@@ -229,7 +229,7 @@ while (( $(date +%s) < deadline )) || (( run == 0 )); do
       if [[ -n "$p" && -r "/proc/$p/status" ]]; then
         awk -v run="$run" -v t="$(( $(date +%s) - run_start ))" -v p="$p" \
           '/^VmRSS:/ {rss=$2} /^Threads:/ {th=$2} END {if (rss != "") print run "," t "," p "," rss "," th}' \
-          "/proc/$p/status" >>"$run_dir/resources.csv"
+          "/proc/$p/status" >>"$run_dir/resources.csv" 2>/dev/null
       fi
       sleep 1
     done
