@@ -40,7 +40,11 @@ ShufflePairDivergence ShuffleDivergenceGivenCount(int64_t c, double eps0, double
   // It exceeds e^eps exactly when r > e^g, i.e. x / (c + 1) > 1 / (1 + e^-g), and it is below
   // e^-eps exactly when r < e^-g, i.e. x / (c + 1) < 1 / (1 + e^g), where
   //   g = log(((e^eps + 1) alpha - 1) / ((e^eps + 1) alpha - e^eps))  (finite: eps < eps0).
-  const double g = std::log(((e_eps + 1.0) * alpha - 1.0) / ((e_eps + 1.0) * alpha - e_eps));
+  // Computed as log(e^(eps + eps0) - 1) - log(e^eps0 - e^eps), the same ratio without the
+  // cancellation of the form above: near eps0 = 20, (e^eps + 1) alpha - e^eps lost every digit
+  // (alpha rounds towards 1) and came out <= 0, so g was NaN and k undefined (privacy planner
+  // fuzzer, tests/fuzz/regressions/privacy_planner_fuzzer/ubsan_nan_k_eps_near_eps0).
+  const double g = std::log(std::expm1(eps + eps0)) - eps - std::log(std::expm1(eps0 - eps));
   // F(k) = Pr[A <= k]; S(k) = Pr[A > k] = F(c - k - 1) by the symmetry of Bin(c, 1/2).
   auto cdf = [c](int64_t k) { return BinomialCdf(k, c, 0.5); };
   auto sf = [c](int64_t k) { return BinomialCdf(c - k - 1, c, 0.5); };

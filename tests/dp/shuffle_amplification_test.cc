@@ -9,6 +9,7 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "common/dp/binomial.h"
@@ -126,6 +127,39 @@ TEST(ShuffleAmplificationTest, CountDecompositionMatchesBruteForceEnumeration) {
         }
       }
     }
+  }
+}
+
+// Near the calibration's largest eps0 (20) with eps just below it, the former closed form lost
+// every digit ((e^eps + 1) alpha - e^eps came out <= 0: g NaN, k undefined; found by the privacy
+// planner fuzzer). Both directions against the per-count sums in long double:
+// H(P_c||Q_c) = sum_x max(0, P_c(x) - e^eps Q_c(x)), P_c(x) = alpha B(x - 1) + (1 - alpha) B(x).
+TEST(ShuffleAmplificationTest, PerCountDivergenceNearTheLargestLocalEpsilon) {
+  for (const auto& [c, eps0, eps] : {std::tuple<int64_t, double, double>{1000, 20.0, 19.9999},
+                                     {1000, 20.0, 19.0}, {50, 20.0, 10.0}, {200, 15.0, 14.99}}) {
+    const long double alpha = 1.0L / (1.0L + std::exp(-static_cast<long double>(eps0)));
+    const long double beta = 1.0L / (1.0L + std::exp(static_cast<long double>(eps0)));
+    const long double e_eps = std::exp(static_cast<long double>(eps));
+    const auto b = [&](int64_t x) -> long double {  // Bin(c, 1/2) mass
+      if (x < 0 || x > c) return 0.0L;
+      return std::exp(std::lgamma(static_cast<long double>(c + 1)) -
+                      std::lgamma(static_cast<long double>(x + 1)) -
+                      std::lgamma(static_cast<long double>(c - x + 1)) -
+                      static_cast<long double>(c) * std::log(2.0L));
+    };
+    long double pq = 0.0L, qp = 0.0L;
+    for (int64_t x = 0; x <= c + 1; ++x) {
+      const long double p = alpha * b(x - 1) + beta * b(x);
+      const long double q = beta * b(x - 1) + alpha * b(x);
+      pq += std::max(0.0L, p - e_eps * q);
+      qp += std::max(0.0L, q - e_eps * p);
+    }
+    const ShufflePairDivergence d = ShuffleDivergenceGivenCount(c, eps0, eps);
+    const std::string where = "c=" + std::to_string(c) + " eps0=" + std::to_string(eps0) +
+                              " eps=" + std::to_string(eps);
+    ASSERT_TRUE(std::isfinite(d.p_over_q) && std::isfinite(d.q_over_p)) << where;
+    EXPECT_NEAR(d.p_over_q, static_cast<double>(pq), 1e-9) << where;
+    EXPECT_NEAR(d.q_over_p, static_cast<double>(qp), 1e-9) << where;
   }
 }
 
