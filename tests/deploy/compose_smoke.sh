@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # docker-compose.yml under a real Docker engine, as a new user runs it, on loopback only.
 #
-#   sudo bash tests/deploy/compose_smoke.sh [--keep-daemon]
+#   sudo bash tests/deploy/compose_smoke.sh [--keep-daemon] [--beside COMMAND]
 #
 # 1. Docker: installs docker.io, docker-compose (v1) and debootstrap from Debian when absent and
 #    starts dockerd (vfs storage, no iptables, no default bridge) when none answers; stops the
@@ -24,15 +24,22 @@
 #    d. the `shuffle` profile from a fresh folder: every service exits 0 and the test accuracy
 #       equals thread mode's within 0.01;
 #    e. `down -v` leaves no container, volume or network of the project.
+# --beside COMMAND runs COMMAND (with bash, in its own process group) while the runs of 3 leave
+# the cores mostly idle, from the moment the image is built; the script waits for it before its
+# summary and fails if it failed (CI runs the fuzz targets there: scripts/test.sh).
 # Prints one line per check and a summary (date, times, image size); exits non-zero on the first
 # failed check, naming it. Needs root (Docker). Not a ctest: it takes minutes and a Docker engine.
 set -euo pipefail
 
 keep_daemon=false
-for arg in "$@"; do
-  case "$arg" in
-    --keep-daemon) keep_daemon=true ;;
-    *) echo "usage: sudo bash tests/deploy/compose_smoke.sh [--keep-daemon]" >&2; exit 2 ;;
+beside=""
+while (($#)); do
+  case "$1" in
+    --keep-daemon) keep_daemon=true; shift ;;
+    --beside) [[ $# -ge 2 && -n "$2" ]] || { echo "compose_smoke: --beside needs a command" >&2; exit 2; }
+      beside="$2"; shift 2 ;;
+    *) echo "usage: sudo bash tests/deploy/compose_smoke.sh [--keep-daemon] [--beside COMMAND]" >&2
+      exit 2 ;;
   esac
 done
 [[ "$(id -u)" == 0 ]] || { echo "compose_smoke: needs root (it installs and starts Docker)" >&2; exit 2; }
@@ -43,6 +50,7 @@ test_gid="${FEDSILO_GID:-4242}"
 project=fedsilo_smoke
 started_at=$(date +%s)
 daemon_pid=""
+beside_pid=""
 work=""
 
 say() { printf 'compose_smoke: %s\n' "$*"; }
@@ -55,6 +63,7 @@ check() {  # check "what" command...: runs the command, prints ok or fails namin
 cleanup() {
   local status=$?
   trap - EXIT
+  [[ -n "$beside_pid" ]] && { kill -- -"$beside_pid" 2>/dev/null || true; }
   if [[ -n "$work" && -d "$work" ]]; then
     for compose in "${composes[@]:-}"; do
       [[ -n "$compose" ]] && (cd "$work" && $compose -p "$project" --profile shuffle down -v \
@@ -112,6 +121,11 @@ check "image smaller than 300 MB (${image_mb} MB)" test "$image_mb" -lt 300
 image_uid=$("$docker" run --rm --network none --entrypoint id fedsilo:local -u) \
   || fail "the image does not run (id -u)"
 check "image runs as a non-root user (uid $image_uid)" test "$image_uid" -gt 0
+if [[ -n "$beside" ]]; then
+  setsid bash -c "$beside" &
+  beside_pid=$!
+  say "running beside the runs: $beside"
+fi
 
 # ------------------------------------------------------------------------------------ 3. Runs
 data_dir="${FEDSILO_HOST_DATA:-$(cd "$source_dir/.." && pwd)/shared/data}"
@@ -235,6 +249,10 @@ for compose in "${composes[@]}"; do
   check "[$name] down -v leaves no container, volume or network" test -z "$(project_left)"
 done
 
+if [[ -n "$beside_pid" ]]; then
+  wait "$beside_pid" || { beside_pid=""; fail "the command run beside the runs failed: $beside"; }
+  beside_pid=""
+fi
 say "summary: $(date -u '+%Y-%m-%d %H:%M UTC'); image ${image_mb} MB, build ${build_seconds} s"
 for key in "${!seconds[@]}"; do say "  $key: ${seconds[$key]} s"; done
 say "all checks passed in $(( $(date +%s) - started_at )) s"
