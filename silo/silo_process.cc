@@ -34,6 +34,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Stream = grpc::ClientReaderWriter<v1::SiloMessage, v1::CoordinatorMessage>;
 
+// How long the silo waits, after the coordinator's Finish, for the stream to close.
+constexpr Clock::duration kGoodbyeTimeout = std::chrono::seconds(5);
+
 absl::Status ValidateArguments(const SiloProcessOptions& options) {
   if (options.coordinator.empty()) {
     return absl::InvalidArgumentError("--coordinator HOST:PORT is required");
@@ -79,12 +82,12 @@ absl::Status ValidateArguments(const SiloProcessOptions& options) {
   return absl::OkStatus();
 }
 
-// Cancels `context` unless Disarm() comes within `timeout`: bounds the wait for the Welcome, which
-// gRPC would not (a coordinator, or a stopped process whose socket still accepts, that takes the
-// Hello and never answers).
-class WelcomeWatchdog {
+// Cancels `context` unless Disarm() comes within `timeout`: bounds a step of the session that gRPC
+// would let last forever (a coordinator, or a stopped process whose socket still accepts, that
+// takes the Hello and never answers; one that sends Finish and never closes the stream).
+class CallWatchdog {
  public:
-  WelcomeWatchdog(grpc::ClientContext* context, Clock::duration timeout)
+  CallWatchdog(grpc::ClientContext* context, Clock::duration timeout)
       : thread_([this, context, timeout] {
           std::unique_lock<std::mutex> lock(mu_);
           if (!changed_.wait_for(lock, timeout, [this] { return disarmed_; })) {
@@ -92,7 +95,7 @@ class WelcomeWatchdog {
             context->TryCancel();
           }
         }) {}
-  ~WelcomeWatchdog() {
+  ~CallWatchdog() {
     Disarm();
     thread_.join();
   }
@@ -374,7 +377,7 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
   std::string last_problem = "no answer";
   for (;;) {
     grpc::ClientContext context;
-    std::unique_ptr<Stream> stream = stub->Session(&context);
+    std::unique_ptr<Stream> stream;
     v1::SiloMessage hello;
     hello.mutable_hello()->set_protocol_version(wire::kProtocolVersion);
     hello.mutable_hello()->set_silo_name(options.name);
@@ -383,7 +386,9 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
     bool joined;
     bool no_welcome;
     {
-      WelcomeWatchdog watchdog(&context, timeout());
+      // From the call's start: opening the stream waits for the connection too.
+      CallWatchdog watchdog(&context, timeout());
+      stream = stub->Session(&context);
       joined = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
       watchdog.Disarm();
       no_welcome = watchdog.fired();
@@ -415,6 +420,9 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
           getrusage(RUSAGE_SELF, &usage);
           spdlog::info("silo '{}': the coordinator ended the run: {} (peak memory {:.1f} MiB)",
                        options.name, message.finish().reason(), usage.ru_maxrss / 1024.0);
+          // The run is over for this silo whatever the coordinator does next: a coordinator that
+          // keeps the stream open after its Finish cannot keep the process alive.
+          CallWatchdog watchdog(&context, kGoodbyeTimeout);
           stream->WritesDone();
           stream->Finish();
           return absl::OkStatus();

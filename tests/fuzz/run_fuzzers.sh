@@ -2,12 +2,15 @@
 # Runs every libFuzzer target of tests/fuzz for a fixed time, then replays its saved regressions.
 #
 #   bash tests/fuzz/run_fuzzers.sh [--seconds N] [--jobs J] [--build-dir D] [--only T1,T2,...]
+#                                  [--timeout T]
 #
 # Builds the fuzz targets in D (default build-fuzz in the checkout; configured with clang and
 # -DFEDSILO_FUZZ=ON when D has no CMakeCache.txt), then for each target: N seconds (default 30)
 # from its seed corpus (tests/fuzz/corpus/<target>/, read only: new inputs go to
-# D/fuzz-corpus/<target>/) with its dictionary when there is one, -timeout=10 -rss_limit_mb=2048;
-# then every file of tests/fuzz/regressions/<target>/ once; J targets at a time (default 1).
+# D/fuzz-corpus/<target>/) with its dictionary when there is one, -timeout=T (default 10 s; a
+# campaign sharing the machine gives more, so that a starved run is not reported as a hang)
+# -rss_limit_mb=2048; then every file of tests/fuzz/regressions/<target>/ once; J targets at a
+# time (default 1).
 # Prints one line of libFuzzer's final figures per target. Exit status 1 when any run crashed,
 # timed out or ran out of memory (the reproducer's path is printed), 2 for a usage or build error,
 # 0 otherwise.
@@ -16,6 +19,7 @@ set -u -o pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 seconds=30
+timeout=10
 jobs=1
 build="$root/build-fuzz"
 only=""
@@ -25,12 +29,14 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build="$2"; shift 2 ;;
     --only) only="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --timeout) timeout="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run_fuzzers.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "run_fuzzers.sh: --seconds takes a whole number" >&2; exit 2; }
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "run_fuzzers.sh: --jobs takes a positive whole number" >&2; exit 2; }
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || { echo "run_fuzzers.sh: --timeout takes a positive whole number" >&2; exit 2; }
 
 # target and its -max_len (bytes): enough for the seeds, small enough to keep runs fast.
 targets=(
@@ -67,7 +73,7 @@ fuzz_one() {
   local dict=()
   [[ -f "$here/$name.dict" ]] && dict=(-dict="$here/$name.dict")
   "$binary" "$work" "$here/corpus/$name" "${dict[@]}" -max_total_time="$seconds" \
-    -max_len="$max_len" ${extra[$name]:-} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -max_len="$max_len" ${extra[$name]:-} -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" >"$log" 2>&1
   local status=$?
   local figures rate
@@ -82,7 +88,7 @@ fuzz_one() {
   local regressions="$here/regressions/$name"
   if [[ -d "$regressions" ]] && [[ -n "$(ls -A "$regressions")" ]]; then
     for file in "$regressions"/*; do
-      if ! "$binary" -timeout=10 -rss_limit_mb=2048 "$file" >"$log.replay" 2>&1; then
+      if ! "$binary" -timeout="$timeout" -rss_limit_mb=2048 "$file" >"$log.replay" 2>&1; then
         failed=1
         echo "FAILED $name replaying $file; log: $log.replay"
         grep -E 'ERROR: |SUMMARY: ' "$log.replay" | head -3

@@ -209,6 +209,38 @@ TEST_F(HostileCoordinatorTest, NoWelcomeEndsTheSiloWithinItsTimeout) {
       << silo.log();
 }
 
+// A coordinator that sends Finish and then holds the stream open cannot keep the silo process
+// alive: it ends the session on its side within its goodbye timeout (5 s) and exits 0.
+TEST_F(HostileCoordinatorTest, ACoordinatorThatNeverClosesAfterFinishCannotKeepTheSiloAlive) {
+  std::atomic<bool> finished{false};
+  FakeCoordinator coordinator([&](grpc::ServerContext* context, FakeCoordinator::Stream* stream) {
+    if (!testing::Join(stream, Config(dir_ / "data.csv"), kParameters)) return grpc::Status::OK;
+    testing::Finish(stream);
+    finished = true;
+    // Open until the silo cancels (bounded, so the test cannot hang).
+    for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(coordinator.listening());
+  ChildProcess silo({"silo", "--coordinator", coordinator.address(), "--insecure", "--name",
+                     "held", "--data", (dir_ / "data.csv").string(), "--config",
+                     (dir_ / "silo.yaml").string(), "--connect-timeout", "10", "--state-dir",
+                     (dir_ / "state").string()},
+                    dir_ / "held.log");
+  const auto start_by = std::chrono::steady_clock::now() + 20s;
+  while (!finished && std::chrono::steady_clock::now() < start_by) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(finished) << silo.log();
+  const auto start = std::chrono::steady_clock::now();
+  const std::optional<int> status = silo.Wait(40s);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(status, std::optional<int>(0)) << silo.log();
+  EXPECT_LT(waited, 15.0) << silo.log();
+  EXPECT_NE(silo.log().find("the coordinator ended the run"), std::string::npos) << silo.log();
+}
+
 // Two processes for one silo (one state directory, one name) would keep two ledgers and
 // overwrite each other's journal: the second is refused at once, naming the lock and the first's
 // pid, while the first serves on. SIGKILL releases the lock, so a restart takes it at once.
