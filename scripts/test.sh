@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite with ctest. Pass -LE slow for the fast set only: bash scripts/test.sh -LE slow
 # In CI (CI=true), or with FEDSILO_COMPOSE_SMOKE=1, it then runs docker-compose.yml under a real
-# Docker engine too (tests/deploy/compose_smoke.sh: root, about 8 minutes on 2 cores).
+# Docker engine too (tests/deploy/compose_smoke.sh: root, about 9 minutes on 2 cores).
 # In CI (CI=true), or with FEDSILO_FUZZ_SMOKE=1, it runs every libFuzzer target for 30 s and
 # replays its saved crashes (tests/fuzz/run_fuzzers.sh, clang). CI's 2 cores are used where they
 # would idle (docs/reliability.md, "In CI"): the fuzz targets are built (at the lowest
