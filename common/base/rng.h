@@ -45,6 +45,12 @@ class Rng {
   void FillNormal(std::span<double> out, double stddev);
   // Gamma(shape, 1) (Marsaglia-Tsang), shape > 0. Used for Dirichlet partitions.
   double Gamma(double shape);
+  // Poisson(mean), 0 <= mean <= kMaxPoissonMean (checked): the multiplication method below a mean
+  // of 10, above it Hoermann's transformed rejection with squeeze (PTRS, "The transformed
+  // rejection method for generating Poisson random variables", Insurance: Mathematics and
+  // Economics 12, 1993), whose accepted values follow the Poisson pmf up to double rounding.
+  int64_t Poisson(double mean);
+  static constexpr double kMaxPoissonMean = 1e15;
   // Fisher-Yates shuffle driven by UniformInt.
   template <typename T>
   void Shuffle(std::span<T> values) {

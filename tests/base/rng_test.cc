@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <span>
 #include <vector>
 
@@ -162,6 +163,89 @@ TEST(RngTest, GammaMeanAndVarianceEqualShape) {
     EXPECT_NEAR(mean, shape, 5 * std::sqrt(shape / n)) << shape;
     EXPECT_NEAR(var, shape, 0.05 * shape + 0.01) << shape;
   }
+}
+
+// log P(X = k) for X ~ Poisson(mean), from the definition.
+double LogPoissonPmf(double mean, int64_t k) {
+  return -mean + static_cast<double>(k) * std::log(mean) - std::lgamma(static_cast<double>(k) + 1);
+}
+
+// Pearson's chi-square statistic of `draws` Poisson(mean) samples against the pmf, over bins of
+// single values with an expected count of at least 20 and the two tails merged; `df` gets the
+// bins minus one.
+double PoissonChiSquare(double mean, int draws, uint64_t seed, int* df) {
+  Rng rng(seed);
+  std::map<int64_t, int> counts;
+  for (int i = 0; i < draws; ++i) ++counts[rng.Poisson(mean)];
+  // The central range of values whose expected count is >= 20.
+  const auto expected = [&](int64_t k) { return draws * std::exp(LogPoissonPmf(mean, k)); };
+  int64_t lo = static_cast<int64_t>(std::floor(mean)), hi = lo;
+  while (lo > 0 && expected(lo - 1) >= 20) --lo;
+  while (expected(hi + 1) >= 20) ++hi;
+  double below = 0, above = 0, inside = 0;
+  for (int64_t k = lo; k <= hi; ++k) inside += expected(k);
+  for (int64_t k = 0; k < lo; ++k) below += expected(k);
+  above = draws - inside - below;
+  double chi = 0;
+  int bins = 0;
+  const auto add = [&](double observed, double wanted) {
+    chi += (observed - wanted) * (observed - wanted) / wanted;
+    ++bins;
+  };
+  double observed_below = 0, observed_above = 0;
+  for (const auto& [k, n] : counts) {
+    if (k < lo) observed_below += n;
+    if (k > hi) observed_above += n;
+  }
+  for (int64_t k = lo; k <= hi; ++k) add(counts.count(k) ? counts[k] : 0, expected(k));
+  if (below >= 5) add(observed_below, below);
+  if (above >= 5) add(observed_above, above);
+  *df = bins - 1;
+  return chi;
+}
+
+TEST(RngTest, PoissonPmfOfTheTestMatchesIndependentValues) {
+  // mpmath, 30 digits: exp(-l) l^k / k!. The direct form loses about 12 digits to cancellation.
+  const struct { double mean; int64_t k; double pmf; } cases[] = {
+      {5000, 5000, 0.0056418018046640226}, {5000, 4900, 0.0020825026191865629},
+      {5000, 5200, 1.0676612021748405e-4}, {10, 10, 0.1251100357211333},
+      {3, 0, 0.049787068367863943}};
+  for (const auto& c : cases) {
+    EXPECT_NEAR(std::exp(LogPoissonPmf(c.mean, c.k)) / c.pmf, 1.0, 1e-10) << c.mean << " " << c.k;
+  }
+}
+
+// Both of the sampler's methods (below and above a mean of 10) follow the Poisson pmf: Pearson's
+// statistic stays below the chi-square quantile of probability 1 - 1e-6 (Wilson-Hilferty).
+TEST(RngTest, PoissonFollowsThePmf) {
+  for (double mean : {0.2, 3.0, 9.99, 10.0, 37.5, 5000.0, 2.5e6}) {
+    int df = 0;
+    const double chi = PoissonChiSquare(mean, 200000, 17, &df);
+    ASSERT_GE(df, 2) << mean;
+    const double z = 4.753;  // standard normal quantile of 1 - 1e-6
+    const double h = 2.0 / (9.0 * df);
+    const double critical = df * std::pow(1 - h + z * std::sqrt(h), 3);
+    EXPECT_LT(chi, critical) << "mean " << mean << ", df " << df;
+  }
+}
+
+TEST(RngTest, PoissonMeanAndVarianceAtLargeMeansAndTheEdges) {
+  for (double mean : {1e9, 1e14}) {
+    Rng rng(5);
+    const int n = 100000;
+    double sum = 0, sum_sq = 0;
+    for (int i = 0; i < n; ++i) {
+      const double x = static_cast<double>(rng.Poisson(mean)) - mean;
+      sum += x;
+      sum_sq += x * x;
+    }
+    EXPECT_NEAR(sum / n, 0.0, 5 * std::sqrt(mean / n)) << mean;
+    EXPECT_NEAR(sum_sq / n / mean, 1.0, 0.03) << mean;
+  }
+  Rng rng(1);
+  EXPECT_EQ(rng.Poisson(0.0), 0);
+  Rng a(9), b(9);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.Poisson(123.4), b.Poisson(123.4));
 }
 
 }  // namespace
