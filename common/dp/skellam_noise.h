@@ -1,0 +1,22 @@
+// Symmetric Skellam noise on an integer vector: every coordinate gets an independent
+// Sk(variance) = Poisson(variance / 2) - Poisson(variance / 2) draw (mean 0, the given variance).
+// Sums of independent Sk(v_i) are exactly Sk(sum v_i), so parties that each add Sk(v / n) leave
+// exactly Sk(v) on the sum; skellam_rdp.h accounts for it. The draws come from `rng`
+// (Rng::Poisson), so the caller decides whether they are secret (an OS-seeded generator) or
+// reproducible.
+//
+// Errors (InvalidArgument): variance negative, not finite, or above 2 Rng::kMaxPoissonMean; a
+// coordinate that would leave int64 (OutOfRange, the vector unchanged past that coordinate).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "common/base/rng.h"
+#include "common/base/status.h"
+
+namespace fedsilo {
+
+absl::Status AddSkellamNoise(std::span<int64_t> values, double variance, Rng& rng);
+
+}  // namespace fedsilo
