@@ -28,7 +28,9 @@
 #     process still running at the end ended with exit 0, or, when it lost its stream in the
 #     last rounds and so never heard the run end, with exit 1 "could not reach the coordinator"
 #     after its --connect-timeout (counted as "missed the end"); one still running 75 s after
-#     the coordinator ended is stuck (its stacks, by gdb, go to logs/NAME.stack);
+#     the coordinator ended is stuck (its stacks, by gdb, go to logs/NAME.stack); one that
+#     crashed leaves a core (every process runs in cores/NAME/ with core dumps on), whose stacks
+#     go to logs/NAME.crash;
 #   - every silo's journal (`fedsilo journal`) names the run, its last round is at most R, it
 #     holds at least the noisy queries the silo last reported, and its epsilon, recomputed from
 #     the ledger at the silo's delta, is within the silo's budget (sdp: the silo's reported
@@ -109,7 +111,9 @@ start() {  # start NAME [EXTRA ARG]: from its command line, output appended to l
   local -a args
   IFS=$'\t' read -r -a args <<<"${command[$name]}"
   [[ -n "${2:-}" ]] && args+=("$2")
-  "${args[@]}" >>"$logs/$name.log" 2>&1 &
+  # In its own folder with core dumps on, so that a crash leaves cores/NAME/core.
+  mkdir -p "$current/cores/$name"
+  (cd "$current/cores/$name" && ulimit -c unlimited && exec "${args[@]}") >>"$logs/$name.log" 2>&1 &
   pid[$name]=$!
   killed[$name]=0
   [[ "$name" == coordinator ]] && echo "${pid[$name]}" >"$current/coordinator.pid"
@@ -311,6 +315,10 @@ while (( $(date +%s) < deadline )) || (( run == 0 )); do
     status=$?
     if (( status == 1 )) && tail -n 1 "$logs/$name.log" | grep -q "could not reach the coordinator"; then
       missed_finish=$((missed_finish + 1))
+    elif (( status > 128 )) && [[ -f "$current/cores/$name/core" ]]; then
+      gdb "$binary" "$current/cores/$name/core" -batch -ex 'thread apply all bt' \
+        >"$logs/$name.crash" 2>&1
+      silo_exits+="$name exit $status, crashed ($logs/$name.crash); "
     elif (( status != 0 )); then
       silo_exits+="$name exit $status; "
     fi
