@@ -86,6 +86,13 @@ run_dir="$(cd "$run_dir" && pwd)"
 # restarted processes run.
 cp "$binary" "$run_dir/fedsilo" || die "cannot copy $binary to $run_dir"
 binary="$run_dir/fedsilo"
+# The processes run in folders of their own (for their core dumps): they get the data directory
+# they would have found from here, absolute, resolved as fedsilo does (FEDSILO_DATA, else
+# ../shared/data when it exists, else ./data).
+if [[ -z "${FEDSILO_DATA:-}" ]]; then
+  if [[ -d ../shared/data ]]; then FEDSILO_DATA="$(cd ../shared/data && pwd)"; else FEDSILO_DATA="$PWD/data"; fi
+  export FEDSILO_DATA
+fi
 say() { echo "fault_soak: $*"; }
 
 # ------------------------------------------------------------------------- certificates
