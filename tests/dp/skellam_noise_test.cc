@@ -80,12 +80,23 @@ TEST(SkellamNoiseTest, ZeroVarianceLeavesTheValuesAndBadArgumentsAreRefused) {
   EXPECT_FALSE(AddSkellamNoise(values, -1, rng).ok());
   EXPECT_FALSE(AddSkellamNoise(values, std::nan(""), rng).ok());
   EXPECT_FALSE(AddSkellamNoise(values, 3e15, rng).ok());
-  std::vector<int64_t> edge = {std::numeric_limits<int64_t>::max()};
-  const absl::Status status = AddSkellamNoise(edge, 1e6, rng);
-  // Either the draw was >= 0 and overflowed (refused), or it was negative and fits.
-  if (!status.ok()) {
-    EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
+  // At the int64 edge a positive draw overflows and is refused, leaving the value as it was; a
+  // negative one fits. Over 40 seeds both happen (each has probability about 1/2).
+  int refused = 0, fitted = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    Rng edge_rng(seed);
+    std::vector<int64_t> edge = {std::numeric_limits<int64_t>::max()};
+    const absl::Status status = AddSkellamNoise(edge, 1e6, edge_rng);
+    if (status.ok()) {
+      ++fitted;
+    } else {
+      ++refused;
+      EXPECT_EQ(status.code(), absl::StatusCode::kOutOfRange);
+      EXPECT_EQ(edge[0], std::numeric_limits<int64_t>::max());
+    }
   }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(fitted, 0);
 }
 
 }  // namespace
