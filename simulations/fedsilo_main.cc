@@ -36,6 +36,7 @@
 #include "common/runtime/partition_export.h"
 #include "common/runtime/silo_privacy.h"
 #include "common/runtime/sweep.h"
+#include "fedsilo/v1/grpc_edge.h"
 #include "server/coordinator_process.h"
 #include "server/shuffler_process.h"
 #include "silo/silo_process.h"
@@ -442,6 +443,7 @@ int Journal(const std::string& path, std::optional<double> delta) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fedsilo::wire::KeepOpenSslStateUntilExit();  // before any TLS: see grpc_edge.h
   CLI::App app{"fedsilo: cross-silo federated learning with record-level differential privacy"};
   app.set_version_flag("--version", std::string("fedsilo ") + FEDSILO_VERSION +
                                          " (instruction set " FEDSILO_ARCH_LEVEL ")");

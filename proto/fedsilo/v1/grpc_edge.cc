@@ -1,8 +1,12 @@
 #include "fedsilo/v1/grpc_edge.h"
 
+#include <openssl/crypto.h>
+
 #include "common/base/binary_record.h"
 
 namespace fedsilo::wire {
+
+void KeepOpenSslStateUntilExit() { OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr); }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentialsFrom(
     const ServerTlsFiles& files) {

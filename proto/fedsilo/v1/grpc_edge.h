@@ -47,6 +47,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& ta
 // streams (a stream beyond them is refused with RESOURCE_EXHAUSTED).
 void ApplyServerLimits(grpc::ServerBuilder* builder, double max_message_mb, int max_threads);
 
+// Call first in main() of a process that may speak TLS, before any gRPC credentials exist. Stops
+// OpenSSL 3 from freeing its global state in an atexit handler: gRPC's worker threads may still be
+// ending then, and their thread-local OpenSSL destructors crash on the freed state (a SIGSEGV
+// after a clean run: grpc/grpc#38539; gRPC 1.83 initializes OpenSSL the same way). The operating
+// system reclaims the memory at exit instead.
+void KeepOpenSslStateUntilExit();
+
 // Stream endings after which a client retries (the peer is down, restarting or busy), as
 // opposed to a refusal that names a problem of the client's own.
 bool WorthReconnecting(grpc::StatusCode code);
