@@ -34,8 +34,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Stream = grpc::ClientReaderWriter<v1::SiloMessage, v1::CoordinatorMessage>;
 
-// How long the silo waits, after the coordinator's Finish, for the stream to close.
+// How long the silo waits for a stream's closing status once the session is over (after the
+// coordinator's Finish, or after the stream ended).
 constexpr Clock::duration kGoodbyeTimeout = std::chrono::seconds(5);
+
+// "a Task", "a Finish", ...: what a coordinator sent, for errors.
+std::string MessageKind(const v1::CoordinatorMessage& message) {
+  switch (message.kind_case()) {
+    case v1::CoordinatorMessage::kWelcome: return "a Welcome";
+    case v1::CoordinatorMessage::kTask: return "a Task";
+    case v1::CoordinatorMessage::kFinish: return "a Finish";
+    default: return "an empty message";
+  }
+}
 
 absl::Status ValidateArguments(const SiloProcessOptions& options) {
   if (options.coordinator.empty()) {
@@ -383,16 +394,25 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
     hello.mutable_hello()->set_silo_name(options.name);
     hello.mutable_hello()->set_shard(options.shard);
     v1::CoordinatorMessage message;
-    bool joined;
+    bool answered;
     bool no_welcome;
     {
       // From the call's start: opening the stream waits for the connection too.
       CallWatchdog watchdog(&context, timeout());
       stream = stub->Session(&context);
-      joined = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
+      answered = stream->Write(hello) && stream->Read(&message);
       watchdog.Disarm();
       no_welcome = watchdog.fired();
     }
+    if (answered && !message.has_welcome()) {
+      // Not a fedsilo coordinator of this protocol; waiting for its status could last forever.
+      context.TryCancel();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the peer at ", options.coordinator, " answered this silo's Hello with ",
+          MessageKind(message), " instead of a Welcome: not a fedsilo coordinator of protocol ",
+          wire::kProtocolVersion));
+    }
+    bool joined = answered;
     if (joined) {
       const v1::Welcome& welcome = message.welcome();
       if (world == nullptr) {
@@ -429,7 +449,13 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
         }
       }
     }
-    const grpc::Status status = stream->Finish();
+    grpc::Status status;
+    {
+      // The stream has ended (or never began): its status comes at once from a coordinator or
+      // the connection; from a peer that holds the call open, within kGoodbyeTimeout.
+      CallWatchdog watchdog(&context, kGoodbyeTimeout);
+      status = stream->Finish();
+    }
     if (no_welcome) {
       return absl::DeadlineExceededError(absl::StrCat(
           "no Welcome from ", options.coordinator, " within ",

@@ -241,6 +241,44 @@ TEST_F(HostileCoordinatorTest, ACoordinatorThatNeverClosesAfterFinishCannotKeepT
   EXPECT_NE(silo.log().find("the coordinator ended the run"), std::string::npos) << silo.log();
 }
 
+// A peer that answers the Hello with a Task (found by silo_session_fuzzer) and then holds the
+// stream open: the silo used to wait for the call's status forever. It now hangs up at once and
+// names what it got, exit 2.
+TEST_F(HostileCoordinatorTest, APeerThatAnswersTheHelloWithATaskIsRefusedAtOnce) {
+  std::atomic<bool> sent{false};
+  FakeCoordinator coordinator([&](grpc::ServerContext* context, FakeCoordinator::Stream* stream) {
+    v1::SiloMessage hello;
+    if (!stream->Read(&hello)) return grpc::Status::OK;
+    v1::CoordinatorMessage task;
+    task.mutable_task()->set_round(1);
+    for (uint64_t i = 0; i < kParameters; ++i) {
+      task.mutable_task()->mutable_global_parameters()->add_values(0);
+    }
+    stream->Write(task);
+    sent = true;
+    for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {  // open until the silo cancels
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(coordinator.listening());
+  ChildProcess silo({"silo", "--coordinator", coordinator.address(), "--insecure", "--name",
+                     "asked", "--data", (dir_ / "data.csv").string(), "--config",
+                     (dir_ / "silo.yaml").string(), "--connect-timeout", "10", "--state-dir",
+                     (dir_ / "state").string()},
+                    dir_ / "asked.log");
+  const auto start = std::chrono::steady_clock::now();
+  const std::optional<int> status = silo.Wait(40s);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(sent);
+  EXPECT_EQ(status, std::optional<int>(2)) << silo.log();
+  EXPECT_LT(waited, 5.0) << silo.log();
+  EXPECT_NE(silo.log().find("answered this silo's Hello with a Task instead of a Welcome"),
+            std::string::npos)
+      << silo.log();
+}
+
 // Two processes for one silo (one state directory, one name) would keep two ledgers and
 // overwrite each other's journal: the second is refused at once, naming the lock and the first's
 // pid, while the first serves on. SIGKILL releases the lock, so a restart takes it at once.
