@@ -60,7 +60,7 @@ std::string SiloConfig(const fs::path& csv, int rounds) {
        << ", label: label, positive: \"yes\", standardize: false}\n"
        << "model: {type: logistic}\n"
        << "algorithm: {name: isrl_dp_minibatch_sgd, rounds: " << rounds
-       << ", batch_size: 8, lr: 0.5, personalize_steps: 0}\n"
+       << ", batch_size: 40, lr: 0.5, personalize_steps: 0}\n"
        << "privacy: {epsilon: " << kEpsilon << ", delta: 1.0e-5, clip: 1}\n"
        << "network: {join_timeout_seconds: 1, round_timeout_seconds: 1}\n";
   return yaml.str();
