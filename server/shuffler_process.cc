@@ -15,6 +15,7 @@
 #include "common/runtime/config_parser.h"
 #include "common/runtime/silo_privacy.h"
 #include "common/transport/shuffling_transport.h"
+#include "fedsilo/v1/call_watchdog.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "fedsilo/v1/grpc_edge.h"
 #include "fedsilo/v1/wire.h"
@@ -25,6 +26,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using LinkStream = grpc::ClientReaderWriter<v1::ShufflerMessage, v1::LinkMessage>;
+using wire::CallWatchdog;
+using wire::kGoodbyeTimeout;
+
+// "a RoundRequest", "a LinkFinish", ...: what a coordinator sent, for errors.
+std::string MessageKind(const v1::LinkMessage& message) {
+  switch (message.kind_case()) {
+    case v1::LinkMessage::kWelcome: return "a LinkWelcome";
+    case v1::LinkMessage::kRound: return "a RoundRequest";
+    case v1::LinkMessage::kFinish: return "a LinkFinish";
+    default: return "an empty message";
+  }
+}
 
 absl::Status ValidateArguments(const ShufflerProcessOptions& options) {
   if (options.listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
@@ -136,6 +149,13 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   return side;
 }
 
+// Ends the silos' side, when there is one: every silo hears `reason`, the server stops.
+void StopServing(SiloSide* side, const std::string& reason) {
+  if (side == nullptr) return;
+  side->transport->Finish(reason);
+  side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
 // One round: the silos' replies, shuffled, as one batch. Unsealed reports are not forwarded.
 v1::ShufflerMessage ShuffleRound(SiloSide& side, const v1::RoundRequest& request) {
   v1::ShufflerMessage out;
@@ -197,11 +217,30 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
   std::string last_problem = "no answer";
   for (;;) {
     grpc::ClientContext context;
-    std::unique_ptr<LinkStream> stream = stub->Rounds(&context);
+    std::unique_ptr<LinkStream> stream;
     v1::ShufflerMessage hello;
     hello.mutable_hello()->set_protocol_version(wire::kProtocolVersion);
     v1::LinkMessage message;
-    bool linked = stream->Write(hello) && stream->Read(&message) && message.has_welcome();
+    bool answered;
+    bool no_welcome;
+    {
+      // From the call's start: opening the stream waits for the connection too.
+      CallWatchdog watchdog(&context, timeout);
+      stream = stub->Rounds(&context);
+      answered = stream->Write(hello) && stream->Read(&message);
+      watchdog.Disarm();
+      no_welcome = watchdog.fired();
+    }
+    if (answered && !message.has_welcome()) {
+      // Not a fedsilo coordinator of this protocol; waiting for its status could last forever.
+      context.TryCancel();
+      StopServing(side.get(), "the shuffler's coordinator broke the protocol");
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the peer at ", options.coordinator, " answered the shuffler's Hello with ",
+          MessageKind(message), " instead of a LinkWelcome: not a fedsilo coordinator of protocol ",
+          wire::kProtocolVersion));
+    }
+    bool linked = answered;
     if (linked) {
       const v1::LinkWelcome& welcome = message.welcome();
       if (side == nullptr) {
@@ -216,8 +255,7 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
       if (absl::Status joined =
               side->transport->WaitForSilos(min_silos, side->config.network.join_timeout_seconds);
           !joined.ok()) {
-        side->transport->Finish(std::string(joined.message()));
-        side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        StopServing(side.get(), std::string(joined.message()));
         context.TryCancel();
         return joined;
       }
@@ -230,20 +268,31 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
           if (!stream->Write(ShuffleRound(*side, message.round()))) break;
         } else if (message.has_finish()) {
           spdlog::info("shuffler: the coordinator ended the run: {}", message.finish().reason());
-          side->transport->Finish(message.finish().reason());
-          side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+          StopServing(side.get(), message.finish().reason());
+          // The run is over whatever the coordinator does next: one that keeps the stream open
+          // after its Finish cannot keep the process alive.
+          CallWatchdog watchdog(&context, kGoodbyeTimeout);
           stream->WritesDone();
           stream->Finish();
           return absl::OkStatus();
         }
       }
     }
-    const grpc::Status status = stream->Finish();
+    grpc::Status status;
+    {
+      CallWatchdog watchdog(&context, kGoodbyeTimeout);  // the stream has ended or never began
+      status = stream->Finish();
+    }
+    if (no_welcome) {
+      StopServing(side.get(), "the shuffler lost the coordinator");
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no LinkWelcome from ", options.coordinator, " within ",
+          std::chrono::duration<double>(timeout).count(),
+          " s of the shuffler's Hello: the peer accepts connections but does not answer "
+          "(stopped, overloaded, or not a fedsilo coordinator)"));
+    }
     if (!wire::WorthReconnecting(status.error_code())) {
-      if (side != nullptr) {
-        side->transport->Finish("the coordinator refused the shuffler");
-        side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      }
+      StopServing(side.get(), "the coordinator refused the shuffler");
       const std::string why =
           status.error_code() == grpc::StatusCode::UNIMPLEMENTED
               ? "it serves no shuffler link (its run's algorithm is not shuffle-model)"
@@ -257,10 +306,7 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
       give_up_at = Clock::now() + timeout;
     }
     if (Clock::now() >= give_up_at) {
-      if (side != nullptr) {
-        side->transport->Finish("the shuffler lost the coordinator");
-        side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-      }
+      StopServing(side.get(), "the shuffler lost the coordinator");
       return absl::DeadlineExceededError("could not reach the coordinator at " +
                                          options.coordinator + ": " + last_problem);
     }

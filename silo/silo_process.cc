@@ -4,10 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <condition_variable>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -24,6 +22,7 @@
 #include "common/runtime/silo_journal_file.h"
 #include "common/transport/sealed_report.h"
 #include "silo/journal_lock.h"
+#include "fedsilo/v1/call_watchdog.h"
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "fedsilo/v1/grpc_edge.h"
 #include "fedsilo/v1/wire.h"
@@ -32,11 +31,9 @@ namespace fedsilo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using wire::CallWatchdog;
+using wire::kGoodbyeTimeout;
 using Stream = grpc::ClientReaderWriter<v1::SiloMessage, v1::CoordinatorMessage>;
-
-// How long the silo waits for a stream's closing status once the session is over (after the
-// coordinator's Finish, or after the stream ended).
-constexpr Clock::duration kGoodbyeTimeout = std::chrono::seconds(5);
 
 // "a Task", "a Finish", ...: what a coordinator sent, for errors.
 std::string MessageKind(const v1::CoordinatorMessage& message) {
@@ -92,43 +89,6 @@ absl::Status ValidateArguments(const SiloProcessOptions& options) {
   }
   return absl::OkStatus();
 }
-
-// Cancels `context` unless Disarm() comes within `timeout`: bounds a step of the session that gRPC
-// would let last forever (a coordinator, or a stopped process whose socket still accepts, that
-// takes the Hello and never answers; one that sends Finish and never closes the stream).
-class CallWatchdog {
- public:
-  CallWatchdog(grpc::ClientContext* context, Clock::duration timeout)
-      : thread_([this, context, timeout] {
-          std::unique_lock<std::mutex> lock(mu_);
-          if (!changed_.wait_for(lock, timeout, [this] { return disarmed_; })) {
-            fired_ = true;
-            context->TryCancel();
-          }
-        }) {}
-  ~CallWatchdog() {
-    Disarm();
-    thread_.join();
-  }
-  void Disarm() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      disarmed_ = true;
-    }
-    changed_.notify_all();
-  }
-  bool fired() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return fired_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable changed_;
-  bool disarmed_ = false;
-  bool fired_ = false;
-  std::thread thread_;  // last: starts once the members above exist
-};
 
 // The silo's own config made to read `options.data_file` as its only shard. The file is all
 // training data unless the config names a test file or a test fraction: nothing is held out

@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -29,6 +31,7 @@
 #include "tests/server/test_silo.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/fake_shuffler_link.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/process.h"
 
@@ -718,6 +721,125 @@ TEST(ShufflerProcessTest, ShufflerKilledAndRestartedOnTheSamePortTheRunCompletes
   std::sort(reported.begin(), reported.end());
   std::sort(journaled.begin(), journaled.end());
   EXPECT_EQ(reported, journaled);
+}
+
+// A hostile coordinator on the shuffler's link. `fedsilo shuffler` (plaintext loopback, connect
+// timeout `connect_timeout` s) against `link`; returns its exit status and how long it took.
+struct ShufflerEnd {
+  std::optional<int> status;
+  double seconds;
+  std::string log;
+};
+ShufflerEnd RunShufflerAgainst(const fs::path& dir, const testing::FakeShufflerLink& link,
+                               const std::string& connect_timeout) {
+  const auto start = std::chrono::steady_clock::now();
+  ChildProcess shuffler({"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                         (dir / "shuffler.port").string(), "--coordinator", link.address(),
+                         "--connect-timeout", connect_timeout},
+                        dir / "shuffler.log", kBinary);
+  ShufflerEnd end;
+  end.status = shuffler.Wait(seconds(60));
+  end.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  end.log = shuffler.log();
+  return end;
+}
+
+// Holds the link open until the shuffler cancels it (bounded, so the test cannot hang).
+void HoldOpen(grpc::ServerContext* context) {
+  for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+// Found by reading the shuffler's link loop beside silo_session_fuzzer's finding in the silo's:
+// the shuffler waited without bound for the coordinator's first message, and for the call's
+// status after a first message that was not a LinkWelcome.
+TEST(ShufflerProcessTest, ALinkThatNeverAnswersTheHelloEndsTheShufflerWithinItsTimeout) {
+  const fs::path dir = testing::FreshTempDir("shuffler_silent_link");
+  testing::FakeShufflerLink link([](grpc::ServerContext* context,
+                                    testing::FakeShufflerLink::Stream* stream) {
+    v1::ShufflerMessage hello;
+    stream->Read(&hello);
+    HoldOpen(context);
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(link.listening());
+  const ShufflerEnd end = RunShufflerAgainst(dir, link, "2");
+  EXPECT_EQ(end.status, std::optional<int>(1)) << end.log;
+  EXPECT_LT(end.seconds, 10.0) << end.log;
+  EXPECT_NE(end.log.find("no LinkWelcome from " + link.address() + " within 2 s"),
+            std::string::npos) << end.log;
+}
+
+TEST(ShufflerProcessTest, ALinkThatAnswersTheHelloWithARoundIsRefusedAtOnce) {
+  const fs::path dir = testing::FreshTempDir("shuffler_round_first");
+  testing::FakeShufflerLink link([](grpc::ServerContext* context,
+                                    testing::FakeShufflerLink::Stream* stream) {
+    v1::ShufflerMessage hello;
+    stream->Read(&hello);
+    v1::LinkMessage round;
+    round.mutable_round()->set_round(1);
+    round.mutable_round()->add_silo_ids(0);
+    stream->Write(round);
+    HoldOpen(context);
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(link.listening());
+  const ShufflerEnd end = RunShufflerAgainst(dir, link, "30");
+  EXPECT_EQ(end.status, std::optional<int>(2)) << end.log;
+  EXPECT_LT(end.seconds, 5.0) << end.log;
+  EXPECT_NE(end.log.find("answered the shuffler's Hello with a RoundRequest instead of a "
+                         "LinkWelcome"),
+            std::string::npos) << end.log;
+}
+
+// After its LinkFinish the coordinator keeps the link open: the shuffler tells its silo the run
+// is over and leaves within the goodbye bound (5 s), exit 0.
+TEST(ShufflerProcessTest, ALinkHeldOpenAfterItsFinishCannotKeepTheShufflerAlive) {
+  const fs::path dir = testing::FreshTempDir("shuffler_finish_held");
+  const std::string config = WriteConfig(dir, 1, "test_shuffled_minibatch_sgd");
+  ASSERT_TRUE(CoordinatorKeyPair::LoadOrCreate((dir / "coordinator.key").string()).ok());
+  std::atomic<bool> finished{false};
+  testing::FakeShufflerLink link([&](grpc::ServerContext* context,
+                                     testing::FakeShufflerLink::Stream* stream) {
+    v1::ShufflerMessage message;
+    if (!stream->Read(&message)) return grpc::Status::OK;
+    v1::LinkMessage welcome;
+    welcome.mutable_welcome()->set_protocol_version(1);
+    welcome.mutable_welcome()->set_num_silos(1);
+    welcome.mutable_welcome()->set_experiment_yaml(ReadFile(config));
+    welcome.mutable_welcome()->set_num_parameters(4);  // logistic over 3 features plus a bias
+    welcome.mutable_welcome()->set_run_id("held");
+    stream->Write(welcome);
+    if (!stream->Read(&message) || !message.has_joined()) return grpc::Status::OK;
+    v1::LinkMessage finish;
+    finish.mutable_finish()->set_reason("the run is over");
+    stream->Write(finish);
+    finished = true;
+    HoldOpen(context);
+    return grpc::Status::OK;
+  });
+  ASSERT_TRUE(link.listening());
+  auto shuffler = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                               (dir / "shuffler.port").string(), "--coordinator", link.address(),
+                               "--connect-timeout", "30"},
+      dir / "shuffler.log", kBinary);
+  const std::string port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(port.empty()) << shuffler->log();
+  std::unique_ptr<ChildProcess> silo = StartSilo(dir, "127.0.0.1:" + port, 0);
+  const auto finish_by = std::chrono::steady_clock::now() + seconds(30);
+  while (!finished && std::chrono::steady_clock::now() < finish_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(finished) << shuffler->log() << silo->log();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(shuffler->Wait(seconds(40)), 0) << shuffler->log();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 15.0)
+      << shuffler->log();
+  EXPECT_NE(shuffler->log().find("the coordinator ended the run"), std::string::npos)
+      << shuffler->log();
+  EXPECT_EQ(silo->Wait(seconds(15)), 0) << silo->log();
 }
 
 }  // namespace
