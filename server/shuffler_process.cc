@@ -92,6 +92,11 @@ absl::StatusOr<std::unique_ptr<SiloSide>> ServeSilos(const ShufflerProcessOption
   FEDSILO_ASSIGN_OR_RETURN(side->config, ParseExperimentConfig(welcome.experiment_yaml(),
                                                                "the coordinator's config", {}));
   const ExperimentConfig& config = side->config;
+  if (welcome.num_silos() != static_cast<uint32_t>(config.partition.silos)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the coordinator's LinkWelcome names ", welcome.num_silos(), " silos but its config's "
+        "partition.silos is ", config.partition.silos, ": not a fedsilo coordinator's welcome"));
+  }
   NetworkTransportOptions network;
   network.num_silos = static_cast<int>(welcome.num_silos());
   network.roster = config.network.silos;
@@ -154,6 +159,26 @@ void StopServing(SiloSide* side, const std::string& reason) {
   if (side == nullptr) return;
   side->transport->Finish(reason);
   side->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+}
+
+// A round asks each silo of the run at most once: anything else is a coordinator that breaks the
+// protocol (and a request's size would otherwise set what the shuffler allocates).
+absl::Status CheckSiloIds(const SiloSide& side, const v1::RoundRequest& request) {
+  const int num_silos = side.config.partition.silos;
+  std::vector<bool> asked(static_cast<size_t>(num_silos), false);
+  for (const uint32_t id : request.silo_ids()) {
+    if (id >= static_cast<uint32_t>(num_silos)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the coordinator's round ", request.round(), " asks silo ", id,
+          ", not a silo of this run (", num_silos, " silos)"));
+    }
+    if (asked[id]) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the coordinator's round ", request.round(), " asks silo ", id, " twice"));
+    }
+    asked[id] = true;
+  }
+  return absl::OkStatus();
 }
 
 // One round: the silos' replies, shuffled, as one batch. Unsealed reports are not forwarded.
@@ -265,6 +290,11 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
       spdlog::info("shuffler: {} silos joined; serving rounds", min_silos);
       while (linked && stream->Read(&message)) {
         if (message.has_round()) {
+          if (absl::Status ids = CheckSiloIds(*side, message.round()); !ids.ok()) {
+            context.TryCancel();
+            StopServing(side.get(), "the shuffler's coordinator broke the protocol");
+            return ids;
+          }
           if (!stream->Write(ShuffleRound(*side, message.round()))) break;
         } else if (message.has_finish()) {
           spdlog::info("shuffler: the coordinator ended the run: {}", message.finish().reason());

@@ -18,6 +18,10 @@
 
 namespace fedsilo {
 
+// Most silos a run may have (partition.silos): bounds what a process allocates per silo, whoever
+// wrote the config (a shuffler reads the coordinator's).
+inline constexpr int kMaxSilos = 100000;
+
 struct PartitionConfig {
   std::string scheme = "iid";
   int silos = 10;

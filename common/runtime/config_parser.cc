@@ -170,7 +170,7 @@ const std::vector<Section>& Schema() {
        {{"scheme", MEMBER(partition.scheme),
          OneOf({"iid", "contiguous", "dirichlet", "shards", "label_per_silo", "by_attribute", "even_odd_pairs",
                 "per_fedavg_split"})},
-        {"silos", MEMBER(partition.silos), AtLeast(1)},
+        {"silos", MEMBER(partition.silos), Between(Inclusive(1), Inclusive(kMaxSilos))},
         {"alpha", MEMBER(partition.alpha), Positive()},
         {"labels_per_silo", MEMBER(partition.labels_per_silo), AtLeast(1)},
         {"attribute", MEMBER(partition.attribute)},

@@ -50,6 +50,7 @@ targets=(
   "privacy_planner_fuzzer 256"
   "coordinator_session_fuzzer 4096"
   "silo_session_fuzzer 4096"
+  "shuffler_link_fuzzer 4096"
 )
 # Extra flags: the planner runs ~100 inputs/s, too few for libFuzzer to grow its length limit
 # past ~28 bytes (two or three settings), so it gets the whole -max_len at once.

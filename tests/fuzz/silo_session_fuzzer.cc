@@ -21,6 +21,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -197,7 +199,8 @@ std::vector<Step> ParseSteps(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   google::protobuf::SetLogHandler(nullptr);
-  spdlog::set_level(spdlog::level::off);  // every refusal is logged: noise here
+  // Every refusal is logged: noise, unless FEDSILO_FUZZ_VERBOSE=1 (to see what an input does).
+  if (std::getenv("FEDSILO_FUZZ_VERBOSE") == nullptr) spdlog::set_level(spdlog::level::off);
   fixture = new Fixture;
   fixture->dir = fs::path("/dev/shm") / ("fedsilo_silo_session_fuzzer_" + std::to_string(getpid()));
   fs::remove_all(fixture->dir);
@@ -250,7 +253,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.state_dir = state.string();
   options.insecure = true;
   options.connect_timeout_seconds = 1;
-  (void)fedsilo::RunSiloProcess(options);
+  const absl::Status status = fedsilo::RunSiloProcess(options);
+  if (std::getenv("FEDSILO_FUZZ_VERBOSE") != nullptr) {
+    std::fprintf(stderr, "RunSiloProcess: %s\n", status.ToString().c_str());
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (fixture->sessions.load() > 0) {
     if (std::chrono::steady_clock::now() > deadline) __builtin_trap();  // a handler never ended

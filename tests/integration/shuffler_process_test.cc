@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -793,53 +794,119 @@ TEST(ShufflerProcessTest, ALinkThatAnswersTheHelloWithARoundIsRefusedAtOnce) {
             std::string::npos) << end.log;
 }
 
+// What a coordinator's link first sends for the run of `config` (one shuffle-model silo, a
+// logistic model over 3 features plus a bias), claiming `num_silos` silos.
+v1::LinkMessage WelcomeFor(const std::string& config, uint32_t num_silos = 1) {
+  v1::LinkMessage welcome;
+  welcome.mutable_welcome()->set_protocol_version(1);
+  welcome.mutable_welcome()->set_num_silos(num_silos);
+  welcome.mutable_welcome()->set_experiment_yaml(ReadFile(config));
+  welcome.mutable_welcome()->set_num_parameters(4);
+  welcome.mutable_welcome()->set_run_id("hostile");
+  return welcome;
+}
+
+// A shuffler whose link welcomes it into the one-silo run of dir/experiment.yaml and, once its
+// silo (ward-0, started here) has joined, runs `then` on the link. Returns the shuffler and the
+// silo; `then_ran` tells whether the link got that far (within 30 s).
+struct JoinedShuffler {
+  std::unique_ptr<testing::FakeShufflerLink> link;
+  std::unique_ptr<ChildProcess> shuffler;
+  std::unique_ptr<ChildProcess> silo;
+  std::atomic<bool> then_ran{false};
+};
+void StartJoinedShuffler(const fs::path& dir, JoinedShuffler* run,
+                         std::function<void(grpc::ServerContext*, testing::FakeShufflerLink::Stream*)> then) {
+  const std::string config = WriteConfig(dir, 1, "test_shuffled_minibatch_sgd");
+  ASSERT_TRUE(CoordinatorKeyPair::LoadOrCreate((dir / "coordinator.key").string()).ok());
+  run->link = std::make_unique<testing::FakeShufflerLink>(
+      [run, config, then](grpc::ServerContext* context, testing::FakeShufflerLink::Stream* stream) {
+        v1::ShufflerMessage message;
+        if (!stream->Read(&message) || !stream->Write(WelcomeFor(config))) return grpc::Status::OK;
+        if (!stream->Read(&message) || !message.has_joined()) return grpc::Status::OK;
+        then(context, stream);
+        run->then_ran = true;
+        HoldOpen(context);
+        return grpc::Status::OK;
+      });
+  ASSERT_TRUE(run->link->listening());
+  run->shuffler = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
+                               (dir / "shuffler.port").string(), "--coordinator",
+                               run->link->address(), "--connect-timeout", "30"},
+      dir / "shuffler.log", kBinary);
+  const std::string port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(port.empty()) << run->shuffler->log();
+  run->silo = StartSilo(dir, "127.0.0.1:" + port, 0);
+  const auto by = std::chrono::steady_clock::now() + seconds(30);
+  while (!run->then_ran && std::chrono::steady_clock::now() < by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(run->then_ran) << run->shuffler->log() << run->silo->log();
+}
+
 // After its LinkFinish the coordinator keeps the link open: the shuffler tells its silo the run
 // is over and leaves within the goodbye bound (5 s), exit 0.
 TEST(ShufflerProcessTest, ALinkHeldOpenAfterItsFinishCannotKeepTheShufflerAlive) {
   const fs::path dir = testing::FreshTempDir("shuffler_finish_held");
-  const std::string config = WriteConfig(dir, 1, "test_shuffled_minibatch_sgd");
-  ASSERT_TRUE(CoordinatorKeyPair::LoadOrCreate((dir / "coordinator.key").string()).ok());
-  std::atomic<bool> finished{false};
-  testing::FakeShufflerLink link([&](grpc::ServerContext* context,
-                                     testing::FakeShufflerLink::Stream* stream) {
-    v1::ShufflerMessage message;
-    if (!stream->Read(&message)) return grpc::Status::OK;
-    v1::LinkMessage welcome;
-    welcome.mutable_welcome()->set_protocol_version(1);
-    welcome.mutable_welcome()->set_num_silos(1);
-    welcome.mutable_welcome()->set_experiment_yaml(ReadFile(config));
-    welcome.mutable_welcome()->set_num_parameters(4);  // logistic over 3 features plus a bias
-    welcome.mutable_welcome()->set_run_id("held");
-    stream->Write(welcome);
-    if (!stream->Read(&message) || !message.has_joined()) return grpc::Status::OK;
+  JoinedShuffler run;
+  StartJoinedShuffler(dir, &run, [](grpc::ServerContext*, testing::FakeShufflerLink::Stream* stream) {
     v1::LinkMessage finish;
     finish.mutable_finish()->set_reason("the run is over");
     stream->Write(finish);
-    finished = true;
+  });
+  if (HasFatalFailure()) return;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(run.shuffler->Wait(seconds(40)), 0) << run.shuffler->log();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 15.0)
+      << run.shuffler->log();
+  EXPECT_NE(run.shuffler->log().find("the coordinator ended the run"), std::string::npos)
+      << run.shuffler->log();
+  EXPECT_EQ(run.silo->Wait(seconds(15)), 0) << run.silo->log();
+}
+
+// shuffler_link_fuzzer's finding: a LinkWelcome claiming 4,294,967,295 silos made the shuffler
+// size its per-silo tables by it and abort (std::length_error). The count must be the one its
+// own config states (partition.silos, at most 100,000).
+TEST(ShufflerProcessTest, ALinkWelcomeWhoseSiloCountIsNotItsConfigsIsRefused) {
+  const fs::path dir = testing::FreshTempDir("shuffler_welcome_count");
+  const std::string config = WriteConfig(dir, 1, "test_shuffled_minibatch_sgd");
+  testing::FakeShufflerLink link([&](grpc::ServerContext* context,
+                                     testing::FakeShufflerLink::Stream* stream) {
+    v1::ShufflerMessage hello;
+    stream->Read(&hello);
+    stream->Write(WelcomeFor(config, 4294967295u));
     HoldOpen(context);
     return grpc::Status::OK;
   });
   ASSERT_TRUE(link.listening());
-  auto shuffler = std::make_unique<ChildProcess>(
-      std::vector<std::string>{"shuffler", "--listen", "127.0.0.1:0", "--insecure", "--port-file",
-                               (dir / "shuffler.port").string(), "--coordinator", link.address(),
-                               "--connect-timeout", "30"},
-      dir / "shuffler.log", kBinary);
-  const std::string port = WaitForLine(dir / "shuffler.port", 30);
-  ASSERT_FALSE(port.empty()) << shuffler->log();
-  std::unique_ptr<ChildProcess> silo = StartSilo(dir, "127.0.0.1:" + port, 0);
-  const auto finish_by = std::chrono::steady_clock::now() + seconds(30);
-  while (!finished && std::chrono::steady_clock::now() < finish_by) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(finished) << shuffler->log() << silo->log();
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(shuffler->Wait(seconds(40)), 0) << shuffler->log();
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 15.0)
-      << shuffler->log();
-  EXPECT_NE(shuffler->log().find("the coordinator ended the run"), std::string::npos)
-      << shuffler->log();
-  EXPECT_EQ(silo->Wait(seconds(15)), 0) << silo->log();
+  const ShufflerEnd end = RunShufflerAgainst(dir, link, "30");
+  EXPECT_EQ(end.status, std::optional<int>(2)) << end.log;
+  EXPECT_NE(end.log.find("the coordinator's LinkWelcome names 4294967295 silos but its config's "
+                         "partition.silos is 1"),
+            std::string::npos) << end.log;
+}
+
+// A round that asks a silo outside the run, or one silo twice, is a coordinator that breaks the
+// protocol (the request's size would otherwise set what the shuffler allocates): it ends the
+// shuffler with a named error, exit 2.
+TEST(ShufflerProcessTest, ARoundAskingASiloOutsideTheRunEndsTheShuffler) {
+  const fs::path dir = testing::FreshTempDir("shuffler_round_ids");
+  JoinedShuffler run;
+  StartJoinedShuffler(dir, &run, [](grpc::ServerContext*, testing::FakeShufflerLink::Stream* stream) {
+    v1::LinkMessage round;
+    round.mutable_round()->set_round(1);
+    round.mutable_round()->add_silo_ids(0);
+    round.mutable_round()->add_silo_ids(7);
+    for (int i = 0; i < 4; ++i) round.mutable_round()->mutable_global_parameters()->add_values(0);
+    stream->Write(round);
+  });
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(run.shuffler->Wait(seconds(20)), 2) << run.shuffler->log();
+  EXPECT_NE(run.shuffler->log().find("the coordinator's round 1 asks silo 7, not a silo of this "
+                                     "run (1 silos)"),
+            std::string::npos) << run.shuffler->log();
+  run.silo->Wait(seconds(15));
 }
 
 }  // namespace
