@@ -230,8 +230,13 @@ v1::ShufflerMessage ShuffleRound(SiloSide& side, const v1::RoundRequest& request
 
 absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
   FEDSILO_RETURN_IF_ERROR(ValidateArguments(options));
-  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                           wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, NetworkConfig().max_message_mb, NetworkConfig().keepalive_seconds));
+  const auto open_channel = [&] {
+    return wire::OpenChannel(options.coordinator,
+                             wire::ClientTlsFiles{options.insecure, options.ca, options.cert,
+                                                  options.key, options.server_name},
+                             NetworkConfig().max_message_mb, NetworkConfig().keepalive_seconds);
+  };
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, open_channel());
   if (options.dry_run) return absl::OkStatus();
   auto stub = v1::ShufflerLink::NewStub(channel);
   const auto timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
@@ -331,7 +336,9 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
                           "the coordinator refused this shuffler: " + why);
     }
     last_problem = status.error_message().empty() ? "stream closed" : status.error_message();
-    if (linked) {
+    if (answered) {
+      // A LinkWelcome came: the time to reach the coordinator again starts now, even when the
+      // silos took longer than the timeout to join and the SilosJoined then failed.
       spdlog::warn("shuffler: lost the coordinator ({}); reconnecting", last_problem);
       give_up_at = Clock::now() + timeout;
     }
@@ -340,6 +347,10 @@ absl::Status RunShufflerProcess(const ShufflerProcessOptions& options) {
       return absl::DeadlineExceededError("could not reach the coordinator at " +
                                          options.coordinator + ": " + last_problem);
     }
+    // Every attempt dials afresh (see silo_process.cc): a failed channel waits out gRPC's own
+    // reconnect schedule and fails each call meanwhile.
+    FEDSILO_ASSIGN_OR_RETURN(channel, open_channel());
+    stub = v1::ShufflerLink::NewStub(channel);
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }

@@ -318,7 +318,15 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
     FEDSILO_ASSIGN_OR_RETURN(own, LoadExperimentConfig(options.config_path, options.overrides));
   }
   const double max_message_mb = own ? own->network.max_message_mb : NetworkConfig().max_message_mb;
-  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, wire::OpenChannel(options.coordinator, wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key, options.server_name}, max_message_mb, own ? own->network.keepalive_seconds : NetworkConfig().keepalive_seconds));
+  const auto open_channel = [&] {
+    return wire::OpenChannel(
+        options.coordinator,
+        wire::ClientTlsFiles{options.insecure, options.ca, options.cert, options.key,
+                             options.server_name},
+        max_message_mb,
+        own ? own->network.keepalive_seconds : NetworkConfig().keepalive_seconds);
+  };
+  FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, open_channel());
   if (options.dry_run) {
     if (!options.data_file.empty()) {  // read and check the silo's own file too
       ExperimentConfig config = *own;
@@ -428,7 +436,9 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
                           "the coordinator refused this silo: " + status.error_message());
     }
     last_problem = status.error_message().empty() ? "stream closed" : status.error_message();
-    if (joined) {
+    if (answered) {
+      // A Welcome came, so the coordinator was there: the time to reach it again starts now, even
+      // when building this silo's half took longer than the timeout and the Ready then failed.
       spdlog::warn("silo '{}': lost the coordinator ({}); reconnecting", options.name, last_problem);
       give_up_at = Clock::now() + timeout();
     }
@@ -444,6 +454,11 @@ absl::Status RunSiloProcess(const SiloProcessOptions& options) {
                  "--cert must be signed by the CA the coordinator trusts (its --client-ca))"
                : ""));
     }
+    // Every attempt dials afresh: a channel whose connection failed waits out gRPC's own
+    // reconnect schedule (10 s and more here) and fails each call meanwhile with the old error,
+    // so a coordinator back after a restart went unseen.
+    FEDSILO_ASSIGN_OR_RETURN(channel, open_channel());
+    stub = v1::Coordinator::NewStub(channel);
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }

@@ -241,6 +241,62 @@ TEST_F(HostileCoordinatorTest, ACoordinatorThatNeverClosesAfterFinishCannotKeepT
   EXPECT_NE(silo.log().find("the coordinator ended the run"), std::string::npos) << silo.log();
 }
 
+// Found by the fault soak (run 4 of 2026-12-03: 15 silos never rejoined a shuffler that was back
+// on its port within a second, and gave up "Connection refused"). A silo that loses its
+// coordinator late in its connect timeout (here 5 s into 6) must find it back at its address at
+// once: on the old channel gRPC's own reconnect schedule kept failing every call with the old
+// error for 10 s (this test failed that way before each attempt dialled a fresh channel).
+// The soak's silos also showed that the timeout restarted only after a Ready that went through
+// (their logs lack "lost the coordinator"): it now restarts after any Welcome. That case needs
+// the Ready's write to fail, which gRPC does not do reliably here, so it is not tested.
+TEST_F(HostileCoordinatorTest, ACoordinatorBackAtItsAddressIsFoundAtOnce) {
+  const int port = testing::FreePort();
+  std::atomic<bool> welcomed{false};
+  auto first = std::make_unique<FakeCoordinator>(
+      [&](grpc::ServerContext* context, FakeCoordinator::Stream* stream) {
+        v1::SiloMessage hello;
+        if (welcomed || !stream->Read(&hello)) return grpc::Status::OK;
+        std::this_thread::sleep_for(5s);
+        v1::CoordinatorMessage welcome;
+        welcome.mutable_welcome()->set_protocol_version(1);
+        welcome.mutable_welcome()->set_experiment_yaml(Config(dir_ / "data.csv"));
+        welcome.mutable_welcome()->set_num_parameters(kParameters);
+        welcome.mutable_welcome()->set_num_silos(1);
+        stream->Write(welcome);
+        welcomed = true;
+        for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {  // until StopNow (bounded)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return grpc::Status::OK;
+      },
+      port);
+  ASSERT_TRUE(first->listening());
+  const auto started = std::chrono::steady_clock::now();
+  ChildProcess silo({"silo", "--coordinator", first->address(), "--insecure", "--name", "late",
+                     "--data", (dir_ / "data.csv").string(), "--config",
+                     (dir_ / "silo.yaml").string(), "--connect-timeout", "6", "--state-dir",
+                     (dir_ / "state").string()},
+                    dir_ / "late.log");
+  while (!welcomed && std::chrono::steady_clock::now() - started < 20s) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(welcomed) << silo.log();
+  first->StopNow();  // the coordinator dies
+  first.reset();
+  // Back after the first timeout has passed, 4.5 s before the second (the silo retries at least
+  // every 2 s, each time on a fresh channel).
+  std::this_thread::sleep_until(started + 6500ms);
+  FakeCoordinator second(
+      [&](grpc::ServerContext*, FakeCoordinator::Stream* stream) {
+        if (testing::Join(stream, Config(dir_ / "data.csv"), kParameters)) testing::Finish(stream);
+        return grpc::Status::OK;
+      },
+      port);
+  ASSERT_TRUE(second.listening());
+  EXPECT_EQ(silo.Wait(40s), std::optional<int>(0)) << silo.log();
+  EXPECT_NE(silo.log().find("the coordinator ended the run"), std::string::npos) << silo.log();
+}
+
 // A peer that answers the Hello with a Task (found by silo_session_fuzzer) and then holds the
 // stream open: the silo used to wait for the call's status forever. It now hangs up at once and
 // names what it got, exit 2.

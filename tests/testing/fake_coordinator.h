@@ -25,14 +25,21 @@ class FakeCoordinator final : public v1::Coordinator::Service {
   using Stream = grpc::ServerReaderWriter<v1::CoordinatorMessage, v1::SiloMessage>;
   using Script = std::function<grpc::Status(grpc::ServerContext*, Stream*)>;
 
-  explicit FakeCoordinator(Script script) : script_(std::move(script)) {
+  // On `port` of 127.0.0.1 (0: any free port; a fixed one lets a test restart the coordinator).
+  explicit FakeCoordinator(Script script, int port = 0) : script_(std::move(script)) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
+                             &port_);
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
   ~FakeCoordinator() override {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+
+  // Stops at once, as a killed coordinator: open sessions are cancelled, connections closed.
+  void StopNow() {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
   }
 
   bool listening() const { return server_ != nullptr && port_ > 0; }
