@@ -4,7 +4,8 @@
 // listens for silos on a fresh port, where two honest in-process silos (gRPC clients on their
 // own threads) join and answer every task with one sealed report each. The run: sdp_minibatch_sgd,
 // logistic over 3 features, 2 silos.
-// Input: steps, each an op byte (byte % 4) and its arguments:
+// Input: a script (tests/fuzz/session_script.h): steps, each an op byte (byte % 4) and its
+// arguments:
 //   0: a LinkMessage (2-byte little-endian length + serialized bytes; bytes that do not parse are
 //      skipped);
 //   1: a LinkWelcome (1 byte: 3 silos instead of 2, 5 parameters instead of 4, another run id);
@@ -28,7 +29,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -42,6 +42,7 @@
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "google/protobuf/stubs/logging.h"
 #include "server/shuffler_process.h"
+#include "tests/fuzz/session_script.h"
 #include "tests/testing/fake_shuffler_link.h"
 
 namespace {
@@ -54,26 +55,11 @@ constexpr int kSilos = 2;
 constexpr uint64_t kParameters = 4;  // logistic over x1, x2, x3 plus a bias
 constexpr int kReconnects = 1;
 
-struct Step {
-  int op;
-  std::string bytes;  // op 0: the message; ops 1 and 2: their argument bytes
-};
-
-// One input's script; shared by the input's link sessions.
-struct Script {
-  std::vector<Step> steps;
-  std::mutex mu;
-  size_t next = 0;
-  int reconnects = 0;
-};
-
 struct Fixture {
   fs::path dir;
   std::string yaml;
   std::unique_ptr<FakeShufflerLink> link;
-  std::mutex mu;
-  std::shared_ptr<Script> current;
-  std::atomic<int> sessions{0};
+  fedsilo::fuzz::SessionGate gate;
 };
 Fixture* fixture = nullptr;
 
@@ -100,7 +86,7 @@ void CheckBatch(const v1::RoundRequest& request, const v1::ShufflerMessage& repl
 }
 
 // The message of a step with op 0, 1 or 2; nothing for bytes that do not parse.
-std::optional<v1::LinkMessage> MessageOf(const Step& step) {
+std::optional<v1::LinkMessage> MessageOf(const fedsilo::fuzz::ScriptStep& step) {
   v1::LinkMessage message;
   if (step.op == 0) {
     if (!message.ParseFromString(step.bytes)) return std::nullopt;
@@ -126,21 +112,16 @@ std::optional<v1::LinkMessage> MessageOf(const Step& step) {
   return message;
 }
 
-grpc::Status PlayLink(Script& script, FakeShufflerLink::Stream* stream) {
+grpc::Status PlayLink(fedsilo::fuzz::SessionScript& script, FakeShufflerLink::Stream* stream) {
+  using Next = fedsilo::fuzz::SessionScript::Next;
   v1::ShufflerMessage hello;
   if (!stream->Read(&hello)) return grpc::Status::OK;
   bool first = true;
   bool joined = false;
-  for (;;) {
-    Step step;
-    {
-      std::lock_guard<std::mutex> lock(script.mu);
-      if (script.next == script.steps.size()) break;
-      step = script.steps[script.next++];
-      if (step.op == 3) {
-        if (++script.reconnects > kReconnects) break;
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fuzz: the coordinator restarts");
-      }
+  fedsilo::fuzz::ScriptStep step;
+  for (Next next; (next = script.Take(&step)) != Next::kEnd;) {
+    if (next == Next::kReconnect) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fuzz: the coordinator restarts");
     }
     const std::optional<v1::LinkMessage> message = MessageOf(step);
     if (!message) continue;
@@ -189,25 +170,6 @@ void HonestSilo(const std::string& address, int shard) {
   stream->Finish();
 }
 
-std::vector<Step> ParseSteps(const uint8_t* data, size_t size) {
-  std::vector<Step> steps;
-  size_t at = 0;
-  while (at < size && steps.size() < 32) {
-    Step step{data[at++] % 4, {}};
-    size_t length = step.op == 1 ? 1 : step.op == 2 ? 3 : 0;
-    if (step.op == 0) {
-      if (at + 2 > size) break;
-      length = std::min<size_t>(data[at] | (data[at + 1] << 8), size - at - 2);
-      at += 2;
-    }
-    if (at + length > size) break;
-    step.bytes.assign(reinterpret_cast<const char*>(data + at), length);
-    at += length;
-    steps.push_back(std::move(step));
-  }
-  return steps;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -230,30 +192,18 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   fixture->yaml = yaml.str();
   fixture->link = std::make_unique<FakeShufflerLink>(
       [](grpc::ServerContext*, FakeShufflerLink::Stream* stream) {
-        std::shared_ptr<Script> script;
-        {
-          std::lock_guard<std::mutex> lock(fixture->mu);
-          script = fixture->current;
-        }
-        ++fixture->sessions;
-        const grpc::Status status =
-            script ? PlayLink(*script, stream) : grpc::Status(grpc::StatusCode::NOT_FOUND, "");
-        --fixture->sessions;
-        return status;
+        return fixture->gate.Serve(
+            [stream](fedsilo::fuzz::SessionScript& script) { return PlayLink(script, stream); });
       });
   if (!fixture->link->listening()) __builtin_trap();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto script = std::make_shared<Script>();
-  script->steps = ParseSteps(data, size);
   const fs::path port_file = fixture->dir / "shuffler.port";
   fs::remove(port_file);
-  {
-    std::lock_guard<std::mutex> lock(fixture->mu);
-    fixture->current = script;
-  }
+  fixture->gate.Open(std::make_shared<fedsilo::fuzz::SessionScript>(
+      data, size, /*op1_bytes=*/1, /*op2_bytes=*/3, /*max_steps=*/32, kReconnects));
   fedsilo::ShufflerProcessOptions options;
   options.listen = "127.0.0.1:0";
   options.port_file = port_file.string();
@@ -283,14 +233,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   shuffler.join();
   for (std::thread& silo : silos) silo.join();  // each bounded by its 10 s deadline
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (fixture->sessions.load() > 0) {
-    if (std::chrono::steady_clock::now() > deadline) __builtin_trap();  // a link never ended
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  {
-    std::lock_guard<std::mutex> lock(fixture->mu);
-    fixture->current.reset();
-  }
+  fixture->gate.Close(std::chrono::seconds(10));
   return 0;
 }

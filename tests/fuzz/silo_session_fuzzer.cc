@@ -3,7 +3,8 @@
 // 127.0.0.1 (FakeCoordinator, started once), which plays the input's script on the silo's
 // session streams. The silo reads its own CSV file (40 synthetic records) with its own config
 // (ISRL-DP minibatch SGD, logistic, 5 rounds, epsilon 4) and a fresh --state-dir per input.
-// Input: steps, each an op byte (byte % 4) and its arguments:
+// Input: a script (tests/fuzz/session_script.h): steps, each an op byte (byte % 4) and its
+// arguments:
 //   0: a CoordinatorMessage (2-byte little-endian length + serialized bytes; bytes that do not
 //      parse are skipped), then, when it is a Task, the silo's answer is read;
 //   1: a Welcome (1 byte: silo id, run id, a wrong parameter count, a config that differs from
@@ -16,7 +17,6 @@
 // finite weight; the silo never answers more distinct rounds than its own config plans (5), never
 // answers a round at or below one it answered before with a new update, and never reports more
 // epsilon spent than its own budget (4), whatever the coordinator sends.
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -42,6 +42,7 @@
 #include "fedsilo/v1/fedsilo.grpc.pb.h"
 #include "google/protobuf/stubs/logging.h"
 #include "silo/silo_process.h"
+#include "tests/fuzz/session_script.h"
 #include "tests/testing/fake_coordinator.h"
 
 namespace {
@@ -68,20 +69,12 @@ std::string SiloConfig(const fs::path& csv, int rounds) {
   return yaml.str();
 }
 
-struct Step {
-  int op;
-  std::string bytes;  // op 0: the message; ops 1 and 2: their argument bytes
-};
-
-// One input's script and what the sessions saw; shared by the input's session handlers.
-struct Script {
-  std::vector<Step> steps;
+// What the silo answered during one input (every session of it).
+struct Answers {
   std::mutex mu;
-  size_t next = 0;
-  int reconnects = 0;
-  std::set<uint32_t> answered_rounds;  // rounds answered with an Update
-  uint32_t last_answered = 0;
-  std::string last_delta;  // the last Update's delta, serialized
+  std::set<uint32_t> rounds;  // rounds answered with an Update
+  uint32_t last_round = 0;
+  std::string last_delta;     // the last Update's delta, serialized
 };
 
 struct Fixture {
@@ -91,13 +84,12 @@ struct Fixture {
   std::string welcome_yaml;
   std::string other_yaml;  // differs from the silo's config in a training key
   std::unique_ptr<FakeCoordinator> coordinator;
-  std::mutex mu;
-  std::shared_ptr<Script> current;
-  std::atomic<int> sessions{0};
+  fedsilo::fuzz::SessionGate gate;
+  std::unique_ptr<Answers> answers;
 };
 Fixture* fixture = nullptr;
 
-void CheckReply(Script& script, const v1::SiloMessage& reply, uint32_t round) {
+void CheckReply(const v1::SiloMessage& reply, uint32_t round) {
   if (!reply.has_update()) return;  // a refusal: always allowed
   const v1::Update& update = reply.update();
   if (update.round() != round) __builtin_trap();
@@ -107,21 +99,22 @@ void CheckReply(Script& script, const v1::SiloMessage& reply, uint32_t round) {
   }
   if (!(update.weight() > 0) || !std::isfinite(update.weight())) __builtin_trap();
   if (update.privacy().epsilon() > kEpsilon * (1 + 1e-9)) __builtin_trap();
-  std::lock_guard<std::mutex> lock(script.mu);
+  Answers& answers = *fixture->answers;
+  std::lock_guard<std::mutex> lock(answers.mu);
   const std::string delta = update.delta().SerializeAsString();
-  if (script.answered_rounds.count(round) != 0 || round <= script.last_answered) {
+  if (answers.rounds.count(round) != 0 || round <= answers.last_round) {
     // A round asked again: only the very same answer may come back.
-    if (round != script.last_answered || delta != script.last_delta) __builtin_trap();
+    if (round != answers.last_round || delta != answers.last_delta) __builtin_trap();
     return;
   }
-  script.answered_rounds.insert(round);
-  script.last_answered = round;
-  script.last_delta = delta;
-  if (script.answered_rounds.size() > static_cast<size_t>(kRounds)) __builtin_trap();
+  answers.rounds.insert(round);
+  answers.last_round = round;
+  answers.last_delta = delta;
+  if (answers.rounds.size() > static_cast<size_t>(kRounds)) __builtin_trap();
 }
 
 // The message of a step with op 0, 1 or 2; nothing for bytes that do not parse.
-std::optional<v1::CoordinatorMessage> MessageOf(const Step& step) {
+std::optional<v1::CoordinatorMessage> MessageOf(const fedsilo::fuzz::ScriptStep& step) {
   v1::CoordinatorMessage message;
   if (step.op == 0) {
     if (!message.ParseFromString(step.bytes)) return std::nullopt;
@@ -144,21 +137,16 @@ std::optional<v1::CoordinatorMessage> MessageOf(const Step& step) {
   return message;
 }
 
-grpc::Status PlaySession(Script& script, FakeCoordinator::Stream* stream) {
+grpc::Status PlaySession(fedsilo::fuzz::SessionScript& script, FakeCoordinator::Stream* stream) {
+  using Next = fedsilo::fuzz::SessionScript::Next;
   v1::SiloMessage hello;
   if (!stream->Read(&hello)) return grpc::Status::OK;
   bool first = true;    // nothing sent yet on this session
   bool joined = false;  // the first message was a Welcome and the silo answered Ready
-  for (;;) {
-    Step step;
-    {
-      std::lock_guard<std::mutex> lock(script.mu);
-      if (script.next == script.steps.size()) break;
-      step = script.steps[script.next++];
-      if (step.op == 3) {
-        if (++script.reconnects > kReconnects) break;
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fuzz: the coordinator restarts");
-      }
+  fedsilo::fuzz::ScriptStep step;
+  for (Next next; (next = script.Take(&step)) != Next::kEnd;) {
+    if (next == Next::kReconnect) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fuzz: the coordinator restarts");
     }
     const std::optional<v1::CoordinatorMessage> message = MessageOf(step);
     if (!message) continue;
@@ -169,30 +157,11 @@ grpc::Status PlaySession(Script& script, FakeCoordinator::Stream* stream) {
       joined = reply.has_ready();
     } else if (joined && message->has_task()) {  // and a Task only once it has joined
       if (!stream->Read(&reply)) break;
-      CheckReply(script, reply, message->task().round());
+      CheckReply(reply, message->task().round());
     }
     first = false;
   }
   return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "fuzz: the script is over");
-}
-
-std::vector<Step> ParseSteps(const uint8_t* data, size_t size) {
-  std::vector<Step> steps;
-  size_t at = 0;
-  while (at < size && steps.size() < 64) {
-    Step step{data[at++] % 4, {}};
-    size_t length = step.op == 1 ? 1 : step.op == 2 ? 2 : 0;
-    if (step.op == 0) {
-      if (at + 2 > size) break;
-      length = std::min<size_t>(data[at] | (data[at + 1] << 8), size - at - 2);
-      at += 2;
-    }
-    if (at + length > size) break;
-    step.bytes.assign(reinterpret_cast<const char*>(data + at), length);
-    at += length;
-    steps.push_back(std::move(step));
-  }
-  return steps;
 }
 
 }  // namespace
@@ -221,30 +190,19 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   std::ofstream(fixture->config) << fixture->welcome_yaml;
   fixture->coordinator = std::make_unique<FakeCoordinator>(
       [](grpc::ServerContext*, FakeCoordinator::Stream* stream) {
-        std::shared_ptr<Script> script;
-        {
-          std::lock_guard<std::mutex> lock(fixture->mu);
-          script = fixture->current;
-        }
-        ++fixture->sessions;
-        const grpc::Status status =
-            script ? PlaySession(*script, stream) : grpc::Status(grpc::StatusCode::NOT_FOUND, "");
-        --fixture->sessions;
-        return status;
+        return fixture->gate.Serve(
+            [stream](fedsilo::fuzz::SessionScript& script) { return PlaySession(script, stream); });
       });
   if (!fixture->coordinator->listening()) __builtin_trap();
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto script = std::make_shared<Script>();
-  script->steps = ParseSteps(data, size);
   const fs::path state = fixture->dir / "state";
   fs::remove_all(state);
-  {
-    std::lock_guard<std::mutex> lock(fixture->mu);
-    fixture->current = script;
-  }
+  fixture->answers = std::make_unique<Answers>();
+  fixture->gate.Open(std::make_shared<fedsilo::fuzz::SessionScript>(
+      data, size, /*op1_bytes=*/1, /*op2_bytes=*/2, /*max_steps=*/64, kReconnects));
   fedsilo::SiloProcessOptions options;
   options.coordinator = fixture->coordinator->address();
   options.name = "fuzz";
@@ -257,14 +215,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (std::getenv("FEDSILO_FUZZ_VERBOSE") != nullptr) {
     std::fprintf(stderr, "RunSiloProcess: %s\n", status.ToString().c_str());
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (fixture->sessions.load() > 0) {
-    if (std::chrono::steady_clock::now() > deadline) __builtin_trap();  // a handler never ended
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  {
-    std::lock_guard<std::mutex> lock(fixture->mu);
-    fixture->current.reset();
-  }
+  fixture->gate.Close(std::chrono::seconds(5));
   return 0;
 }
