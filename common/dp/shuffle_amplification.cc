@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/check.h"
@@ -77,6 +78,14 @@ ShufflePairDivergence ShuffleDivergenceGivenCount(int64_t c, double eps0, double
 namespace {
 
 // The numerical delta for one eps; arguments already validated, 0 <= eps < eps0.
+// The values of C are taken in the reference code's blocks: for n even, {n/2} alone; then, for
+// B = 1, 1 + step, ..., [n/2 + B, n/2 + B + step - 1] above and [n/2 - B + odd - step + 1,
+// n/2 - B + odd] below (odd = n % 2), clipped to [0, n - 1]; together they tile [0, n - 1]. The
+// reference visits them outward from n/2. The sums do not depend on the order, but the early
+// exits (once the mass not yet covered is below both deltas) come soon only from where C's mass
+// is, around its mean (n - 1) e^-eps0: so the blocks are visited outward from the one nearest the
+// mean. (From n/2, about n / (2 step) blocks of almost no mass came first: 117 s for n = 1e6,
+// and a planner fuzzer input with n = 3.9e6 ran for hours.)
 double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleBoundSide side,
                       double delta_cap) {
   const bool upper = side == ShuffleBoundSide::kUpper;
@@ -87,39 +96,54 @@ double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleB
     for (int64_t c = lo; c <= hi; ++c) sum += std::exp(LogBinomialPmf(c, trials, p));
     return sum;
   };
+  const int64_t half = n / 2;
+  const int64_t odd = n % 2;
+  // Blocks on the line of C's values, by position t: t = 1 + j is the j-th block above n/2,
+  // t = -1 - j the j-th below, t = 0 the point n/2 (n even only); `per_side` blocks each side.
+  const int64_t per_side = (half + odd - 1) / step + 1;
+  struct Block {
+    int64_t lo, hi;
+  };
+  auto block = [&](int64_t t) -> Block {
+    if (t == 0) return {half, half};
+    if (t > 0) {
+      const int64_t lo = half + 1 + (t - 1) * step;
+      return {lo, lo + step - 1};
+    }
+    const int64_t hi = half - 1 + odd - (-t - 1) * step;
+    return {hi - step + 1, hi};
+  };
+  auto exists = [&](int64_t t) { return t >= -per_side && t <= per_side && (t != 0 || !odd); };
+  const double mean = static_cast<double>(trials) * p;
+  auto distance = [&](int64_t t) {  // from the mean to the block
+    const Block b = block(t);
+    return std::max({0.0, static_cast<double>(b.lo) - mean, mean - static_cast<double>(b.hi)});
+  };
+  // The block nearest the mean: from n/2 towards it (O(1): the blocks are regular).
+  int64_t start = odd ? -1 : 0;
+  if (mean > static_cast<double>(half)) {
+    start = std::min<int64_t>(per_side, 1 + static_cast<int64_t>((mean - half - 1) / step));
+    start = std::max<int64_t>(start, 1);
+  } else if (mean < static_cast<double>(half - 1 + odd)) {
+    start = -std::min<int64_t>(per_side, 1 + static_cast<int64_t>((half - 1 + odd - mean) / step));
+  }
   double delta_pq = 0.0;
   double delta_qp = 0.0;
   double covered = 0.0;  // Pr[C in the values of c visited so far]
-  const int64_t half = n / 2;
-  const bool odd = n % 2 == 1;
-  if (!odd) {
-    const double prob = mass(half, half);
-    const ShufflePairDivergence d = ShuffleDivergenceGivenCount(half, eps0, eps);
-    delta_pq += prob * d.p_over_q;
-    delta_qp += prob * d.q_over_p;
-    covered = prob;
-  }
-  // Blocks of `step` values of c, alternately above and below n/2, moving outward.
-  for (int64_t b = 1; b < half + 1 + (odd ? 1 : 0); b += step) {
-    for (int side_of_half = 0; side_of_half < 2; ++side_of_half) {
-      int64_t lo, hi;
-      if (side_of_half == 0) {
-        lo = half + b;
-        hi = lo + step - 1;
-      } else {
-        hi = half - b + (odd ? 1 : 0);
-        lo = hi - step + 1;
-      }
-      lo = std::max<int64_t>(lo, 0);
-      hi = std::min<int64_t>(hi, trials);
-      if (std::max(delta_pq, delta_qp) > delta_cap) return delta_cap;
-      const double uncovered = 1.0 - covered;
-      if (uncovered < delta_pq && uncovered < delta_qp) {
-        // Every remaining term is at most Pr[C = c] (a divergence between distributions is <= 1).
-        return upper ? std::max(delta_pq, delta_qp) + std::max(0.0, uncovered)
-                     : std::max(delta_pq, delta_qp);
-      }
-      if (lo > hi) continue;
+  int64_t below = start - 1;
+  int64_t above = start + 1;
+  for (int64_t t = start;;) {
+    const Block b = block(t);
+    const int64_t lo = std::max<int64_t>(b.lo, 0);
+    const int64_t hi = std::min<int64_t>(b.hi, trials);
+    if (std::max(delta_pq, delta_qp) > delta_cap) return delta_cap;
+    const double uncovered = 1.0 - covered;
+    if (uncovered < delta_pq && uncovered < delta_qp) {
+      // Every remaining term is at most Pr[C = c] (a divergence between distributions is <= 1).
+      return upper ? std::max(delta_pq, delta_qp) + std::max(0.0, uncovered)
+                   : std::max(delta_pq, delta_qp);
+    }
+    if (lo <= hi) {
       const double block_mass = mass(lo, hi);
       const ShufflePairDivergence at_lo = ShuffleDivergenceGivenCount(lo, eps0, eps);
       const ShufflePairDivergence at_hi = ShuffleDivergenceGivenCount(hi, eps0, eps);
@@ -131,6 +155,17 @@ double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleB
         delta_qp += block_mass * std::min(at_lo.q_over_p, at_hi.q_over_p);
       }
       covered += block_mass;
+    }
+    // Next: the nearer of the two neighbours still unvisited (t = 0 is skipped for odd n).
+    if (!exists(below) && below == 0) --below;
+    if (!exists(above) && above == 0) ++above;
+    const bool can_go_below = exists(below);
+    const bool can_go_above = exists(above);
+    if (!can_go_below && !can_go_above) break;
+    if (can_go_below && (!can_go_above || distance(below) <= distance(above))) {
+      t = below--;
+    } else {
+      t = above++;
     }
   }
   return std::max(delta_pq, delta_qp);

@@ -41,11 +41,14 @@
 // max(H_{e^eps}(P||Q), H_{e^eps}(Q||P)) <= delta for the hockey-stick divergence H. The total
 // count C + 1 is the same function of P and of Q, so H splits exactly into a sum over c of
 // Pr[C = c] H(P_c||Q_c); each term has a closed form through Bin(c, 1/2) tails (the likelihood
-// ratio is monotone in the first coordinate). For speed the c axis is covered in blocks of
-// `step` consecutive values, outward from n/2 as in an earlier version of the reference
-// implementation (a later one starts at the mean (n - 1) e^-eps0; the order changes nothing but
-// the work done before the sum converges); on a block
-// each term is bounded by its larger (kUpper) or smaller (kLower) endpoint value, which relies
+// ratio is monotone in the first coordinate). For speed the c axis is covered in the reference
+// implementation's blocks of `step` consecutive values (laid out from n/2), visited outward from
+// the block nearest C's mean (n - 1) e^-eps0, where its mass is; the sum stops once the mass not
+// yet covered is below both deltas, and the upper bound adds that mass. (The reference visits
+// them from n/2, reaching the mass only after about n / (2 step) blocks; its stop comes at
+// another point, so its bound differs slightly: per round 0.019463 against 0.019389 for
+// n = 1e5 at eps0 = 1.003; both are valid upper bounds.) On a block each term is bounded by its
+// larger (kUpper) or smaller (kLower) endpoint value, which relies
 // on H(P_c||Q_c) being monotone in c. With step = 1 no such assumption is made and the sum is
 // exact. The smallest eps with delta(eps) < delta is found by `num_iterations` bisection steps on
 // [0, eps_start], eps_start = the closed form when inside its regime, else eps0; the upper end of
@@ -59,8 +62,10 @@
 // Conditions: n >= 2, eps0 > 0, delta in (0, 1), num_iterations >= 1, step >= 1; otherwise
 // InvalidArgument. The numerical bound has no regime condition on eps0.
 //
-// Pure functions; thread-safe. Cost of the numerical bound: num_iterations * O(n / step)
-// incomplete-beta evaluations plus O(n) log-pmf terms (about a second for n = 1e5, step 100).
+// Pure functions; thread-safe. Cost of the numerical bound: num_iterations times the blocks
+// within a few standard deviations of C's mean, each one log-pmf term per value and four
+// incomplete-beta evaluations (`fedsilo privacy shuffle`, 100 rounds: 0.6 s for n = 1e5, 4 s
+// for n = 1e6; 6 s and 117 s when visited from n/2).
 #pragma once
 
 #include <cstdint>

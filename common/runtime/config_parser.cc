@@ -426,6 +426,10 @@ std::string FormatDouble(double value) {
 }
 
 std::string FormatBound(double value) {
+  // Whole bounds as written in the schema: 100000, not 1e+05.
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    return absl::StrCat(static_cast<int64_t>(value));
+  }
   std::string text = FormatDouble(value);
   if (absl::EndsWith(text, ".0")) text.resize(text.size() - 2);
   return text;

@@ -253,6 +253,30 @@ TEST(ShuffleAmplificationTest, NumericalBoundWorksOutsideTheClosedFormRegime) {
   EXPECT_LT(*delta_at, kDelta);
 }
 
+// A round of 3,947,581 reports (the privacy planner fuzzer's timeout input): C ~ Bin(n - 1,
+// e^-eps0) has its mass around (n - 1) e^-eps0, far below n/2. Visited from n/2 as the reference
+// code does, the blocks of almost no mass came first (hours in the fuzz build); visited from the
+// mean, the bound takes seconds and still brackets the truth: the lower bound at or below the
+// upper, the upper at or below the closed form, its delta below the target.
+TEST(ShuffleAmplificationTest, AMillionsOfReportsRoundIsBoundedFromWhereTheCountsAre) {
+  constexpr int64_t n = 3947581;
+  for (double eps0 : {3.0}) {
+    ShuffleNumericalOptions options;  // 10 iterations, step 100
+    options.side = ShuffleBoundSide::kUpper;
+    absl::StatusOr<double> upper = ShuffleNumericalEpsilon(n, eps0, kDelta, options);
+    options.side = ShuffleBoundSide::kLower;
+    absl::StatusOr<double> lower = ShuffleNumericalEpsilon(n, eps0, kDelta, options);
+    absl::StatusOr<double> closed = ShuffleClosedFormEpsilon(n, eps0, kDelta);
+    ASSERT_TRUE(upper.ok() && lower.ok() && closed.ok()) << eps0;
+    EXPECT_LE(*lower, *upper) << eps0;
+    EXPECT_LE(*upper, *closed * (1 + 1e-12)) << eps0;
+    absl::StatusOr<double> delta_at =
+        ShuffleNumericalDelta(n, eps0, *upper, options.step, ShuffleBoundSide::kUpper);
+    ASSERT_TRUE(delta_at.ok());
+    EXPECT_LT(*delta_at, kDelta) << eps0;
+  }
+}
+
 TEST(ShuffleAmplificationTest, RefusesOutsideTheConditions) {
   // Closed-form regime: eps0 <= log(n / (16 log(4 / delta))).
   const double max_eps0 = ShuffleClosedFormMaxEps0(kN, kDelta);

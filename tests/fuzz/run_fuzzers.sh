@@ -9,8 +9,8 @@
 # from its seed corpus (tests/fuzz/corpus/<target>/, read only: new inputs go to
 # D/fuzz-corpus/<target>/) with its dictionary when there is one, -timeout=T (default 10 s; a
 # campaign sharing the machine gives more, so that a starved run is not reported as a hang)
-# -rss_limit_mb=2048; then every file of tests/fuzz/regressions/<target>/ once; J targets at a
-# time (default 1).
+# -rss_limit_mb=2048, LeakSanitizer with tests/fuzz/lsan.supp; then every file of
+# tests/fuzz/regressions/<target>/ once; J targets at a time (default 1).
 # Prints one line of libFuzzer's final figures per target. Exit status 1 when any run crashed,
 # timed out or ran out of memory (the reproducer's path is printed), 2 for a usage or build error,
 # 0 otherwise.
@@ -52,6 +52,9 @@ targets=(
   "silo_session_fuzzer 4096"
   "shuffler_link_fuzzer 4096"
 )
+# gRPC's own threads retiring while LeakSanitizer looks are not leaks of fedsilo's (lsan.supp).
+export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 # Extra flags: the planner runs ~100 inputs/s, too few for libFuzzer to grow its length limit
 # past ~28 bytes (two or three settings), so it gets the whole -max_len at once.
 declare -A extra=([privacy_planner_fuzzer]="-len_control=0")

@@ -11,7 +11,8 @@
 //   1: a LinkWelcome (1 byte: 3 silos instead of 2, 5 parameters instead of 4, another run id);
 //   2: a RoundRequest (3 bytes: round; silo ids as bits: 1 silo 0, 2 silo 1, 4 silo 7, 8 silo 0
 //      again; every parameter = the signed byte / 8);
-//   3: the link ends with UNAVAILABLE (the shuffler reconnects; from the second, PERMISSION_DENIED).
+//   3: the link ends with UNAVAILABLE (the shuffler reconnects; from the second,
+//      PERMISSION_DENIED).
 // After a first LinkWelcome the script reads the shuffler's SilosJoined, after a RoundRequest its
 // ShuffledBatch. After the last step the link ends with PERMISSION_DENIED.
 // Contract checked: RunShufflerProcess returns (a hang is libFuzzer's timeout) and no thread
@@ -107,7 +108,9 @@ std::optional<v1::LinkMessage> MessageOf(const fedsilo::fuzz::ScriptStep& step) 
     if (ids & 4) round->add_silo_ids(7);
     if (ids & 8) round->add_silo_ids(0);
     const double value = static_cast<int8_t>(step.bytes[2]) / 8.0;
-    for (uint64_t i = 0; i < kParameters; ++i) round->mutable_global_parameters()->add_values(value);
+    for (uint64_t i = 0; i < kParameters; ++i) {
+      round->mutable_global_parameters()->add_values(value);
+    }
   }
   return message;
 }
@@ -177,7 +180,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // Every refusal is logged: noise, unless FEDSILO_FUZZ_VERBOSE=1 (to see what an input does).
   if (std::getenv("FEDSILO_FUZZ_VERBOSE") == nullptr) spdlog::set_level(spdlog::level::off);
   fixture = new Fixture;
-  fixture->dir = fs::path("/dev/shm") / ("fedsilo_shuffler_link_fuzzer_" + std::to_string(getpid()));
+  fixture->dir =
+      fs::path("/dev/shm") / ("fedsilo_shuffler_link_fuzzer_" + std::to_string(getpid()));
   fs::remove_all(fixture->dir);
   fs::create_directories(fixture->dir);
   std::ofstream(fixture->dir / "data.csv") << "x1,x2,x3,label\n1,2,3,yes\n-1,0,1,no\n";
@@ -188,7 +192,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
        << "partition: {scheme: iid, silos: " << kSilos << "}\n"
        << "model: {type: logistic}\n"
        << "algorithm: {name: sdp_minibatch_sgd, rounds: 5, batch_size: 2, lr: 0.5}\n"
-       << "network: {join_timeout_seconds: 2, round_timeout_seconds: 1, hello_timeout_seconds: 1}\n";
+       << "network: {join_timeout_seconds: 2, round_timeout_seconds: 1, "
+          "hello_timeout_seconds: 1}\n";
   fixture->yaml = yaml.str();
   fixture->link = std::make_unique<FakeShufflerLink>(
       [](grpc::ServerContext*, FakeShufflerLink::Stream* stream) {
