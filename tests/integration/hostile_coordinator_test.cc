@@ -186,9 +186,7 @@ TEST_F(HostileCoordinatorTest, NoWelcomeEndsTheSiloWithinItsTimeout) {
     v1::SiloMessage hello;
     if (stream->Read(&hello) && hello.has_hello()) ++hellos;
     // Silent until the silo gives up (bounded, so the test cannot hang).
-    for (int i = 0; i < 300 && !context->IsCancelled(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    testing::HoldUntilCancelled(context, std::chrono::seconds(15));
     return grpc::Status::OK;
   });
   ASSERT_TRUE(coordinator.listening());
@@ -218,9 +216,7 @@ TEST_F(HostileCoordinatorTest, ACoordinatorThatNeverClosesAfterFinishCannotKeepT
     testing::Finish(stream);
     finished = true;
     // Open until the silo cancels (bounded, so the test cannot hang).
-    for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    testing::HoldUntilCancelled(context, std::chrono::seconds(30));
     return grpc::Status::OK;
   });
   ASSERT_TRUE(coordinator.listening());
@@ -264,9 +260,7 @@ TEST_F(HostileCoordinatorTest, ACoordinatorBackAtItsAddressIsFoundAtOnce) {
         welcome.mutable_welcome()->set_num_silos(1);
         stream->Write(welcome);
         welcomed = true;
-        for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {  // until StopNow (bounded)
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+        testing::HoldUntilCancelled(context, std::chrono::seconds(6));  // until StopNow
         return grpc::Status::OK;
       },
       port);
@@ -312,9 +306,7 @@ TEST_F(HostileCoordinatorTest, APeerThatAnswersTheHelloWithATaskIsRefusedAtOnce)
     }
     stream->Write(task);
     sent = true;
-    for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {  // open until the silo cancels
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    testing::HoldUntilCancelled(context, std::chrono::seconds(30));  // open until the silo cancels
     return grpc::Status::OK;
   });
   ASSERT_TRUE(coordinator.listening());
@@ -342,9 +334,7 @@ TEST_F(HostileCoordinatorTest, ASecondProcessForOneSiloIsRefused) {
   FakeCoordinator coordinator([&](grpc::ServerContext* context, FakeCoordinator::Stream* stream) {
     v1::SiloMessage hello;
     stream->Read(&hello);
-    for (int i = 0; i < 300 && !context->IsCancelled(); ++i) {  // silent, bounded
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    testing::HoldUntilCancelled(context, std::chrono::seconds(15));  // silent
     return grpc::Status::OK;
   });
   ASSERT_TRUE(coordinator.listening());

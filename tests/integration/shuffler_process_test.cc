@@ -32,6 +32,7 @@
 #include "tests/server/test_silo.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/fake_coordinator.h"
 #include "tests/testing/fake_shuffler_link.h"
 #include "tests/testing/loopback.h"
 #include "tests/testing/process.h"
@@ -747,9 +748,7 @@ ShufflerEnd RunShufflerAgainst(const fs::path& dir, const testing::FakeShufflerL
 
 // Holds the link open until the shuffler cancels it (bounded, so the test cannot hang).
 void HoldOpen(grpc::ServerContext* context) {
-  for (int i = 0; i < 600 && !context->IsCancelled(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  testing::HoldUntilCancelled(context, std::chrono::seconds(30));
 }
 
 // Found by reading the shuffler's link loop beside silo_session_fuzzer's finding in the silo's:

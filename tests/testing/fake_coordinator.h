@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,14 @@ inline std::optional<v1::SiloMessage> Ask(FakeCoordinator::Stream* stream, uint3
   v1::SiloMessage reply;
   if (!stream->Read(&reply)) return std::nullopt;
   return reply;
+}
+
+// Holds a session open until the peer cancels it, or `limit` passes (so a test cannot hang).
+inline void HoldUntilCancelled(grpc::ServerContext* context, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!context->IsCancelled() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 // Ends the session the way a coordinator does at the end of a run.
