@@ -277,6 +277,66 @@ TEST(ShuffleAmplificationTest, AMillionsOfReportsRoundIsBoundedFromWhereTheCount
   }
 }
 
+// Deltas far below 1e-16 (the planner fuzzer reached 1.2e-54). The upper bound adds the mass of
+// C it has not visited, so that mass must keep its relative accuracy there: checked against the
+// exact sum over every c (term by term from the closed form, no early stop), which the upper
+// bound must not undercut and may exceed by at most the factor 2 its stopping rule allows.
+TEST(ShuffleAmplificationTest, TinyDeltasAreBoundedByTheExactSum) {
+  constexpr int64_t n = 20000;
+  constexpr double eps0 = 2.0;
+  const double p = std::exp(-eps0);
+  auto exact = [&](double eps) {
+    double pq = 0.0, qp = 0.0;
+    for (int64_t c = 0; c <= n - 1; ++c) {
+      const double pc = std::exp(LogBinomialPmf(c, n - 1, p));
+      const ShufflePairDivergence d = ShuffleDivergenceGivenCount(c, eps0, eps);
+      pq += pc * d.p_over_q;
+      qp += pc * d.q_over_p;
+    }
+    return std::max(pq, qp);
+  };
+  for (double eps : {0.3, 0.5, 0.8, 1.2}) {
+    const double truth = exact(eps);
+    ASSERT_GT(truth, 0.0) << eps;
+    for (int64_t step : {1, 100}) {
+      absl::StatusOr<double> upper =
+          ShuffleNumericalDelta(n, eps0, eps, step, ShuffleBoundSide::kUpper);
+      absl::StatusOr<double> lower =
+          ShuffleNumericalDelta(n, eps0, eps, step, ShuffleBoundSide::kLower);
+      ASSERT_TRUE(upper.ok() && lower.ok());
+      EXPECT_GE(*upper, truth * (1 - 1e-9)) << "eps=" << eps << " step=" << step;
+      EXPECT_LE(*lower, truth * (1 + 1e-9)) << "eps=" << eps << " step=" << step;
+      if (step == 1) {
+        EXPECT_LE(*upper, 2 * truth * (1 + 1e-9)) << "eps=" << eps;
+      }
+    }
+  }
+  // The epsilon found for delta = 1e-40 satisfies it by the exact sum.
+  ShuffleNumericalOptions options;
+  options.step = 1;
+  absl::StatusOr<double> eps = ShuffleNumericalEpsilon(n, eps0, 1e-40, options);
+  ASSERT_TRUE(eps.ok()) << eps.status();
+  EXPECT_LT(*eps, eps0);
+  EXPECT_LT(exact(*eps), 1e-40);
+}
+
+// The planner fuzzer's input: 3.9 million reports a round at delta 1.2e-54 walked all n / step
+// blocks for every bisection step (2.5 minutes per planning). ctest's timeout is the check here
+// (no timing assertion); the values are checked as in the test above, at the bisection's ends.
+TEST(ShuffleAmplificationTest, AMillionsOfReportsRoundAtATinyDeltaStopsWhereTheMassEnds) {
+  constexpr int64_t n = 3947578;
+  constexpr double eps0 = 2.6;
+  constexpr double delta = 1.2e-54;
+  absl::StatusOr<double> eps = ShuffleNumericalEpsilon(n, eps0, delta);
+  ASSERT_TRUE(eps.ok()) << eps.status();
+  absl::StatusOr<double> closed = ShuffleClosedFormEpsilon(n, eps0, delta);
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  EXPECT_LE(*eps, *closed * (1 + 1e-12));
+  absl::StatusOr<double> at = ShuffleNumericalDelta(n, eps0, *eps, 100, ShuffleBoundSide::kUpper);
+  ASSERT_TRUE(at.ok());
+  EXPECT_LT(*at, delta);
+}
+
 TEST(ShuffleAmplificationTest, RefusesOutsideTheConditions) {
   // Closed-form regime: eps0 <= log(n / (16 log(4 / delta))).
   const double max_eps0 = ShuffleClosedFormMaxEps0(kN, kDelta);
