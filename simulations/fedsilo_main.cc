@@ -417,7 +417,9 @@ int Plot(PlotArgs args) {
   if (args.band == "ci95") args.curve.band = fedsilo::CurveBand::kCi95;
   auto curves = fedsilo::LoadCurves(args.dirs, args.curve);
   if (!curves.ok()) return Fail(curves.status());
-  if (args.plot.x_label.empty()) args.plot.x_label = args.curve.x;
+  if (args.plot.x_label.empty()) {
+    args.plot.x_label = args.curve.x_key.empty() ? args.curve.x : args.curve.x_key;
+  }
   if (args.plot.y_label.empty()) args.plot.y_label = args.curve.y;
   if (absl::Status drawn = fedsilo::PlotCurves(*curves, args.plot); !drawn.ok()) return Fail(drawn);
   size_t runs = 0;
@@ -660,8 +662,16 @@ int main(int argc, char** argv) {
       ->required();
   plot->add_option("--x", plot_args.curve.x, "metrics.csv column on the x axis")
       ->capture_default_str();
+  plot->add_option("--x-key", plot_args.curve.x_key,
+                   "a numeric config key on the x axis instead (e.g. privacy.epsilon): one point "
+                   "per run, its final y");
+  plot->add_option("--curve-by", plot_args.curve.curve_by,
+                   "config keys that set curves apart (default: every key whose value differs, "
+                   "seed and output.* aside; repeatable)");
+  plot->add_flag("--log-x", plot_args.plot.log_x, "logarithmic x axis");
   plot->add_option("--y", plot_args.curve.y, "metrics.csv column on the y axis (test_accuracy, "
-                                             "test_loss, epsilon, val_accuracy, ...)")
+                                             "test_loss, epsilon, val_accuracy, ...; "
+                                             "test_error = 1 - test_accuracy)")
       ->capture_default_str();
   plot->add_option("--band", plot_args.band, "over seeds: std (one standard deviation), ci95 "
                                              "(Student's t interval) or none")

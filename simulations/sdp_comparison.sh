@@ -17,6 +17,6 @@ for setup in $setups; do
     --set-list algorithm.name=sdp_minibatch_sgd,isrl_dp_minibatch_sgd \
     --set-list privacy.epsilon=0.5,1,3,8 --set-list seed="$seeds"
   "$bin" sweep "$config" --out "$out/$setup/plain" \
-    --set algorithm.name=minibatch_sgd --set-list seed="$seeds"
+    --set algorithm.name=minibatch_sgd --set privacy=none --set-list seed="$seeds"
 done
 python3 simulations/sdp_table.py "$out" $setups

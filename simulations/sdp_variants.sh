@@ -19,6 +19,6 @@ for name in adult_many_silos_k16 adult_300_silos_k32; do
     --set-list privacy.epsilon=0.5,1,3,8 --set-list seed="$seeds"
   # shellcheck disable=SC2086
   ./build/fedsilo sweep "$config" --out "$out/$name/plain" ${variant[$name]} \
-    --set algorithm.name=minibatch_sgd --set-list seed="$seeds"
+    --set algorithm.name=minibatch_sgd --set privacy=none --set-list seed="$seeds"
 done
 python3 simulations/sdp_table.py "$out" adult_many_silos_k16 adult_300_silos_k32

@@ -704,7 +704,8 @@ absl::StatusOr<std::pair<std::string, std::string>> CheckOverridePath(absl::stri
     }
     if (IsSectionName(top, parts[0])) {
       return unknown(absl::StrCat("set one key of the section at a time (e.g. ", parts[0], ".",
-                                  FindSection(parts[0])->fields.front().key, "=...)"));
+                                  FindSection(parts[0])->fields.front().key, "=...), or ",
+                                  parts[0], "=none to remove the section"));
     }
     return unknown(UnknownKeyProblem(top, parts[0]));
   }
@@ -741,6 +742,16 @@ absl::StatusOr<std::set<std::string>> ApplyOverrides(YAML::Node& root,
           absl::StrCat("--set ", item, ": expected key.path=value (e.g. privacy.epsilon=2)"));
     }
     const std::string path(absl::StripAsciiWhitespace(absl::string_view(item).substr(0, eq)));
+    // "section=none" removes a whole section (e.g. privacy=none: the non-private baseline of a
+    // private config); its keys take their defaults, as if the file had no such section.
+    if (IsSectionName(*FindSection(""), path) &&
+        absl::StripAsciiWhitespace(absl::string_view(item).substr(eq + 1)) == "none") {
+      if (root.IsMap()) root.remove(path);
+      for (auto it = paths.begin(); it != paths.end();) {  // earlier overrides of it go too
+        it = it->rfind(path + ".", 0) == 0 ? paths.erase(it) : std::next(it);
+      }
+      continue;
+    }
     FEDSILO_ASSIGN_OR_RETURN(auto section_key, CheckOverridePath(path));
     const auto& [section, key] = section_key;
     paths.insert(JoinPath(section, key));

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include <yaml-cpp/yaml.h>
 
@@ -25,7 +26,9 @@ namespace fs = std::filesystem;
 struct RunTable {
   std::string dir;
   std::map<std::string, std::string> config;
-  std::map<int, std::pair<double, double>> xy;  // round -> (x, y)
+  // Points by position: round -> (x, y); with x_key one point, at the key's value.
+  std::map<double, std::pair<double, double>> xy;
+  int last_round = 0;  // of the last finite y
 };
 
 void Flatten(const YAML::Node& node, const std::string& prefix,
@@ -74,8 +77,18 @@ absl::StatusOr<RunTable> ReadRun(const std::string& dir, const CurveOptions& opt
     return static_cast<size_t>(found - header.begin());
   };
   FEDSILO_ASSIGN_OR_RETURN(const size_t round_column, column("round"));
-  FEDSILO_ASSIGN_OR_RETURN(const size_t x_column, column(options.x));
-  FEDSILO_ASSIGN_OR_RETURN(const size_t y_column, column(options.y));
+  const bool x_from_config = !options.x_key.empty();
+  FEDSILO_ASSIGN_OR_RETURN(const size_t x_column,
+                           x_from_config ? round_column : column(options.x));
+  // y = 1 - <name>_accuracy for a <name>_error column metrics.csv does not have.
+  constexpr std::string_view kError = "_error";
+  const bool derived_error =
+      std::find(header.begin(), header.end(), options.y) == header.end() &&
+      options.y.size() > kError.size() && options.y.ends_with(kError);
+  FEDSILO_ASSIGN_OR_RETURN(
+      const size_t y_column,
+      column(derived_error ? options.y.substr(0, options.y.size() - kError.size()) + "_accuracy"
+                           : options.y));
   for (size_t r = 1; r < rows.num_rows(); ++r) {
     const auto row = rows.row(r);
     const std::string where = absl::StrCat(metrics_path, ":", rows.line[r]);
@@ -85,8 +98,23 @@ absl::StatusOr<RunTable> ReadRun(const std::string& dir, const CurveOptions& opt
     }
     FEDSILO_ASSIGN_OR_RETURN(const double round, Number(row[round_column], where));
     FEDSILO_ASSIGN_OR_RETURN(const double x, Number(row[x_column], where));
-    FEDSILO_ASSIGN_OR_RETURN(const double y, Number(row[y_column], where));
-    if (std::isfinite(y)) run.xy[static_cast<int>(round)] = {x, y};
+    FEDSILO_ASSIGN_OR_RETURN(double y, Number(row[y_column], where));
+    if (derived_error) y = 1.0 - y;
+    if (!std::isfinite(y)) continue;
+    run.xy[static_cast<int>(round)] = {x, y};
+    run.last_round = static_cast<int>(round);
+  }
+  if (x_from_config) {
+    const auto value = run.config.find(options.x_key);
+    if (value == run.config.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config_path, " has no key '", options.x_key, "' (--x-key)"));
+    }
+    FEDSILO_ASSIGN_OR_RETURN(const double x, Number(value->second, config_path + ": " +
+                                                                       options.x_key));
+    if (run.xy.empty()) return run;  // no finite y: the curve's check names it
+    const double y = run.xy.rbegin()->second.second;
+    run.xy = {{x, {x, y}}};
   }
   return run;
 }
@@ -113,8 +141,12 @@ absl::StatusOr<std::vector<std::string>> RunDirs(const std::string& dir) {
   return dirs;
 }
 
-bool SetsCurvesApart(const std::string& key) {
-  return key != "seed" && key.rfind("output.", 0) != 0;
+bool SetsCurvesApart(const std::string& key, const CurveOptions& options) {
+  if (!options.curve_by.empty()) {
+    return std::find(options.curve_by.begin(), options.curve_by.end(), key) !=
+           options.curve_by.end();
+  }
+  return key != "seed" && key.rfind("output.", 0) != 0 && key != options.x_key;
 }
 
 std::string GnuplotQuote(const std::string& text) {
@@ -174,9 +206,14 @@ absl::StatusOr<std::vector<Curve>> LoadCurves(const std::vector<std::string>& di
   for (const RunTable& run : runs) {
     for (const auto& [key, value] : run.config) keys.insert(key);
   }
+  for (const std::string& key : options.curve_by) {
+    if (!keys.contains(key)) {
+      return absl::InvalidArgumentError("--curve-by " + key + ": no run's config has this key");
+    }
+  }
   std::vector<std::string> apart;
   for (const std::string& key : keys) {
-    if (!SetsCurvesApart(key)) continue;
+    if (!SetsCurvesApart(key, options)) continue;
     const auto value_of = [&](const RunTable& run) {
       const auto found = run.config.find(key);
       return found == run.config.end() ? std::string("(unset)") : found->second;
@@ -210,15 +247,19 @@ absl::StatusOr<std::vector<Curve>> LoadCurves(const std::vector<std::string>& di
     members[slot->second].push_back(&run);
   }
   for (size_t c = 0; c < curves.size(); ++c) {
-    std::set<int> rounds;
+    std::set<double> positions;  // rounds, or the x_key's values
     for (const RunTable* run : members[c]) {
-      for (const auto& [round, xy] : run->xy) rounds.insert(round);
+      for (const auto& [position, xy] : run->xy) positions.insert(position);
     }
-    for (int round : rounds) {
+    for (double position : positions) {
       std::vector<std::pair<double, double>> values;
+      int round = static_cast<int>(position);
+      if (!options.x_key.empty()) round = 0;
       for (const RunTable* run : members[c]) {
-        const auto found = run->xy.find(round);
-        if (found != run->xy.end()) values.push_back(found->second);
+        const auto found = run->xy.find(position);
+        if (found == run->xy.end()) continue;
+        values.push_back(found->second);
+        if (!options.x_key.empty()) round = std::max(round, run->last_round);
       }
       const double n = static_cast<double>(values.size());
       double x = 0.0;
@@ -273,6 +314,7 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
       "set grid\nset key below\n", "set xlabel ", GnuplotQuote(options.x_label), "\nset ylabel ",
       GnuplotQuote(options.y_label), "\n");
   if (!options.title.empty()) script += "set title " + GnuplotQuote(options.title) + "\n";
+  if (options.log_x) script += "set logscale x\n";
   static constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                             "#9467bd", "#8c564b", "#e377c2", "#17becf"};
   std::vector<std::string> plots;

@@ -8,6 +8,12 @@
 // nothing does. Rows are matched by round: at each round a curve's x is the mean of the x column
 // over its runs and y the mean of the y column, with a band of one sample standard deviation or a
 // 95% confidence interval (Student's t with runs - 1 degrees of freedom); one run gives no band.
+// With `x_key` (a numeric config key, e.g. privacy.epsilon) each run is one point instead: x its
+// value of that key, y the last finite y of its metrics.csv (the final evaluation); the runs of a
+// curve are matched by x, and the key never sets curves apart (test error against epsilon).
+// `curve_by` names the keys that set curves apart when the default (every differing key) would
+// split what belongs together (e.g. a step size chosen per epsilon). A y column "<name>_error"
+// that metrics.csv lacks is 1 - "<name>_accuracy" (test_error: the papers' axis).
 // Non-finite y values are left out (a curve left with none is an error). Errors name the run
 // and the problem: a missing file or column (with the columns there are), a malformed number.
 //
@@ -33,10 +39,12 @@ struct CurveOptions {
   // "key=value" filters (config keys as in config.yaml, e.g. algorithm.server_lr=0.03): only runs
   // that match every one are plotted. A filter no run matches is an error.
   std::vector<std::string> where;
+  std::string x_key;                  // "" = x is the column `x`
+  std::vector<std::string> curve_by;  // "" = every key whose value differs (seed, output.* aside)
 };
 
 struct CurvePoint {
-  int round = 0;
+  int round = 0;      // with x_key: the largest last round of the point's runs
   double x = 0.0;
   double y = 0.0;     // mean over the runs that have this round
   double low = 0.0;   // the band (low == high == y without one)
@@ -60,6 +68,7 @@ struct PlotOptions {
   std::string y_label;       // "" = the y column's name
   int width = 900;
   int height = 600;
+  bool log_x = false;
 };
 
 absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& options);

@@ -575,6 +575,27 @@ TEST(ConfigParserTest, LaterOverridesWin) {
   EXPECT_EQ(config->algorithm.lr, 0.25);
 }
 
+// privacy=none removes the section, so a private config gives its non-private baseline: without
+// it the parser refuses a privacy section beside a non-private algorithm. Overrides of the
+// section before it go too; after it they set keys again.
+TEST(ConfigParserTest, ASectionSetToNoneIsRemoved) {
+  const std::string text =
+      "algorithm: {name: isrl_dp_minibatch_sgd}\nprivacy: {epsilon: 2, clip: 3}\n";
+  EXPECT_NE(ErrorOf(text, {"algorithm.name=minibatch_sgd"}).find("is not private"),
+            std::string::npos);
+  absl::StatusOr<ExperimentConfig> plain =
+      Parse(text, {"privacy.epsilon=5", "algorithm.name=minibatch_sgd", "privacy = none"});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->algorithm.name, "minibatch_sgd");
+  const PrivacyConfig defaults;
+  EXPECT_EQ(plain->privacy.epsilon, defaults.epsilon);
+  EXPECT_EQ(plain->privacy.clip, defaults.clip);
+  absl::StatusOr<ExperimentConfig> again = Parse(text, {"privacy=none", "privacy.clip=0.5"});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->privacy.clip, 0.5);
+  EXPECT_EQ(again->privacy.epsilon, defaults.epsilon);
+}
+
 TEST(ConfigParserTest, OverrideErrors) {
   const struct {
     std::vector<std::string> overrides;
@@ -585,7 +606,8 @@ TEST(ConfigParserTest, OverrideErrors) {
       {{"privcy.epsilon=2"}, "--set privcy.epsilon: unknown section (did you mean 'privacy'?)"},
       {{"data.csv.train=x.csv"}, "--set data.csv.train: unknown key (did you mean 'data.train'?)"},
       {{"privacy=3"},
-       "--set privacy: set one key of the section at a time (e.g. privacy.epsilon=...)"},
+       "--set privacy: set one key of the section at a time (e.g. privacy.epsilon=...), or "
+       "privacy=none to remove the section"},
       {{"privacy.epsilon=0"}, "--set privacy.epsilon: must be > 0, got 0"},
       {{"algorithm.rounds=many"}, "--set algorithm.rounds: expected an integer, got 'many'"},
       {{"model.hidden=[80, 0]"}, "--set model.hidden[1]: must be >= 1, got 0"},

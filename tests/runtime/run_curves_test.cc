@@ -90,6 +90,55 @@ TEST_F(RunCurvesTest, WhereKeepsTheRunsThatMatch) {
             std::string::npos);
 }
 
+TEST_F(RunCurvesTest, AConfigKeyOnXGivesEachRunOnePointItsFinalError) {
+  CurveOptions options;
+  options.x_key = "algorithm.lr";
+  options.y = "test_error";  // 1 - test_accuracy
+  auto curves = LoadCurves({dir_.string()}, options);
+  ASSERT_TRUE(curves.ok()) << curves.status();
+  ASSERT_EQ(curves->size(), 1u);  // the key on x does not set curves apart
+  const std::vector<CurvePoint>& points = (*curves)[0].points;
+  ASSERT_EQ(points.size(), 2u);
+  // lr 0.1: final accuracies 0.8, 0.8, 0.9 -> errors 0.2, 0.2, 0.1.
+  EXPECT_DOUBLE_EQ(points[0].x, 0.1);
+  EXPECT_NEAR(points[0].y, 0.5 / 3.0, 1e-12);
+  EXPECT_NEAR(points[0].high - points[0].y, std::sqrt(1.0 / 300.0), 1e-12);
+  EXPECT_EQ(points[0].runs, 3);
+  EXPECT_EQ(points[0].round, 20);
+  // lr 0.2: round 20 is NaN, so its final finite value is round 10's 0.4.
+  EXPECT_DOUBLE_EQ(points[1].x, 0.2);
+  EXPECT_NEAR(points[1].y, 0.6, 1e-12);
+  EXPECT_EQ(points[1].round, 10);
+
+  options.x_key = "algorithm.name";
+  auto text = LoadCurves({dir_.string()}, options);
+  ASSERT_FALSE(text.ok());
+  EXPECT_NE(text.status().message().find("algorithm.name: 'fedavg' is not a number"),
+            std::string::npos)
+      << text.status();
+  options.x_key = "privacy.epsilon";
+  auto absent = LoadCurves({dir_.string()}, options);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_NE(absent.status().message().find("has no key 'privacy.epsilon' (--x-key)"),
+            std::string::npos)
+      << absent.status();
+}
+
+TEST_F(RunCurvesTest, CurveByJoinsRunsThatDifferInOtherKeys) {
+  CurveOptions options;
+  options.curve_by = {"algorithm.name"};  // lr 0.1 and 0.2 in one curve
+  auto curves = LoadCurves({dir_.string()}, options);
+  ASSERT_TRUE(curves.ok()) << curves.status();
+  ASSERT_EQ(curves->size(), 1u);
+  EXPECT_EQ((*curves)[0].label, "fedavg");  // the one curve: named by its algorithm
+  EXPECT_NEAR((*curves)[0].points[0].y, (0.5 + 0.6 + 0.7 + 0.4) / 4, 1e-12);
+  EXPECT_EQ((*curves)[0].points[0].runs, 4);
+  options.curve_by = {"privacy.epsilon"};
+  auto absent = LoadCurves({dir_.string()}, options);
+  ASSERT_FALSE(absent.ok());
+  EXPECT_NE(absent.status().message().find("--curve-by privacy.epsilon"), std::string::npos);
+}
+
 TEST_F(RunCurvesTest, ErrorsNameTheRunAndTheProblem) {
   CurveOptions options;
   options.y = "val_accuracy";
