@@ -26,6 +26,16 @@ absl::Status CheckCommon(int64_t n, double eps0, double delta) {
   return absl::OkStatus();
 }
 
+absl::Status CheckNumerical(int64_t n, double eps0, double delta) {
+  FEDSILO_RETURN_IF_ERROR(CheckCommon(n, eps0, delta));
+  if (n > kMaxNumericalShuffleReports) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the numerical shuffle bound takes at most ", kMaxNumericalShuffleReports,
+        " reports a round, got n = ", n, " (fewer silos or smaller batches a round)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // Given C = c, the first coordinate X of P is A + D and that of Q is A + 1 - D, A ~ Bin(c, 1/2),
@@ -206,7 +216,7 @@ absl::StatusOr<double> ShuffleClosedFormEpsilon(int64_t n, double eps0, double d
 
 absl::StatusOr<double> ShuffleNumericalDelta(int64_t n, double eps0, double eps, int64_t step,
                                              ShuffleBoundSide side, double delta_cap) {
-  FEDSILO_RETURN_IF_ERROR(CheckCommon(n, eps0, 0.5));
+  FEDSILO_RETURN_IF_ERROR(CheckNumerical(n, eps0, 0.5));
   if (!(eps >= 0 && eps < eps0)) {
     return absl::InvalidArgumentError(
         absl::StrCat("eps must be in [0, eps0) = [0, ", eps0, "), got ", eps));
@@ -222,7 +232,7 @@ absl::StatusOr<double> ShuffleNumericalDelta(int64_t n, double eps0, double eps,
 
 absl::StatusOr<double> ShuffleNumericalEpsilon(int64_t n, double eps0, double delta,
                                                const ShuffleNumericalOptions& options) {
-  FEDSILO_RETURN_IF_ERROR(CheckCommon(n, eps0, delta));
+  FEDSILO_RETURN_IF_ERROR(CheckNumerical(n, eps0, delta));
   if (options.num_iterations < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_iterations must be >= 1, got ", options.num_iterations));

@@ -60,8 +60,9 @@
 // The blocks must be narrow compared with the spread of C (about sqrt(n e^-eps0)): if one block
 // holds most of C's mass, its endpoint bound is loose and the search may return its start
 // (eps0 at worst, still a valid guarantee); use a smaller step then (e.g. eps0 = 8, n = 1e5).
-// Conditions: n >= 2, eps0 > 0, delta in (0, 1), num_iterations >= 1, step >= 1; otherwise
-// InvalidArgument. The numerical bound has no regime condition on eps0.
+// Conditions: n >= 2, eps0 > 0, delta in (0, 1), num_iterations >= 1, step >= 1, and for the
+// numerical bound n <= kMaxNumericalShuffleReports; otherwise InvalidArgument. The numerical
+// bound has no regime condition on eps0.
 //
 // Pure functions; thread-safe. Cost of the numerical bound: num_iterations times the blocks
 // within a few standard deviations of C's mean, each one log-pmf term per value and four
@@ -75,6 +76,13 @@
 #include "common/dp/approx_dp_event.h"
 
 namespace fedsilo {
+
+// The most reports one shuffled round may have for the numerical bound. Its cost grows with the
+// spread of C (about sqrt(n e^-eps0) values per evaluation, and a calibration makes hundreds), and
+// the incomplete-beta tails take about as many iterations: at 1e9 reports a planning took minutes
+// (privacy planner fuzzer). Ten million is far beyond any cross-silo round (100 silos x 1,000
+// records is 1e5) and plans in seconds.
+inline constexpr int64_t kMaxNumericalShuffleReports = 10'000'000;
 
 absl::StatusOr<double> ShuffleClosedFormEpsilon(int64_t n, double eps0, double delta);
 

@@ -337,6 +337,23 @@ TEST(ShuffleAmplificationTest, AMillionsOfReportsRoundAtATinyDeltaStopsWhereTheM
   EXPECT_LT(*at, delta);
 }
 
+// Beyond ten million reports a round the numerical bound is refused by name (the planner fuzzer
+// planned 1e9 reports a round for minutes); the closed form has no such limit.
+TEST(ShuffleAmplificationTest, TheNumericalBoundRefusesMoreThanTenMillionReports) {
+  constexpr int64_t kMax = kMaxNumericalShuffleReports;
+  EXPECT_EQ(kMax, 10'000'000);
+  for (auto refused : {ShuffleNumericalEpsilon(kMax + 1, 1.0, 1e-6),
+                       ShuffleNumericalDelta(kMax + 1, 1.0, 0.5, 100, ShuffleBoundSide::kUpper),
+                       ShuffleNumericalEpsilon(989'863'442, 1.0, 1e-60)}) {
+    ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+    EXPECT_NE(refused.status().message().find("at most 10000000 reports a round"),
+              std::string::npos)
+        << refused.status();
+  }
+  EXPECT_TRUE(ShuffleClosedFormEpsilon(kMax + 1, 1.0, 1e-6).ok());
+  EXPECT_TRUE(ShuffleNumericalDelta(kMax, 1.0, 0.9, 100, ShuffleBoundSide::kUpper).ok());
+}
+
 TEST(ShuffleAmplificationTest, RefusesOutsideTheConditions) {
   // Closed-form regime: eps0 <= log(n / (16 log(4 / delta))).
   const double max_eps0 = ShuffleClosedFormMaxEps0(kN, kDelta);
