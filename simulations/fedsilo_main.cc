@@ -669,6 +669,8 @@ int main(int argc, char** argv) {
                    "config keys that set curves apart (default: every key whose value differs, "
                    "seed and output.* aside; repeatable)");
   plot->add_flag("--log-x", plot_args.plot.log_x, "logarithmic x axis");
+  plot->add_option("--reference", plot_args.plot.references,
+                   "a horizontal line, label=y (e.g. a non-private baseline; repeatable)");
   plot->add_option("--y", plot_args.curve.y, "metrics.csv column on the y axis (test_accuracy, "
                                              "test_loss, epsilon, val_accuracy, ...; "
                                              "test_error = 1 - test_accuracy)")

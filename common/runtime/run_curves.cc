@@ -158,6 +158,14 @@ std::string GnuplotQuote(const std::string& text) {
   return quoted + "'";
 }
 
+// RFC 4180: quoted when it holds a comma, a quote or a newline.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 std::string ShellQuote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -322,14 +330,7 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
     const Curve& curve = curves[c];
     const std::string block = absl::StrCat("$curve", c);
     script += block + " << EOD\n";
-    std::string quoted_label = curve.label;  // RFC 4180: quoted when it holds , or "
-    if (curve.label.find_first_of(",\"\n") != std::string::npos) {
-      quoted_label = "\"";
-      for (char ch : curve.label) {
-        quoted_label += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-      }
-      quoted_label += "\"";
-    }
+    const std::string quoted_label = CsvField(curve.label);
     for (const CurvePoint& point : curve.points) {
       const std::string numbers = absl::StrCat(
           CsvTable::FormatNumber(point.x), ",", CsvTable::FormatNumber(point.y), ",",
@@ -350,6 +351,25 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
         block, " using 1:2 with linespoints linecolor rgb ", color,
         " linewidth 2 pointtype 7 pointsize 0.6 title ",
         GnuplotQuote(runs > 1 ? absl::StrCat(curve.label, " (", runs, " runs)") : curve.label)));
+  }
+  for (size_t r = 0; r < options.references.size(); ++r) {
+    const std::string& reference = options.references[r];
+    const size_t equals = reference.rfind('=');
+    if (equals == std::string::npos || equals == 0) {
+      return absl::InvalidArgumentError("--reference " + reference + ": expected label=number");
+    }
+    const std::string label = reference.substr(0, equals);
+    FEDSILO_ASSIGN_OR_RETURN(const double y,
+                             Number(reference.substr(equals + 1), "--reference " + label));
+    if (!std::isfinite(y)) {
+      return absl::InvalidArgumentError("--reference " + reference + ": not a finite number");
+    }
+    const std::string number = CsvTable::FormatNumber(y);
+    plots.push_back(absl::StrCat(number, " with lines dashtype 2 linewidth 2 linecolor rgb ",
+                                 GnuplotQuote(kColors[(curves.size() + r) % std::size(kColors)]),
+                                 " title ", GnuplotQuote(label)));
+    // In the table a reference is a row without x.
+    absl::StrAppend(&table, CsvField(label), ",,", number, ",", number, ",", number, ",0\n");
   }
   script += "plot " + absl::StrJoin(plots, ", \\\n     ") + "\n";
   FEDSILO_RETURN_IF_ERROR(WriteFileAtomically(table_path, table));

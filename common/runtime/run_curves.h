@@ -69,6 +69,8 @@ struct PlotOptions {
   int width = 900;
   int height = 600;
   bool log_x = false;
+  // Horizontal reference lines, "label=y" (e.g. a non-private baseline's final error).
+  std::vector<std::string> references;
 };
 
 absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& options);

@@ -383,6 +383,32 @@ TEST_F(CliTest, PlotAveragesASweepsSeedsAsItsSummaryDoes) {
   EXPECT_NE(drawing.find("<svg"), std::string::npos);
   EXPECT_NE(drawing.find("algorithm.lr=0.3 (3 runs)"), std::string::npos);
 
+  // A config key on x: one point per lr, the final test error (1 - the summary's mean accuracy,
+  // same std), and a reference line that the table lists without x.
+  auto by_lr = RunFedsilo("plot " + out.string() + " --x-key algorithm.lr --y test_error "
+                          "--log-x --reference 'plain run=0.25' --out " +
+                          (dir_ / "by_lr.svg").string());
+  ASSERT_EQ(by_lr.exit_code, 0) << by_lr.output;
+  EXPECT_NE(by_lr.output.find("1 curves from 6 runs"), std::string::npos) << by_lr.output;
+  const auto by_lr_points = CsvRows(dir_ / "by_lr.csv");  // label,x,y,low,high,runs
+  ASSERT_EQ(by_lr_points.size(), 4u);  // header, lr 0.1, lr 0.3, the reference
+  for (int g = 0; g < 2; ++g) {
+    const auto& row = by_lr_points[1 + g];
+    EXPECT_EQ(row[1], g == 0 ? "0.1" : "0.3");
+    EXPECT_NEAR(std::stod(row[2]), 1.0 - std::stod(summary[1 + g][2]), 1e-9);
+    EXPECT_NEAR(std::stod(row[4]) - std::stod(row[2]), std::stod(summary[1 + g][3]), 1e-9);
+  }
+  EXPECT_EQ(by_lr_points[3][0], "plain run");
+  EXPECT_EQ(by_lr_points[3][1], "");
+  EXPECT_EQ(by_lr_points[3][2], "0.25");
+  EXPECT_NE(testing::ReadFile(dir_ / "by_lr.svg").find("plain run"), std::string::npos);
+  auto bad_reference = RunFedsilo("plot " + out.string() + " --reference 'plain=high' --out " +
+                                  (dir_ / "r.png").string());
+  EXPECT_EQ(bad_reference.exit_code, 2);
+  EXPECT_NE(bad_reference.output.find("--reference plain: 'high' is not a number"),
+            std::string::npos)
+      << bad_reference.output;
+
   auto bad = RunFedsilo("plot " + out.string() + " --y no_such_column --out " +
                         (dir_ / "bad.png").string());
   EXPECT_EQ(bad.exit_code, 2);
