@@ -172,7 +172,8 @@ double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleB
       }
       c_min = std::min(c_min, lo);
       c_max = std::max(c_max, hi);
-      uncovered = BinomialCdf(c_min - 1, trials, p) + BinomialCdf(trials - c_max - 1, trials, 1 - p);
+      uncovered =
+          BinomialCdf(c_min - 1, trials, p) + BinomialCdf(trials - c_max - 1, trials, 1 - p);
     }
     // Next: the nearer of the two neighbours still unvisited (t = 0 is skipped for odd n).
     if (!exists(below) && below == 0) --below;

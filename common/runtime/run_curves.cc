@@ -100,7 +100,7 @@ absl::StatusOr<RunTable> ReadRun(const std::string& dir, const CurveOptions& opt
     FEDSILO_ASSIGN_OR_RETURN(const double x, Number(row[x_column], where));
     FEDSILO_ASSIGN_OR_RETURN(double y, Number(row[y_column], where));
     if (derived_error) y = 1.0 - y;
-    if (!std::isfinite(y)) continue;
+    if (!std::isfinite(y) || !std::isfinite(x)) continue;
     run.xy[static_cast<int>(round)] = {x, y};
     run.last_round = static_cast<int>(round);
   }
@@ -261,8 +261,7 @@ absl::StatusOr<std::vector<Curve>> LoadCurves(const std::vector<std::string>& di
     }
     for (double position : positions) {
       std::vector<std::pair<double, double>> values;
-      int round = static_cast<int>(position);
-      if (!options.x_key.empty()) round = 0;
+      int round = options.x_key.empty() ? static_cast<int>(position) : 0;
       for (const RunTable* run : members[c]) {
         const auto found = run->xy.find(position);
         if (found == run->xy.end()) continue;
@@ -292,7 +291,8 @@ absl::StatusOr<std::vector<Curve>> LoadCurves(const std::vector<std::string>& di
     }
     if (curves[c].points.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "no finite value of '", options.y, "' in the runs of ", curves[c].label, " (",
+          "no finite value of '", options.y, "' (with a finite x) in the runs of ",
+          curves[c].label, " (",
           absl::StrJoin(curves[c].run_dirs, ", "), "); a run that is not private has epsilon inf"));
     }
   }
@@ -322,7 +322,17 @@ absl::Status PlotCurves(const std::vector<Curve>& curves, const PlotOptions& opt
       "set grid\nset key below\n", "set xlabel ", GnuplotQuote(options.x_label), "\nset ylabel ",
       GnuplotQuote(options.y_label), "\n");
   if (!options.title.empty()) script += "set title " + GnuplotQuote(options.title) + "\n";
-  if (options.log_x) script += "set logscale x\n";
+  if (options.log_x) {
+    for (const Curve& curve : curves) {
+      for (const CurvePoint& point : curve.points) {
+        if (!(point.x > 0)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "--log-x: ", curve.label, " has a point at x = ", point.x, " (it must be > 0)"));
+        }
+      }
+    }
+    script += "set logscale x\n";
+  }
   static constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                             "#9467bd", "#8c564b", "#e377c2", "#17becf"};
   std::vector<std::string> plots;

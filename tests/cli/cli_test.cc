@@ -402,6 +402,10 @@ TEST_F(CliTest, PlotAveragesASweepsSeedsAsItsSummaryDoes) {
   EXPECT_EQ(by_lr_points[3][1], "");
   EXPECT_EQ(by_lr_points[3][2], "0.25");
   EXPECT_NE(testing::ReadFile(dir_ / "by_lr.svg").find("plain run"), std::string::npos);
+  auto infinite_x = RunFedsilo("plot " + out.string() + " --x epsilon --out " +
+                               (dir_ / "z.png").string());  // not private: epsilon is inf
+  EXPECT_EQ(infinite_x.exit_code, 2) << infinite_x.output;
+  EXPECT_NE(infinite_x.output.find("(with a finite x)"), std::string::npos) << infinite_x.output;
   auto bad_reference = RunFedsilo("plot " + out.string() + " --reference 'plain=high' --out " +
                                   (dir_ / "r.png").string());
   EXPECT_EQ(bad_reference.exit_code, 2);

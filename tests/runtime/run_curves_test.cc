@@ -158,6 +158,19 @@ TEST_F(RunCurvesTest, ErrorsNameTheRunAndTheProblem) {
       << malformed.status();
 }
 
+TEST_F(RunCurvesTest, ALogarithmicXNeedsPositiveValues) {
+  Curve curve{"c",
+              {"run"},
+              {CurvePoint{1, 0.0, 0.5, 0.5, 0.5, 1}, CurvePoint{2, 1.0, 0.6, 0.6, 0.6, 1}}};
+  PlotOptions options;
+  options.out = (dir_ / "log.png").string();
+  options.log_x = true;
+  absl::Status drawn = PlotCurves({curve}, options);
+  ASSERT_EQ(drawn.code(), absl::StatusCode::kInvalidArgument) << drawn;
+  EXPECT_NE(drawn.message().find("--log-x: c has a point at x = 0"), std::string::npos) << drawn;
+  EXPECT_FALSE(fs::exists(dir_ / "log.png"));
+}
+
 TEST(StudentT975Test, MatchesTheTable) {
   EXPECT_DOUBLE_EQ(StudentT975(1), 12.706);
   EXPECT_DOUBLE_EQ(StudentT975(2), 4.303);
