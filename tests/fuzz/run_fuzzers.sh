@@ -56,8 +56,15 @@ targets=(
 export LSAN_OPTIONS="suppressions=$here/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 # Extra flags: the planner runs ~100 inputs/s, too few for libFuzzer to grow its length limit
-# past ~28 bytes (two or three settings), so it gets the whole -max_len at once.
-declare -A extra=([privacy_planner_fuzzer]="-len_control=0")
+# past ~28 bytes (two or three settings), so it gets the whole -max_len at once. The shuffler's
+# link runs a shuffler, two silos and a fake coordinator over gRPC per input, and gRPC core keeps
+# objects in flight between inputs: LeakSanitizer's check after each input reported a different
+# such object (no fedsilo frame, never reproduced) three times in 45 minutes of its campaign, so
+# that check is off for it; the check at exit stays (docs/reliability.md, "Campaigns").
+declare -A extra=(
+  [privacy_planner_fuzzer]="-len_control=0"
+  [shuffler_link_fuzzer]="-detect_leaks=0"
+)
 
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DFEDSILO_FUZZ=ON \
@@ -105,8 +112,9 @@ fuzz_one() {
 }
 
 # Up to --jobs targets at once; each target's lines are printed together, in the table's order.
-reports="$build/fuzz-logs/reports"
-rm -rf "$reports" && mkdir -p "$reports"
+mkdir -p "$build/fuzz-logs"
+reports="$(mktemp -d "$build/fuzz-logs/reports.XXXXXX")"  # its own: runs side by side keep theirs
+trap 'rm -rf "$reports"' EXIT
 pids=()
 names=()
 for entry in "${targets[@]}"; do
