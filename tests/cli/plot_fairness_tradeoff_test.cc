@@ -2,7 +2,6 @@
 // x two lambdas x two seeds) and a non-private one, from `fedsilo sweep` on a synthetic CSV with
 // groups. The script must write a real PNG (signature, IHDR of the requested size, non-trivial
 // size) and refuse a column the tables do not have.
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,18 +17,6 @@ namespace fedsilo {
 namespace {
 
 namespace fs = std::filesystem;
-
-testing::ProcessResult RunShell(const std::string& command) {
-  testing::ProcessResult result;
-  FILE* pipe = popen(("cd '" FEDSILO_SOURCE_DIR "' && " + command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t read;
-  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), read);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
 
 // 1000 records: group g, x1 ~ N(g, 1), x2 ~ N(0, 1), label 1 w.p. sigmoid(2 x1 + x2 - 1).
 fs::path WriteConfig(const fs::path& dir, const std::string& algorithm) {
@@ -58,7 +45,7 @@ fs::path WriteConfig(const fs::path& dir, const std::string& algorithm) {
 }
 
 TEST(PlotFairnessTradeoffTest, WritesAPngFromRealSweepTables) {
-  ASSERT_EQ(RunShell("command -v gnuplot").exit_code, 0)
+  ASSERT_EQ(testing::RunShell("command -v gnuplot").exit_code, 0)
       << "gnuplot is not installed (scripts/setup.sh installs gnuplot-nox)";
   const fs::path dir = testing::FreshTempDir("plot_tradeoff");
   const fs::path dp = WriteConfig(dir, "isrl_dp_fair_fermi");
@@ -73,7 +60,7 @@ TEST(PlotFairnessTradeoffTest, WritesAPngFromRealSweepTables) {
   const std::string tables =
       (dir / "dp" / "sweep.csv").string() + " " + (dir / "plain" / "sweep.csv").string();
   const fs::path png = dir / "tradeoff.png";
-  auto plot = RunShell("bash simulations/plot_fairness_tradeoff.sh -x eo_violation -o " +
+  auto plot = testing::RunShell("bash simulations/plot_fairness_tradeoff.sh -x eo_violation -o " +
                        png.string() + " " + tables);
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   EXPECT_NE(plot.output.find("3 curves"), std::string::npos) << plot.output;  // eps 1, 3, inf
@@ -91,7 +78,7 @@ TEST(PlotFairnessTradeoffTest, WritesAPngFromRealSweepTables) {
   EXPECT_EQ(be32(20), 640u);
   // A column the tables do not have is bad input, named in the message; nothing is written.
   const fs::path bad = dir / "bad.png";
-  auto refused = RunShell("bash simulations/plot_fairness_tradeoff.sh -x parity_gap -o " +
+  auto refused = testing::RunShell("bash simulations/plot_fairness_tradeoff.sh -x parity_gap -o " +
                           bad.string() + " " + tables);
   EXPECT_EQ(refused.exit_code, 2) << refused.output;
   EXPECT_NE(refused.output.find("parity_gap"), std::string::npos) << refused.output;

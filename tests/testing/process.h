@@ -20,19 +20,26 @@ struct ProcessResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `fedsilo ARGS` (ARGS is passed to /bin/sh as is) from the source directory.
-inline ProcessResult RunFedsilo(const std::string& args) {
-  const std::string command =
-      std::string("cd '") + FEDSILO_SOURCE_DIR + "' && '" + FEDSILO_BINARY_PATH + "' " + args + " 2>&1";
+// Runs COMMAND with /bin/sh from the source directory; stdout and stderr together.
+inline ProcessResult RunShell(const std::string& command) {
   ProcessResult result;
-  FILE* pipe = popen(command.c_str(), "r");
+  FILE* pipe = popen(("cd '" FEDSILO_SOURCE_DIR "' && " + command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer;
   size_t read;
-  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.output.append(buffer.data(), read);
+  while ((read = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    result.output.append(buffer.data(), read);
+  }
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Runs `fedsilo ARGS` (ARGS is passed to /bin/sh as is) from the source directory.
+inline ProcessResult RunFedsilo(const std::string& args) {
+  std::string command = "'";
+  command.append(FEDSILO_BINARY_PATH).append("' ").append(args);
+  return RunShell(command);
 }
 
 inline std::string ReadFile(const std::filesystem::path& path) {
