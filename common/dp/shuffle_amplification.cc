@@ -147,7 +147,9 @@ double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleB
   // tests/fuzz/regressions/privacy_planner_fuzzer/timeout_tiny_delta_3_9_million_reports.)
   int64_t c_min = trials + 1;
   int64_t c_max = -1;
-  double uncovered = 1.0;  // Pr[C outside [c_min, c_max]]
+  double below_tail = 1.0;  // Pr[C < c_min], recomputed only when c_min moves
+  double above_tail = 0.0;  // Pr[C > c_max], recomputed only when c_max moves
+  double uncovered = 1.0;   // Pr[C outside [c_min, c_max]]
   int64_t below = start - 1;
   int64_t above = start + 1;
   for (int64_t t = start;;) {
@@ -170,10 +172,15 @@ double NumericalDelta(int64_t n, double eps0, double eps, int64_t step, ShuffleB
         delta_pq += block_mass * std::min(at_lo.p_over_q, at_hi.p_over_q);
         delta_qp += block_mass * std::min(at_lo.q_over_p, at_hi.q_over_p);
       }
-      c_min = std::min(c_min, lo);
-      c_max = std::max(c_max, hi);
-      uncovered =
-          BinomialCdf(c_min - 1, trials, p) + BinomialCdf(trials - c_max - 1, trials, 1 - p);
+      if (lo < c_min) {
+        c_min = lo;
+        below_tail = BinomialCdf(c_min - 1, trials, p);
+      }
+      if (hi > c_max) {
+        c_max = hi;
+        above_tail = BinomialCdf(trials - c_max - 1, trials, 1 - p);
+      }
+      uncovered = below_tail + above_tail;
     }
     // Next: the nearer of the two neighbours still unvisited (t = 0 is skipped for odd n).
     if (!exists(below) && below == 0) --below;
