@@ -49,13 +49,15 @@ void SampleBatch(std::span<const int> pool, int batch, Sampling sampling, Rng& r
         return;
       }
       // Knuth's selection sampling (Algorithm S): exactly `batch` records, in pool order.
-      size_t needed = static_cast<size_t>(batch);
-      out->reserve(needed);
-      for (size_t i = 0; i < n && needed > 0; ++i) {
-        if (rng.UniformInt(n - i) < needed) {
-          out->push_back(pool[i]);
-          --needed;
-        }
+      // Branch-free: every record is written at the next free place and kept when chosen (the
+      // choice is a coin that a branch would mispredict about one time in five).
+      const size_t wanted = static_cast<size_t>(batch);
+      out->resize(wanted);
+      size_t taken = 0;
+      for (size_t i = 0; i < n && taken < wanted; ++i) {
+        const bool take = rng.UniformInt(n - i) < wanted - taken;
+        (*out)[taken] = pool[i];
+        taken += take ? 1 : 0;
       }
       return;
     }

@@ -13,11 +13,14 @@
 #include <vector>
 
 #include "common/base/eigen_types.h"
+#include "common/data/sparse_rows.h"
 
 namespace fedsilo {
 
 struct Dataset {
   Matrix x;                               // n x d features
+  std::shared_ptr<const SparseRows> nonzeros;  // x's nonzeros when x is sparse, else null
+                                          // (an index built once x is final, sparse_rows.h)
   std::vector<int> y;                     // n labels in [0, num_classes)
   std::vector<int> group;                 // n sensitive-group ids, or empty when none
   std::vector<int> fine_label;            // original class when y was relabeled (e.g. MNIST digit

@@ -85,18 +85,53 @@ void BlockDots(const Matrix& x, const int* rows, int len, const double* w, Block
   }
 }
 
-// z[i] = x_{rows[i]} . w_d + b for i < len, where w = [w_d, b].
-void BlockLogits(const Matrix& x, const int* rows, int len, const Vector& w, BlockArray* z) {
+// z[i] = x_{rows[i]} . w for i < len, over the rows' nonzeros only.
+void BlockSparseDots(const SparseRows& nz, const int* rows, int len, const double* w,
+                     BlockArray* z) {
+  const double* value = nz.value.data();
+  const int32_t* col = nz.col.data();
+  for (int i = 0; i < len; ++i) {
+    // Four partial sums, so the adds of one row do not wait on each other.
+    double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0;
+    int64_t k = nz.row_start[rows[i]];
+    const int64_t end = nz.row_start[rows[i] + 1];
+    for (; k + 4 <= end; k += 4) {
+      t0 += value[k] * w[col[k]];
+      t1 += value[k + 1] * w[col[k + 1]];
+      t2 += value[k + 2] * w[col[k + 2]];
+      t3 += value[k + 3] * w[col[k + 3]];
+    }
+    for (; k < end; ++k) t0 += value[k] * w[col[k]];
+    (*z)[i] = (t0 + t1) + (t2 + t3);
+  }
+}
+
+// The data's index of nonzeros when the kernels may use it for w: it exists and w is finite
+// (sparse_rows.h); nullptr means the dense rows.
+const SparseRows* UsableNonzeros(const Dataset& data, const Vector& w) {
+  if (data.nonzeros == nullptr || !w.allFinite()) return nullptr;
+  FEDSILO_CHECK(data.nonzeros->rows() == data.x.rows() && data.nonzeros->cols == data.x.cols(),
+                "the index of nonzeros does not match the feature matrix");
+  return data.nonzeros.get();
+}
+
+// z[i] = x_{rows[i]} . w_d + b for i < len, where w = [w_d, b]; from nz when not null.
+void BlockLogits(const Matrix& x, const SparseRows* nz, const int* rows, int len, const Vector& w,
+                 BlockArray* z) {
   z->resize(len);
-  BlockDots(x, rows, len, w.data(), z);
+  if (nz != nullptr) {
+    BlockSparseDots(*nz, rows, len, w.data(), z);
+  } else {
+    BlockDots(x, rows, len, w.data(), z);
+  }
   *z += w[x.cols()];
 }
 
 // r[i] = sigmoid(x_i . w_d + b) - y_i for the records rows[0, len).
-void BlockResiduals(const Dataset& data, const int* rows, int len, const Vector& w,
-                    BlockArray* r) {
+void BlockResiduals(const Dataset& data, const SparseRows* nz, const int* rows, int len,
+                    const Vector& w, BlockArray* r) {
   BlockArray z, labels(len);
-  BlockLogits(data.x, rows, len, w, &z);
+  BlockLogits(data.x, nz, rows, len, w, &z);
   for (int i = 0; i < len; ++i) labels[i] = data.y[rows[i]];
   // sigmoid(t) = 1 / (1 + e) for t >= 0 and e / (1 + e) for t < 0, with e = exp(-|t|) <= 1.
   const BlockArray e = (-z.abs()).exp();
@@ -141,7 +176,7 @@ double LogisticModel::Loss(const Vector& w, const Batch& batch) const {
   BlockArray z;
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockLogits(x, batch.rows.data() + start, len, w, &z);
+    BlockLogits(x, nullptr, batch.rows.data() + start, len, w, &z);
     for (int i = 0; i < len; ++i) {
       total += Softplus(y[batch.rows[start + i]] ? -z[i] : z[i]);  // -log p(y | x)
     }
@@ -158,10 +193,20 @@ void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) 
   auto gw = grad->head(dim_);
   double gb = 0.0;
   BlockArray res;
+  const SparseRows* nz = UsableNonzeros(*batch.data, w);
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockResiduals(*batch.data, batch.rows.data() + start, len, w, &res);
-    for (int i = 0; i < len; ++i) gw.noalias() += res[i] * x.row(batch.rows[start + i]).transpose();
+    const int* rows = batch.rows.data() + start;
+    BlockResiduals(*batch.data, nz, rows, len, w, &res);
+    for (int i = 0; i < len; ++i) {
+      if (nz != nullptr) {
+        for (int64_t k = nz->row_start[rows[i]]; k < nz->row_start[rows[i] + 1]; ++k) {
+          gw[nz->col[k]] += res[i] * nz->value[k];
+        }
+      } else {
+        gw.noalias() += res[i] * x.row(rows[i]).transpose();
+      }
+    }
     gb += res.sum();
   }
   (*grad)[dim_] = gb;
@@ -176,7 +221,7 @@ void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Mat
   BlockArray res;
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockResiduals(*batch.data, batch.rows.data() + start, len, w, &res);
+    BlockResiduals(*batch.data, nullptr, batch.rows.data() + start, len, w, &res);
     for (int i = 0; i < len; ++i) {
       // Row i = r_i [x_i, 1].
       out->row(start + i).head(dim_).noalias() = res[i] * x.row(batch.rows[start + i]);
@@ -195,24 +240,38 @@ int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, doubl
   double sb = 0.0;
   int clipped = 0;
   BlockArray res;
+  const SparseRows* nz = UsableNonzeros(*batch.data, w);
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
-    BlockResiduals(*batch.data, rows, len, w, &res);
+    BlockResiduals(*batch.data, nz, rows, len, w, &res);
     for (int i = 0; i < len; ++i) {
       // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1).
       const auto xi = x.row(rows[i]);
-      const double norm = std::abs(res[i]) * std::sqrt(xi.squaredNorm() + 1.0);
-      double coefficient = res[i];
+      int64_t begin = 0, end = 0;
+      double squared_norm = 0.0;
+      if (nz != nullptr) {
+        begin = nz->row_start[rows[i]];
+        end = nz->row_start[rows[i] + 1];
+        squared_norm = nz->squared_norm[rows[i]];
+      } else {
+        squared_norm = xi.squaredNorm();
+      }
+      const double norm = std::abs(res[i]) * std::sqrt(squared_norm + 1.0);
       if (!std::isfinite(norm)) {
         ++clipped;  // a non-finite record gradient contributes zero (common/dp/clipping.h)
         continue;
       }
-      if (norm > clip) {
-        coefficient *= clip / norm;
-        ++clipped;
+      // Without a branch on the comparison: whether a record is clipped is a coin flip that a
+      // branch would often mispredict.
+      const bool over = norm > clip;
+      const double coefficient = over ? res[i] * (clip / norm) : res[i];
+      clipped += over ? 1 : 0;
+      if (nz != nullptr) {
+        for (int64_t k = begin; k < end; ++k) sw[nz->col[k]] += coefficient * nz->value[k];
+      } else {
+        sw.noalias() += coefficient * xi.transpose();
       }
-      sw.noalias() += coefficient * xi.transpose();
       sb += coefficient;
     }
   }
@@ -235,8 +294,8 @@ void LogisticModel::HessianVectorProduct(const Vector& w, const Batch& batch, co
   BlockArray z, u;
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockLogits(x, batch.rows.data() + start, len, w, &z);
-    BlockLogits(x, batch.rows.data() + start, len, v, &u);
+    BlockLogits(x, nullptr, batch.rows.data() + start, len, w, &z);
+    BlockLogits(x, nullptr, batch.rows.data() + start, len, v, &u);
     for (int i = 0; i < len; ++i) {
       const double s = SigmoidVariance(z[i]) * u[i];
       hw.noalias() += s * x.row(batch.rows[start + i]).transpose();

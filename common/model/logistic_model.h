@@ -37,7 +37,10 @@ class LogisticModel final : public Model {
 
   Vector InitialParameters(Rng& rng) const override;
   double Loss(const Vector& w, const Batch& batch) const override;
+  // Gradient and ClippedGradientSum read only a record's nonzero features when the data has an
+  // index of them and w is finite (sparse_rows.h); the other methods read the dense rows.
   void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
+  bool reads_nonzeros() const override { return true; }
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
   int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                          Vector* sum) const override;

@@ -81,6 +81,9 @@ class Model {
   // Models that do not provide it return false from has_probability_vjp(); calling it on them
   // is a broken caller invariant and aborts. Built-ins (logistic, softmax, mlp) provide it.
   virtual bool has_probability_vjp() const { return false; }
+  // Whether some kernel of this model skips zero features through Dataset::nonzeros (built only
+  // for models that read it).
+  virtual bool reads_nonzeros() const { return false; }
   virtual void PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
                                         const Matrix& upstream, Matrix* out) const;
 };

@@ -19,6 +19,7 @@
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
 #include "common/data/silo_layout.h"
+#include "common/data/sparse_rows.h"
 #include "common/data/validation_split.h"
 #include "common/metrics/csv_table.h"
 #include "common/model/model_registry.h"
@@ -345,6 +346,9 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   FEDSILO_ASSIGN_OR_RETURN(experiment.model,
                            MakeModel(config.model, experiment.data.train.dim(),
                                      experiment.data.train.num_classes));
+  if (experiment.model->reads_nonzeros()) {  // after the layout: x is final now
+    experiment.data.train.nonzeros = IndexNonzeros(experiment.data.train.x);
+  }
   if (experiment.algorithm.make_objective) {
     const std::vector<int> pooled = PooledRows(experiment.shards, &SiloShard::train);
     FEDSILO_ASSIGN_OR_RETURN(

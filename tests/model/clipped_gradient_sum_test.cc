@@ -2,6 +2,10 @@
 // then clipping each row): two implementations of the same quantity.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
+#include "common/data/sparse_rows.h"
 #include "common/dp/clipping.h"
 #include "common/model/model_registry.h"
 
@@ -53,6 +57,67 @@ TEST_P(ClippedGradientSumTest, MatchesPerExampleGradientsThenClipping) {
   Vector fused;
   (*model)->ClippedGradientSum(w, batch, 1e-3, &fused);
   EXPECT_LE(fused.norm(), 75 * 1e-3 + 1e-12);
+}
+
+// Mostly zeros, as one-hot or pixel features are: about 15% nonzero.
+Dataset SparseRandomDataset(int n, int d, int classes, uint64_t seed) {
+  Dataset data = RandomDataset(n, d, classes, seed);
+  Rng rng(seed + 1);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j)
+      if (rng.Uniform() >= 0.15) data.x(i, j) = 0.0;
+  return data;
+}
+
+// With the data's index of nonzeros (sparse_rows.h) the models that use it give, to rounding,
+// what per-example gradients then clipping give on the dense rows; at non-finite parameters
+// they use the dense rows, bit for bit.
+TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsThenClipping) {
+  const Case c = GetParam();
+  ModelConfig config;
+  config.type = c.type;
+  config.hidden = {5};
+  const int d = 40;
+  const Dataset dense = SparseRandomDataset(300, d, c.classes, 7);
+  Dataset indexed = dense;
+  indexed.nonzeros = IndexNonzeros(indexed.x);
+  ASSERT_NE(indexed.nonzeros, nullptr);
+  auto model = MakeModel(config, d, c.classes);
+  ASSERT_TRUE(model.ok()) << model.status();
+  Rng rng(8);
+  Vector w = (*model)->InitialParameters(rng);
+  for (Eigen::Index i = 0; i < w.size(); ++i) w[i] += 0.5 * rng.Normal();
+  std::vector<int> rows;
+  for (int i = 1; i < 300; i += 3) rows.push_back(i);  // 100 rows: more than one block of 64
+  const Batch dense_batch{&dense, rows};
+  const Batch indexed_batch{&indexed, rows};
+  Matrix per_example;
+  (*model)->PerExampleGradients(w, dense_batch, &per_example);
+  for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
+    Vector expected, fused;
+    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
+    EXPECT_EQ((*model)->ClippedGradientSum(w, indexed_batch, clip, &fused), expected_clipped)
+        << c.type << " clip " << clip;
+    EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
+        << c.type << " clip " << clip;
+  }
+  Vector expected_gradient = per_example.colwise().sum().transpose() / rows.size();
+  Vector gradient;
+  (*model)->Gradient(w, indexed_batch, &gradient);
+  EXPECT_LT((gradient - expected_gradient).norm(), 1e-11 * (1.0 + expected_gradient.norm()))
+      << c.type;
+
+  Vector broken = w;
+  broken[0] = std::numeric_limits<double>::infinity();
+  Vector from_dense, from_indexed;
+  (*model)->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
+  (*model)->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
+  ASSERT_EQ(from_dense.size(), from_indexed.size());
+  for (Eigen::Index i = 0; i < from_dense.size(); ++i) {
+    EXPECT_TRUE(from_dense[i] == from_indexed[i] ||
+                (std::isnan(from_dense[i]) && std::isnan(from_indexed[i])))
+        << c.type << " coordinate " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, ClippedGradientSumTest,

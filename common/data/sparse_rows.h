@@ -1,0 +1,41 @@
+// SparseRows: the nonzero entries of a dense row-major feature matrix, row by row (compressed
+// sparse rows), so that kernels whose cost should follow the nonzeros can skip the zeros, as in
+// one-hot tabular data (Adult: 13 of 103 features nonzero). The logistic model reads it today.
+//
+// An index of Dataset::x, never a second source of truth: built from x once the matrix is final
+// (after LayOutBySilo) and read-only afterwards. Row i's nonzeros are col[k], value[k] for k in
+// [row_start[i], row_start[i + 1]), in increasing column order; NaN and infinities count as
+// nonzero (they are not 0). A kernel that uses it must give what the dense matrix gives up to
+// rounding, for finite parameters (a zero feature times an infinite weight is NaN densely and
+// skipped here, so kernels fall back to x when their parameters are not finite).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/base/eigen_types.h"
+
+namespace fedsilo {
+
+struct SparseRows {
+  std::vector<int64_t> row_start;  // rows + 1 offsets
+  std::vector<int32_t> col;
+  std::vector<double> value;
+  std::vector<double> squared_norm;  // rows entries: the sum of row i's squared values
+  int64_t cols = 0;
+
+  int64_t rows() const { return static_cast<int64_t>(row_start.size()) - 1; }
+};
+
+// At most this fraction of nonzero entries makes a matrix worth indexing. A rough bound, not a
+// measured crossing point: an indexed entry takes 12 bytes against a dense one's 8, and its
+// reads are gathers.
+inline constexpr double kMaxIndexedDensity = 0.3;
+
+// The index of x's nonzeros when at most max_density of its entries are nonzero (and x is not
+// empty); nullptr otherwise.
+std::shared_ptr<const SparseRows> IndexNonzeros(const Matrix& x,
+                                                double max_density = kMaxIndexedDensity);
+
+}  // namespace fedsilo
