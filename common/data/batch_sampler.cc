@@ -1,6 +1,10 @@
 #include "common/data/batch_sampler.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 namespace fedsilo {
 
@@ -48,16 +52,36 @@ void SampleBatch(std::span<const int> pool, int batch, Sampling sampling, Rng& r
         out->assign(pool.begin(), pool.end());
         return;
       }
-      // Knuth's selection sampling (Algorithm S): exactly `batch` records, in pool order.
-      // Branch-free: every record is written at the next free place and kept when chosen (the
-      // choice is a coin that a branch would mispredict about one time in five).
+      // Floyd's algorithm (Bentley and Floyd, "A sample of brilliance", CACM 1987): for j from
+      // n - batch to n - 1, choose t uniform in [0, j], or j itself when t is already chosen.
+      // Every subset of `batch` records is equally likely, from `batch` draws (selection
+      // sampling drew one per record of the pool). The chosen records come out in pool order.
       const size_t wanted = static_cast<size_t>(batch);
-      out->resize(wanted);
-      size_t taken = 0;
-      for (size_t i = 0; i < n && taken < wanted; ++i) {
-        const bool take = rng.UniformInt(n - i) < wanted - taken;
-        (*out)[taken] = pool[i];
-        taken += take ? 1 : 0;
+      const size_t words = (n + 63) / 64;
+      thread_local std::vector<uint64_t> chosen;  // a bitmap over the pool, all zero between calls
+      thread_local std::vector<size_t> picked;
+      if (chosen.size() < words) chosen.resize(words, 0);
+      picked.clear();
+      for (size_t j = n - wanted; j < n; ++j) {
+        const size_t t = static_cast<size_t>(rng.UniformInt(j + 1));
+        const size_t r = ((chosen[t >> 6] >> (t & 63)) & 1) != 0 ? j : t;
+        chosen[r >> 6] |= uint64_t{1} << (r & 63);
+        picked.push_back(r);
+      }
+      out->reserve(wanted);
+      if (words <= 16 * wanted) {  // a small pool: read the bitmap in order, clearing it
+        for (size_t word = 0; word < words; ++word) {
+          for (uint64_t bits = chosen[word]; bits != 0; bits &= bits - 1) {
+            out->push_back(pool[word * 64 + static_cast<size_t>(std::countr_zero(bits))]);
+          }
+          chosen[word] = 0;
+        }
+      } else {  // a large pool: sort the few chosen positions
+        std::sort(picked.begin(), picked.end());
+        for (size_t r : picked) {
+          out->push_back(pool[r]);
+          chosen[r >> 6] = 0;
+        }
       }
       return;
     }

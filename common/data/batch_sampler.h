@@ -24,7 +24,8 @@ absl::StatusOr<Sampling> ParseSampling(const std::string& name);
 std::string SamplingName(Sampling sampling);
 
 // Writes the sampled rows (a subset/multiset of `pool`) into *out, replacing its contents.
-// batch >= pool.size() with kWithoutReplacement yields the whole pool.
+// batch >= pool.size() with kWithoutReplacement yields the whole pool. kWithoutReplacement returns
+// its records in pool order, from `batch` random draws (Floyd's algorithm); kPoisson in pool order.
 void SampleBatch(std::span<const int> pool, int batch, Sampling sampling, Rng& rng,
                  std::vector<int>* out);
 

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -41,6 +44,73 @@ void SafeRowNorms(const Matrix& m, Vector* out) {
   }
 }
 
+namespace ei = Eigen::internal;
+using Packet = ei::packet_traits<double>::type;
+constexpr int kPacket = ei::packet_traits<double>::size;
+
+// One sweep of AccumulateScaledRows over P packets of out (P <= 8, all in registers). An FMA
+// waits ~4 cycles on its accumulator, so narrow sweeps (P <= 4) run two independent sums, over
+// the even and the odd terms, and add them at the end.
+template <int P>
+void AccumulatePackets(const double* base, int64_t stride, const int32_t* index,
+                       const double* scale, int64_t count, const double* init, double* out) {
+  constexpr int kStreams = P <= 4 ? 2 : 1;
+  Packet acc[kStreams][P];
+  for (int p = 0; p < P; ++p) {
+    acc[0][p] = init != nullptr ? ei::ploadu<Packet>(init + p * kPacket) : ei::pset1<Packet>(0.0);
+    if constexpr (kStreams == 2) acc[1][p] = ei::pset1<Packet>(0.0);
+  }
+  int64_t e = 0;
+  for (; e + kStreams <= count; e += kStreams) {
+    for (int t = 0; t < kStreams; ++t) {
+      const Packet c = ei::pset1<Packet>(scale[e + t]);
+      const double* r = base + index[e + t] * stride;
+      for (int p = 0; p < P; ++p) acc[t][p] = ei::pmadd(c, ei::ploadu<Packet>(r + p * kPacket), acc[t][p]);
+    }
+  }
+  for (; e < count; ++e) {
+    const Packet c = ei::pset1<Packet>(scale[e]);
+    const double* r = base + index[e] * stride;
+    for (int p = 0; p < P; ++p) acc[0][p] = ei::pmadd(c, ei::ploadu<Packet>(r + p * kPacket), acc[0][p]);
+  }
+  for (int p = 0; p < P; ++p) {
+    if constexpr (kStreams == 2) acc[0][p] = ei::padd(acc[0][p], acc[1][p]);
+    ei::pstoreu(out + p * kPacket, acc[0][p]);
+  }
+}
+
+// out[0, width) = init[0, width) (zeros when init is null) + sum_e scale[e] * row index[e] of
+// `base` (a row-major matrix with `stride` columns), for e < count: the sparse first layer's
+// product, row by row (base = W_1^T) and column by column (base = delta_1). Up to 8 packets of
+// out stay in registers while every term is added, so memory sees only loads.
+void AccumulateScaledRows(const double* base, int64_t stride, const int32_t* index,
+                          const double* scale, int64_t count, const double* init, double* out,
+                          int width) {
+  int j = 0;
+  const auto sweep = [&](auto packets) {
+    constexpr int P = decltype(packets)::value;
+    AccumulatePackets<P>(base + j, stride, index, scale, count, init != nullptr ? init + j : nullptr,
+                         out + j);
+    j += P * kPacket;
+  };
+  while (width - j >= 8 * kPacket) sweep(std::integral_constant<int, 8>());
+  switch ((width - j) / kPacket) {
+    case 7: sweep(std::integral_constant<int, 7>()); break;
+    case 6: sweep(std::integral_constant<int, 6>()); break;
+    case 5: sweep(std::integral_constant<int, 5>()); break;
+    case 4: sweep(std::integral_constant<int, 4>()); break;
+    case 3: sweep(std::integral_constant<int, 3>()); break;
+    case 2: sweep(std::integral_constant<int, 2>()); break;
+    case 1: sweep(std::integral_constant<int, 1>()); break;
+    default: break;
+  }
+  for (; j < width; ++j) {
+    double a = init != nullptr ? init[j] : 0.0;
+    for (int64_t e = 0; e < count; ++e) a += scale[e] * base[index[e] * stride + j];
+    out[j] = a;
+  }
+}
+
 }  // namespace
 
 // Scratch for one chunk of rows. Index k = l - 1 for layer l = 1..L.
@@ -51,6 +121,13 @@ struct MlpModel::Workspace {
   std::vector<Matrix> d1;     // f'(z_l) for hidden layers
   std::vector<Matrix> d2;     // f''(z_l) for hidden layers (HVP only)
   std::vector<Matrix> delta;  // delta[k] = d loss_i / d z_l
+  // The first layer on sparse rows: W_1^T (n_0 x n_1), and the chunk's nonzeros by column
+  // (column c's records and values at [column_start[c], column_start[c + 1])).
+  Matrix wt;
+  std::vector<int64_t> column_start, column_next;
+  std::vector<int32_t> column_record;
+  std::vector<double> column_value;
+  Matrix column_sums;  // a group of columns' sums, one row each
   Matrix p;                   // output probabilities (rows x n_L)
   Matrix g;                   // backprop temporary: delta_l W_l
   // R-operator (directional derivatives along v), HVP only.
@@ -172,19 +249,63 @@ void Gather(const Batch& batch, int start, int len, Matrix* xb) {
 
 }  // namespace
 
-void MlpModel::Forward(const Vector& w, bool second_derivatives, Workspace* ws) const {
+const SparseRows* MlpModel::UsableNonzeros(const Batch& batch, const Vector& w) const {
+  const SparseRows* nz = batch.data->nonzeros.get();
+  if (nz == nullptr) return nullptr;
+  FEDSILO_CHECK(nz->rows() == batch.data->x.rows() && nz->cols == batch.data->x.cols(),
+                "the index of nonzeros does not match the feature matrix");
+  const Layer& first = layers_[0];
+  const ConstVecMap w1(w.data() + first.w_offset, first.b_offset + first.out - first.w_offset);
+  // A finite sum means no NaN or infinity (either would make it NaN or infinite); a sum that
+  // overflows only sends a finite W_1 to the dense path. One reduction, cheaper than allFinite().
+  return std::isfinite(w1.sum()) ? nz : nullptr;
+}
+
+void MlpModel::SparseFirstProduct(const Vector& w, const SparseRows& nz, const int* rows, int len,
+                                  Workspace* ws) const {
+  ws->EnsureLayers(layers_.size());
+  const Layer& layer = layers_[0];
+  const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
+  const ConstVecMap b(w.data() + layer.b_offset, layer.out);
+  // W_1^T (n_0 x n_1: the weights from one input contiguous), tile by tile so that both sides
+  // are read and written a cache line at a time.
+  constexpr int kTile = 8;
+  Matrix& wt = ws->wt;
+  wt.resize(layer.in, layer.out);
+  int r = 0;
+  for (; r + kTile <= layer.out; r += kTile) {
+    int c = 0;
+    for (; c + kTile <= layer.in; c += kTile) {
+      wt.block<kTile, kTile>(c, r) = W.block<kTile, kTile>(r, c).transpose();
+    }
+    wt.block(c, r, layer.in - c, kTile) = W.block(r, c, kTile, layer.in - c).transpose();
+  }
+  wt.rightCols(layer.out - r) = W.bottomRows(layer.out - r).transpose();
+  Matrix& z = ws->z[0];
+  z.resize(len, layer.out);
+  for (int i = 0; i < len; ++i) {
+    const int64_t begin = nz.row_start[rows[i]];
+    AccumulateScaledRows(wt.data(), layer.out, nz.col.data() + begin, nz.value.data() + begin,
+                         nz.row_start[rows[i] + 1] - begin, b.data(), z.row(i).data(), layer.out);
+  }
+}
+
+void MlpModel::Forward(const Vector& w, bool second_derivatives, Workspace* ws,
+                       bool first_product_done) const {
   const size_t L = layers_.size();
   ws->EnsureLayers(L);
-  const Eigen::Index rows = ws->x.rows();
+  const Eigen::Index rows = first_product_done ? ws->z[0].rows() : ws->x.rows();
   for (size_t k = 0; k < L; ++k) {
     const Layer& layer = layers_[k];
     const ConstMap W(w.data() + layer.w_offset, layer.out, layer.in);
     const ConstVecMap b(w.data() + layer.b_offset, layer.out);
-    const Matrix& in = k == 0 ? ws->x : ws->a[k - 1];
     Matrix& z = ws->z[k];
-    z.resize(rows, layer.out);
-    z.noalias() = in * W.transpose();
-    z.rowwise() += b.transpose();
+    if (k > 0 || !first_product_done) {
+      const Matrix& in = k == 0 ? ws->x : ws->a[k - 1];
+      z.resize(rows, layer.out);
+      z.noalias() = in * W.transpose();
+      z.rowwise() += b.transpose();
+    }
     if (k + 1 == L) break;
 
     Matrix& a = ws->a[k];
@@ -319,10 +440,16 @@ int MlpModel::GhostClippedSum(const Vector& w, const Batch& batch, const Matrix*
   const size_t L = layers_.size();
   thread_local Vector norm, delta_norm, in_norm, scale;
   int clipped = 0;
+  const SparseRows* nz = UsableNonzeros(batch, w);
   for (int start = 0; start < n; start += kChunk) {
     const int len = std::min(kChunk, n - start);
-    Gather(batch, start, len, &ws.x);
-    Forward(w, /*second_derivatives=*/false, &ws);
+    const int* rows = batch.rows.data() + start;
+    if (nz != nullptr) {
+      SparseFirstProduct(w, *nz, rows, len, &ws);
+    } else {
+      Gather(batch, start, len, &ws.x);
+    }
+    Forward(w, /*second_derivatives=*/false, &ws, /*first_product_done=*/nz != nullptr);
     if (upstream == nullptr) {
       Backward(w, batch, start, &ws);
     } else {
@@ -345,9 +472,17 @@ int MlpModel::GhostClippedSum(const Vector& w, const Batch& batch, const Matrix*
     // would let a record through unclipped.
     norm.setZero(len);
     for (size_t k = 0; k < L; ++k) {
-      const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
       SafeRowNorms(ws.delta[k], &delta_norm);
-      SafeRowNorms(in, &in_norm);
+      if (k == 0 && nz != nullptr) {
+        in_norm.resize(len);
+        for (int i = 0; i < len; ++i) {
+          const double sq = nz->squared_norm[rows[i]];
+          in_norm[i] = sq >= 1e-290 && sq <= 1e290 ? std::sqrt(sq)
+                                                   : batch.data->x.row(rows[i]).stableNorm();
+        }
+      } else {
+        SafeRowNorms(k == 0 ? ws.x : ws.a[k - 1], &in_norm);
+      }
       for (int i = 0; i < len; ++i) {
         norm[i] = std::hypot(norm[i], delta_norm[i] * std::hypot(in_norm[i], 1.0));
       }
@@ -358,7 +493,7 @@ int MlpModel::GhostClippedSum(const Vector& w, const Batch& batch, const Matrix*
         // Such a record contributes nothing (common/dp/clipping.h); 0 * inf is NaN, so its rows
         // are zeroed rather than weighted by 0.
         scale[i] = 0.0;
-        ws.x.row(i).setZero();
+        if (nz == nullptr) ws.x.row(i).setZero();  // the sparse product below skips the record
         for (size_t k = 0; k < L; ++k) {
           ws.delta[k].row(i).setZero();
           if (k + 1 < L) ws.a[k].row(i).setZero();
@@ -370,10 +505,54 @@ int MlpModel::GhostClippedSum(const Vector& w, const Batch& batch, const Matrix*
     }
     for (size_t k = 0; k < L; ++k) {
       const Layer& layer = layers_[k];
-      const Matrix& in = k == 0 ? ws.x : ws.a[k - 1];
       ws.delta[k] = scale.asDiagonal() * ws.delta[k];
       MutMap gW(sum->data() + layer.w_offset, layer.out, layer.in);
-      gW.noalias() += ws.delta[k].transpose() * in;
+      if (k == 0 && nz != nullptr) {
+        // Column c of W_1's sum is sum_i x_ic delta_1,i over the records with x_ic != 0: the
+        // chunk's nonzeros regrouped by column (a counting sort), then one accumulation each.
+        std::vector<int64_t>& start_of = ws.column_start;
+        start_of.assign(static_cast<size_t>(layer.in) + 1, 0);
+        for (int i = 0; i < len; ++i) {
+          if (scale[i] == 0.0) continue;  // a dropped record (its features may be NaN)
+          for (int64_t e = nz->row_start[rows[i]]; e < nz->row_start[rows[i] + 1]; ++e) {
+            ++start_of[static_cast<size_t>(nz->col[e]) + 1];
+          }
+        }
+        for (int c = 0; c < layer.in; ++c) start_of[c + 1] += start_of[c];
+        ws.column_record.resize(static_cast<size_t>(start_of[layer.in]));
+        ws.column_value.resize(static_cast<size_t>(start_of[layer.in]));
+        std::vector<int64_t>& next = ws.column_next;
+        next.assign(start_of.begin(), start_of.end() - 1);
+        for (int i = 0; i < len; ++i) {
+          if (scale[i] == 0.0) continue;
+          for (int64_t e = nz->row_start[rows[i]]; e < nz->row_start[rows[i] + 1]; ++e) {
+            const int64_t slot = next[static_cast<size_t>(nz->col[e])]++;
+            ws.column_record[static_cast<size_t>(slot)] = i;
+            ws.column_value[static_cast<size_t>(slot)] = nz->value[e];
+          }
+        }
+        // Eight columns at a time, so that W_1's sum (row-major) is updated in runs of eight.
+        constexpr int kGroup = 8;
+        Matrix& group = ws.column_sums;
+        group.resize(kGroup, layer.out);
+        for (int c0 = 0; c0 < layer.in; c0 += kGroup) {
+          const int width = std::min(kGroup, layer.in - c0);
+          if (start_of[c0] == start_of[c0 + width]) continue;  // no nonzero in these columns
+          for (int c = c0; c < c0 + width; ++c) {
+            const int64_t begin = start_of[c];
+            AccumulateScaledRows(ws.delta[0].data(), layer.out, ws.column_record.data() + begin,
+                                 ws.column_value.data() + begin, start_of[c + 1] - begin,
+                                 nullptr, group.row(c - c0).data(), layer.out);
+          }
+          if (width == kGroup) {
+            gW.middleCols<kGroup>(c0) += group.transpose();
+          } else {
+            gW.middleCols(c0, width) += group.topRows(width).transpose();
+          }
+        }
+      } else {
+        gW.noalias() += ws.delta[k].transpose() * (k == 0 ? ws.x : ws.a[k - 1]);
+      }
       sum->segment(layer.b_offset, layer.out) += ws.delta[k].colwise().sum().transpose();
     }
   }

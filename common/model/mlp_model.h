@@ -83,6 +83,9 @@ class MlpModel final : public Model {
   double LossSumAndPredictions(const Vector& w, const Batch& batch,
                                std::vector<int>* predicted) const override;
   bool has_probability_vjp() const override { return true; }
+  // ClippedGradientSum and ClippedGradientPlusVjpSum compute the first layer from a record's
+  // nonzero features when the data has an index of them and W_1, b_1 are finite (sparse_rows.h).
+  bool reads_nonzeros() const override { return true; }
   void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
                                 Matrix* out) const override;
 
@@ -101,7 +104,16 @@ class MlpModel final : public Model {
   void CheckArgs(const Vector& w, const Batch& batch) const;
   // Forward pass for the rows of ws->x: pre-activations z_l, hidden activations a_l and their
   // derivatives (first, and second when `second_derivatives`), output logits z_L.
-  void Forward(const Vector& w, bool second_derivatives, Workspace* ws) const;
+  // With first_product_done, ws->z[0] already holds the first layer's pre-activations (for
+  // ws->z[0].rows() rows) and ws->x is not read.
+  void Forward(const Vector& w, bool second_derivatives, Workspace* ws,
+               bool first_product_done = false) const;
+  // The first layer's pre-activations z_1 = x W_1^T + b_1 of the records rows[0, len) into
+  // ws->z[0], from their nonzeros only (sparse_rows.h).
+  void SparseFirstProduct(const Vector& w, const SparseRows& nz, const int* rows, int len,
+                          Workspace* ws) const;
+  // The data's index of nonzeros when the first layer may use it: it exists and W_1 is finite.
+  const SparseRows* UsableNonzeros(const Batch& batch, const Vector& w) const;
   // Backward pass after Forward on rows [start, start + len) of the batch: output probabilities
   // and ws->delta[l - 1] = d loss_i / d z_l for every row i (not divided by the batch size).
   void Backward(const Vector& w, const Batch& batch, int start, Workspace* ws) const;

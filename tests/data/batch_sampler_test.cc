@@ -79,6 +79,7 @@ TEST(BatchSamplerTest, WithoutReplacementGivesExactlyBatchDistinctRowsUniformly)
   for (int t = 0; t < trials; ++t) {
     SampleBatch(pool, batch, Sampling::kWithoutReplacement, rng, &out);
     ASSERT_EQ(out.size(), static_cast<size_t>(batch));
+    ASSERT_TRUE(std::is_sorted(out.begin(), out.end()));  // pool order
     ASSERT_EQ(std::set<int>(out.begin(), out.end()).size(), static_cast<size_t>(batch));
     for (int row : out) {
       ASSERT_TRUE(std::binary_search(pool.begin(), pool.end(), row));
@@ -92,6 +93,30 @@ TEST(BatchSamplerTest, WithoutReplacementGivesExactlyBatchDistinctRowsUniformly)
   double x = 0;
   for (int c : inclusions) x += (c - e) * (c - e) / var;
   EXPECT_NEAR(x, n, 6 * std::sqrt(2.0 * n));
+}
+
+// A large pool and a small batch take the sampler's other way out (the chosen positions sorted
+// rather than its bitmap read in order): the same law, and the records still in pool order.
+TEST(BatchSamplerTest, WithoutReplacementFromALargePoolIsUniformAndInPoolOrder) {
+  const int n = 3000, batch = 3, trials = 60000;
+  const std::vector<int> pool = MakePool(n);
+  Rng rng(17);
+  std::vector<int> out, inclusions(n, 0);
+  for (int t = 0; t < trials; ++t) {
+    SampleBatch(pool, batch, Sampling::kWithoutReplacement, rng, &out);
+    ASSERT_EQ(out.size(), static_cast<size_t>(batch));
+    ASSERT_TRUE(std::is_sorted(out.begin(), out.end()));  // pool order (the pool is increasing)
+    ASSERT_EQ(std::set<int>(out.begin(), out.end()).size(), static_cast<size_t>(batch));
+    for (int row : out) ++inclusions[PoolIndex(row)];
+  }
+  // As above: sum of squared z-scores of the inclusion counts, mean n, allow 6 sd.
+  const double p = double(batch) / n, e = trials * p, var = trials * p * (1 - p);
+  double x = 0;
+  for (int c : inclusions) x += (c - e) * (c - e) / var;
+  EXPECT_NEAR(x, n, 6 * std::sqrt(2.0 * n));
+  // The first and the last record of the pool (the ends of Floyd's loop) at the same rate.
+  EXPECT_NEAR(inclusions.front(), e, 6 * std::sqrt(var));
+  EXPECT_NEAR(inclusions.back(), e, 6 * std::sqrt(var));
 }
 
 TEST(BatchSamplerTest, WithoutReplacementDrawsEverySubsetEquallyOften) {

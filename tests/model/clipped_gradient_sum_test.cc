@@ -120,6 +120,34 @@ TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsTh
   }
 }
 
+// The MLP's first layer on sparse rows works in packets of the first hidden layer's width and in
+// tiles and groups of eight inputs: a width of 83 and 45 inputs reach every sweep and remainder.
+TEST(SparseFirstLayerTest, AWideFirstLayerMatchesPerExampleGradientsThenClipping) {
+  ModelConfig config;
+  config.type = "mlp";
+  config.hidden = {83, 6};
+  const int d = 45;
+  Dataset data = SparseRandomDataset(200, d, 3, 11);
+  data.nonzeros = IndexNonzeros(data.x);
+  ASSERT_NE(data.nonzeros, nullptr);
+  auto model = MakeModel(config, d, 3);
+  ASSERT_TRUE(model.ok()) << model.status();
+  Rng rng(12);
+  Vector w = (*model)->InitialParameters(rng);
+  for (Eigen::Index i = 0; i < w.size(); ++i) w[i] += 0.2 * rng.Normal();
+  std::vector<int> rows;
+  for (int i = 0; i < 200; i += 2) rows.push_back(i);
+  const Batch batch{&data, rows};
+  Matrix per_example;
+  (*model)->PerExampleGradients(w, batch, &per_example);
+  for (double clip : {0.05, 1.0, 1e6}) {
+    Vector expected, fused;
+    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
+    EXPECT_EQ((*model)->ClippedGradientSum(w, batch, clip, &fused), expected_clipped) << clip;
+    EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm())) << clip;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, ClippedGradientSumTest,
                          ::testing::Values(Case{"logistic", 2}, Case{"softmax", 4},
                                            Case{"mlp", 3}),
