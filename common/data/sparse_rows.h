@@ -4,8 +4,9 @@
 //
 // An index of Dataset::x, never a second source of truth: built from x once the matrix is final
 // (after LayOutBySilo) and read-only afterwards. Row i's nonzeros are col[k], value[k] for k in
-// [row_start[i], row_start[i + 1]), in increasing column order; NaN and infinities count as
-// nonzero (they are not 0). A kernel that uses it must give what the dense matrix gives up to
+// [row_start[i], row_start[i + 1]): first those other than 1, then, from ones_start[i], those
+// equal to 1 (one-hot features, which a kernel may add without a multiplication), each part in
+// increasing column order. NaN and infinities count as nonzero (they are not 0). A kernel that uses it must give what the dense matrix gives up to
 // rounding, for finite parameters (a zero feature times an infinite weight is NaN densely and
 // skipped here, so kernels fall back to x when their parameters are not finite).
 #pragma once
@@ -22,6 +23,7 @@ struct SparseRows {
   std::vector<int64_t> row_start;  // rows + 1 offsets
   std::vector<int32_t> col;
   std::vector<double> value;
+  std::vector<int64_t> ones_start;   // rows entries: where row i's entries equal to 1 begin
   std::vector<double> squared_norm;  // rows entries: the sum of row i's squared values
   int64_t cols = 0;
 

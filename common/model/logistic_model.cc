@@ -85,41 +85,36 @@ void BlockDots(const Matrix& x, const int* rows, int len, const double* w, Block
   }
 }
 
-// z[i] = x_{rows[i]} . w for i < len, over the rows' nonzeros only. The rows are scattered over
-// the silo's part of the index, so their entries are fetched ahead (kAhead rows): the sums are
-// short and would otherwise wait on memory, one row after the other.
+// z[i] = x_{rows[i]} . w for i < len, over the rows' nonzeros only (the ones without a
+// multiplication).
 void BlockSparseDots(const SparseRows& nz, const int* rows, int len, const double* w,
                      BlockArray* z) {
-  constexpr int kAhead = 8;
   const double* value = nz.value.data();
   const int32_t* col = nz.col.data();
-  int64_t begin[kBlock], end[kBlock];
   for (int i = 0; i < len; ++i) {
-    begin[i] = nz.row_start[rows[i]];
-    end[i] = nz.row_start[rows[i] + 1];
-  }
-  const auto fetch = [&](int i) {
-    if (begin[i] == end[i]) return;
-    __builtin_prefetch(value + begin[i]);
-    __builtin_prefetch(value + end[i] - 1);
-    __builtin_prefetch(col + begin[i]);
-    __builtin_prefetch(col + end[i] - 1);
-  };
-  for (int i = 0; i < std::min(kAhead, len); ++i) fetch(i);
-  for (int i = 0; i < len; ++i) {
-    if (i + kAhead < len) fetch(i + kAhead);
-    // Four partial sums, so the adds of one row do not wait on each other.
+    // Two partial sums each, so the adds of one row do not all wait on each other.
     double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0;
-    int64_t k = begin[i];
-    for (; k + 4 <= end[i]; k += 4) {
+    int64_t k = nz.row_start[rows[i]];
+    const int64_t ones = nz.ones_start[rows[i]], end = nz.row_start[rows[i] + 1];
+    for (; k + 2 <= ones; k += 2) {
       t0 += value[k] * w[col[k]];
       t1 += value[k + 1] * w[col[k + 1]];
-      t2 += value[k + 2] * w[col[k + 2]];
-      t3 += value[k + 3] * w[col[k + 3]];
     }
-    for (; k < end[i]; ++k) t0 += value[k] * w[col[k]];
+    if (k < ones) t0 += value[k] * w[col[k]];
+    for (k = ones; k + 2 <= end; k += 2) {
+      t2 += w[col[k]];
+      t3 += w[col[k + 1]];
+    }
+    if (k < end) t2 += w[col[k]];
     (*z)[i] = (t0 + t1) + (t2 + t3);
   }
+}
+
+// out += c * x_row, over the row's nonzeros (the ones without a multiplication).
+inline void AddScaledSparseRow(const SparseRows& nz, int row, double c, double* out) {
+  const int64_t ones = nz.ones_start[row], end = nz.row_start[row + 1];
+  for (int64_t k = nz.row_start[row]; k < ones; ++k) out[nz.col[k]] += c * nz.value[k];
+  for (int64_t k = ones; k < end; ++k) out[nz.col[k]] += c;
 }
 
 // The data's index of nonzeros when the kernels may use it for w: it exists and w is finite
@@ -216,9 +211,7 @@ void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) 
     BlockResiduals(*batch.data, nz, rows, len, w, &res);
     for (int i = 0; i < len; ++i) {
       if (nz != nullptr) {
-        for (int64_t k = nz->row_start[rows[i]]; k < nz->row_start[rows[i] + 1]; ++k) {
-          gw[nz->col[k]] += res[i] * nz->value[k];
-        }
+        AddScaledSparseRow(*nz, rows[i], res[i], gw.data());
       } else {
         gw.noalias() += res[i] * x.row(rows[i]).transpose();
       }
@@ -261,34 +254,27 @@ int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, doubl
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
     BlockResiduals(*batch.data, nz, rows, len, w, &res);
+    // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1), and it is
+    // scaled by min(1, clip / norm). The block's norms and scales are computed side by side
+    // (vectorized, no branch on whether a record is clipped), then the rows are added.
+    BlockArray squared_norm(len);
     for (int i = 0; i < len; ++i) {
-      // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1).
-      const auto xi = x.row(rows[i]);
-      int64_t begin = 0, end = 0;
-      double squared_norm = 0.0;
-      if (nz != nullptr) {
-        begin = nz->row_start[rows[i]];
-        end = nz->row_start[rows[i] + 1];
-        squared_norm = nz->squared_norm[rows[i]];
-      } else {
-        squared_norm = xi.squaredNorm();
-      }
-      const double norm = std::abs(res[i]) * std::sqrt(squared_norm + 1.0);
-      if (!std::isfinite(norm)) {
+      squared_norm[i] = nz != nullptr ? nz->squared_norm[rows[i]] : x.row(rows[i]).squaredNorm();
+    }
+    const BlockArray norm = res.abs() * (squared_norm + 1.0).sqrt();
+    const BlockArray coefficient = res * (clip / norm).min(1.0);
+    for (int i = 0; i < len; ++i) {
+      if (!std::isfinite(norm[i])) {
         ++clipped;  // a non-finite record gradient contributes zero (common/dp/clipping.h)
         continue;
       }
-      // Without a branch on the comparison: whether a record is clipped is a coin flip that a
-      // branch would often mispredict.
-      const bool over = norm > clip;
-      const double coefficient = over ? res[i] * (clip / norm) : res[i];
-      clipped += over ? 1 : 0;
+      clipped += norm[i] > clip ? 1 : 0;
       if (nz != nullptr) {
-        for (int64_t k = begin; k < end; ++k) sw[nz->col[k]] += coefficient * nz->value[k];
+        AddScaledSparseRow(*nz, rows[i], coefficient[i], sw.data());
       } else {
-        sw.noalias() += coefficient * xi.transpose();
+        sw.noalias() += coefficient[i] * x.row(rows[i]).transpose();
       }
-      sb += coefficient;
+      sb += coefficient[i];
     }
   }
   (*sum)[dim_] = sb;

@@ -22,7 +22,24 @@ TEST(SparseRowsTest, IndexesEachRowsNonzerosInColumnOrder) {
   EXPECT_EQ(index->row_start, (std::vector<int64_t>{0, 2, 2, 3, 3}));
   EXPECT_EQ(index->col, (std::vector<int32_t>{1, 4, 0}));
   EXPECT_EQ(index->value, (std::vector<double>{2.0, -1.5, 3.0}));
+  EXPECT_EQ(index->ones_start, (std::vector<int64_t>{2, 2, 3, 3}));
   EXPECT_EQ(index->squared_norm, (std::vector<double>{6.25, 0.0, 9.0, 0.0}));
+}
+
+TEST(SparseRowsTest, EntriesEqualToOneComeLastInEachRow) {
+  Matrix x = Matrix::Zero(2, 6);
+  x(0, 0) = 1.0;
+  x(0, 2) = 0.5;
+  x(0, 3) = 1.0;
+  x(0, 5) = -1.0;  // not a one
+  x(1, 4) = 1.0;
+  const auto index = IndexNonzeros(x, 0.5);
+  ASSERT_NE(index, nullptr);
+  EXPECT_EQ(index->row_start, (std::vector<int64_t>{0, 4, 5}));
+  EXPECT_EQ(index->ones_start, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(index->col, (std::vector<int32_t>{2, 5, 0, 3, 4}));
+  EXPECT_EQ(index->value, (std::vector<double>{0.5, -1.0, 1.0, 1.0, 1.0}));
+  EXPECT_EQ(index->squared_norm, (std::vector<double>{3.25, 1.0}));
 }
 
 TEST(SparseRowsTest, NotANumberAndInfinityAreNonzeros) {

@@ -59,13 +59,20 @@ TEST_P(ClippedGradientSumTest, MatchesPerExampleGradientsThenClipping) {
   EXPECT_LE(fused.norm(), 75 * 1e-3 + 1e-12);
 }
 
-// Mostly zeros, as one-hot or pixel features are: about 15% nonzero.
+// Mostly zeros, as one-hot or pixel features are: about 15% nonzero, a third of them ones.
 Dataset SparseRandomDataset(int n, int d, int classes, uint64_t seed) {
   Dataset data = RandomDataset(n, d, classes, seed);
   Rng rng(seed + 1);
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < d; ++j)
-      if (rng.Uniform() >= 0.15) data.x(i, j) = 0.0;
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < d; ++j) {
+      const double u = rng.Uniform();
+      if (u >= 0.15) {
+        data.x(i, j) = 0.0;
+      } else if (u < 0.05) {
+        data.x(i, j) = 1.0;  // one-hot-like entries, which the index keeps apart
+      }
+    }
+  }
   return data;
 }
 
