@@ -1,0 +1,70 @@
+// ThreadPool: every index runs exactly once, on every path (inline, polling workers, sleeping
+// workers), over many back-to-back calls of different sizes.
+#include "common/base/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace fedsilo {
+namespace {
+
+// Runs ParallelFor(n) and checks that each index ran once and nothing else ran.
+void ExpectEachIndexOnce(ThreadPool& pool, int n) {
+  std::vector<std::atomic<int>> runs(static_cast<size_t>(n));
+  std::atomic<int> outside{0};
+  pool.ParallelFor(n, [&](int i) {
+    if (i < 0 || i >= n) {
+      outside.fetch_add(1);
+      return;
+    }
+    runs[static_cast<size_t>(i)].fetch_add(1);
+  });
+  EXPECT_EQ(outside.load(), 0) << "n = " << n;
+  for (int i = 0; i < n; ++i) ASSERT_EQ(runs[static_cast<size_t>(i)].load(), 1) << "index " << i << " of " << n;
+}
+
+TEST(ThreadPoolTest, EveryIndexRunsOnceOverManyBackToBackCalls) {
+  for (int threads : {1, 2, 4}) {
+    ThreadPool pool(threads);
+    for (int call = 0; call < 2000; ++call) ExpectEachIndexOnce(pool, call % 37);
+    ExpectEachIndexOnce(pool, 10000);
+  }
+}
+
+TEST(ThreadPoolTest, WorkersThatFellAsleepWakeForTheNextCall) {
+  ThreadPool pool(3);
+  for (int call = 0; call < 5; ++call) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // longer than the polling time
+    ExpectEachIndexOnce(pool, 64);
+  }
+}
+
+TEST(ThreadPoolTest, SlowItemsAreSharedAndTheCallWaitsForAllOfThem) {
+  ThreadPool pool(2);
+  std::atomic<int> done{0};
+  std::vector<std::thread::id> ran_on(8);
+  pool.ParallelFor(8, [&](int i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ran_on[static_cast<size_t>(i)] = std::this_thread::get_id();
+    done.fetch_add(1);
+  });
+  EXPECT_EQ(done.load(), 8);  // ParallelFor returned only after the last item
+  int on_caller = 0;
+  for (const auto& id : ran_on) on_caller += id == std::this_thread::get_id() ? 1 : 0;
+  EXPECT_GT(on_caller, 0);  // the caller took part
+  EXPECT_LT(on_caller, 8);  // and so did the worker
+}
+
+TEST(ThreadPoolTest, OneThreadRunsInlineInOrder) {
+  ThreadPool pool(1);
+  std::vector<int> order;
+  pool.ParallelFor(5, [&](int i) { order.push_back(i); });
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+}  // namespace
+}  // namespace fedsilo
