@@ -39,8 +39,9 @@ class Rng {
   // Fills `out` with independent N(0, stddev^2) draws, by the ziggurat method (Marsaglia and
   // Tsang 2000, 256 layers, with Doornik's 2005 fix: layer and value from disjoint bits of one
   // 64-bit draw). A fill of 64 or more values draws from eight lanes seeded from this generator,
-  // side by side (vectorized), so the values depend on how a fill is split into calls (not on
-  // anything else); about 3 ns a value with AVX-512, 5 without, against 18 for Normal(). A
+  // side by side (vectorized; with AVX-512, gathers read the tables), so the values depend on how
+  // a fill is split into calls (not on the instruction set or anything else); about 1.3 ns a
+  // value with AVX-512 on an AMD EPYC, against 7 for Normal() (BENCHMARKS.md). A
   // different sequence from repeated Normal() calls; it does not touch Normal()'s cached pair.
   void FillNormal(std::span<double> out, double stddev);
   // Gamma(shape, 1) (Marsaglia-Tsang), shape > 0. Used for Dirichlet partitions.
