@@ -117,6 +117,16 @@ inline void AddScaledSparseRow(const SparseRows& nz, int row, double c, double* 
   for (int64_t k = ones; k < end; ++k) out[nz.col[k]] += c;
 }
 
+// out[0, d) += c * x_row: over the row's nonzeros when nz is not null, else the dense row.
+inline void AddScaledRecord(const Matrix& x, const SparseRows* nz, int row, double c,
+                            double* out) {
+  if (nz != nullptr) {
+    AddScaledSparseRow(*nz, row, c, out);
+  } else {
+    Eigen::Map<Eigen::RowVectorXd>(out, x.cols()).noalias() += c * x.row(row);
+  }
+}
+
 // The data's index of nonzeros when the kernels may use it for w: it exists and w is finite
 // (sparse_rows.h); nullptr means the dense rows.
 const SparseRows* UsableNonzeros(const Dataset& data, const Vector& w) {
@@ -209,13 +219,7 @@ void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) 
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
     BlockResiduals(*batch.data, nz, rows, len, w, &res);
-    for (int i = 0; i < len; ++i) {
-      if (nz != nullptr) {
-        AddScaledSparseRow(*nz, rows[i], res[i], gw.data());
-      } else {
-        gw.noalias() += res[i] * x.row(rows[i]).transpose();
-      }
-    }
+    for (int i = 0; i < len; ++i) AddScaledRecord(x, nz, rows[i], res[i], gw.data());
     gb += res.sum();
   }
   (*grad)[dim_] = gb;
@@ -269,11 +273,7 @@ int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, doubl
         continue;
       }
       clipped += norm[i] > clip ? 1 : 0;
-      if (nz != nullptr) {
-        AddScaledSparseRow(*nz, rows[i], coefficient[i], sw.data());
-      } else {
-        sw.noalias() += coefficient[i] * x.row(rows[i]).transpose();
-      }
+      AddScaledRecord(x, nz, rows[i], coefficient[i], sw.data());
       sb += coefficient[i];
     }
   }

@@ -65,13 +65,17 @@ void AccumulatePackets(const double* base, int64_t stride, const int32_t* index,
     for (int t = 0; t < kStreams; ++t) {
       const Packet c = ei::pset1<Packet>(scale[e + t]);
       const double* r = base + index[e + t] * stride;
-      for (int p = 0; p < P; ++p) acc[t][p] = ei::pmadd(c, ei::ploadu<Packet>(r + p * kPacket), acc[t][p]);
+      for (int p = 0; p < P; ++p) {
+        acc[t][p] = ei::pmadd(c, ei::ploadu<Packet>(r + p * kPacket), acc[t][p]);
+      }
     }
   }
   for (; e < count; ++e) {
     const Packet c = ei::pset1<Packet>(scale[e]);
     const double* r = base + index[e] * stride;
-    for (int p = 0; p < P; ++p) acc[0][p] = ei::pmadd(c, ei::ploadu<Packet>(r + p * kPacket), acc[0][p]);
+    for (int p = 0; p < P; ++p) {
+      acc[0][p] = ei::pmadd(c, ei::ploadu<Packet>(r + p * kPacket), acc[0][p]);
+    }
   }
   for (int p = 0; p < P; ++p) {
     if constexpr (kStreams == 2) acc[0][p] = ei::padd(acc[0][p], acc[1][p]);
@@ -89,8 +93,8 @@ void AccumulateScaledRows(const double* base, int64_t stride, const int32_t* ind
   int j = 0;
   const auto sweep = [&](auto packets) {
     constexpr int P = decltype(packets)::value;
-    AccumulatePackets<P>(base + j, stride, index, scale, count, init != nullptr ? init + j : nullptr,
-                         out + j);
+    AccumulatePackets<P>(base + j, stride, index, scale, count,
+                         init != nullptr ? init + j : nullptr, out + j);
     j += P * kPacket;
   };
   while (width - j >= 8 * kPacket) sweep(std::integral_constant<int, 8>());
@@ -287,6 +291,53 @@ void MlpModel::SparseFirstProduct(const Vector& w, const SparseRows& nz, const i
     const int64_t begin = nz.row_start[rows[i]];
     AccumulateScaledRows(wt.data(), layer.out, nz.col.data() + begin, nz.value.data() + begin,
                          nz.row_start[rows[i] + 1] - begin, b.data(), z.row(i).data(), layer.out);
+  }
+}
+
+void MlpModel::AddSparseFirstLayerSum(const SparseRows& nz, const int* rows, int len,
+                                      const Vector& scale, Workspace* ws, MutMap* gW) const {
+  const Layer& layer = layers_[0];
+  // Column c of W_1's sum is sum_i x_ic delta_1,i over the records with x_ic != 0: the
+  // chunk's nonzeros regrouped by column (a counting sort), then one accumulation each.
+  std::vector<int64_t>& start_of = ws->column_start;
+  start_of.assign(static_cast<size_t>(layer.in) + 1, 0);
+  for (int i = 0; i < len; ++i) {
+    if (scale[i] == 0.0) continue;  // a dropped record (its features may be NaN)
+    for (int64_t e = nz.row_start[rows[i]]; e < nz.row_start[rows[i] + 1]; ++e) {
+      ++start_of[static_cast<size_t>(nz.col[e]) + 1];
+    }
+  }
+  for (int c = 0; c < layer.in; ++c) start_of[c + 1] += start_of[c];
+  ws->column_record.resize(static_cast<size_t>(start_of[layer.in]));
+  ws->column_value.resize(static_cast<size_t>(start_of[layer.in]));
+  std::vector<int64_t>& next = ws->column_next;
+  next.assign(start_of.begin(), start_of.end() - 1);
+  for (int i = 0; i < len; ++i) {
+    if (scale[i] == 0.0) continue;
+    for (int64_t e = nz.row_start[rows[i]]; e < nz.row_start[rows[i] + 1]; ++e) {
+      const int64_t slot = next[static_cast<size_t>(nz.col[e])]++;
+      ws->column_record[static_cast<size_t>(slot)] = i;
+      ws->column_value[static_cast<size_t>(slot)] = nz.value[e];
+    }
+  }
+  // Eight columns at a time, so that W_1's sum (row-major) is updated in runs of eight.
+  constexpr int kGroup = 8;
+  Matrix& group = ws->column_sums;
+  group.resize(kGroup, layer.out);
+  for (int c0 = 0; c0 < layer.in; c0 += kGroup) {
+    const int width = std::min(kGroup, layer.in - c0);
+    if (start_of[c0] == start_of[c0 + width]) continue;  // no nonzero in these columns
+    for (int c = c0; c < c0 + width; ++c) {
+      const int64_t begin = start_of[c];
+      AccumulateScaledRows(ws->delta[0].data(), layer.out, ws->column_record.data() + begin,
+                           ws->column_value.data() + begin, start_of[c + 1] - begin,
+                           nullptr, group.row(c - c0).data(), layer.out);
+    }
+    if (width == kGroup) {
+      gW->middleCols<kGroup>(c0) += group.transpose();
+    } else {
+      gW->middleCols(c0, width) += group.topRows(width).transpose();
+    }
   }
 }
 
@@ -508,48 +559,7 @@ int MlpModel::GhostClippedSum(const Vector& w, const Batch& batch, const Matrix*
       ws.delta[k] = scale.asDiagonal() * ws.delta[k];
       MutMap gW(sum->data() + layer.w_offset, layer.out, layer.in);
       if (k == 0 && nz != nullptr) {
-        // Column c of W_1's sum is sum_i x_ic delta_1,i over the records with x_ic != 0: the
-        // chunk's nonzeros regrouped by column (a counting sort), then one accumulation each.
-        std::vector<int64_t>& start_of = ws.column_start;
-        start_of.assign(static_cast<size_t>(layer.in) + 1, 0);
-        for (int i = 0; i < len; ++i) {
-          if (scale[i] == 0.0) continue;  // a dropped record (its features may be NaN)
-          for (int64_t e = nz->row_start[rows[i]]; e < nz->row_start[rows[i] + 1]; ++e) {
-            ++start_of[static_cast<size_t>(nz->col[e]) + 1];
-          }
-        }
-        for (int c = 0; c < layer.in; ++c) start_of[c + 1] += start_of[c];
-        ws.column_record.resize(static_cast<size_t>(start_of[layer.in]));
-        ws.column_value.resize(static_cast<size_t>(start_of[layer.in]));
-        std::vector<int64_t>& next = ws.column_next;
-        next.assign(start_of.begin(), start_of.end() - 1);
-        for (int i = 0; i < len; ++i) {
-          if (scale[i] == 0.0) continue;
-          for (int64_t e = nz->row_start[rows[i]]; e < nz->row_start[rows[i] + 1]; ++e) {
-            const int64_t slot = next[static_cast<size_t>(nz->col[e])]++;
-            ws.column_record[static_cast<size_t>(slot)] = i;
-            ws.column_value[static_cast<size_t>(slot)] = nz->value[e];
-          }
-        }
-        // Eight columns at a time, so that W_1's sum (row-major) is updated in runs of eight.
-        constexpr int kGroup = 8;
-        Matrix& group = ws.column_sums;
-        group.resize(kGroup, layer.out);
-        for (int c0 = 0; c0 < layer.in; c0 += kGroup) {
-          const int width = std::min(kGroup, layer.in - c0);
-          if (start_of[c0] == start_of[c0 + width]) continue;  // no nonzero in these columns
-          for (int c = c0; c < c0 + width; ++c) {
-            const int64_t begin = start_of[c];
-            AccumulateScaledRows(ws.delta[0].data(), layer.out, ws.column_record.data() + begin,
-                                 ws.column_value.data() + begin, start_of[c + 1] - begin,
-                                 nullptr, group.row(c - c0).data(), layer.out);
-          }
-          if (width == kGroup) {
-            gW.middleCols<kGroup>(c0) += group.transpose();
-          } else {
-            gW.middleCols(c0, width) += group.topRows(width).transpose();
-          }
-        }
+        AddSparseFirstLayerSum(*nz, rows, len, scale, &ws, &gW);
       } else {
         gW.noalias() += ws.delta[k].transpose() * (k == 0 ? ws.x : ws.a[k - 1]);
       }

@@ -112,6 +112,10 @@ class MlpModel final : public Model {
   // ws->z[0], from their nonzeros only (sparse_rows.h).
   void SparseFirstProduct(const Vector& w, const SparseRows& nz, const int* rows, int len,
                           Workspace* ws) const;
+  // Adds to gW (W_1's block of the sum) sum_i x_i^T delta_1,i over the nonzeros of the records
+  // rows[0, len) whose scale is not 0 (ws->delta[0] already scaled).
+  void AddSparseFirstLayerSum(const SparseRows& nz, const int* rows, int len, const Vector& scale,
+                              Workspace* ws, Eigen::Map<Matrix>* gW) const;
   // The data's index of nonzeros when the first layer may use it: it exists and W_1 is finite.
   const SparseRows* UsableNonzeros(const Batch& batch, const Vector& w) const;
   // Backward pass after Forward on rows [start, start + len) of the batch: output probabilities

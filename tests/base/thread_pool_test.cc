@@ -24,7 +24,9 @@ void ExpectEachIndexOnce(ThreadPool& pool, int n) {
     runs[static_cast<size_t>(i)].fetch_add(1);
   });
   EXPECT_EQ(outside.load(), 0) << "n = " << n;
-  for (int i = 0; i < n; ++i) ASSERT_EQ(runs[static_cast<size_t>(i)].load(), 1) << "index " << i << " of " << n;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_EQ(runs[static_cast<size_t>(i)].load(), 1) << "index " << i << " of " << n;
+  }
 }
 
 TEST(ThreadPoolTest, EveryIndexRunsOnceOverManyBackToBackCalls) {
