@@ -41,6 +41,7 @@ struct FairnessConfig {
 struct AlgorithmConfig {
   std::string name = "fedavg";  // a registered algorithm, e.g. fedavg, per_fedavg
   int rounds = 100;
+  int average_last = 0;         // output the mean of the models after the last K rounds; 0 = last
   int silos_per_round = 0;      // 0 = all silos every round
   int local_steps = 1;          // SGD steps per round (forced to 1 for *minibatch_sgd)
   int batch_size = 32;          // records per gradient query (expected size under Poisson)

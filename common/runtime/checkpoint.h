@@ -5,9 +5,10 @@
 // parameters, and each silo keeps its own ledger and refuses to answer a round twice
 // (silo/silo_state.h).
 //
-// File: a binary record (base/binary_record.h, magic "FEDSILOCKPT2") written atomically, so a
+// File: a binary record (base/binary_record.h, magic "FEDSILOCKPT3") written atomically, so a
 // crash leaves the old or the new checkpoint, never a torn one; a damaged file is DataLoss. A
-// "FEDSILOCKPT1" file (before coordinator state was saved) reads with empty state.
+// "FEDSILOCKPT2" file (before the iterate average was saved) reads with nothing averaged, a
+// "FEDSILOCKPT1" file (before coordinator state was saved) with empty state too.
 #pragma once
 
 #include <string>
@@ -24,6 +25,8 @@ struct Checkpoint {
   std::vector<int> eligible;     // silos still able to serve (ascending)
   Vector global;                 // parameters after `round`
   Vector coordinator_state;      // CoordinatorProgram::State() after `round`
+  Vector average;                // IterateAverage's mean after `round` (empty when count is 0)
+  int averaged_rounds = 0;       // how many models that mean holds
   std::string config_yaml;       // the resolved config of the run (a resume must match it)
 };
 

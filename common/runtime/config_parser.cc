@@ -185,6 +185,7 @@ const std::vector<Section>& Schema() {
       {"algorithm",
        {{"name", MEMBER(algorithm.name), Registered(&RegisteredAlgorithmNames)},
         {"rounds", MEMBER(algorithm.rounds), AtLeast(1)},
+        {"average_last", MEMBER(algorithm.average_last), AtLeast(0)},  // <= rounds: below
         {"silos_per_round", MEMBER(algorithm.silos_per_round), AtLeast(0)},  // <= silos: below
         {"local_steps", MEMBER(algorithm.local_steps), AtLeast(1)},
         {"batch_size", MEMBER(algorithm.batch_size), AtLeast(1)},
@@ -799,6 +800,12 @@ absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& deco
                      config.algorithm.silos_per_round > 0 ? ", algorithm.silos_per_round"
                                                           : ", partition.silos",
                      "), got ", config.network.min_replies, ": no round could reach quorum"));
+  }
+  if (config.algorithm.average_last > config.algorithm.rounds) {
+    return decoder.ErrorAt(
+        "algorithm.average_last",
+        absl::StrCat("must be in [0, algorithm.rounds] = [0, ", config.algorithm.rounds, "], got ",
+                     config.algorithm.average_last));
   }
   if (config.algorithm.silos_per_round > config.partition.silos) {
     return decoder.ErrorAt(

@@ -26,6 +26,7 @@
 #include "common/runtime/config_parser.h"
 #include "common/runtime/fairness_metrics.h"
 #include "common/runtime/in_process_transport.h"
+#include "common/runtime/iterate_average.h"
 #include "common/runtime/personalized_evaluation.h"
 #include "common/runtime/round_loop.h"
 #include "common/runtime/checkpoint.h"
@@ -108,7 +109,8 @@ class RunObserver : public RoundObserver {
  public:
   RunObserver(const PreparedExperiment& experiment, ThreadPool* pool, CsvTable* metrics,
               std::vector<int> pooled_train_rows, std::vector<int> pooled_validation_rows,
-              const Transport* transport, RoundObserver* next, bool quiet)
+              const Transport* transport, IterateAverage* average, RoundObserver* next,
+              bool quiet)
       : experiment_(experiment),
         pool_(pool),
         metrics_(metrics),
@@ -116,13 +118,15 @@ class RunObserver : public RoundObserver {
         pooled_validation_rows_(std::move(pooled_validation_rows)),
         test_rows_(AllRows(experiment.data.test)),
         transport_(transport),
+        average_(average),
         next_(next),
         quiet_(quiet),
         start_(Clock::now()) {}
 
   absl::Status OnRoundEnd(const RoundState& state) override {
     const int round = state.round;
-    const Vector& global = state.global;
+    average_->AfterRound(round, state.global);
+    const Vector& global = average_->Output(state.global);  // the model the run reports
     const RoundResults& results = state.results;
     const AlgorithmConfig& algorithm = experiment_.config.algorithm;
     if (!state.aggregated) {
@@ -243,6 +247,7 @@ class RunObserver : public RoundObserver {
   std::vector<int> pooled_validation_rows_;  // empty: no validation split
   std::vector<int> test_rows_;
   const Transport* transport_;
+  IterateAverage* average_;
   RoundObserver* next_;
   int skipped_rounds_ = 0;
   double epsilon_max_ = 0.0;
@@ -265,11 +270,12 @@ class RunObserver : public RoundObserver {
 class CheckpointWriter : public RoundObserver {
  public:
   CheckpointWriter(std::string path, std::string config_yaml, int skipped_before,
-                   const CoordinatorProgram* coordinator)
+                   const CoordinatorProgram* coordinator, const IterateAverage* average)
       : path_(std::move(path)),
         config_yaml_(std::move(config_yaml)),
         skipped_(skipped_before),
-        coordinator_(coordinator) {}
+        coordinator_(coordinator),
+        average_(average) {}
 
   absl::Status OnRoundEnd(const RoundState& state) override {
     if (!state.aggregated) ++skipped_;
@@ -279,6 +285,8 @@ class CheckpointWriter : public RoundObserver {
     checkpoint.eligible = state.eligible;
     checkpoint.global = state.global;
     checkpoint.coordinator_state = coordinator_->State();
+    checkpoint.averaged_rounds = average_->count();
+    checkpoint.average = average_->mean();
     checkpoint.config_yaml = config_yaml_;
     return WriteCheckpoint(path_, checkpoint);
   }
@@ -288,6 +296,7 @@ class CheckpointWriter : public RoundObserver {
   std::string config_yaml_;
   int skipped_;
   const CoordinatorProgram* coordinator_;
+  const IterateAverage* average_;
 };
 
 // The noisy queries each silo budgets for (the same for every silo).
@@ -425,6 +434,8 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   loop.require_shuffler = spec.requires_shuffler;
   Rng init_rng(DeriveSeed(config.seed, "init"));
   Vector global = experiment.model->InitialParameters(init_rng);
+  IterateAverage average =
+      IterateAverage::ForLastRounds(config.algorithm.rounds, config.algorithm.average_last);
   int skipped_before = 0;
   if (options.resume) {
     FEDSILO_ASSIGN_OR_RETURN(Checkpoint checkpoint, ReadCheckpoint(checkpoint_path));
@@ -443,6 +454,10 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       return absl::DataLossError("--resume: the checkpoint in " + report.out_dir + ": " +
                                  std::string(restored.message()));
     }
+    if (checkpoint.averaged_rounds > 0 && checkpoint.average.size() != global.size()) {
+      return absl::DataLossError("--resume: the checkpoint's iterate average has the wrong size");
+    }
+    average.Restore(std::move(checkpoint.average), checkpoint.averaged_rounds);
     loop.first_round = checkpoint.round + 1;
     loop.rounds = config.algorithm.rounds - checkpoint.round;
     loop.eligible = checkpoint.eligible;
@@ -469,9 +484,10 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
       CsvTable metrics, options.resume
                             ? CsvTable::Continue(metrics_path, header, loop.first_round - 1)
                             : CsvTable::Create(metrics_path, header));
-  CheckpointWriter checkpointer(checkpoint_path, config_yaml, skipped_before, coordinator.get());
+  CheckpointWriter checkpointer(checkpoint_path, config_yaml, skipped_before, coordinator.get(),
+                                &average);
   RunObserver observer(experiment, pool, &metrics, pooled_train_rows, pooled_validation_rows,
-                       &transport,
+                       &transport, &average,
                        options.checkpoint ? &checkpointer : nullptr, options.quiet);
 
   const auto loop_start = Clock::now();
@@ -481,6 +497,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                              RunFederated(*coordinator, transport, loop, &global, &observer));
   }
   report.train_seconds = SecondsSince(loop_start) - observer.eval_seconds();
+  const Vector& output = average.Output(global);  // what the run reports and saves
   report.eval_seconds = observer.eval_seconds();
   report.rounds_completed = loop.first_round - 1 + outcome.rounds_completed;
   report.skipped_rounds = skipped_before + observer.skipped_rounds();
@@ -495,20 +512,20 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   report.stop_reason = outcome.stop_reason;
   report.non_finite_rounds = outcome.non_finite_rounds;
   if (observer.evaluated_round() != report.rounds_completed) {  // stopped early: final evaluation
-    report.final_train = Evaluate(*experiment.model, global, experiment.data.train,
+    report.final_train = Evaluate(*experiment.model, output, experiment.data.train,
                                   pooled_train_rows, pool);
-    report.final_test = Evaluate(*experiment.model, global, experiment.data.test,
+    report.final_test = Evaluate(*experiment.model, output, experiment.data.test,
                                  AllRows(experiment.data.test), pool);
     if (!pooled_validation_rows.empty()) {
-      report.final_validation = Evaluate(*experiment.model, global, experiment.data.train,
+      report.final_validation = Evaluate(*experiment.model, output, experiment.data.train,
                                          pooled_validation_rows, pool);
     }
     if (config.algorithm.personalize_steps > 0) {
       report.final_personalized = EvaluatePersonalizedOnHeldShards(
-          experiment, transport, global, report.rounds_completed, pool);
+          experiment, transport, output, report.rounds_completed, pool);
     }
     if (ReportsFairness(experiment)) {
-      report.final_fairness = EvaluateFairness(*experiment.model, global, experiment.data.test,
+      report.final_fairness = EvaluateFairness(*experiment.model, output, experiment.data.test,
                                                AllRows(experiment.data.test));
     }
   } else {
@@ -520,7 +537,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   }
   report.reports_fairness = ReportsFairness(experiment);
   report.validation_records = static_cast<int>(pooled_validation_rows.size());
-  report.final_parameters = global;
+  report.final_parameters = output;
 
   // Per-silo results: accuracy computed by the harness on each silo's test split; privacy as
   // each silo reported it.
@@ -540,7 +557,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     const bool own_data = silo.known && silo.own_data;
     const EvalResult silo_test =
         own_data ? EvalResult{nan, nan}
-                 : Evaluate(*experiment.model, global, experiment.data.test, shard.test, nullptr);
+                 : Evaluate(*experiment.model, output, experiment.data.test, shard.test, nullptr);
     FEDSILO_RETURN_IF_ERROR(silo_table.AddRow(
         {static_cast<long long>(i),
          static_cast<long long>(silo.known ? silo.train_records
@@ -673,13 +690,18 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
                        {"threads", pool->num_threads()}};
   FEDSILO_RETURN_IF_ERROR(WriteFileAtomically((out / "summary.json").string(), summary.dump(2) + "\n"));
   if (config.output.save_model) {
-    FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", global));
+    FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", output));
     // What the numbers in model.bin are, so that the file can be used without this code.
     const Dataset& train = experiment.data.train;
     nlohmann::json about;
     about["file"] = "model.bin";
     about["format"] = "the 8 bytes FEDSILO1, a little-endian uint64 count, then count "
                       "little-endian IEEE-754 doubles";
+    about["parameters"] =
+        average.count() > 0
+            ? "the mean of the global models after each of the last " +
+                  std::to_string(average.count()) + " rounds (algorithm.average_last)"
+            : std::string("the global model after the last round");
     about["model"] = experiment.model->name();
     about["num_parameters"] = experiment.model->num_parameters();
     about["layout"] = experiment.model->ParameterLayout();

@@ -563,5 +563,13 @@ TEST(NetworkedTest, CoordinatorKilledAndResumedWithFedAdamEndsWhereAnUninterrupt
       "networked_resume_adam", ", server_optimizer: adam, server_lr: 0.05");
 }
 
+// The iterate average (algorithm.average_last) lives in the coordinator: the checkpoint carries
+// it, or the resumed run's output would average only the rounds after the resume. 12 of 14
+// rounds, so the kill (after round 4 or later) falls inside the averaged tail.
+TEST(NetworkedTest, CoordinatorKilledAndResumedWithAnIterateAverageEndsWhereAnUninterruptedRunEnds) {
+  ExpectKilledAndResumedCoordinatorEndsWhereAnUninterruptedRunEnds("networked_resume_average",
+                                                                   ", average_last: 12");
+}
+
 }  // namespace
 }  // namespace fedsilo

@@ -380,6 +380,14 @@ TEST(ConfigParserTest, OutOfRangeValues) {
   for (const auto& c : cases) EXPECT_EQ(ErrorOf(c.yaml), c.error) << c.yaml;
 }
 
+TEST(ConfigParserTest, AverageLastAtMostRounds) {
+  EXPECT_EQ(ErrorOf("algorithm:\n  rounds: 10\n  average_last: 11\n"),
+            "exp.yaml:3: algorithm.average_last: must be in [0, algorithm.rounds] = [0, 10], got 11");
+  EXPECT_EQ(ErrorOf("algorithm:\n  average_last: -1\n"),
+            "exp.yaml:2: algorithm.average_last: must be >= 0, got -1");
+  EXPECT_TRUE(Parse("algorithm:\n  rounds: 10\n  average_last: 10\n").ok());
+}
+
 TEST(ConfigParserTest, SilosPerRoundAtMostSilos) {
   EXPECT_EQ(ErrorOf("partition:\n  silos: 4\nalgorithm:\n  silos_per_round: 5\n"),
             "exp.yaml:4: algorithm.silos_per_round: must be in [0, partition.silos] = [0, 4], "
