@@ -715,7 +715,7 @@ TEST(ConfigDocsTest, EveryKeyIsDocumented) {
     EXPECT_THAT(docs, HasSubstr("| `" + key + "` |")) << key;
     ++keys;
   }
-  EXPECT_EQ(keys, 84);  // seed + 23 data + 8 partition + 4 model + 20 algorithm + 9 fairness
+  EXPECT_EQ(keys, 85);  // seed + 23 data + 8 partition + 4 model + 21 algorithm + 9 fairness
                         // + 8 privacy + 3 output + 8 network
 }
 
