@@ -167,6 +167,14 @@ class RunObserver : public RoundObserver {
                                           test_rows_);
         extra.insert(extra.end(), {last_fairness_.test_error, last_fairness_.dp_violation,
                                    last_fairness_.eo_violation, last_fairness_.eopp_violation});
+        if (!pooled_validation_rows_.empty()) {  // for choosing settings without the test split
+          last_validation_fairness_ = EvaluateFairness(*experiment_.model, global,
+                                                       experiment_.data.train,
+                                                       pooled_validation_rows_);
+          const FairnessMetrics& v = last_validation_fairness_;
+          extra.insert(extra.end(),
+                       {v.test_error, v.dp_violation, v.eo_violation, v.eopp_violation});
+        }
       }
       eval_seconds_ += SecondsSince(eval_start);
       evaluated_round_ = round;
@@ -186,6 +194,7 @@ class RunObserver : public RoundObserver {
   const EvalResult& last_validation() const { return last_validation_; }
   const PersonalizedResult& last_personalized() const { return last_personalized_; }
   const FairnessMetrics& last_fairness() const { return last_fairness_; }
+  const FairnessMetrics& last_validation_fairness() const { return last_validation_fairness_; }
   int evaluated_round() const { return evaluated_round_; }
 
  private:
@@ -264,6 +273,7 @@ class RunObserver : public RoundObserver {
   EvalResult last_validation_;
   PersonalizedResult last_personalized_;
   FairnessMetrics last_fairness_;
+  FairnessMetrics last_validation_fairness_;  // test_error is then the validation error
 };
 
 // Writes the checkpoint after every round (after the round's metrics row), atomically.
@@ -317,6 +327,10 @@ std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool vali
   }
   if (fairness) {
     header.insert(header.end(), {"test_error", "dp_violation", "eo_violation", "eopp_violation"});
+    if (validation) {
+      header.insert(header.end(),
+                    {"val_error", "val_dp_violation", "val_eo_violation", "val_eopp_violation"});
+    }
   }
   header.push_back("seconds");
   return header;
@@ -527,6 +541,10 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     if (ReportsFairness(experiment)) {
       report.final_fairness = EvaluateFairness(*experiment.model, output, experiment.data.test,
                                                AllRows(experiment.data.test));
+      if (!pooled_validation_rows.empty()) {
+        report.final_validation_fairness = EvaluateFairness(
+            *experiment.model, output, experiment.data.train, pooled_validation_rows);
+      }
     }
   } else {
     report.final_train = observer.last_train();
@@ -534,6 +552,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     report.final_validation = observer.last_validation();
     report.final_personalized = observer.last_personalized();
     report.final_fairness = observer.last_fairness();
+    report.final_validation_fairness = observer.last_validation_fairness();
   }
   report.reports_fairness = ReportsFairness(experiment);
   report.validation_records = static_cast<int>(pooled_validation_rows.size());
@@ -611,6 +630,13 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     summary["final"]["dp_violation"] = report.final_fairness.dp_violation;
     summary["final"]["eo_violation"] = report.final_fairness.eo_violation;
     summary["final"]["eopp_violation"] = report.final_fairness.eopp_violation;
+    if (report.validation_records > 0) {
+      const FairnessMetrics& v = report.final_validation_fairness;
+      summary["final"]["val_error"] = v.test_error;
+      summary["final"]["val_dp_violation"] = v.dp_violation;
+      summary["final"]["val_eo_violation"] = v.eo_violation;
+      summary["final"]["val_eopp_violation"] = v.eopp_violation;
+    }
     summary["fairness"] = {{"notion", config.algorithm.fairness.notion},
                            {"lambda", config.algorithm.fairness.lambda},
                            {"group_marginals",

@@ -54,6 +54,7 @@ struct RunReport {
   PersonalizedResult final_personalized;  // filled when algorithm.personalize_steps > 0
   bool reports_fairness = false;  // fairness algorithm on data with groups
   FairnessMetrics final_fairness; // test split, hard predictions; when reports_fairness
+  FairnessMetrics final_validation_fairness;  // the validation records; when both of the above
   double epsilon = 0.0;        // max over silos; +inf when not private
   double delta = 0.0;          // max over silos
   std::string shuffle_accountant;  // shuffle-model runs: the accountant behind epsilon (else empty)

@@ -76,8 +76,10 @@ namespace fs = std::filesystem;
 
 // The metrics of a sweep row after the axis values, in table order.
 constexpr const char* kMetricColumns[] = {
-    "rounds_completed", "test_accuracy", "test_loss",      "epsilon",      "test_error",
-    "dp_violation",     "eo_violation",  "eopp_violation", "val_accuracy", "val_loss"};
+    "rounds_completed", "test_accuracy", "test_loss",        "epsilon",
+    "test_error",       "dp_violation",  "eo_violation",     "eopp_violation",
+    "val_accuracy",     "val_loss",      "val_dp_violation", "val_eo_violation",
+    "val_eopp_violation"};
 constexpr int kFirstAveragedMetric = 1;  // rounds_completed is not averaged
 
 // One finished point: its metrics in kMetricColumns order; NaN = empty cell.
@@ -92,6 +94,7 @@ PointResult ResultOfReport(const RunReport& report) {
   result.done = true;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const FairnessMetrics& f = report.final_fairness;
+  const FairnessMetrics& v = report.final_validation_fairness;
   const bool fair = report.reports_fairness;
   const bool validated = report.validation_records > 0;
   const double values[] = {static_cast<double>(report.rounds_completed),
@@ -101,7 +104,10 @@ PointResult ResultOfReport(const RunReport& report) {
                            fair ? f.test_error : nan, fair ? f.dp_violation : nan,
                            fair ? f.eo_violation : nan, fair ? f.eopp_violation : nan,
                            validated ? report.final_validation.accuracy : nan,
-                           validated ? report.final_validation.loss : nan};
+                           validated ? report.final_validation.loss : nan,
+                           fair && validated ? v.dp_violation : nan,
+                           fair && validated ? v.eo_violation : nan,
+                           fair && validated ? v.eopp_violation : nan};
   std::copy(std::begin(values), std::end(values), result.metrics);
   return result;
 }
@@ -134,7 +140,10 @@ absl::StatusOr<PointResult> ResultOfSummary(const fs::path& path) {
                            number(final, "eo_violation", nan),
                            number(final, "eopp_violation", nan),
                            number(final, "val_accuracy", nan),
-                           number(final, "val_loss", nan)};
+                           number(final, "val_loss", nan),
+                           number(final, "val_dp_violation", nan),
+                           number(final, "val_eo_violation", nan),
+                           number(final, "val_eopp_violation", nan)};
   std::copy(std::begin(values), std::end(values), result.metrics);
   return result;
 }

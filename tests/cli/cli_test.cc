@@ -234,7 +234,8 @@ TEST_F(CliTest, SweepRunsTheGridAndWritesOneTable) {
   std::getline(table, line);
   EXPECT_EQ(line,
             "algorithm.lr,algorithm.rounds,rounds_completed,test_accuracy,test_loss,epsilon,"
-            "test_error,dp_violation,eo_violation,eopp_violation,val_accuracy,val_loss");
+            "test_error,dp_violation,eo_violation,eopp_violation,val_accuracy,val_loss,"
+            "val_dp_violation,val_eo_violation,val_eopp_violation");
   std::vector<std::string> prefixes;
   while (std::getline(table, line)) prefixes.push_back(line.substr(0, line.find(',', 4) + 2));
   EXPECT_EQ(prefixes, (std::vector<std::string>{"0.1,1,1", "0.1,2,2", "0.2,1,1", "0.2,2,2"}));

@@ -106,6 +106,48 @@ TEST(FairFermiRunTest, LambdaZeroIsMinibatchSgdAndLambdaLowersTheViolation) {
   EXPECT_DOUBLE_EQ(fair.final_fairness.test_error, 1.0 - fair.final_test.accuracy);
 }
 
+// With data.validation the fairness figures are reported on the validation records too: here
+// against a count by hand of the output model's hard predictions on those records (the same
+// held-out rows, from PrepareExperiment with the same seed).
+TEST(FairFermiRunTest, ValidationRecordsGetTheirOwnErrorAndViolation) {
+  const fs::path dir = FreshTempDir("fair_fermi_validation");
+  const fs::path csv = WriteSyntheticCsv(dir);
+  ExperimentConfig config = Config(csv, "fair_fermi", 2.0);
+  config.data.validation = 0.25;
+  const RunReport report = RunIt(config, dir / "run");
+  ASSERT_TRUE(report.reports_fairness);
+  ASSERT_GT(report.validation_records, 0);
+
+  absl::StatusOr<PreparedExperiment> prepared = PrepareExperiment(config);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  const Dataset& train = prepared->data.train;
+  Matrix proba;
+  prepared->model->PredictProba(report.final_parameters, train.x, &proba);
+  int errors = 0, records = 0, positive[2] = {0, 0}, in_group[2] = {0, 0};
+  for (const SiloShard& shard : prepared->shards) {
+    for (int row : shard.validation) {
+      const int predicted = proba(row, 1) > proba(row, 0) ? 1 : 0;
+      errors += predicted != train.y[row] ? 1 : 0;
+      ++records;
+      ++in_group[train.group[row]];
+      positive[train.group[row]] += predicted;
+    }
+  }
+  ASSERT_EQ(records, report.validation_records);
+  ASSERT_GT(in_group[0], 0);
+  ASSERT_GT(in_group[1], 0);
+  const double gap = std::abs(double(positive[0]) / in_group[0] - double(positive[1]) / in_group[1]);
+  const auto summary = nlohmann::json::parse(ReadFile(dir / "run" / "summary.json"));
+  EXPECT_NEAR(summary["final"]["val_error"].get<double>(), double(errors) / records, 1e-12);
+  EXPECT_NEAR(summary["final"]["val_dp_violation"].get<double>(), gap, 1e-12);
+  EXPECT_NE(summary["final"]["val_dp_violation"].get<double>(),
+            summary["final"]["dp_violation"].get<double>());  // not the test split's figure
+  EXPECT_EQ(FirstLine(dir / "run" / "metrics.csv"),
+            "round,train_loss,test_loss,test_accuracy,epsilon,epsilon_mean,replies,failures,"
+            "val_loss,val_accuracy,test_error,dp_violation,eo_violation,eopp_violation,"
+            "val_error,val_dp_violation,val_eo_violation,val_eopp_violation,seconds");
+}
+
 // By default a private run's group marginals are each silo's noisy counts (fairness.marginals
 // auto -> local): one count release plus one query per round in every ledger.
 TEST(FairFermiRunTest, PrivateVariantChargesItsCountAndOneQueryPerSiloPerRound) {
