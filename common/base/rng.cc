@@ -193,6 +193,15 @@ void Rng::FillNormal(std::span<double> out, double stddev) {
       for (size_t p = 0; p < pending; ++p) out[pending_at[p]] = stddev * draw(pending_bits[p]);
       pending = 0;
     };
+    // Notes the lanes of the block at `at` set in `outside` (their attempts in `bits`).
+    const auto note_outside = [&](unsigned outside, size_t at) {
+      for (; outside != 0; outside &= outside - 1) {
+        const int l = std::countr_zero(outside);
+        pending_at[pending] = at + static_cast<size_t>(l);
+        pending_bits[pending] = bits[l];
+        if (++pending == kPending) finish_pending();
+      }
+    };
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
     // The same lanes and arithmetic in AVX-512 registers, with the tables read by gathers (the
     // compiler's version of the loop below loads them one value at a time): bit for bit the same
@@ -221,16 +230,10 @@ void Rng::FillNormal(std::span<double> out, double stddev) {
         const __m512d x = _mm512_i64gather_pd(layer, z.x, 8);
         const __m512d ratio = _mm512_i64gather_pd(layer, z.ratio, 8);
         _mm512_storeu_pd(out.data() + i, _mm512_mul_pd(sigma, _mm512_mul_pd(u, x)));
-        unsigned outside = _mm512_cmp_pd_mask(_mm512_abs_pd(u), ratio, _CMP_GE_OQ);
+        const unsigned outside = _mm512_cmp_pd_mask(_mm512_abs_pd(u), ratio, _CMP_GE_OQ);
         if (outside != 0) {
           _mm512_store_si512(bits, b);
-          while (outside != 0) {
-            const int l = std::countr_zero(outside);
-            outside &= outside - 1;
-            pending_at[pending] = i + static_cast<size_t>(l);
-            pending_bits[pending] = bits[l];
-            if (++pending == kPending) finish_pending();
-          }
+          note_outside(outside, i);
         }
       }
     }
@@ -257,13 +260,7 @@ void Rng::FillNormal(std::span<double> out, double stddev) {
         block[l] = stddev * (u * z.x[layer]);
         outside |= static_cast<unsigned>(std::fabs(u) >= z.ratio[layer]) << l;
       }
-      while (outside != 0) {
-        const int l = std::countr_zero(outside);
-        outside &= outside - 1;
-        pending_at[pending] = i + static_cast<size_t>(l);
-        pending_bits[pending] = bits[l];
-        if (++pending == kPending) finish_pending();
-      }
+      note_outside(outside, i);
     }
     finish_pending();
   }
