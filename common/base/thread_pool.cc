@@ -18,7 +18,7 @@ inline void CpuRelax() {
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -31,12 +31,22 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
-void ThreadPool::RunIndices(const std::function<void(int)>& fn, int n) {
-  for (int i = next_index_.fetch_add(1, std::memory_order_relaxed); i < n;
-       i = next_index_.fetch_add(1, std::memory_order_relaxed)) {
+void ThreadPool::RunIndices(const std::function<void(int)>& fn, int n, int id) {
+  const auto run_if_unclaimed = [&](int i) {
+    std::atomic<uint8_t>& flag = claimed_[static_cast<size_t>(i)];
+    if (flag.load(std::memory_order_relaxed) != 0 ||
+        flag.exchange(1, std::memory_order_acq_rel) != 0) {
+      return;
+    }
     fn(i);
     finished_.fetch_add(1, std::memory_order_acq_rel);
-  }
+  };
+  const auto share_start = [&](int t) {
+    return static_cast<int>(static_cast<int64_t>(n) * t / num_threads_);
+  };
+  const int own_end = share_start(id + 1);
+  for (int i = share_start(id); i < own_end; ++i) run_if_unclaimed(i);
+  for (int i = 0; i < n; ++i) run_if_unclaimed(i);  // what the others have not started
 }
 
 void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {
@@ -51,12 +61,16 @@ void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
     job_size_ = n;
-    next_index_.store(0, std::memory_order_relaxed);
+    if (claimed_capacity_ < n) {
+      claimed_ = std::make_unique<std::atomic<uint8_t>[]>(static_cast<size_t>(n));
+      claimed_capacity_ = n;
+    }
+    for (int i = 0; i < n; ++i) claimed_[static_cast<size_t>(i)].store(0, std::memory_order_relaxed);
     finished_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   work_ready_.notify_all();
-  RunIndices(fn, n);  // the caller works too
+  RunIndices(fn, n, 0);  // the caller works too
   // Every index finished, and every worker that joined has left (it may not touch the counters
   // once the next call resets them): poll a while, then sleep.
   const auto done = [&] { return finished_.load(std::memory_order_acquire) == n; };
@@ -67,7 +81,7 @@ void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {
   job_ = nullptr;
 }
 
-void ThreadPool::WorkerLoop() {
+void ThreadPool::WorkerLoop(int id) {
   uint64_t seen_generation = 0;
   while (true) {
     // A new job: poll a while, then sleep until one is published.
@@ -90,7 +104,7 @@ void ThreadPool::WorkerLoop() {
       n = job_size_;
       ++in_job_;
     }
-    RunIndices(*fn, n);
+    RunIndices(*fn, n, id);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       --in_job_;

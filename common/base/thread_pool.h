@@ -4,15 +4,18 @@
 // until every index has run; it is safe to call from one thread at a time (calls are serialized
 // by the caller, the round loop). Work items must not throw. With num_threads <= 1 everything
 // runs inline on the caller's thread, which keeps single-threaded runs free of any scheduling.
-// Which thread runs which index is not fixed (indices are claimed one by one from a shared
-// counter), so results must not depend on it. Between calls a worker spins for a short while
-// before it sleeps, so that a round loop's back-to-back calls do not wait on thread wake-ups.
+// Each thread first runs its own contiguous share of the indices (the same share call after call
+// for the same n, so a round loop's silos stay on one core and their state in its caches), then
+// takes any index still unclaimed, so a slow or sleeping thread holds nobody up. Which thread runs
+// which index is therefore not fixed, and results must not depend on it. Between calls a worker
+// spins for a short while before it sleeps, so that back-to-back calls do not wait on wake-ups.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -32,9 +35,10 @@ class ThreadPool {
   void ParallelFor(int n, const std::function<void(int)>& fn);
 
  private:
-  void WorkerLoop();
-  // Claims and runs indices of the current job until none is left.
-  void RunIndices(const std::function<void(int)>& fn, int n);
+  // `id` in [1, num_threads); the caller is 0.
+  void WorkerLoop(int id);
+  // Runs the indices of the current job that thread `id` claims: its own share, then the rest.
+  void RunIndices(const std::function<void(int)>& fn, int n, int id);
 
   int num_threads_;
   std::vector<std::thread> workers_;
@@ -48,7 +52,8 @@ class ThreadPool {
   int job_size_ = 0;
   int in_job_ = 0;  // workers that joined the current job and have not left it
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> next_index_{0};
+  std::unique_ptr<std::atomic<uint8_t>[]> claimed_;  // one flag per index of the current job
+  int claimed_capacity_ = 0;
   std::atomic<int> finished_{0};
   bool stopping_ = false;
   std::atomic<bool> stopping_flag_{false};
