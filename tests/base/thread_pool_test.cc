@@ -65,6 +65,30 @@ TEST(ThreadPoolTest, TheWorkerTakesPartAndTheCallWaitsForEveryItem) {
   EXPECT_EQ(done.load(), 2);
 }
 
+// A thread stuck in one item does not hold up the rest of its share: index 2 (the start of the
+// worker's share of 4) waits, up to 10 s, until 0, 1 and 3 are done; index 3 is the worker's
+// too, so it gets done only if another thread takes it.
+TEST(ThreadPoolTest, AnotherThreadTakesOverTheShareOfAThreadThatIsStuck) {
+  ThreadPool pool(2);
+  std::atomic<int> others_done{0};
+  bool waited_out = false;
+  const auto start = std::chrono::steady_clock::now();
+  pool.ParallelFor(4, [&](int i) {
+    if (i != 2) {
+      others_done.fetch_add(1);
+      return;
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (others_done.load() < 3 && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::yield();
+    }
+    waited_out = others_done.load() < 3;
+  });
+  EXPECT_FALSE(waited_out);
+  EXPECT_EQ(others_done.load(), 3);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST(ThreadPoolTest, OneThreadRunsInlineInOrder) {
   ThreadPool pool(1);
   std::vector<int> order;
