@@ -127,15 +127,6 @@ inline void AddScaledRecord(const Matrix& x, const SparseRows* nz, int row, doub
   }
 }
 
-// The data's index of nonzeros when the kernels may use it for w: it exists and w is finite
-// (sparse_rows.h); nullptr means the dense rows.
-const SparseRows* UsableNonzeros(const Dataset& data, const Vector& w) {
-  if (data.nonzeros == nullptr || !w.allFinite()) return nullptr;
-  FEDSILO_CHECK(data.nonzeros->rows() == data.x.rows() && data.nonzeros->cols == data.x.cols(),
-                "the index of nonzeros does not match the feature matrix");
-  return data.nonzeros.get();
-}
-
 // z[i] = x_{rows[i]} . w_d + b for i < len, where w = [w_d, b]; from nz when not null.
 void BlockLogits(const Matrix& x, const SparseRows* nz, const int* rows, int len, const Vector& w,
                  BlockArray* z) {

@@ -253,18 +253,6 @@ void Gather(const Batch& batch, int start, int len, Matrix* xb) {
 
 }  // namespace
 
-const SparseRows* MlpModel::UsableNonzeros(const Batch& batch, const Vector& w) const {
-  const SparseRows* nz = batch.data->nonzeros.get();
-  if (nz == nullptr) return nullptr;
-  FEDSILO_CHECK(nz->rows() == batch.data->x.rows() && nz->cols == batch.data->x.cols(),
-                "the index of nonzeros does not match the feature matrix");
-  const Layer& first = layers_[0];
-  const ConstVecMap w1(w.data() + first.w_offset, first.b_offset + first.out - first.w_offset);
-  // A finite sum means no NaN or infinity (either would make it NaN or infinite); a sum that
-  // overflows only sends a finite W_1 to the dense path. One reduction, cheaper than allFinite().
-  return std::isfinite(w1.sum()) ? nz : nullptr;
-}
-
 void MlpModel::SparseFirstProduct(const Vector& w, const SparseRows& nz, const int* rows, int len,
                                   Workspace* ws) const {
   ws->EnsureLayers(layers_.size());
@@ -491,7 +479,9 @@ int MlpModel::GhostClippedSum(const Vector& w, const Batch& batch, const Matrix*
   const size_t L = layers_.size();
   thread_local Vector norm, delta_norm, in_norm, scale;
   int clipped = 0;
-  const SparseRows* nz = UsableNonzeros(batch, w);
+  const Layer& first = layers_[0];  // W_1 and b_1 multiply the features
+  const SparseRows* nz = UsableNonzeros(
+      *batch.data, w.segment(first.w_offset, first.b_offset + first.out - first.w_offset));
   for (int start = 0; start < n; start += kChunk) {
     const int len = std::min(kChunk, n - start);
     const int* rows = batch.rows.data() + start;

@@ -116,8 +116,6 @@ class MlpModel final : public Model {
   // rows[0, len) whose scale is not 0 (ws->delta[0] already scaled).
   void AddSparseFirstLayerSum(const SparseRows& nz, const int* rows, int len, const Vector& scale,
                               Workspace* ws, Eigen::Map<Matrix>* gW) const;
-  // The data's index of nonzeros when the first layer may use it: it exists and W_1 is finite.
-  const SparseRows* UsableNonzeros(const Batch& batch, const Vector& w) const;
   // Backward pass after Forward on rows [start, start + len) of the batch: output probabilities
   // and ws->delta[l - 1] = d loss_i / d z_l for every row i (not divided by the batch size).
   void Backward(const Vector& w, const Batch& batch, int start, Workspace* ws) const;

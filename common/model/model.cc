@@ -1,6 +1,7 @@
 #include "common/model/model.h"
 
-#include "common/base/check.h"
+#include <cmath>
+
 #include "common/base/check.h"
 #include "common/dp/clipping.h"
 
@@ -47,6 +48,13 @@ double Model::LossSumAndPredictions(const Vector& w, const Batch& batch,
 
 void Model::PerExampleProbabilityVjp(const Vector&, const Batch&, const Matrix&, Matrix*) const {
   FEDSILO_CHECK(false, "this model provides no probability vector-Jacobian product");
+}
+
+const SparseRows* UsableNonzeros(const Dataset& data, Eigen::Ref<const Vector> parameters) {
+  if (data.nonzeros == nullptr || !std::isfinite(parameters.sum())) return nullptr;
+  FEDSILO_CHECK(data.nonzeros->rows() == data.x.rows() && data.nonzeros->cols == data.x.cols(),
+                "the index of nonzeros does not match the feature matrix");
+  return data.nonzeros.get();
 }
 
 void CheckBatchArguments(const Model& model, int input_dim, const Vector& w, const Batch& batch) {

@@ -93,4 +93,11 @@ class Model {
 // index out of range, a label outside [0, model.num_classes()). For model implementations.
 void CheckBatchArguments(const Model& model, int input_dim, const Vector& w, const Batch& batch);
 
+// The data's index of nonzero features (common/data/sparse_rows.h) when it has one and the
+// parameters that multiply the features are finite; nullptr otherwise, and the kernel reads the
+// dense rows. Finite is decided by one reduction: a finite sum means no NaN or infinity, and a sum
+// that overflows only sends finite parameters to the dense path. Aborts when the index does not
+// match the feature matrix. For model implementations.
+const SparseRows* UsableNonzeros(const Dataset& data, Eigen::Ref<const Vector> parameters);
+
 }  // namespace fedsilo

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
+#include <string>
 
 #include "common/data/sparse_rows.h"
 #include "common/dp/clipping.h"
@@ -30,6 +32,32 @@ struct Case {
 
 class ClippedGradientSumTest : public ::testing::TestWithParam<Case> {};
 
+// The model's initial parameters plus N(0, scale^2) on each, so no record sits at a special point.
+Vector PerturbedParameters(const Model& model, uint64_t seed, double scale) {
+  Rng rng(seed);
+  Vector w = model.InitialParameters(rng);
+  for (Eigen::Index i = 0; i < w.size(); ++i) w[i] += scale * rng.Normal();
+  return w;
+}
+
+// ClippedGradientSum on `tested` against the other implementation of the same quantity: the
+// per-example gradients of `reference` (the same rows, dense), each clipped, then summed.
+void ExpectMatchesPerExampleThenClipping(const Model& model, const Vector& w,
+                                         const Batch& reference, const Batch& tested,
+                                         std::initializer_list<double> clips,
+                                         const std::string& what) {
+  Matrix per_example;
+  model.PerExampleGradients(w, reference, &per_example);
+  for (double clip : clips) {
+    Vector expected, fused;
+    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
+    EXPECT_EQ(model.ClippedGradientSum(w, tested, clip, &fused), expected_clipped)
+        << what << " clip " << clip;
+    EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
+        << what << " clip " << clip;
+  }
+}
+
 TEST_P(ClippedGradientSumTest, MatchesPerExampleGradientsThenClipping) {
   const Case c = GetParam();
   ModelConfig config;
@@ -38,21 +66,11 @@ TEST_P(ClippedGradientSumTest, MatchesPerExampleGradientsThenClipping) {
   const Dataset data = RandomDataset(150, 7, c.classes, 3);
   auto model = MakeModel(config, 7, c.classes);
   ASSERT_TRUE(model.ok()) << model.status();
-  Rng rng(4);
-  Vector w = (*model)->InitialParameters(rng);
-  for (Eigen::Index i = 0; i < w.size(); ++i) w[i] += 0.5 * rng.Normal();
+  const Vector w = PerturbedParameters(**model, 4, 0.5);
   std::vector<int> rows;
   for (int i = 0; i < 150; i += 2) rows.push_back(i);  // 75 rows: more than one block of 64
   const Batch batch{&data, rows};
-  for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
-    Matrix per_example;
-    (*model)->PerExampleGradients(w, batch, &per_example);
-    Vector expected, fused;
-    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
-    const int clipped = (*model)->ClippedGradientSum(w, batch, clip, &fused);
-    EXPECT_EQ(clipped, expected_clipped) << c.type << " clip " << clip;
-    EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm())) << c.type << " clip " << clip;
-  }
+  ExpectMatchesPerExampleThenClipping(**model, w, batch, batch, {1e-3, 0.3, 1.0, 1e6}, c.type);
   // Sanity: with a tiny bound every record is clipped, so the sum has norm <= n * clip.
   Vector fused;
   (*model)->ClippedGradientSum(w, batch, 1e-3, &fused);
@@ -91,23 +109,15 @@ TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsTh
   ASSERT_NE(indexed.nonzeros, nullptr);
   auto model = MakeModel(config, d, c.classes);
   ASSERT_TRUE(model.ok()) << model.status();
-  Rng rng(8);
-  Vector w = (*model)->InitialParameters(rng);
-  for (Eigen::Index i = 0; i < w.size(); ++i) w[i] += 0.5 * rng.Normal();
+  const Vector w = PerturbedParameters(**model, 8, 0.5);
   std::vector<int> rows;
   for (int i = 1; i < 300; i += 3) rows.push_back(i);  // 100 rows: more than one block of 64
   const Batch dense_batch{&dense, rows};
   const Batch indexed_batch{&indexed, rows};
+  ExpectMatchesPerExampleThenClipping(**model, w, dense_batch, indexed_batch,
+                                      {1e-3, 0.3, 1.0, 1e6}, c.type);
   Matrix per_example;
   (*model)->PerExampleGradients(w, dense_batch, &per_example);
-  for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
-    Vector expected, fused;
-    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
-    EXPECT_EQ((*model)->ClippedGradientSum(w, indexed_batch, clip, &fused), expected_clipped)
-        << c.type << " clip " << clip;
-    EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
-        << c.type << " clip " << clip;
-  }
   Vector expected_gradient = per_example.colwise().sum().transpose() / rows.size();
   Vector gradient;
   (*model)->Gradient(w, indexed_batch, &gradient);
@@ -139,20 +149,11 @@ TEST(SparseFirstLayerTest, AWideFirstLayerMatchesPerExampleGradientsThenClipping
   ASSERT_NE(data.nonzeros, nullptr);
   auto model = MakeModel(config, d, 3);
   ASSERT_TRUE(model.ok()) << model.status();
-  Rng rng(12);
-  Vector w = (*model)->InitialParameters(rng);
-  for (Eigen::Index i = 0; i < w.size(); ++i) w[i] += 0.2 * rng.Normal();
+  const Vector w = PerturbedParameters(**model, 12, 0.2);
   std::vector<int> rows;
   for (int i = 0; i < 200; i += 2) rows.push_back(i);
   const Batch batch{&data, rows};
-  Matrix per_example;
-  (*model)->PerExampleGradients(w, batch, &per_example);
-  for (double clip : {0.05, 1.0, 1e6}) {
-    Vector expected, fused;
-    const int expected_clipped = ClipAndSumRows(per_example, clip, &expected);
-    EXPECT_EQ((*model)->ClippedGradientSum(w, batch, clip, &fused), expected_clipped) << clip;
-    EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm())) << clip;
-  }
+  ExpectMatchesPerExampleThenClipping(**model, w, batch, batch, {0.05, 1.0, 1e6}, "wide mlp");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, ClippedGradientSumTest,
