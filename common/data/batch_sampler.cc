@@ -59,17 +59,18 @@ void SampleBatch(std::span<const int> pool, int batch, Sampling sampling, Rng& r
       const size_t wanted = static_cast<size_t>(batch);
       const size_t words = (n + 63) / 64;
       thread_local std::vector<uint64_t> chosen;  // a bitmap over the pool, all zero between calls
-      thread_local std::vector<size_t> picked;
+      thread_local std::vector<size_t> picked;  // the chosen positions, for a large pool only
       if (chosen.size() < words) chosen.resize(words, 0);
+      const bool small_pool = words <= 16 * wanted;  // then the bitmap is read in order
       picked.clear();
       for (size_t j = n - wanted; j < n; ++j) {
         const size_t t = static_cast<size_t>(rng.UniformInt(j + 1));
         const size_t r = ((chosen[t >> 6] >> (t & 63)) & 1) != 0 ? j : t;
         chosen[r >> 6] |= uint64_t{1} << (r & 63);
-        picked.push_back(r);
+        if (!small_pool) picked.push_back(r);
       }
       out->reserve(wanted);
-      if (words <= 16 * wanted) {  // a small pool: read the bitmap in order, clearing it
+      if (small_pool) {  // read the bitmap in order, clearing it
         for (size_t word = 0; word < words; ++word) {
           for (uint64_t bits = chosen[word]; bits != 0; bits &= bits - 1) {
             out->push_back(pool[word * 64 + static_cast<size_t>(std::countr_zero(bits))]);
