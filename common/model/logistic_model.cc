@@ -182,18 +182,34 @@ double LogisticModel::Loss(const Vector& w, const Batch& batch) const {
   CheckArgs(w, batch);
   const int m = batch.size();
   if (m == 0) return 0.0;
+  return LossSum(w, batch, nullptr) / m;
+}
+
+double LogisticModel::LossSumAndPredictions(const Vector& w, const Batch& batch,
+                                            std::vector<int>* predicted) const {
+  CheckArgs(w, batch);
+  predicted->resize(static_cast<size_t>(batch.size()));
+  return LossSum(w, batch, predicted->data());
+}
+
+double LogisticModel::LossSum(const Vector& w, const Batch& batch, int* predicted) const {
+  const int m = batch.size();
   const Matrix& x = batch.data->x;
   const auto& y = batch.data->y;
+  const SparseRows* nz = UsableNonzeros(*batch.data, w);
   double total = 0.0;
   BlockArray z;
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockLogits(x, nullptr, batch.rows.data() + start, len, w, &z);
+    BlockLogits(x, nz, batch.rows.data() + start, len, w, &z);
     for (int i = 0; i < len; ++i) {
       total += Softplus(y[batch.rows[start + i]] ? -z[i] : z[i]);  // -log p(y | x)
     }
+    if (predicted != nullptr) {  // PredictProba's argmax of [1 - p, p], class 0 on a tie
+      for (int i = 0; i < len; ++i) predicted[start + i] = Sigmoid(z[i]) > Sigmoid(-z[i]) ? 1 : 0;
+    }
   }
-  return total / m;
+  return total;
 }
 
 void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) const {

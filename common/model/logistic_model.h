@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/model/model.h"
@@ -37,8 +38,11 @@ class LogisticModel final : public Model {
 
   Vector InitialParameters(Rng& rng) const override;
   double Loss(const Vector& w, const Batch& batch) const override;
-  // Gradient and ClippedGradientSum read only a record's nonzero features when the data has an
-  // index of them and w is finite (sparse_rows.h); the other methods read the dense rows.
+  double LossSumAndPredictions(const Vector& w, const Batch& batch,
+                               std::vector<int>* predicted) const override;
+  // Loss, LossSumAndPredictions, Gradient and ClippedGradientSum read only a record's nonzero
+  // features when the data has an index of them and w is finite (sparse_rows.h); the other
+  // methods read the dense rows.
   void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
   bool reads_nonzeros() const override { return true; }
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
@@ -55,6 +59,8 @@ class LogisticModel final : public Model {
   LogisticModel(int input_dim, double init_scale) : dim_(input_dim), init_scale_(init_scale) {}
 
   void CheckArgs(const Vector& w, const Batch& batch) const;
+  // The sum of the batch's losses; sets predicted[i] (when not null) as PredictProba's argmax.
+  double LossSum(const Vector& w, const Batch& batch, int* predicted) const;
 
   const int dim_;
   const double init_scale_;

@@ -371,6 +371,7 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
                                      experiment.data.train.num_classes));
   if (experiment.model->reads_nonzeros()) {  // after the layout: x is final now
     experiment.data.train.nonzeros = IndexNonzeros(experiment.data.train.x);
+    experiment.data.test.nonzeros = IndexNonzeros(experiment.data.test.x);
   }
   if (experiment.algorithm.make_objective) {
     const std::vector<int> pooled = PooledRows(experiment.shards, &SiloShard::train);

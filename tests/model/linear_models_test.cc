@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/base/rng.h"
+#include "common/data/sparse_rows.h"
 #include "common/model/logistic_model.h"
 #include "common/model/softmax_model.h"
 #include "tests/model/model_test_util.h"
@@ -147,6 +149,45 @@ TEST(LogisticModelTest, ExtremeLogitsGiveExactLossesWithoutOverflow) {
   EXPECT_EQ(proba(0, 1), 1.0);
   EXPECT_EQ(proba(0, 0), 0.0);  // e^-1000 underflows to 0, never NaN
   EXPECT_EQ(proba(2, 0), 1.0);
+}
+
+// Loss and the one-pass evaluation against the closed form written out here (dense logits,
+// log(1 + e^{-+z}), class 1 iff z > 0), on mostly-zero rows with and without the data's index
+// of nonzeros (which both then read).
+TEST(LogisticModelTest, EvaluationMatchesTheClosedFormWithAndWithoutAnIndexOfNonzeros) {
+  Dataset data = MakeSyntheticDataset(300, kDim, 2, 21);
+  Rng rng(22);
+  for (Eigen::Index i = 0; i < data.x.rows(); ++i) {
+    for (Eigen::Index j = 0; j < data.x.cols(); ++j) {
+      const double u = rng.Uniform();
+      if (u < 0.25) data.x(i, j) = 1.0;  // one-hot-like
+      else if (u < 0.75) data.x(i, j) = 0.0;
+    }
+  }
+  const std::vector<int> rows = RandomRows(150, data.size(), 23);  // more than one block of 64
+  const Vector w = RandomVector(kDim + 1, 0.8, 24);
+  double expected_loss = 0.0;
+  std::vector<int> expected_predicted;
+  for (const int r : rows) {
+    const double z = data.x.row(r).dot(w.head(kDim)) + w[kDim];
+    ASSERT_GT(std::abs(z), 1e-9);  // no tie: the prediction is z's sign
+    expected_loss += std::log1p(std::exp(data.y[static_cast<size_t>(r)] == 1 ? -z : z));
+    expected_predicted.push_back(z > 0.0 ? 1 : 0);
+  }
+  auto model = std::move(LogisticModel::Create(kDim)).value();
+  Dataset indexed = data;
+  indexed.nonzeros = IndexNonzeros(indexed.x, /*max_density=*/0.6);
+  ASSERT_NE(indexed.nonzeros, nullptr);
+  for (const Dataset* d : {&data, &indexed}) {
+    const Batch batch{d, rows};
+    const char* what = d->nonzeros ? "indexed" : "dense";
+    std::vector<int> predicted;
+    EXPECT_NEAR(model->LossSumAndPredictions(w, batch, &predicted), expected_loss,
+                1e-12 * expected_loss)
+        << what;
+    EXPECT_EQ(predicted, expected_predicted) << what;
+    EXPECT_NEAR(model->Loss(w, batch), expected_loss / 150.0, 1e-12 * expected_loss) << what;
+  }
 }
 
 TEST(LogisticModelTest, ZeroParametersGiveLog2) {
