@@ -78,36 +78,10 @@ Rng::Rng(uint64_t seed) {
   }
 }
 
-uint64_t Rng::NextU64() {
-  const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-  const uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = Rotl(s_[3], 45);
-  return result;
-}
-
 double Rng::Uniform() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }
 
 double Rng::UniformOpen() {
   return (static_cast<double>(NextU64() >> 11) + 0.5) * 0x1.0p-53;
-}
-
-uint64_t Rng::UniformInt(uint64_t n) {
-  // Lemire, "Fast random integer generation in an interval" (2019).
-  __uint128_t m = static_cast<__uint128_t>(NextU64()) * n;
-  uint64_t low = static_cast<uint64_t>(m);
-  if (low < n) {
-    const uint64_t threshold = (0 - n) % n;
-    while (low < threshold) {
-      m = static_cast<__uint128_t>(NextU64()) * n;
-      low = static_cast<uint64_t>(m);
-    }
-  }
-  return static_cast<uint64_t>(m >> 64);
 }
 
 double Rng::Normal() {

@@ -27,13 +27,35 @@ class Rng {
  public:
   explicit Rng(uint64_t seed);
 
-  uint64_t NextU64();
+  uint64_t NextU64() {  // xoshiro256** (Blackman and Vigna); inline, so draws in a loop stay
+    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;  // in registers
+    const uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = Rotl(s_[3], 45);
+    return result;
+  }
   // Uniform double in [0, 1) with 53 random bits.
   double Uniform();
   // Uniform double in (0, 1): never returns 0, safe for log().
   double UniformOpen();
   // Uniform integer in [0, n), unbiased (Lemire's method). n must be > 0.
-  uint64_t UniformInt(uint64_t n);
+  uint64_t UniformInt(uint64_t n) {
+    // Lemire, "Fast random integer generation in an interval" (2019).
+    __uint128_t m = static_cast<__uint128_t>(NextU64()) * n;
+    uint64_t low = static_cast<uint64_t>(m);
+    if (low < n) {
+      const uint64_t threshold = (0 - n) % n;
+      while (low < threshold) {
+        m = static_cast<__uint128_t>(NextU64()) * n;
+        low = static_cast<uint64_t>(m);
+      }
+    }
+    return static_cast<uint64_t>(m >> 64);
+  }
   // Standard normal N(0, 1) (Marsaglia polar method; pairs are cached).
   double Normal();
   // Fills `out` with independent N(0, stddev^2) draws, by the ziggurat method (Marsaglia and
@@ -62,6 +84,8 @@ class Rng {
   }
 
  private:
+  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
   uint64_t s_[4];
   bool has_cached_normal_ = false;
   double cached_normal_ = 0.0;

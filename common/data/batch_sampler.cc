@@ -63,12 +63,14 @@ void SampleBatch(std::span<const int> pool, int batch, Sampling sampling, Rng& r
       if (chosen.size() < words) chosen.resize(words, 0);
       const bool small_pool = words <= 16 * wanted;  // then the bitmap is read in order
       picked.clear();
+      Rng local = rng;  // its state stays in registers: the bitmap's stores cannot alias it
       for (size_t j = n - wanted; j < n; ++j) {
-        const size_t t = static_cast<size_t>(rng.UniformInt(j + 1));
+        const size_t t = static_cast<size_t>(local.UniformInt(j + 1));
         const size_t r = ((chosen[t >> 6] >> (t & 63)) & 1) != 0 ? j : t;
         chosen[r >> 6] |= uint64_t{1} << (r & 63);
         if (!small_pool) picked.push_back(r);
       }
+      rng = local;
       out->reserve(wanted);
       if (small_pool) {  // read the bitmap in order, clearing it
         for (size_t word = 0; word < words; ++word) {
