@@ -19,7 +19,7 @@ absl::StatusOr<SiloUpdate> LocalSgdSiloProgram::Train(const SiloTask& task,
     if (prox_mu_ > 0.0) grad.noalias() += prox_mu_ * (w - global);
     w.noalias() -= lr_ * grad;
   }
-  return ModelDeltaUpdate(task, context, w);
+  return ModelDeltaUpdate(task, context, std::move(w));
 }
 
 FedAvgCoordinator::FedAvgCoordinator(Weighting weighting, ServerOptimizerOptions optimizer)

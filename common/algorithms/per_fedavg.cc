@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace fedsilo {
 
@@ -92,7 +93,7 @@ absl::StatusOr<SiloUpdate> PerFedAvgSiloProgram::Train(const SiloTask& task,
     }
     w.noalias() -= options_.beta * outer;
   }
-  return ModelDeltaUpdate(task, context, w);
+  return ModelDeltaUpdate(task, context, std::move(w));
 }
 
 }  // namespace fedsilo

@@ -1,6 +1,7 @@
 #include "common/algorithms/silo_program.h"
 
 #include <string>
+#include <utility>
 
 namespace fedsilo {
 
@@ -14,11 +15,12 @@ absl::Status CheckUpdateIsFinite(const SiloUpdate& update) {
 }
 
 absl::StatusOr<SiloUpdate> ModelDeltaUpdate(const SiloTask& task, const SiloContext& context,
-                                            const Vector& local) {
+                                            Vector local) {
   SiloUpdate update;
   update.round = task.round;
   update.silo_id = task.silo_id;
-  update.delta = local - *task.global;
+  local -= *task.global;
+  update.delta = std::move(local);
   update.weight = context.weight;
   FEDSILO_RETURN_IF_ERROR(CheckUpdateIsFinite(update));
   return update;

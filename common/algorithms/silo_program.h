@@ -32,6 +32,6 @@ absl::Status CheckUpdateIsFinite(const SiloUpdate& update);
 // The update of a silo whose local training moved the task's global model to `local`:
 // delta = local - global, the silo's weight, checked to be finite.
 absl::StatusOr<SiloUpdate> ModelDeltaUpdate(const SiloTask& task, const SiloContext& context,
-                                            const Vector& local);
+                                            Vector local);
 
 }  // namespace fedsilo

@@ -23,10 +23,9 @@ void PrivacyLedger::Record(const DpEvent& event) {
   Append(&unaccounted_, event);
 }
 
-std::vector<DpEvent> PrivacyLedger::TakeUnaccounted() {
-  std::vector<DpEvent> taken;
-  taken.swap(unaccounted_);
-  return taken;
+void PrivacyLedger::TakeUnaccounted(std::vector<DpEvent>* events) {
+  events->clear();
+  events->swap(unaccounted_);
 }
 
 int64_t PrivacyLedger::num_queries() const {

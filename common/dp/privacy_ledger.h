@@ -18,8 +18,10 @@ class PrivacyLedger {
   const std::vector<DpEvent>& events() const { return events_; }
   // Total number of noisy queries recorded.
   int64_t num_queries() const;
-  // The events recorded since the last call (merged likewise), for an incremental accountant.
-  std::vector<DpEvent> TakeUnaccounted();
+  // Sets *events to the events recorded since the last call (merged likewise), for an
+  // incremental accountant. The two vectors trade buffers, so a caller that passes the same one
+  // each time makes no allocation.
+  void TakeUnaccounted(std::vector<DpEvent>* events);
 
  private:
   std::vector<DpEvent> events_;

@@ -85,7 +85,7 @@ double SiloRuntime::spent_epsilon() const {
   if (shuffle_ledger_) return shuffle_ledger_->spent().epsilon;
   if (!plan.accountable) return std::numeric_limits<double>::quiet_NaN();
   if (ledger_.num_queries() == 0) return 0.0;
-  auto spent = EpsilonFromRdp(Orders(), spent_rdp_, plan.delta);
+  auto spent = EpsilonFromRdp(Orders(), SpentRdp(0), plan.delta);
   return spent.ok() ? spent->epsilon : std::numeric_limits<double>::infinity();
 }
 
@@ -128,32 +128,32 @@ absl::Status SiloRuntime::CanServeAnotherRound() const {
 
 absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
   const SiloPrivacyPlan& plan = options_.privacy;
-  const std::string who = "silo " + std::to_string(options_.silo_id) + " refuses round " +
-                          std::to_string(task.round) + ": ";
+  const auto who = [&] {  // built only for a refusal: this runs on every task
+    return "silo " + std::to_string(options_.silo_id) + " refuses round " +
+           std::to_string(task.round) + ": ";
+  };
   const int64_t after = gradient_queries_ + plan.queries_per_round;
   if (plan.budget_by_epsilon && only_plan_events_) {
     if (after > plan.max_queries) {
       return absl::ResourceExhaustedError(
-          absl::StrCat(who, "its privacy budget would be exceeded (epsilon ",
+          absl::StrCat(who(), "its privacy budget would be exceeded (epsilon ",
                        plan.target_epsilon, " at delta ", plan.delta, " allows ",
                        plan.max_queries, " noisy gradient queries",
                        plan.count_event ? " after its count release" : "", "; it has made ",
                        gradient_queries_, ")"));
     }
   } else if (plan.budget_by_epsilon) {
-    std::vector<double> trial = spent_rdp_;
-    for (size_t i = 0; i < trial.size(); ++i) {
-      trial[i] += static_cast<double>(plan.queries_per_round) * (*plan.query_rdp)[i];
-    }
-    FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder after, EpsilonFromRdp(Orders(), trial, plan.delta));
+    FEDSILO_ASSIGN_OR_RETURN(
+        EpsilonAndOrder after,
+        EpsilonFromRdp(Orders(), SpentRdp(plan.queries_per_round), plan.delta));
     if (after.epsilon > plan.target_epsilon * (1.0 + 1e-9)) {
       return absl::ResourceExhaustedError(
-          absl::StrCat(who, "its privacy budget would be exceeded (epsilon ", after.epsilon,
+          absl::StrCat(who(), "its privacy budget would be exceeded (epsilon ", after.epsilon,
                        " > budget ", plan.target_epsilon, " at delta ", plan.delta, ")"));
     }
   } else if (after > plan.planned_queries) {
     return absl::ResourceExhaustedError(
-        who + "it has made " + std::to_string(gradient_queries_) +
+        who() + "it has made " + std::to_string(gradient_queries_) +
         " noisy queries and its closed-form calibration covers " +
         std::to_string(plan.planned_queries));
   }
@@ -162,7 +162,8 @@ absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
 
 absl::Status SiloRuntime::AccountNewEvents() {
   const SiloPrivacyPlan& plan = options_.privacy;
-  const std::vector<DpEvent> events = ledger_.TakeUnaccounted();
+  ledger_.TakeUnaccounted(&new_events_);
+  const std::vector<DpEvent>& events = new_events_;
   for (const DpEvent& event : events) {
     if (NeighboursOf(event.subsampling) == Neighbours::kAddRemoveOne) {
       // A silo releases its size: an add/remove-one curve would understate what it spent.
@@ -186,7 +187,7 @@ absl::Status SiloRuntime::AccountNewEvents() {
     const std::vector<double>* curve = nullptr;
     std::vector<double> other;
     if (SameShape(event, plan.query_event)) {
-      curve = plan.query_rdp.get();
+      continue;  // counted in gradient_queries_ (SpentRdp)
     } else if (plan.count_event && plan.count_rdp && SameShape(event, *plan.count_event)) {
       curve = plan.count_rdp.get();
     } else {
@@ -200,6 +201,15 @@ absl::Status SiloRuntime::AccountNewEvents() {
   return absl::OkStatus();
 }
 
+std::vector<double> SiloRuntime::SpentRdp(int64_t more_queries) const {
+  std::vector<double> spent = spent_rdp_;
+  const double queries = static_cast<double>(gradient_queries_ + more_queries);
+  if (queries > 0.0) {
+    for (size_t i = 0; i < spent.size(); ++i) spent[i] += queries * (*options_.privacy.query_rdp)[i];
+  }
+  return spent;
+}
+
 absl::Status SiloRuntime::CheckCountBudget() const {
   const SiloPrivacyPlan& plan = options_.privacy;
   const std::string who =
@@ -208,7 +218,7 @@ absl::Status SiloRuntime::CheckCountBudget() const {
     return absl::FailedPreconditionError(
         who + "its privacy plan reserves no budget for it (privacy.calibration rdp plans one)");
   }
-  std::vector<double> trial = spent_rdp_;
+  std::vector<double> trial = SpentRdp(0);
   for (size_t i = 0; i < trial.size(); ++i) trial[i] += (*plan.count_rdp)[i];
   FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder after, EpsilonFromRdp(Orders(), trial, plan.delta));
   if (after.epsilon > plan.target_epsilon * (1.0 + 1e-9)) {

@@ -129,7 +129,13 @@ class SiloRuntime {
   std::unique_ptr<Model> own_model_;  // built by Setup()
   bool set_up_ = false;
   PrivacyLedger ledger_;
-  std::vector<double> spent_rdp_;  // per default RDP order
+  // The RDP spent per default order, with `more_queries` gradient queries beyond those made.
+  std::vector<double> SpentRdp(int64_t more_queries) const;
+
+  // Per default RDP order, the RDP of every event but the gradient queries, which are counted
+  // in gradient_queries_ and added by SpentRdp (count x curve: no sum of thousands of terms).
+  std::vector<double> spent_rdp_;
+  std::vector<DpEvent> new_events_;  // AccountNewEvents' buffer, kept between calls
   int64_t gradient_queries_ = 0;   // queries of plan.query_event's shape
   int64_t count_releases_ = 0;     // events of plan.count_event's shape
   // Every recorded event is plan.query_event or the plan's one count release, both of which
