@@ -79,7 +79,8 @@ constexpr const char* kMetricColumns[] = {
     "rounds_completed", "test_accuracy", "test_loss",        "epsilon",
     "test_error",       "dp_violation",  "eo_violation",     "eopp_violation",
     "val_accuracy",     "val_loss",      "val_dp_violation", "val_eo_violation",
-    "val_eopp_violation"};
+    "val_eopp_violation", "personalized_accuracy_mean", "personalized_accuracy_min",
+    "personalized_accuracy_p10", "personalized_accuracy_median"};
 constexpr int kFirstAveragedMetric = 1;  // rounds_completed is not averaged
 
 // One finished point: its metrics in kMetricColumns order; NaN = empty cell.
@@ -97,6 +98,8 @@ PointResult ResultOfReport(const RunReport& report) {
   const FairnessMetrics& v = report.final_validation_fairness;
   const bool fair = report.reports_fairness;
   const bool validated = report.validation_records > 0;
+  const PersonalizedResult& p = report.final_personalized;
+  const bool personalized = p.silos_evaluated > 0;
   const double values[] = {static_cast<double>(report.rounds_completed),
                            report.final_test.accuracy,
                            report.final_test.loss,
@@ -107,7 +110,12 @@ PointResult ResultOfReport(const RunReport& report) {
                            validated ? report.final_validation.loss : nan,
                            fair && validated ? v.dp_violation : nan,
                            fair && validated ? v.eo_violation : nan,
-                           fair && validated ? v.eopp_violation : nan};
+                           fair && validated ? v.eopp_violation : nan,
+                           personalized ? p.mean : nan,
+                           personalized ? p.min : nan,
+                           personalized ? p.p10 : nan,
+                           personalized ? p.median : nan};
+  static_assert(std::size(values) == std::size(kMetricColumns));
   std::copy(std::begin(values), std::end(values), result.metrics);
   return result;
 }
@@ -143,7 +151,12 @@ absl::StatusOr<PointResult> ResultOfSummary(const fs::path& path) {
                            number(final, "val_loss", nan),
                            number(final, "val_dp_violation", nan),
                            number(final, "val_eo_violation", nan),
-                           number(final, "val_eopp_violation", nan)};
+                           number(final, "val_eopp_violation", nan),
+                           number(final, "personalized_accuracy_mean", nan),
+                           number(final, "personalized_accuracy_min", nan),
+                           number(final, "personalized_accuracy_p10", nan),
+                           number(final, "personalized_accuracy_median", nan)};
+  static_assert(std::size(values) == std::size(kMetricColumns));
   std::copy(std::begin(values), std::end(values), result.metrics);
   return result;
 }

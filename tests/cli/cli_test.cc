@@ -222,6 +222,49 @@ TEST_F(CliTest, UnknownSubcommandAndOption) {
 
 // `fedsilo sweep`: one run per grid point, first axis slowest, one table; the swept values
 // reach the runs (a run's resolved config.yaml shows them).
+// The cells of a CSV line without quoted cells (a sweep table's).
+std::vector<std::string> SplitCsvLine(const std::string& line) {
+  std::vector<std::string> cells(1);
+  for (const char c : line) {
+    if (c == ',') {
+      cells.emplace_back();
+    } else {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+// A sweep of a personalized run carries the personalized accuracies of each point's summary,
+// both when it runs the point and when --resume reads the finished point back.
+TEST_F(CliTest, SweepTablesCarryThePersonalizedAccuracies) {
+  const std::string config =
+      Config(CsvConfig("", "  personalize_steps: 1\n  alpha: 0.1\n"));
+  const auto out = dir_ / "sweep";
+  const std::string command = "sweep " + config + " --set-list algorithm.lr=0.1,0.2 --out " +
+                              out.string();
+  for (const std::string& extra : {std::string(), std::string(" --resume")}) {
+    auto result = RunFedsilo(command + extra);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    std::istringstream table(testing::ReadFile(out / "sweep.csv"));
+    std::string header, line;
+    std::getline(table, header);
+    const auto columns = SplitCsvLine(header);
+    const auto mean_at = std::find(columns.begin(), columns.end(), "personalized_accuracy_mean");
+    ASSERT_NE(mean_at, columns.end()) << header;
+    for (int point = 0; point < 2; ++point) {
+      ASSERT_TRUE(std::getline(table, line)) << extra;
+      const std::string cell = SplitCsvLine(line)[static_cast<size_t>(mean_at - columns.begin())];
+      const auto summary = nlohmann::json::parse(
+          testing::ReadFile(out / ("point_" + std::to_string(point)) / "summary.json"));
+      ASSERT_FALSE(cell.empty()) << extra;
+      EXPECT_NEAR(std::stod(cell), summary["final"]["personalized_accuracy_mean"].get<double>(),
+                  1e-9)  // the table's 10 significant digits
+          << extra;
+    }
+  }
+}
+
 TEST_F(CliTest, SweepRunsTheGridAndWritesOneTable) {
   const std::string config = Config(CsvConfig());
   const auto out = dir_ / "sweep";
@@ -235,7 +278,8 @@ TEST_F(CliTest, SweepRunsTheGridAndWritesOneTable) {
   EXPECT_EQ(line,
             "algorithm.lr,algorithm.rounds,rounds_completed,test_accuracy,test_loss,epsilon,"
             "test_error,dp_violation,eo_violation,eopp_violation,val_accuracy,val_loss,"
-            "val_dp_violation,val_eo_violation,val_eopp_violation");
+            "val_dp_violation,val_eo_violation,val_eopp_violation,personalized_accuracy_mean,"
+            "personalized_accuracy_min,personalized_accuracy_p10,personalized_accuracy_median");
   std::vector<std::string> prefixes;
   while (std::getline(table, line)) prefixes.push_back(line.substr(0, line.find(',', 4) + 2));
   EXPECT_EQ(prefixes, (std::vector<std::string>{"0.1,1,1", "0.1,2,2", "0.2,1,1", "0.2,2,2"}));
