@@ -736,11 +736,15 @@ TEST(ConfigDocsTest, AnnotatedExampleParses) {
 }
 
 TEST(ConfigDocsTest, ShippedConfigsParse) {
-  const fs::path dir = fs::path(FEDSILO_SOURCE_DIR) / "simulations/configs";
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".yaml") continue;
-    absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(entry.path().string(), {});
-    EXPECT_TRUE(config.ok()) << config.status();
+  for (const char* folder : {"simulations/configs", "simulations/reproduce"}) {
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator(fs::path(FEDSILO_SOURCE_DIR) / folder)) {
+      if (entry.path().extension() != ".yaml") continue;
+      absl::StatusOr<ExperimentConfig> config = LoadExperimentConfig(entry.path().string(), {});
+      EXPECT_TRUE(config.ok()) << config.status();
+      ++count;
+    }
+    EXPECT_GE(count, 2) << folder;  // the folder was found and read
   }
 }
 
