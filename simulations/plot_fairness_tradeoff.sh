@@ -102,12 +102,14 @@ for table in "$@"; do
 done
 [ -s "$work/points.tsv" ] || die "no row of the tables has values in $x_column and $y_column"
 
-# Curves in increasing epsilon (inf last: sort -g knows inf), points in increasing swept value.
-sort -t "$(printf '\t')" -k1,1g -k2,2g "$work/points.tsv" >"$work/sorted.tsv"
+# Curves in increasing epsilon (inf last: sort -g knows inf; curves whose names start with the
+# same number, e.g. "1" and "1 (published)", kept apart by the name), points in increasing swept
+# value.
+sort -t "$(printf '\t')" -k1,1g -k1,1 -k2,2g "$work/points.tsv" >"$work/sorted.tsv"
 curves=()
 while IFS= read -r curve; do curves+=("$curve"); done < <(cut -f1 "$work/sorted.tsv" | uniq)
 if [ -s "$work/axes.txt" ]; then
-  title="$title (points labelled by $(sort -u "$work/axes.txt" | paste -sd '/' -))"
+  title="$title\\n(points labelled by $(tr ' ' '\n' <"$work/axes.txt" | awk 'NF && !seen[$0]++' | paste -sd ' ' -))"
 fi
 plot=""
 for i in "${!curves[@]}"; do

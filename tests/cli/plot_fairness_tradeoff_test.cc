@@ -87,3 +87,65 @@ TEST(PlotFairnessTradeoffTest, WritesAPngFromRealSweepTables) {
 
 }  // namespace
 }  // namespace fedsilo
+
+namespace fedsilo {
+namespace {
+
+// Curves whose names start with the same number ("1" and "1 (published)") stay two curves even
+// when their rows interleave in the numeric sort.
+TEST(PlotFairnessTradeoffTest, CurvesSharingALeadingNumberStayApart) {
+  const fs::path dir = testing::FreshTempDir("plot_tradeoff_curves");
+  testing::WriteFile(dir / "ours.csv",
+                     "privacy.epsilon,fairness.lambda,rounds_completed,epsilon,test_error,"
+                     "dp_violation\n1,0,5,1,0.16,0.20\n1,1,5,1,0.18,0.05\n");
+  testing::WriteFile(dir / "published.csv",
+                     "privacy.epsilon,fairness.lambda,rounds_completed,epsilon,test_error,"
+                     "dp_violation\n1 (published),0,1,1,0.159,0.202\n"
+                     "1 (published),1,1,1,0.187,0.010\n");
+  const auto result = testing::RunShell(
+      "bash simulations/plot_fairness_tradeoff.sh -o " + (dir / "out.png").string() + " " +
+      (dir / "ours.csv").string() + " " + (dir / "published.csv").string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("(2 curves;"), std::string::npos) << result.output;
+}
+
+// simulations/reproduce/fairness_front.py on a hand-written sweep: per epsilon, the groups (all
+// axes but seed) on the validation Pareto front of (error, violation) are kept, whatever their
+// test numbers, and their test means and sample stds are reported.
+TEST(FairnessFrontTest, KeepsTheValidationParetoFrontAndReportsItsTestNumbers) {
+  const fs::path dir = testing::FreshTempDir("fairness_front");
+  // eps 1: lambda 0 (val error 0.10, violation 0.20) and lambda 4 (0.15, 0.05) are on the front;
+  // lambda 1 (0.12, 0.25) is dominated by lambda 0 although its test numbers are the best.
+  // eps 2: one group, kept.
+  testing::WriteFile(dir / "dp" / "sweep.csv",
+                     "privacy.epsilon,fairness.lambda,seed,rounds_completed,epsilon,test_error,"
+                     "dp_violation,val_accuracy,val_dp_violation\n"
+                     "1,0,1,5,1,0.16,0.22,0.90,0.20\n"
+                     "1,0,2,5,1,0.18,0.18,0.90,0.20\n"
+                     "1,1,1,5,1,0.10,0.01,0.88,0.25\n"
+                     "1,1,2,5,1,0.10,0.01,0.88,0.25\n"
+                     "1,4,1,5,1,0.19,0.06,0.85,0.04\n"
+                     "1,4,2,5,1,0.19,0.04,0.85,0.06\n"
+                     "2,0,1,5,2,0.15,0.20,0.91,0.19\n");
+  const auto result = testing::RunShell("python3 simulations/reproduce/fairness_front.py --chosen " +
+                                        (dir / "chosen").string() + " " + (dir / "dp").string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  // lambda 0: test errors 0.16, 0.18 -> 0.17 ± 0.0141; violations 0.22, 0.18 -> 0.20 ± 0.0283.
+  EXPECT_NE(result.output.find("| dp | 1 | fairness.lambda=0 | 2 | 0.1000 | 0.2000 | "
+                               "0.1700 ± 0.0141 | 0.2000 ± 0.0283 |"),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("| dp | 1 | fairness.lambda=4 | 2 | 0.1500 | 0.0500 | "
+                               "0.1900 ± 0.0000 | 0.0500 ± 0.0141 |"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("fairness.lambda=1 "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("| dp | 2 | fairness.lambda=0 | 1 |"), std::string::npos)
+      << result.output;
+  const std::string chosen = testing::ReadFile(dir / "chosen" / "dp.csv");
+  EXPECT_EQ(chosen.find("1,1,1,"), std::string::npos) << chosen;  // the dominated group's rows
+  EXPECT_NE(chosen.find("1,4,2,5,1,0.19,0.04,0.85,0.06\n"), std::string::npos) << chosen;
+}
+
+}  // namespace
+}  // namespace fedsilo
