@@ -20,13 +20,11 @@ bin=${FEDSILO:-./build/fedsilo}
 jobs=${JOBS:-2}
 lambdas=0,0.25,0.5,1,2,4,8,16,32
 
+source simulations/reproduce/sweep_helpers.sh
 sweep() {  # OUT_SUBDIR CONFIG, then sweep arguments
   local dir=$out/$1 config=$2
   shift 2
-  local resume=()
-  [[ -f $dir/sweep_points.txt ]] && resume=(--resume)
-  "$bin" sweep "$config" --out "$dir" --jobs "$jobs" --quiet "${resume[@]}" \
-    --set data.validation=0.1 --set-list fairness.lambda=$lambdas \
+  run_sweep "$dir" "$config" --set data.validation=0.1 --set-list fairness.lambda=$lambdas \
     --set-list algorithm.average_last=0,200 --set-list seed="$seeds" "$@"
 }
 sweep private simulations/configs/fermi/adult_fermi_dp.yaml \

@@ -19,13 +19,11 @@ jobs=${JOBS:-2}
 config=simulations/reproduce/lowy_razaviyayn_mnist.yaml
 lrs=0.25,0.5,1,2,4,8,16
 
+source simulations/reproduce/sweep_helpers.sh
 sweep() {  # OUT_SUBDIR, then sweep arguments
   local dir=$out/$1
   shift
-  local resume=()
-  [[ -f $dir/sweep_points.txt ]] && resume=(--resume)
-  "$bin" sweep "$config" --out "$dir" --jobs "$jobs" --quiet "${resume[@]}" \
-    --set-list algorithm.lr=$lrs --set-list seed="$seeds" "$@"
+  run_sweep "$dir" "$config" --set-list algorithm.lr=$lrs --set-list seed="$seeds" "$@"
 }
 sweep isrl_dp_minibatch_sgd --set algorithm.name=isrl_dp_minibatch_sgd \
   --set-list privacy.epsilon=0.75,1.5,3,6,12,18

@@ -19,13 +19,12 @@ bin=${FEDSILO:-./build/fedsilo}
 jobs=${JOBS:-2}
 config=simulations/reproduce/per_fedavg_mnist.yaml
 
+source simulations/reproduce/sweep_helpers.sh
 sweep() {  # OUT_SUBDIR, then sweep arguments
   local dir=$out/$1
   shift
-  local resume=()
-  [[ -f $dir/sweep_points.txt ]] && resume=(--resume)
-  "$bin" sweep "$config" --out "$dir" --jobs "$jobs" --quiet "${resume[@]}" \
-    --set algorithm.rounds="$rounds" --set output.eval_every=$((rounds / 10 > 0 ? rounds / 10 : 1)) \
+  run_sweep "$dir" "$config" --set algorithm.rounds="$rounds" \
+    --set output.eval_every=$((rounds / 10 > 0 ? rounds / 10 : 1)) \
     --set-list algorithm.local_steps=4,10 --set-list algorithm.alpha=0.001,0.01 \
     --set-list seed="$seeds" "$@"
 }
