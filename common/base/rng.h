@@ -27,8 +27,10 @@ class Rng {
  public:
   explicit Rng(uint64_t seed);
 
-  uint64_t NextU64() {  // xoshiro256** (Blackman and Vigna); inline, so draws in a loop stay
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;  // in registers
+  // xoshiro256** (Blackman and Vigna). This and UniformInt are inline, so a loop of draws keeps
+  // the state in registers.
+  uint64_t NextU64() {
+    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
     const uint64_t t = s_[1] << 17;
     s_[2] ^= s_[0];
     s_[3] ^= s_[1];

@@ -205,7 +205,8 @@ std::vector<double> SiloRuntime::SpentRdp(int64_t more_queries) const {
   std::vector<double> spent = spent_rdp_;
   const double queries = static_cast<double>(gradient_queries_ + more_queries);
   if (queries > 0.0) {
-    for (size_t i = 0; i < spent.size(); ++i) spent[i] += queries * (*options_.privacy.query_rdp)[i];
+    const std::vector<double>& per_query = *options_.privacy.query_rdp;
+    for (size_t i = 0; i < spent.size(); ++i) spent[i] += queries * per_query[i];
   }
   return spent;
 }

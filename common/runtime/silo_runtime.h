@@ -124,14 +124,13 @@ class SiloRuntime {
   absl::Status CheckBudget(const SiloTask& task) const;
   absl::Status CheckCountBudget() const;
   absl::Status AccountNewEvents();
+  // The RDP spent per default order, with `more_queries` gradient queries beyond those made.
+  std::vector<double> SpentRdp(int64_t more_queries) const;
 
   SiloRuntimeOptions options_;
   std::unique_ptr<Model> own_model_;  // built by Setup()
   bool set_up_ = false;
   PrivacyLedger ledger_;
-  // The RDP spent per default order, with `more_queries` gradient queries beyond those made.
-  std::vector<double> SpentRdp(int64_t more_queries) const;
-
   // Per default RDP order, the RDP of every event but the gradient queries, which are counted
   // in gradient_queries_ and added by SpentRdp (count x curve: no sum of thousands of terms).
   std::vector<double> spent_rdp_;
