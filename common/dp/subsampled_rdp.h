@@ -13,6 +13,12 @@
 // the value at 2 (RDP is non-decreasing in the order). For the Gaussian,
 // rdp.h's SampledWithoutReplacementGaussianRdp uses the tighter Theorem 27 of the same paper;
 // this bound is for mechanisms where only the curve is known.
+// A limit to know: with eps(inf) = inf the terms j >= 3 do not vanish as the noise grows, so the
+// bound keeps a floor of 1 / (alpha - 1) log(1 + 2 sum_{j >= 3} q^j C(alpha, j)) at every order
+// (0.0044 at alpha = 10 for q = 0.053). 100 such rounds then cost about epsilon 1.35 at delta
+// 1e-5 however large the noise, until the noise is so large that the order-2 value alone (which
+// has no floor) bounds the KL divergence below delta^2. Sound, but too loose for a small epsilon
+// over many rounds.
 //
 // base_rdp(j) must return eps(j) for every integer 2 <= j <= the largest finite order asked
 // (at most kMaxSubsampledOrder); it may return +inf. Pure; thread-safe if base_rdp is.

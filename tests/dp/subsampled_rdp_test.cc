@@ -43,6 +43,16 @@ TEST(SampledWithoutReplacementRdpTest, MatchesTheTheoremWorkedByHand) {
   EXPECT_NEAR((*small)[0], std::log1p(0.01 * 4.0 * std::expm1(0.1)), 1e-12);
 }
 
+// The floor the header warns of: a base mechanism with eps(j) = 0 at every finite order (but
+// eps(inf) = inf) keeps eps'(3) = log(1 + 2 q^3) / 2, while eps'(2) = log(1 + q^2 * 4 (e^0 - 1))
+// = 0.
+TEST(SampledWithoutReplacementRdpTest, KeepsAFloorAsTheNoiseGrows) {
+  auto rdp = SampledWithoutReplacementRdp(0.1, Linear(0.0), std::vector<double>{2.0, 3.0});
+  ASSERT_TRUE(rdp.ok());
+  EXPECT_EQ((*rdp)[0], 0.0);
+  EXPECT_NEAR((*rdp)[1], std::log1p(2.0 * 0.001) / 2.0, 1e-15);
+}
+
 TEST(SampledWithoutReplacementRdpTest, NeverBelowTheGaussianSpecificBoundAndCloseToIt) {
   // A Gaussian of noise multiplier z in the without-replacement convention (sensitivity 2 clip,
   // std_sum = 2 z clip): eps(j) = j / (2 z^2).

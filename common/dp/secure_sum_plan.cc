@@ -1,0 +1,58 @@
+#include "common/dp/secure_sum_plan.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/dp/conditional_rounding.h"
+
+namespace fedsilo {
+
+absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
+                                            std::span<const double> orders) {
+  const auto invalid = [](const std::string& what) {
+    return absl::InvalidArgumentError("secure sum plan: " + what);
+  };
+  if (!(setting.clip > 0.0) || !std::isfinite(setting.clip)) {
+    return invalid(absl::StrCat("the clip must be finite and > 0, got ", setting.clip));
+  }
+  if (!(setting.headroom >= 1.0) || !std::isfinite(setting.headroom)) {
+    return invalid(absl::StrCat("the headroom must be finite and >= 1, got ", setting.headroom));
+  }
+  if (setting.dimension < 1 || setting.batch < 1 || setting.rounds < 1) {
+    return invalid(absl::StrCat("dimension, batch and rounds must be >= 1, got ",
+                                setting.dimension, ", ", setting.batch, ", ", setting.rounds));
+  }
+  if (setting.batch > setting.records) {
+    return invalid(absl::StrCat("a batch of ", setting.batch, " needs at least as many records, got ",
+                                setting.records));
+  }
+  if (setting.min_honest_silos < 1 || setting.min_honest_silos > setting.max_silos) {
+    return invalid(absl::StrCat("the fewest honest silos must be in [1, ", setting.max_silos,
+                                "], got ", setting.min_honest_silos));
+  }
+  SecureSumPlan plan;
+  const double d = static_cast<double>(setting.dimension);
+  plan.params.scale = setting.headroom * std::sqrt(d) / setting.clip;
+  plan.params.shares = setting.shares;
+  FEDSILO_ASSIGN_OR_RETURN(plan.params.record_bound,
+                           RoundingNormBound(plan.params.scale * setting.clip, setting.dimension,
+                                             std::exp(-0.5)));
+  FEDSILO_ASSIGN_OR_RETURN(plan.sensitivity,
+                           RecordReplaceSensitivity(plan.params.record_bound, setting.dimension));
+  const double q =
+      static_cast<double>(setting.batch) / static_cast<double>(setting.records);
+  FEDSILO_ASSIGN_OR_RETURN(plan.total_variance,
+                           CalibrateSkellamVariance(setting.epsilon, setting.delta,
+                                                    plan.sensitivity, q, setting.rounds, orders));
+  plan.share_variance = plan.total_variance / static_cast<double>(setting.min_honest_silos);
+  FEDSILO_ASSIGN_OR_RETURN(
+      plan.range,
+      SumRange(setting.max_silos * setting.batch, plan.params.record_bound,
+               plan.share_variance * static_cast<double>(setting.max_silos), setting.dimension,
+               setting.rounds, setting.wrap_probability));
+  FEDSILO_ASSIGN_OR_RETURN(plan.params.bits, ModulusBitsFor(plan.range));
+  plan.noise_std = std::sqrt(plan.total_variance) / plan.params.scale;
+  return plan;
+}
+
+}  // namespace fedsilo

@@ -1,0 +1,60 @@
+// How a silo sets up the secure-sum protocol with distributed Skellam noise (issue 15), from its
+// privacy settings and public values: the scale, the rounding bound, the noise (total, and this
+// silo's share), the modulus and what the round's sum can reach. The pieces are in
+// conditional_rounding.h, skellam_calibration.h and secure_sum_codec.h; this only chains them.
+//
+//   scale      s = headroom * sqrt(d) / clip: a clipped record becomes an integer vector of norm
+//              up to headroom * sqrt(d), against a rounding error of at most sqrt(d) (so
+//              rounding inflates the norm bound by about 1 / headroom)
+//   bound      B = RoundingNormBound(s clip, d, beta), beta = e^-1/2 (Kairouz, Liu, Steinke's
+//              choice: each rounding draw succeeds with probability >= 0.39)
+//   noise      the smallest total Skellam variance that keeps `rounds` rounds of the silo's
+//              batch (q = batch / n_i, without replacement) within (epsilon, delta), for the
+//              replace-one sensitivities of its sum (L2 = 2B); the silo adds
+//              total / min_honest_silos, so however many of the round's silos drop out, down to
+//              min_honest_silos that reply (network.min_replies), the sum carries at least the
+//              total: never under-noised
+//   range      all `max_silos` silos replying with `batch` records each and their noise shares,
+//              except with probability wrap_probability over the run; bits hold 4 times it.
+// Errors: InvalidArgument naming the setting for values out of range (clip, headroom, epsilon,
+// delta, counts, batch > n_i, min_honest_silos > max_silos), and whatever the pieces refuse
+// (e.g. a sum that needs more than 62 bits).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "common/base/status.h"
+#include "common/dp/secure_sum_codec.h"
+#include "common/dp/skellam_calibration.h"
+
+namespace fedsilo {
+
+struct SecureSumSetting {
+  double clip = 1.0;             // per-record L2 clip
+  int64_t dimension = 0;         // gradient length d
+  int64_t batch = 0;             // records a silo sums a round (without replacement)
+  int64_t records = 0;           // the silo's n_i (public)
+  int64_t rounds = 0;            // rounds the silo budgets for
+  double epsilon = 1.0;
+  double delta = 1e-5;
+  int64_t min_honest_silos = 1;  // the fewest silos whose replies a round accepts
+  int64_t max_silos = 1;         // the most silos a round can sum
+  int shares = 2;
+  double headroom = 64.0;
+  double wrap_probability = 1e-9;
+};
+
+struct SecureSumPlan {
+  SecureSumParams params;          // scale, record bound, bits, shares
+  SkellamSensitivity sensitivity;  // of one silo's sum, integer units
+  double total_variance = 0.0;     // the Skellam variance a round's sum carries at least
+  double share_variance = 0.0;     // what this silo adds
+  double range = 0.0;              // the decoded sum's coordinates stay within +-range
+  double noise_std = 0.0;          // sqrt(total_variance) / scale: real units, on the sum
+};
+
+absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
+                                            std::span<const double> orders);
+
+}  // namespace fedsilo

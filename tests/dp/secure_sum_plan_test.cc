@@ -1,0 +1,86 @@
+// The secure-sum plan against independent values: without subsampling and with much noise the
+// Skellam mechanism is the Gaussian one plus an O(1 / variance) term, so its calibrated standard
+// deviation must land within 2% of the Gaussian mechanism's (calibrated by the RDP accountant's
+// own code, common/dp/calibration.h) for the same sensitivity; the other fields follow their
+// formulas; dropouts never leave the sum under-noised; bad settings are named.
+#include "common/dp/secure_sum_plan.h"
+
+#include <cmath>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/dp/calibration.h"
+#include "common/dp/conditional_rounding.h"
+#include "common/dp/rdp.h"
+
+namespace fedsilo {
+namespace {
+
+SecureSumSetting MnistLike() {
+  SecureSumSetting s;
+  s.clip = 3.0;
+  s.dimension = 51;    // PCA-50 logistic
+  s.batch = 32;
+  s.records = 600;
+  s.rounds = 100;
+  s.epsilon = 0.5;
+  s.delta = 1e-5;
+  s.min_honest_silos = 80;
+  s.max_silos = 100;
+  s.shares = 3;
+  return s;
+}
+
+TEST(SecureSumPlanTest, WithoutSamplingTheNoiseIsTheGaussianMechanismsToTwoPercent) {
+  SecureSumSetting setting = MnistLike();
+  setting.batch = setting.records;  // q = 1
+  const std::vector<double> orders = DefaultRdpOrders();
+  auto plan = PlanSecureSum(setting, orders);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  // The Gaussian mechanism on a sum of L2 sensitivity 2B, 100 times, at (0.5, 1e-5).
+  const std::vector<DpEventShape> steps = {{Subsampling::kNone, 1.0, setting.rounds}};
+  auto z = CalibrateNoiseMultiplier(0.5, 1e-5, steps);
+  ASSERT_TRUE(z.ok()) << z.status();
+  const double gaussian_std = *z * plan->sensitivity.l2;
+  const double skellam_std = std::sqrt(plan->total_variance);
+  EXPECT_GE(skellam_std, gaussian_std * 0.999);  // never less noise than the Gaussian needs
+  EXPECT_LE(skellam_std, gaussian_std * 1.02);
+}
+
+TEST(SecureSumPlanTest, FieldsFollowTheirFormulasAndDropoutsLeaveEnoughNoise) {
+  const SecureSumSetting setting = MnistLike();
+  auto plan = PlanSecureSum(setting, DefaultRdpOrders());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_DOUBLE_EQ(plan->params.scale, 64.0 * std::sqrt(51.0) / 3.0);
+  EXPECT_DOUBLE_EQ(plan->params.record_bound,
+                   *RoundingNormBound(64.0 * std::sqrt(51.0), 51, std::exp(-0.5)));
+  EXPECT_DOUBLE_EQ(plan->sensitivity.l2, 2.0 * plan->params.record_bound);
+  // 80 honest silos of the 100 suffice: each adds a 1/80 share, so 80 replies carry the total.
+  EXPECT_DOUBLE_EQ(plan->share_variance * 80.0, plan->total_variance);
+  EXPECT_DOUBLE_EQ(plan->noise_std, std::sqrt(plan->total_variance) / plan->params.scale);
+  // The range holds 100 silos of 32 records and 100 shares; the bits hold 4 times it.
+  EXPECT_GT(plan->range, 3200.0 * plan->params.record_bound);
+  EXPECT_LT(4.0 * plan->range, std::ldexp(1.0, plan->params.bits - 1));
+  EXPECT_GE(4.0 * plan->range, std::ldexp(1.0, plan->params.bits - 2));
+  EXPECT_EQ(plan->params.shares, 3);
+}
+
+TEST(SecureSumPlanTest, NamesBadSettings) {
+  const std::vector<double> orders = DefaultRdpOrders();
+  SecureSumSetting s = MnistLike();
+  s.min_honest_silos = 101;
+  EXPECT_FALSE(PlanSecureSum(s, orders).ok());
+  s = MnistLike();
+  s.batch = 601;
+  EXPECT_FALSE(PlanSecureSum(s, orders).ok());
+  s = MnistLike();
+  s.clip = 0.0;
+  EXPECT_FALSE(PlanSecureSum(s, orders).ok());
+  s = MnistLike();
+  s.headroom = 0.5;
+  EXPECT_FALSE(PlanSecureSum(s, orders).ok());
+}
+
+}  // namespace
+}  // namespace fedsilo
