@@ -16,16 +16,10 @@ Standard library only.
 """
 import argparse
 import csv
-import math
 import os
 import sys
 
-
-def mean_std(values):
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("nan")
-    return mean, std
+from select_on_validation import mean_std  # the same folder's: mean and sample std
 
 
 def number(text):

@@ -222,19 +222,6 @@ TEST_F(CliTest, UnknownSubcommandAndOption) {
 
 // `fedsilo sweep`: one run per grid point, first axis slowest, one table; the swept values
 // reach the runs (a run's resolved config.yaml shows them).
-// The cells of a CSV line without quoted cells (a sweep table's).
-std::vector<std::string> SplitCsvLine(const std::string& line) {
-  std::vector<std::string> cells(1);
-  for (const char c : line) {
-    if (c == ',') {
-      cells.emplace_back();
-    } else {
-      cells.back() += c;
-    }
-  }
-  return cells;
-}
-
 // A sweep of a personalized run carries the personalized accuracies of each point's summary,
 // both when it runs the point and when --resume reads the finished point back.
 TEST_F(CliTest, SweepTablesCarryThePersonalizedAccuracies) {
@@ -246,15 +233,15 @@ TEST_F(CliTest, SweepTablesCarryThePersonalizedAccuracies) {
   for (const std::string& extra : {std::string(), std::string(" --resume")}) {
     auto result = RunFedsilo(command + extra);
     ASSERT_EQ(result.exit_code, 0) << result.output;
-    std::istringstream table(testing::ReadFile(out / "sweep.csv"));
-    std::string header, line;
-    std::getline(table, header);
-    const auto columns = SplitCsvLine(header);
-    const auto mean_at = std::find(columns.begin(), columns.end(), "personalized_accuracy_mean");
-    ASSERT_NE(mean_at, columns.end()) << header;
+    std::string header;
+    const auto rows = testing::ReadCsvRows(out / "sweep.csv", &header);
+    const size_t at = header.find(",personalized_accuracy_mean,");
+    ASSERT_NE(at, std::string::npos) << header;
+    const auto column = static_cast<size_t>(std::count(header.begin(), header.begin() + at, ',') + 1);
+    ASSERT_EQ(rows.size(), 2u) << extra;
     for (int point = 0; point < 2; ++point) {
-      ASSERT_TRUE(std::getline(table, line)) << extra;
-      const std::string cell = SplitCsvLine(line)[static_cast<size_t>(mean_at - columns.begin())];
+      ASSERT_GT(rows[point].size(), column) << extra;
+      const std::string& cell = rows[point][column];
       const auto summary = nlohmann::json::parse(
           testing::ReadFile(out / ("point_" + std::to_string(point)) / "summary.json"));
       ASSERT_FALSE(cell.empty()) << extra;
