@@ -1,5 +1,6 @@
 #include "common/dp/secure_sum_plan.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -38,18 +39,30 @@ absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
                            RoundingNormBound(plan.params.scale * setting.clip, setting.dimension,
                                              std::exp(-0.5)));
   FEDSILO_ASSIGN_OR_RETURN(plan.sensitivity,
-                           RecordReplaceSensitivity(plan.params.record_bound, setting.dimension));
-  const double q =
-      static_cast<double>(setting.batch) / static_cast<double>(setting.records);
+                           RecordSensitivity(plan.params.record_bound, setting.dimension));
+  const SkellamSampling sampling{
+      setting.sampling, static_cast<double>(setting.batch) / static_cast<double>(setting.records)};
   FEDSILO_ASSIGN_OR_RETURN(plan.total_variance,
                            CalibrateSkellamVariance(setting.epsilon, setting.delta,
-                                                    plan.sensitivity, q, setting.rounds, orders));
+                                                    plan.sensitivity, sampling, setting.rounds,
+                                                    orders));
   plan.share_variance = plan.total_variance / static_cast<double>(setting.min_honest_silos);
+  // The most records a silo sums in a round (except with half the wrap probability, Poisson).
+  double batch_bound = static_cast<double>(setting.batch);
+  double noise_wrap = setting.wrap_probability;
+  if (setting.sampling == Subsampling::kPoissonReplaceOne && setting.batch < setting.records) {
+    noise_wrap /= 2.0;
+    const double l = std::log(2.0 * static_cast<double>(setting.max_silos) *
+                              static_cast<double>(setting.rounds) / setting.wrap_probability);
+    const double k = static_cast<double>(setting.batch);
+    batch_bound = std::min(static_cast<double>(setting.records),
+                           std::ceil(k + l / 3.0 + std::sqrt(l * l / 9.0 + 2.0 * k * l)));
+  }
   FEDSILO_ASSIGN_OR_RETURN(
       plan.range,
-      SumRange(setting.max_silos * setting.batch, plan.params.record_bound,
+      SumRange(setting.max_silos * static_cast<int64_t>(batch_bound), plan.params.record_bound,
                plan.share_variance * static_cast<double>(setting.max_silos), setting.dimension,
-               setting.rounds, setting.wrap_probability));
+               setting.rounds, noise_wrap));
   FEDSILO_ASSIGN_OR_RETURN(plan.params.bits, ModulusBitsFor(plan.range));
   plan.noise_std = std::sqrt(plan.total_variance) / plan.params.scale;
   return plan;

@@ -9,13 +9,18 @@
 //   bound      B = RoundingNormBound(s clip, d, beta), beta = e^-1/2 (Kairouz, Liu, Steinke's
 //              choice: each rounding draw succeeds with probability >= 0.39)
 //   noise      the smallest total Skellam variance that keeps `rounds` rounds of the silo's
-//              batch (q = batch / n_i, without replacement) within (epsilon, delta), for the
-//              replace-one sensitivities of its sum (L2 = 2B); the silo adds
+//              sampling (rate q = batch / n_i; Poisson by default, or a fixed-size batch without
+//              replacement) within (epsilon, delta), replace-one (skellam_calibration.h); the
+//              silo adds
 //              total / min_honest_silos, so however many of the round's silos drop out, down to
 //              min_honest_silos that reply (network.min_replies), the sum carries at least the
 //              total: never under-noised
-//   range      all `max_silos` silos replying with `batch` records each and their noise shares,
-//              except with probability wrap_probability over the run; bits hold 4 times it.
+//   range      all `max_silos` silos replying with their records and noise shares, except with
+//              probability wrap_probability over the run; bits hold 4 times it. A fixed-size
+//              batch has `batch` records; a Poisson one is counted at its Bernstein bound
+//              K + L/3 + sqrt(L^2/9 + 2 K L), L = ln(2 max_silos rounds / wrap_probability)
+//              (at most n_i), so that half the wrap probability goes to the batch sizes and half
+//              to the noise.
 // Errors: InvalidArgument naming the setting for values out of range (clip, headroom, epsilon,
 // delta, counts, batch > n_i, min_honest_silos > max_silos), and whatever the pieces refuse
 // (e.g. a sum that needs more than 62 bits).
@@ -33,7 +38,8 @@ namespace fedsilo {
 struct SecureSumSetting {
   double clip = 1.0;             // per-record L2 clip
   int64_t dimension = 0;         // gradient length d
-  int64_t batch = 0;             // records a silo sums a round (without replacement)
+  int64_t batch = 0;             // records a silo sums a round (expected, for Poisson)
+  Subsampling sampling = Subsampling::kPoissonReplaceOne;  // or kWithoutReplacement
   int64_t records = 0;           // the silo's n_i (public)
   int64_t rounds = 0;            // rounds the silo budgets for
   double epsilon = 1.0;
@@ -47,7 +53,7 @@ struct SecureSumSetting {
 
 struct SecureSumPlan {
   SecureSumParams params;          // scale, record bound, bits, shares
-  SkellamSensitivity sensitivity;  // of one silo's sum, integer units
+  SkellamSensitivity sensitivity;  // of one record (add/remove), integer units
   double total_variance = 0.0;     // the Skellam variance a round's sum carries at least
   double share_variance = 0.0;     // what this silo adds
   double range = 0.0;              // the decoded sum's coordinates stay within +-range

@@ -5,47 +5,73 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/dp/poisson_subsampled_rdp.h"
 #include "common/dp/skellam_rdp.h"
 #include "common/dp/subsampled_rdp.h"
 
 namespace fedsilo {
 
-absl::StatusOr<SkellamSensitivity> RecordReplaceSensitivity(double record_bound,
-                                                            int64_t dimension) {
+absl::StatusOr<SkellamSensitivity> RecordSensitivity(double record_bound, int64_t dimension) {
   if (!(record_bound >= 0.0) || !std::isfinite(record_bound) || dimension < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Skellam sensitivity: the bound must be finite and >= 0 and the dimension >= 1, got ",
         record_bound, " and ", dimension));
   }
   const double b = record_bound;
-  return SkellamSensitivity{2.0 * std::min(std::sqrt(static_cast<double>(dimension)) * b, b * b),
-                            2.0 * b};
+  return SkellamSensitivity{std::min(std::sqrt(static_cast<double>(dimension)) * b, b * b), b};
 }
 
+namespace {
+
+// The Skellam curve at one integer order, at `times` the record's sensitivities.
+IntegerOrderRdp SkellamAt(const SkellamSensitivity& record, double times, double variance) {
+  return [=](int order) -> absl::StatusOr<double> {
+    const double alpha = order;
+    FEDSILO_ASSIGN_OR_RETURN(std::vector<double> curve,
+                             SkellamRdp(times * record.l1, times * record.l2, variance,
+                                        std::span<const double>(&alpha, 1)));
+    return curve[0];
+  };
+}
+
+}  // namespace
+
 absl::StatusOr<EpsilonAndOrder> SkellamRoundsEpsilon(double variance,
-                                                     const SkellamSensitivity& sensitivity,
-                                                     double sampling_rate, int64_t count,
+                                                     const SkellamSensitivity& record,
+                                                     const SkellamSampling& sampling, int64_t count,
                                                      double delta, std::span<const double> orders) {
   if (count < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("Skellam rounds: the count must be >= 0, got ", count));
   }
-  const auto base = [&](int order) -> absl::StatusOr<double> {
-    const double alpha = order;
-    FEDSILO_ASSIGN_OR_RETURN(
-        std::vector<double> curve,
-        SkellamRdp(sensitivity.l1, sensitivity.l2, variance, std::span<const double>(&alpha, 1)));
-    return curve[0];
-  };
-  FEDSILO_ASSIGN_OR_RETURN(std::vector<double> rdp,
-                           SampledWithoutReplacementRdp(sampling_rate, base, orders));
+  std::vector<double> rdp;
+  switch (sampling.kind) {
+    case Subsampling::kNone: {
+      FEDSILO_ASSIGN_OR_RETURN(rdp, SkellamRdp(2.0 * record.l1, 2.0 * record.l2, variance, orders));
+      break;
+    }
+    case Subsampling::kPoissonReplaceOne: {
+      FEDSILO_ASSIGN_OR_RETURN(
+          rdp, PoissonSubsampledSymmetricReplaceOneRdp(sampling.rate, SkellamAt(record, 1.0, variance),
+                                                       SkellamAt(record, 2.0, variance), orders));
+      break;
+    }
+    case Subsampling::kWithoutReplacement: {
+      FEDSILO_ASSIGN_OR_RETURN(
+          rdp, SampledWithoutReplacementRdp(sampling.rate, SkellamAt(record, 2.0, variance), orders));
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "Skellam rounds: the sampling must be Poisson (replace-one), without replacement or none");
+  }
   for (double& value : rdp) value *= static_cast<double>(count);
   return EpsilonFromRdp(orders, rdp, delta);
 }
 
 absl::StatusOr<double> CalibrateSkellamVariance(double epsilon, double delta,
-                                                const SkellamSensitivity& sensitivity,
-                                                double sampling_rate, int64_t count,
+                                                const SkellamSensitivity& record,
+                                                const SkellamSampling& sampling, int64_t count,
                                                 std::span<const double> orders) {
   if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
     return absl::InvalidArgumentError(
@@ -53,8 +79,7 @@ absl::StatusOr<double> CalibrateSkellamVariance(double epsilon, double delta,
   }
   const auto fits = [&](double variance) -> absl::StatusOr<bool> {
     FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder spent,
-                             SkellamRoundsEpsilon(variance, sensitivity, sampling_rate, count,
-                                                  delta, orders));
+                             SkellamRoundsEpsilon(variance, record, sampling, count, delta, orders));
     return spent.epsilon <= epsilon;
   };
   constexpr double kLowest = 1e-6, kHighest = 1e18;

@@ -18,7 +18,8 @@
 // (0.0044 at alpha = 10 for q = 0.053). 100 such rounds then cost about epsilon 1.35 at delta
 // 1e-5 however large the noise, until the noise is so large that the order-2 value alone (which
 // has no floor) bounds the KL divergence below delta^2. Sound, but too loose for a small epsilon
-// over many rounds.
+// over many rounds; with Poisson sampling, poisson_subsampled_rdp.h has no floor for symmetric
+// mechanisms such as Skellam.
 //
 // base_rdp(j) must return eps(j) for every integer 2 <= j <= the largest finite order asked
 // (at most kMaxSubsampledOrder); it may return +inf. Pure; thread-safe if base_rdp is.

@@ -42,7 +42,7 @@ TEST(SecureSumPlanTest, WithoutSamplingTheNoiseIsTheGaussianMechanismsToTwoPerce
   const std::vector<DpEventShape> steps = {{Subsampling::kNone, 1.0, setting.rounds}};
   auto z = CalibrateNoiseMultiplier(0.5, 1e-5, steps);
   ASSERT_TRUE(z.ok()) << z.status();
-  const double gaussian_std = *z * plan->sensitivity.l2;
+  const double gaussian_std = *z * 2.0 * plan->sensitivity.l2;
   const double skellam_std = std::sqrt(plan->total_variance);
   EXPECT_GE(skellam_std, gaussian_std * 0.999);  // never less noise than the Gaussian needs
   EXPECT_LE(skellam_std, gaussian_std * 1.02);
@@ -55,12 +55,18 @@ TEST(SecureSumPlanTest, FieldsFollowTheirFormulasAndDropoutsLeaveEnoughNoise) {
   EXPECT_DOUBLE_EQ(plan->params.scale, 64.0 * std::sqrt(51.0) / 3.0);
   EXPECT_DOUBLE_EQ(plan->params.record_bound,
                    *RoundingNormBound(64.0 * std::sqrt(51.0), 51, std::exp(-0.5)));
-  EXPECT_DOUBLE_EQ(plan->sensitivity.l2, 2.0 * plan->params.record_bound);
+  EXPECT_DOUBLE_EQ(plan->sensitivity.l2, plan->params.record_bound);
   // 80 honest silos of the 100 suffice: each adds a 1/80 share, so 80 replies carry the total.
   EXPECT_DOUBLE_EQ(plan->share_variance * 80.0, plan->total_variance);
   EXPECT_DOUBLE_EQ(plan->noise_std, std::sqrt(plan->total_variance) / plan->params.scale);
-  // The range holds 100 silos of 32 records and 100 shares; the bits hold 4 times it.
-  EXPECT_GT(plan->range, 3200.0 * plan->params.record_bound);
+  // The range holds 100 silos of Poisson batches (mean 32) at their Bernstein bound, and 100
+  // shares; the bits hold 4 times it. L = ln(2 * 100 * 100 / 1e-9) = 30.63:
+  // 32 + 10.21 + sqrt(104.2 + 1960.3) = 87.65 -> 88 records a silo.
+  const double l = std::log(2.0 * 100 * 100 / 1e-9);
+  const double batch_bound = std::ceil(32 + l / 3 + std::sqrt(l * l / 9 + 64 * l));
+  EXPECT_EQ(batch_bound, 88.0);
+  EXPECT_GT(plan->range, 8800.0 * plan->params.record_bound);
+  EXPECT_LT(plan->range, 8801.0 * plan->params.record_bound + 20.0 * std::sqrt(plan->total_variance));
   EXPECT_LT(4.0 * plan->range, std::ldexp(1.0, plan->params.bits - 1));
   EXPECT_GE(4.0 * plan->range, std::ldexp(1.0, plan->params.bits - 2));
   EXPECT_EQ(plan->params.shares, 3);
