@@ -7,6 +7,7 @@
 #include "common/algorithms/fedavg.h"
 #include "common/algorithms/per_fedavg.h"
 #include "common/algorithms/sdp_minibatch_sgd.h"
+#include "common/algorithms/sdp_sum_minibatch_sgd.h"
 
 namespace fedsilo {
 namespace {
@@ -133,6 +134,31 @@ AlgorithmSpec SdpMinibatchSgdSpec() {
   return spec;
 }
 
+AlgorithmSpec SdpSumMinibatchSgdSpec() {
+  AlgorithmSpec spec;
+  spec.name = "sdp_sum_minibatch_sgd";
+  spec.description =
+      "shuffle-DP minibatch SGD by secure summation: each silo's clipped, rounded gradient sum "
+      "plus its share of distributed Skellam noise, split into two additive shares mod 2^b, one "
+      "sealed for the coordinator, one added up by the shuffler; the coordinator decodes only "
+      "the round's noisy sum";
+  spec.record_level_dp = true;
+  spec.requires_shuffler = true;
+  spec.secure_sum = true;
+  spec.server_optimizer = true;
+  spec.make_silo_program = [](const AlgorithmConfig&) {
+    return std::make_unique<SdpSumMinibatchSgdSiloProgram>();
+  };
+  spec.make_coordinator = [](const AlgorithmConfig& config) {
+    return std::make_unique<SdpSumMinibatchSgdCoordinator>(config.lr, config.batch_size,
+                                                           ServerOptimizerOptionsFrom(config));
+  };
+  spec.queries_per_round = [](const AlgorithmConfig&) -> int64_t { return 1; };
+  // One sealed report (the coordinator's share) per silo.
+  spec.reports_per_silo = [](const AlgorithmConfig&) -> int64_t { return 1; };
+  return spec;
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, AlgorithmSpec> specs;
@@ -168,7 +194,7 @@ Registry& GetRegistry() {
                            "ISRL-DP FERMI: each record's full gradient over [theta | W] clipped "
                            "and noised inside the silo",
                            true),
-             SdpMinibatchSgdSpec()}) {
+             SdpMinibatchSgdSpec(), SdpSumMinibatchSgdSpec()}) {
       r->specs.emplace(spec.name, std::move(spec));
     }
     return r;

@@ -49,6 +49,12 @@ absl::Status GradientOracle::NextLocalReports(const Vector&, std::vector<Vector>
       "from a shuffle-model silo (LocalReportOracle)");
 }
 
+absl::Status GradientOracle::NextSumShares(const Vector&, std::vector<SumShare>*) {
+  return absl::FailedPreconditionError(
+      "this silo's gradient oracle makes no secure-sum shares: they come only from a secure-sum "
+      "silo (SecureSumOracle)");
+}
+
 PlainGradientOracle::PlainGradientOracle(OracleData source, const OracleSettings& settings,
                                          Rng* sampling_rng)
     : source_(source), settings_(settings), sampling_rng_(sampling_rng) {}

@@ -26,6 +26,7 @@
 #include <span>
 #include <vector>
 
+#include "common/algorithms/messages.h"
 #include "common/base/eigen_types.h"
 #include "common/base/rng.h"
 #include "common/base/status.h"
@@ -56,6 +57,10 @@ class GradientOracle {
   // private on its own (LocalReportOracle, local_report_oracle.h). Other oracles have no local
   // randomizer and refuse (FailedPrecondition).
   virtual absl::Status NextLocalReports(const Vector& w, std::vector<Vector>* reports);
+  // Secure-sum algorithms: the additive shares of the noisy integer sum of a fresh batch's
+  // clipped, rounded gradients (SecureSumOracle, secure_sum_oracle.h). Other oracles refuse
+  // (FailedPrecondition).
+  virtual absl::Status NextSumShares(const Vector& w, std::vector<SumShare>* shares);
 };
 
 // What a silo's oracle samples and how it privatizes.

@@ -24,6 +24,20 @@ struct SiloTask {
 // One report sealed for the coordinator's public key (common/transport/sealed_report.h).
 using SealedReport = std::vector<uint8_t>;
 
+// One additive share of a silo's noisy integer sum (the secure-sum protocol,
+// common/dp/secure_sum_codec.h): uniform on its own, so it names nothing; or the sum of many such
+// shares (the shuffler's total of its halves). It carries the public decoding parameters every
+// share of the run shares: the modulus bits, the shares per silo, the scale from real to integer
+// units and the range a decoded coordinate must stay within; and how many silos' shares it adds.
+struct SumShare {
+  int bits = 0;
+  int shares = 0;
+  double scale = 0.0;
+  double range = 0.0;
+  int64_t silos = 1;             // 1: one silo's share; S: a total of S silos' shares
+  std::vector<uint64_t> values;  // in [0, 2^bits)
+};
+
 struct SiloUpdate {
   int round = 0;
   int silo_id = -1;      // -1 once a shuffler has stripped identities
@@ -33,9 +47,15 @@ struct SiloUpdate {
   // record's locally randomized report, already private on its own; delta is then empty. A
   // shuffler mixes these one by one with every other silo's (ShufflingTransport).
   std::vector<Vector> reports;
+  // Secure-sum algorithms (sdp_sum_minibatch_sgd): the silo's two additive shares, [0] for the
+  // coordinator and [1] for the shuffler. In shuffle mode [0] leaves sealed (in `sealed`) and
+  // only the shuffler's share stays here; the shuffler adds every silo's share and forwards only
+  // that total (one update, silo_id -1). delta is then empty.
+  std::vector<SumShare> sum_shares;
   // Shuffle mode: what the silo sends, sealed for the coordinator: one (round, weight, delta)
-  // report, or one (round, 1, report) per entry of `reports`; delta and reports are then empty
-  // and weight 1 until the coordinator opens them. Empty = sent in the clear.
+  // report, or one (round, 1, report) per entry of `reports`, or the coordinator's share of a
+  // secure sum; delta and reports are then empty and weight 1 until the coordinator opens them.
+  // Empty = sent in the clear.
   std::vector<SealedReport> sealed;
 };
 
@@ -61,6 +81,10 @@ struct SiloPrivacyReport {
   double eps0 = 0.0;
   double clip = 0.0;             // the randomizer's L2 bound (shuffle model)
   int64_t min_shuffled_reports = 0;
+  // Secure-sum algorithms: true when every reply of this silo carries one sealed share for the
+  // coordinator and one share for the shuffler; the shuffler drops a reply with anything else
+  // whole.
+  bool secure_sum = false;
   // The silo's noise seed derives from the run's seed (thread mode, or a silo process started with
   // --reproducible-noise): anyone holding the config can recompute and subtract its noise.
   bool reproducible_noise = false;

@@ -47,6 +47,7 @@ absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
                                                     plan.sensitivity, sampling, setting.rounds,
                                                     orders));
   plan.share_variance = plan.total_variance / static_cast<double>(setting.min_honest_silos);
+  plan.min_honest_silos = setting.min_honest_silos;
   // The most records a silo sums in a round (except with half the wrap probability, Poisson).
   double batch_bound = static_cast<double>(setting.batch);
   double noise_wrap = setting.wrap_probability;

@@ -58,6 +58,7 @@ struct SecureSumPlan {
   double share_variance = 0.0;     // what this silo adds
   double range = 0.0;              // the decoded sum's coordinates stay within +-range
   double noise_std = 0.0;          // sqrt(total_variance) / scale: real units, on the sum
+  int64_t min_honest_silos = 1;    // the fewest silos whose shares carry the total
 };
 
 absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,

@@ -36,6 +36,23 @@ IntegerOrderRdp SkellamAt(const SkellamSensitivity& record, double times, double
 
 }  // namespace
 
+absl::StatusOr<std::vector<double>> SkellamRoundRdp(double variance, const SkellamSensitivity& record,
+                                                    const SkellamSampling& sampling,
+                                                    std::span<const double> orders) {
+  switch (sampling.kind) {
+    case Subsampling::kNone:
+      return SkellamRdp(2.0 * record.l1, 2.0 * record.l2, variance, orders);
+    case Subsampling::kPoissonReplaceOne:
+      return PoissonSubsampledSymmetricReplaceOneRdp(sampling.rate, SkellamAt(record, 1.0, variance),
+                                                     SkellamAt(record, 2.0, variance), orders);
+    case Subsampling::kWithoutReplacement:
+      return SampledWithoutReplacementRdp(sampling.rate, SkellamAt(record, 2.0, variance), orders);
+    default:
+      return absl::InvalidArgumentError(
+          "Skellam rounds: the sampling must be Poisson (replace-one), without replacement or none");
+  }
+}
+
 absl::StatusOr<EpsilonAndOrder> SkellamRoundsEpsilon(double variance,
                                                      const SkellamSensitivity& record,
                                                      const SkellamSampling& sampling, int64_t count,
@@ -44,27 +61,8 @@ absl::StatusOr<EpsilonAndOrder> SkellamRoundsEpsilon(double variance,
     return absl::InvalidArgumentError(
         absl::StrCat("Skellam rounds: the count must be >= 0, got ", count));
   }
-  std::vector<double> rdp;
-  switch (sampling.kind) {
-    case Subsampling::kNone: {
-      FEDSILO_ASSIGN_OR_RETURN(rdp, SkellamRdp(2.0 * record.l1, 2.0 * record.l2, variance, orders));
-      break;
-    }
-    case Subsampling::kPoissonReplaceOne: {
-      FEDSILO_ASSIGN_OR_RETURN(
-          rdp, PoissonSubsampledSymmetricReplaceOneRdp(sampling.rate, SkellamAt(record, 1.0, variance),
-                                                       SkellamAt(record, 2.0, variance), orders));
-      break;
-    }
-    case Subsampling::kWithoutReplacement: {
-      FEDSILO_ASSIGN_OR_RETURN(
-          rdp, SampledWithoutReplacementRdp(sampling.rate, SkellamAt(record, 2.0, variance), orders));
-      break;
-    }
-    default:
-      return absl::InvalidArgumentError(
-          "Skellam rounds: the sampling must be Poisson (replace-one), without replacement or none");
-  }
+  FEDSILO_ASSIGN_OR_RETURN(std::vector<double> rdp,
+                           SkellamRoundRdp(variance, record, sampling, orders));
   for (double& value : rdp) value *= static_cast<double>(count);
   return EpsilonFromRdp(orders, rdp, delta);
 }

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/dp/dp_event.h"
@@ -50,8 +51,13 @@ struct SkellamSampling {
   double rate = 1.0;
 };
 
-// (epsilon, the best order) of `count` rounds at total variance `variance`; `record` is one
-// record's sensitivity (RecordSensitivity).
+// The RDP of one round at total variance `variance`, per order; `record` is one record's
+// sensitivity (RecordSensitivity).
+absl::StatusOr<std::vector<double>> SkellamRoundRdp(double variance, const SkellamSensitivity& record,
+                                                    const SkellamSampling& sampling,
+                                                    std::span<const double> orders);
+
+// (epsilon, the best order) of `count` rounds at total variance `variance`.
 absl::StatusOr<EpsilonAndOrder> SkellamRoundsEpsilon(double variance,
                                                      const SkellamSensitivity& record,
                                                      const SkellamSampling& sampling, int64_t count,

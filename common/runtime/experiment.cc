@@ -654,7 +654,32 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     privacy["target_epsilon"] = config.privacy.epsilon;
     privacy["delta"] = report.delta;  // max over silos
     privacy["planned_queries_per_silo"] = PlannedQueries(config, spec);
-    if (spec.requires_shuffler && spec.reports_per_silo) {  // per-record shuffle model
+    if (spec.secure_sum) {  // split-and-mix secure summation with Skellam noise
+      privacy["calibration"] = "secure_sum";
+      privacy["epsilon"] = report.epsilon;  // max over silos, spent
+      FEDSILO_ASSIGN_OR_RETURN(
+          const SecureSumPlan sum,
+          PublicSecureSumPlanFor(config, spec, experiment.model->num_parameters()));
+      privacy["accountant"] =
+          "rdp: Skellam mechanism on the decoded sum (Agarwal, Kairouz, Liu 2021), "
+          "Poisson-subsampled by the floor-free bound for symmetric mechanisms "
+          "(common/dp/poisson_subsampled_rdp.h), replace-one by the weak triangle inequality, "
+          "156 orders, improved conversion (Canonne, Kamath, Steinke 2020)";
+      privacy["secure_sum"] = {
+          {"shares_per_silo", sum.params.shares},
+          {"modulus_bits", sum.params.bits},
+          {"scale", sum.params.scale},
+          {"record_bound", sum.params.record_bound},
+          {"min_honest_silos", sum.min_honest_silos},
+          {"total_variance", sum.total_variance},
+          {"share_variance", sum.share_variance},
+          {"noise_std_on_sum", sum.noise_std},
+          {"range", sum.range},
+          {"public_sampling_rate",
+           config.privacy.min_silo_records > 0
+               ? static_cast<double>(config.algorithm.batch_size) / config.privacy.min_silo_records
+               : 1.0}};
+    } else if (spec.requires_shuffler && spec.reports_per_silo) {  // per-record shuffle model
       privacy["calibration"] = "shuffle";
       privacy["epsilon"] = report.epsilon;  // max over silos, spent
       FEDSILO_ASSIGN_OR_RETURN(const ShuffleCalibration shuffle,

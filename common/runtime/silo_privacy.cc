@@ -14,6 +14,7 @@
 #include "common/dp/paper_calibration.h"
 #include "common/dp/rdp.h"
 #include "common/dp/rdp_accountant.h"
+#include "common/dp/skellam_calibration.h"
 
 namespace fedsilo {
 
@@ -29,7 +30,12 @@ PrivacyExtras PrivacyExtrasFor(const AlgorithmSpec& spec, const ExperimentConfig
     extras.clip_blocks = spec.clip_blocks(config.algorithm, num_parameters, config.privacy.clip);
   }
   if (setup != nullptr) extras.count_release = setup->count_release();
-  if (spec.requires_shuffler && spec.reports_per_silo) {
+  if (spec.secure_sum) {
+    const int64_t roster = static_cast<int64_t>(config.network.silos.size());
+    const int64_t min_replies = std::max(1, config.network.min_replies);
+    extras.secure_sum = SecureSumExtras{
+        min_replies, std::max({static_cast<int64_t>(config.partition.silos), roster, min_replies})};
+  } else if (spec.requires_shuffler && spec.reports_per_silo) {
     extras.shuffle_min_reports =
         static_cast<int64_t>(std::max(1, config.network.min_replies)) * ReportsPerSilo(spec, config);
   }
@@ -174,6 +180,121 @@ absl::StatusOr<SiloPrivacyPlan> PlanShuffleSilo(const PrivacyConfig& privacy,
   return plan;
 }
 
+// The public values every silo of a secure-sum run plans from.
+SecureSumSetting SecureSumSettingFor(const PrivacyConfig& privacy, const AlgorithmConfig& algorithm,
+                                     const SecureSumExtras& extras, int num_parameters) {
+  SecureSumSetting setting;
+  setting.clip = privacy.clip;
+  setting.dimension = num_parameters;
+  setting.batch = algorithm.batch_size;
+  setting.records = privacy.min_silo_records > 0 ? privacy.min_silo_records : algorithm.batch_size;
+  setting.rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
+  setting.epsilon = privacy.epsilon;
+  setting.delta = privacy.delta;
+  setting.min_honest_silos = extras.min_honest_silos;
+  setting.max_silos = extras.max_silos;
+  setting.shares = 2;  // one for the coordinator, one for the shuffler
+  setting.sampling = Subsampling::kPoissonReplaceOne;
+  return setting;
+}
+
+// The public secure-sum plan, memoized: every silo of a process shares one.
+absl::StatusOr<SecureSumPlan> PublicSecureSumPlan(const SecureSumSetting& setting) {
+  static std::mutex mu;
+  static auto* cache = new std::map<std::string, SecureSumPlan>();
+  const std::string key = absl::StrCat(
+      setting.clip, "/", setting.dimension, "/", setting.batch, "/", setting.records, "/",
+      setting.rounds, "/", setting.epsilon, "/", setting.delta, "/", setting.min_honest_silos, "/",
+      setting.max_silos, "/", static_cast<int>(setting.sampling));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache->find(key); it != cache->end()) return it->second;
+  }
+  FEDSILO_ASSIGN_OR_RETURN(SecureSumPlan plan, PlanSecureSum(setting, DefaultRdpOrders()));
+  std::lock_guard<std::mutex> lock(mu);
+  cache->emplace(key, plan);
+  return plan;
+}
+
+absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
+                                                  const AlgorithmConfig& algorithm,
+                                                  int64_t num_records, const SecureSumExtras& extras,
+                                                  int num_parameters) {
+  const int64_t k = algorithm.batch_size;
+  const std::string silo = absl::StrCat("a secure-sum silo of ", num_records, " records");
+  if (privacy.sampling != "poisson") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy.sampling: ", algorithm.name, " needs poisson (its Skellam accounting is the "
+        "Poisson-subsampled bound), got ", privacy.sampling));
+  }
+  if (!(privacy.delta > 0.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy.delta: ", algorithm.name, " needs an explicit delta > 0 (every silo must add the "
+        "same noise share, so delta cannot default to 1/n_i^2)"));
+  }
+  if (privacy.min_silo_records > 0 && num_records < privacy.min_silo_records) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        silo, " is below privacy.min_silo_records = ", privacy.min_silo_records,
+        ", the public bound its amplification by subsampling is calibrated for"));
+  }
+  if (privacy.min_silo_records > 0 && privacy.min_silo_records < k) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy.min_silo_records (", privacy.min_silo_records,
+        ") must be at least algorithm.batch_size (", k, ") or 0"));
+  }
+  const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
+  const SecureSumSetting setting = SecureSumSettingFor(privacy, algorithm, extras, num_parameters);
+  absl::StatusOr<SecureSumPlan> sum = PublicSecureSumPlan(setting);
+  if (!sum.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy: cannot plan the secure sum for epsilon ", privacy.epsilon, " over ", rounds,
+        " rounds: ", std::string(sum.status().message())));
+  }
+  SecureSumSiloPlan secure;
+  secure.sum = *sum;
+  secure.sampling_rate = std::min(1.0, static_cast<double>(k) / static_cast<double>(num_records));
+  FEDSILO_ASSIGN_OR_RETURN(
+      std::vector<double> round_rdp,
+      SkellamRoundRdp(secure.sum.total_variance, secure.sum.sensitivity,
+                      SkellamSampling{Subsampling::kPoissonReplaceOne, secure.sampling_rate},
+                      DefaultRdpOrders()));
+  // The most rounds within (epsilon, delta) at the silo's own rate: at least the planned ones
+  // (its rate is at most the public one), found by doubling then bisection.
+  const auto fits = [&](int64_t count) {
+    std::vector<double> total = round_rdp;
+    for (double& v : total) v *= static_cast<double>(count);
+    absl::StatusOr<EpsilonAndOrder> spent = EpsilonFromRdp(DefaultRdpOrders(), total, privacy.delta);
+    return spent.ok() && spent->epsilon <= privacy.epsilon * (1.0 + 1e-9);
+  };
+  int64_t lo = 0, hi = std::max<int64_t>(1, rounds);
+  while (fits(hi) && hi < (int64_t{1} << 40)) {
+    lo = hi;
+    hi *= 2;
+  }
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  secure.max_rounds = lo;
+  secure.round_rdp = std::make_shared<const std::vector<double>>(std::move(round_rdp));
+
+  SiloPrivacyPlan plan;
+  plan.record_level_dp = true;
+  plan.accountable = true;
+  plan.oracle.sampling = Sampling::kPoisson;
+  plan.oracle.batch_size = algorithm.batch_size;
+  plan.oracle.record_level_dp = true;
+  plan.oracle.clip = privacy.clip;
+  plan.budget_by_epsilon = true;
+  plan.target_epsilon = privacy.epsilon;
+  plan.delta = privacy.delta;
+  plan.queries_per_round = 1;
+  plan.planned_queries = rounds;
+  plan.max_queries = secure.max_rounds;
+  plan.secure_sum = std::move(secure);
+  return plan;
+}
+
 }  // namespace
 
 absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
@@ -187,6 +308,10 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
   plan.record_level_dp = record_level_dp;
   if (!record_level_dp) return plan;
   if (num_records < 1) return absl::InvalidArgumentError("a silo with no records cannot train");
+  if (extras.secure_sum.has_value()) {
+    return PlanSecureSumSilo(privacy, algorithm, num_records, *extras.secure_sum,
+                             extras.num_parameters);
+  }
   if (extras.shuffle_min_reports.has_value()) {
     return PlanShuffleSilo(privacy, algorithm, num_records, *extras.shuffle_min_reports,
                            extras.num_parameters);
@@ -333,6 +458,17 @@ absl::StatusOr<ShuffleCalibration> PublicShuffleCalibration(const ExperimentConf
     return absl::InvalidArgumentError(spec.name + " is not a per-record shuffle-model algorithm");
   }
   return CalibrateShuffleModel(config.privacy, config.algorithm, *extras.shuffle_min_reports);
+}
+
+absl::StatusOr<SecureSumPlan> PublicSecureSumPlanFor(const ExperimentConfig& config,
+                                                     const AlgorithmSpec& spec,
+                                                     int num_parameters) {
+  const PrivacyExtras extras = PrivacyExtrasFor(spec, config, num_parameters, nullptr);
+  if (!extras.secure_sum.has_value()) {
+    return absl::InvalidArgumentError(spec.name + " is not a secure-sum algorithm");
+  }
+  return PublicSecureSumPlan(
+      SecureSumSettingFor(config.privacy, config.algorithm, *extras.secure_sum, num_parameters));
 }
 
 }  // namespace fedsilo

@@ -43,6 +43,21 @@
 // n_i >= K and n_i >= min_silo_records; InvalidArgument naming the setting otherwise.
 // Calibrations are memoized (all silos share one).
 //
+// Secure-sum algorithms (PrivacyExtras::secure_sum, e.g. sdp_sum_minibatch_sgd): no Gaussian
+// noise either. Each round the silo draws a Poisson batch (rate K / n_i), clips and rounds each
+// record's gradient and adds its share of the round's Skellam noise to its integer sum, which
+// leaves it as two additive shares, one for the coordinator and one for the shuffler
+// (secure_sum_oracle.h). The public plan (PlanSecureSum,
+// common/dp/secure_sum_plan.h: scale, rounding bound, total variance, bits) comes from PUBLIC
+// values only (epsilon, delta, planned rounds, clip, the dimension, the fewest honest silos
+// network.min_replies, the most silos a round sums, and q_pub = K / privacy.min_silo_records, or
+// 1 when that is 0), so every silo computes the same one and the shares decode together; each
+// silo adds total / min_replies, so any min_replies of them carry at least the total. The silo's
+// own cost of a round is the Skellam curve at its own rate q_i = K / n_i <= q_pub and that total
+// (SkellamRoundRdp); it refuses a round past the most rounds that fit (epsilon, delta). The
+// shuffler discards a round with fewer than min_replies silos' shares. Requires
+// privacy.sampling poisson, privacy.delta > 0 and n_i >= min_silo_records.
+//
 // Either calibration refuses a noise multiplier above CalibrationOptions().max_noise_multiplier
 // (1e4; with paper, an epsilon so small that the closed form asks for more).
 // Pure; thread-safe. Errors: InvalidArgument for settings no noise can satisfy, naming the silo's
@@ -63,6 +78,7 @@
 #include "common/dp/approx_dp_event.h"
 #include "common/dp/dp_event.h"
 #include "common/dp/l2_ball_randomizer.h"
+#include "common/dp/secure_sum_plan.h"
 #include "common/dp/shuffle_calibration.h"
 #include "common/dp/shuffle_ledger.h"
 #include "common/runtime/experiment_config.h"
@@ -76,6 +92,14 @@ struct ShufflePlan {
   ApproxDpEvent round_event;       // what one round costs each of this silo's records
   ShuffleBudget budget;            // (epsilon, delta), advanced-composition slack delta / 2
   std::shared_ptr<const L2BallRandomizer> randomizer;  // every silo's identical eps0-LDP randomizer
+};
+
+// A secure-sum silo's plan: the public protocol plan and its own per-round cost and budget.
+struct SecureSumSiloPlan {
+  SecureSumPlan sum;               // public: scale, record bound, bits, shares, noise, range
+  double sampling_rate = 1.0;      // this silo's own q_i = K / n_i
+  std::shared_ptr<const std::vector<double>> round_rdp;  // one round's RDP per default order
+  int64_t max_rounds = 0;          // the most rounds that fit (epsilon, delta)
 };
 
 struct SiloPrivacyPlan {
@@ -98,6 +122,14 @@ struct SiloPrivacyPlan {
   std::shared_ptr<const std::vector<double>> count_rdp;  // its RDP per default order
   // Shuffle-model algorithms (see above); the Gaussian fields are then unused.
   std::optional<ShufflePlan> shuffle;
+  // Secure-sum algorithms (see above); the Gaussian fields are then unused.
+  std::optional<SecureSumSiloPlan> secure_sum;
+};
+
+// What a secure-sum algorithm asks of its silos' plans.
+struct SecureSumExtras {
+  int64_t min_honest_silos = 1;  // network.min_replies
+  int64_t max_silos = 1;         // the most silos a round sums
 };
 
 // What an algorithm asks of a private silo besides plain, jointly clipped gradient queries.
@@ -107,6 +139,8 @@ struct PrivacyExtras {
   std::optional<CountReleaseBudget> count_release;  // a one-off count before training
   // Shuffle-model algorithms: the fewest reports a round mixes (network.min_replies * K).
   std::optional<int64_t> shuffle_min_reports;
+  // Secure-sum algorithms.
+  std::optional<SecureSumExtras> secure_sum;
 };
 
 // The extras of `spec` under `config` for gradients of `num_parameters`, with `setup` the
@@ -124,6 +158,11 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
 // public rate), from public values only; the same one every silo computes. Memoized.
 absl::StatusOr<ShuffleCalibration> PublicShuffleCalibration(const ExperimentConfig& config,
                                                             const AlgorithmSpec& spec);
+// Secure-sum algorithms: the silos' common public plan (the same one every silo computes).
+// Memoized.
+absl::StatusOr<SecureSumPlan> PublicSecureSumPlanFor(const ExperimentConfig& config,
+                                                     const AlgorithmSpec& spec,
+                                                     int num_parameters);
 // How many reports one silo sends per round: spec.reports_per_silo, or 1.
 int64_t ReportsPerSilo(const AlgorithmSpec& spec, const ExperimentConfig& config);
 

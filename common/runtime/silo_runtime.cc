@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/algorithms/count_oracle.h"
 #include "common/algorithms/local_report_oracle.h"
+#include "common/algorithms/secure_sum_oracle.h"
 #include "common/base/binary_record.h"
 #include "common/base/rng.h"
 #include "common/dp/rdp.h"
@@ -36,7 +37,7 @@ uint64_t DigestOf(const Vector& values) {
 SiloJournal SiloRuntime::Journal() const {
   SiloJournal journal;
   journal.ledger = ledger_.events();
-  journal.shuffled_rounds = shuffle_ledger_ ? shuffle_ledger_->rounds() : 0;
+  journal.shuffled_rounds = shuffle_ledger_ ? shuffle_ledger_->rounds() : secure_sum_rounds_;
   journal.last_round = last_round_;
   journal.last_global_digest = last_digest_;
   journal.has_last_update = last_update_.has_value();
@@ -50,7 +51,14 @@ absl::Status SiloRuntime::Restore(const SiloJournal& journal) {
   }
   for (const DpEvent& event : journal.ledger) ledger_.Record(event);
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
-  if (journal.shuffled_rounds > 0) {
+  if (journal.shuffled_rounds > 0 && options_.privacy.secure_sum) {
+    if (journal.shuffled_rounds > options_.privacy.secure_sum->max_rounds) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the journal records ", journal.shuffled_rounds, " secure-sum rounds, more than this "
+          "silo's budget allows (", options_.privacy.secure_sum->max_rounds, ")"));
+    }
+    secure_sum_rounds_ = journal.shuffled_rounds;
+  } else if (journal.shuffled_rounds > 0) {
     if (!shuffle_ledger_) {
       return absl::FailedPreconditionError(
           "the journal records shuffled rounds, but this silo does not run a shuffle-model plan");
@@ -83,6 +91,13 @@ double SiloRuntime::spent_epsilon() const {
   const SiloPrivacyPlan& plan = options_.privacy;
   if (!plan.record_level_dp) return 0.0;
   if (shuffle_ledger_) return shuffle_ledger_->spent().epsilon;
+  if (plan.secure_sum) {
+    if (secure_sum_rounds_ == 0) return 0.0;
+    std::vector<double> spent = *plan.secure_sum->round_rdp;
+    for (double& v : spent) v *= static_cast<double>(secure_sum_rounds_);
+    auto epsilon = EpsilonFromRdp(Orders(), spent, plan.delta);
+    return epsilon.ok() ? epsilon->epsilon : std::numeric_limits<double>::infinity();
+  }
   if (!plan.accountable) return std::numeric_limits<double>::quiet_NaN();
   if (ledger_.num_queries() == 0) return 0.0;
   auto spent = EpsilonFromRdp(Orders(), SpentRdp(0), plan.delta);
@@ -114,6 +129,15 @@ SiloPrivacyReport SiloRuntime::PrivacyReport() const {
     report.clip = plan.shuffle->randomizer->clip();
     report.min_shuffled_reports = plan.shuffle->calibration.min_reports;
   }
+  if (plan.secure_sum) {  // no Gaussian noise either; the shuffler checks the share counts
+    const SecureSumPlan& sum = plan.secure_sum->sum;
+    report.noise_multiplier = std::numeric_limits<double>::quiet_NaN();
+    report.sigma_mean = std::numeric_limits<double>::quiet_NaN();
+    report.noisy_queries = secure_sum_rounds_;
+    report.sampling_rate = plan.secure_sum->sampling_rate;
+    report.secure_sum = true;
+    report.min_shuffled_reports = sum.min_honest_silos;  // one sealed share per silo
+  }
   return report;
 }
 
@@ -122,6 +146,7 @@ absl::Status SiloRuntime::CanServeAnotherRound() const {
     ShuffleLedger trial = *shuffle_ledger_;
     return trial.Charge(options_.privacy.shuffle->round_event);
   }
+  if (options_.privacy.secure_sum) return CheckSecureSumBudget(last_round_ + 1);
   if (!options_.privacy.oracle.record_level_dp) return absl::OkStatus();
   return CheckBudget(SiloTask{last_round_ + 1, options_.silo_id, nullptr});
 }
@@ -156,6 +181,18 @@ absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
         who() + "it has made " + std::to_string(gradient_queries_) +
         " noisy queries and its closed-form calibration covers " +
         std::to_string(plan.planned_queries));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SiloRuntime::CheckSecureSumBudget(int round) const {
+  const SecureSumSiloPlan& plan = *options_.privacy.secure_sum;
+  if (secure_sum_rounds_ + 1 > plan.max_rounds) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "silo ", options_.silo_id, " refuses round ", round,
+        ": its privacy budget would be exceeded (epsilon ", options_.privacy.target_epsilon,
+        " at delta ", options_.privacy.delta, " allows ", plan.max_rounds,
+        " secure-sum rounds; it has served ", secure_sum_rounds_, ")"));
   }
   return absl::OkStatus();
 }
@@ -293,7 +330,15 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   const OracleSettings& settings = options_.privacy.oracle;
   std::unique_ptr<GradientOracle> oracle;
   const std::optional<ShufflePlan>& shuffle = options_.privacy.shuffle;
-  if (shuffle) {
+  const std::optional<SecureSumSiloPlan>& secure_sum = options_.privacy.secure_sum;
+  Rng share_rng(DeriveSeed(options_.private_seed, "shares", static_cast<uint64_t>(task.round)));
+  if (secure_sum) {
+    const SecureSumOracleSettings sum_settings{settings.batch_size, settings.clip,
+                                               secure_sum->sum.params, secure_sum->sum.range,
+                                               secure_sum->sum.share_variance};
+    oracle = std::make_unique<SecureSumOracle>(source, sum_settings, &sampling_rng, &noise_rng,
+                                               &share_rng);
+  } else if (shuffle) {
     oracle = std::make_unique<LocalReportOracle>(source, settings.batch_size,
                                                  shuffle->randomizer.get(), &sampling_rng,
                                                  &noise_rng);
@@ -310,6 +355,10 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
                           absl::StrCat("silo ", options_.silo_id, " refuses round ", task.round,
                                        ": ", charged.message()));
     }
+  } else if (secure_sum) {
+    // Counted before anything is drawn; nothing is counted when the round would not fit.
+    FEDSILO_RETURN_IF_ERROR(CheckSecureSumBudget(task.round));
+    ++secure_sum_rounds_;
   } else if (settings.record_level_dp) {
     FEDSILO_RETURN_IF_ERROR(CheckBudget(task));
   }
@@ -323,15 +372,22 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   // Whatever happened, the noise that was drawn is spent: account for it.
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
   if (update.ok() && options_.seal_for) {
-    // One sealed report per record report, or one for the update.
+    // One sealed report per record report, or one for the update; a secure sum seals only the
+    // coordinator's share and keeps the shuffler's.
     std::vector<ReportPayload> payloads;
-    if (!update->reports.empty()) {
+    std::vector<SumShare> for_shuffler;
+    if (!update->sum_shares.empty()) {
+      payloads.push_back({update->round, 1.0, Vector(), std::move(update->sum_shares.front())});
+      for_shuffler.assign(std::make_move_iterator(update->sum_shares.begin() + 1),
+                          std::make_move_iterator(update->sum_shares.end()));
+    } else if (!update->reports.empty()) {
       for (Vector& report : update->reports) payloads.push_back({update->round, 1.0, std::move(report)});
     } else {
       payloads.push_back({update->round, update->weight, std::move(update->delta)});
     }
     update->delta = Vector();
     update->reports.clear();
+    update->sum_shares = std::move(for_shuffler);
     update->weight = 1.0;
     for (const ReportPayload& payload : payloads) {
       absl::StatusOr<SealedReport> sealed = SealReport(payload, *options_.seal_for);

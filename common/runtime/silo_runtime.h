@@ -32,6 +32,11 @@
 // ResourceExhausted when the round would take it past (epsilon, delta). Each report is sealed on
 // its own (SiloUpdate::sealed holds one entry per record). The journal keeps the charged rounds.
 //
+// Secure-sum silos (plan.secure_sum): the oracle is a SecureSumOracle (the shares of its noisy
+// integer sum of a Poisson batch), each share is sealed on its own, and the budget is the plan's
+// max_rounds: before drawing anything the silo counts the round and refuses (ResourceExhausted)
+// one past it. The journal keeps the rounds (as shuffled_rounds).
+//
 // Budget: before a task, a private silo checks that serving it keeps it within its plan (the
 // accountant's epsilon for rdp calibration, the planned query count for paper calibration) and
 // otherwise answers ResourceExhausted without computing anything, whatever the coordinator asks.
@@ -80,7 +85,8 @@ struct SiloJournal {
   std::string run_id;                 // the run last_round and last_update belong to (the silo
                                       // process sets it; "" before run ids existed)
   std::vector<DpEvent> ledger;        // every noisy query so far, across runs
-  int64_t shuffled_rounds = 0;        // shuffle-model rounds its records were reported in
+  int64_t shuffled_rounds = 0;        // shuffle-model or secure-sum rounds its records were
+                                      // reported in
   int last_round = 0;                 // last round answered (0: none)
   uint64_t last_global_digest = 0;    // digest of the parameters it was asked at
   bool has_last_update = false;
@@ -103,6 +109,8 @@ class SiloRuntime {
   // The objective the silo trains: its own after Setup() built one, else the shared one.
   const Model& model() const { return own_model_ ? *own_model_ : *options_.model; }
   const PrivacyLedger& ledger() const { return ledger_; }
+  // Secure-sum silos: the rounds served so far (0 for other silos).
+  int64_t secure_sum_rounds() const { return secure_sum_rounds_; }
   // Shuffle-model silos: the rounds charged so far (nullptr for other silos).
   const ShuffleLedger* shuffle_ledger() const {
     return shuffle_ledger_ ? &*shuffle_ledger_ : nullptr;
@@ -123,6 +131,7 @@ class SiloRuntime {
  private:
   absl::Status CheckBudget(const SiloTask& task) const;
   absl::Status CheckCountBudget() const;
+  absl::Status CheckSecureSumBudget(int round) const;
   absl::Status AccountNewEvents();
   // The RDP spent per default order, with `more_queries` gradient queries beyond those made.
   std::vector<double> SpentRdp(int64_t more_queries) const;
@@ -144,6 +153,7 @@ class SiloRuntime {
   uint64_t last_digest_ = 0;
   std::optional<SiloUpdate> last_update_;
   std::optional<ShuffleLedger> shuffle_ledger_;  // shuffle-model silos only
+  int64_t secure_sum_rounds_ = 0;                // secure-sum silos only
 };
 
 // FNV-1a over a vector's bytes: identifies the parameters a round was asked at.

@@ -1,17 +1,24 @@
 // ReportPayload: what a silo's report carries in the shuffle model, and its byte encoding.
 //
-// A report is the round it answers, the aggregation weight and the privatized update vector. The
-// encoding is fixed and platform-independent: the 4 bytes "FSR1", the round as a little-endian
-// int32, the weight and the value count (little-endian IEEE double, uint64), then the values as
-// little-endian doubles. ParseReportPayload accepts exactly what SerializeReportPayload writes and
-// answers anything else (wrong magic, truncated, trailing bytes) with InvalidArgument saying what
-// is wrong; it never reads past the buffer. Pure functions, thread-safe.
+// A report is the round it answers, the aggregation weight and the privatized update vector, or
+// (secure-sum algorithms) the round and one additive share of a silo's sum. The encoding is fixed
+// and platform-independent, little-endian throughout:
+//   "FSR1", round int32, weight double, count uint64, count values (doubles);
+//   "FSS1", round int32, bits int32, shares int32, scale double, range double, count uint64,
+//           count values (uint64, each below 2^bits).
+// ParseReportPayload accepts exactly what SerializeReportPayload writes and answers anything else
+// (wrong magic, truncated, trailing bytes, a share value at or above 2^bits, bits outside
+// [1, 62]) with InvalidArgument saying what is wrong; it never reads past the buffer. Pure
+// functions, thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include <optional>
+
+#include "common/algorithms/messages.h"
 #include "common/base/eigen_types.h"
 #include "common/base/status.h"
 
@@ -21,6 +28,7 @@ struct ReportPayload {
   int round = 0;
   double weight = 1.0;
   Vector values;
+  std::optional<SumShare> share;  // set: a share payload (weight and values unused)
 };
 
 std::vector<uint8_t> SerializeReportPayload(const ReportPayload& payload);

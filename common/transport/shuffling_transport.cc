@@ -58,6 +58,62 @@ ShufflingTransport::ShufflingTransport(Transport* inner)
 ShufflingTransport::ShufflingTransport(Transport* inner, uint64_t seed)
     : inner_(inner), rng_(seed) {}
 
+std::optional<SiloUpdate> ShufflingTransport::TakeShufflerShares(RoundResults* collected) const {
+  const std::vector<SiloPrivacyReport> privacy = inner_->PrivacyReports();
+  std::vector<SiloUpdate> kept;
+  kept.reserve(collected->updates.size());
+  std::optional<SiloUpdate> total;
+  for (SiloUpdate& update : collected->updates) {
+    const int id = update.silo_id;
+    const bool secure_sum = id >= 0 && static_cast<size_t>(id) < privacy.size() &&
+                            privacy[static_cast<size_t>(id)].secure_sum;
+    if (!secure_sum && update.sum_shares.empty()) {
+      kept.push_back(std::move(update));
+      continue;
+    }
+    // A secure-sum reply: one sealed share for the coordinator, one share for the shuffler, of
+    // the run's modulus and length (the first reply sets them). Anything else is dropped whole.
+    std::string wrong;
+    if (update.sealed.size() != 1 || update.sum_shares.size() != 1) {
+      wrong = absl::StrCat("a secure-sum reply carried ", update.sealed.size(),
+                           " sealed shares and ", update.sum_shares.size(),
+                           " shuffler shares instead of one each");
+    } else if (const SumShare& share = update.sum_shares.front();
+               share.silos != 1 || share.bits < 1 || share.bits > 62 ||
+               std::any_of(share.values.begin(), share.values.end(),
+                           [&](uint64_t v) { return v >> share.bits != 0; })) {
+      wrong = "a secure-sum reply's shuffler share is malformed (silos, bits or values)";
+    } else if (total && (share.bits != total->sum_shares[0].bits ||
+                         share.values.size() != total->sum_shares[0].values.size() ||
+                         share.scale != total->sum_shares[0].scale ||
+                         share.range != total->sum_shares[0].range ||
+                         share.shares != total->sum_shares[0].shares)) {
+      wrong = "a secure-sum reply's shuffler share has other public parameters than the round's";
+    }
+    if (!wrong.empty()) {
+      collected->failures.push_back(SiloFailure{
+          id, absl::DataLossError(wrong + "; the shuffler drops the silo's whole reply")});
+      continue;
+    }
+    SumShare& share = update.sum_shares.front();
+    if (!total) {
+      total.emplace();
+      total->round = update.round;
+      total->sum_shares.push_back(share);
+      total->sum_shares[0].silos = 0;
+      std::fill(total->sum_shares[0].values.begin(), total->sum_shares[0].values.end(), 0);
+    }
+    SumShare& sum = total->sum_shares[0];
+    const uint64_t mask = (uint64_t{1} << sum.bits) - 1;
+    for (size_t j = 0; j < sum.values.size(); ++j) sum.values[j] = (sum.values[j] + share.values[j]) & mask;
+    sum.silos += 1;
+    update.sum_shares.clear();
+    kept.push_back(std::move(update));
+  }
+  collected->updates = std::move(kept);
+  return total;
+}
+
 absl::StatusOr<int64_t> ShufflingTransport::RequiredReports(
     const std::vector<SiloTask>& tasks) const {
   const std::vector<SiloPrivacyReport> privacy = inner_->PrivacyReports();
@@ -84,6 +140,7 @@ absl::StatusOr<int64_t> ShufflingTransport::RequiredReports(
 RoundResults ShufflingTransport::Train(const std::vector<SiloTask>& tasks) {
   // The inner call returns when the round has closed: every report is in hand before any leaves.
   RoundResults collected = inner_->Train(tasks);
+  std::optional<SiloUpdate> shuffler_total = TakeShufflerShares(&collected);
   RoundResults out;
   out.updates = OneReportPerEntry(std::move(collected.updates));
   const absl::StatusOr<int64_t> required = RequiredReports(tasks);
@@ -110,6 +167,8 @@ RoundResults ShufflingTransport::Train(const std::vector<SiloTask>& tasks) {
     std::swap(out.updates[i - 1], out.updates[j]);
   }
   for (SiloUpdate& update : out.updates) update.silo_id = -1;
+  // The total of the shuffler's shares goes last, a fixed place that names no silo.
+  if (shuffler_total) out.updates.push_back(std::move(*shuffler_total));
   for (const SiloFailure& failure : collected.failures) {
     out.failures.push_back(
         SiloFailure{-1, absl::Status(failure.status.code(), kShuffledFailureMessage)});

@@ -13,6 +13,14 @@
 // Reports, not silos: an update carrying several reports (a silo's per-record reports, sealed or
 // not) is split first, so every report is permuted on its own among all reports of the round.
 //
+// Secure sums (silos stating SiloPrivacyReport::secure_sum): a silo's reply carries one share
+// sealed for the coordinator and one share for the shuffler (uniform on its own: the shuffler
+// learns nothing from it). The shuffler adds its shares modulo 2^bits and forwards only that
+// total, as one more update placed last (silo_id -1, `silos` = how many it adds); the sealed
+// shares are mixed like reports. A reply with anything else (a missing share, a malformed or
+// mismatched one) is dropped whole before anything is added, a DataLoss failure of its silo: a
+// partial sum would decode to noise. A discarded round forwards no total either.
+//
 // Minimum anonymity set: each tasked silo states (SiloPrivacyReport::min_shuffled_reports) the
 // fewest reports a round must mix for its accounting to hold. A round that gathers fewer reports
 // than the largest such number among its tasked silos is discarded whole: no report is forwarded,
@@ -65,6 +73,10 @@ class ShufflingTransport : public Transport {
   // The largest min_shuffled_reports among the tasked silos' privacy reports (0: none stated);
   // FailedPrecondition when they state different randomizers (eps0 or clip).
   absl::StatusOr<int64_t> RequiredReports(const std::vector<SiloTask>& tasks) const;
+  // Secure sums: takes every secure-sum reply's shuffler share out of its update and returns their
+  // total (nullopt when there is none); a malformed reply is removed whole and becomes a DataLoss
+  // failure of its silo.
+  std::optional<SiloUpdate> TakeShufflerShares(RoundResults* collected) const;
   Transport* inner_;
   Rng rng_;
 };

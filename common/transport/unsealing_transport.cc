@@ -18,17 +18,29 @@ UnsealingTransport::UnsealingTransport(Transport* inner, CoordinatorKeyPair keys
 RoundResults UnsealingTransport::Train(const std::vector<SiloTask>& tasks) {
   RoundResults in = inner_->Train(tasks);
   RoundResults out;
+  // A shuffler's total of secure-sum shares arrives unsealed (it is the shuffler's own message):
+  // at most one per round, passed on as it came.
+  std::vector<SiloUpdate> totals;
+  std::erase_if(in.updates, [&](SiloUpdate& update) {
+    if (!update.sealed.empty() || update.sum_shares.empty()) return false;
+    totals.push_back(std::move(update));
+    return true;
+  });
   const int64_t tasked = static_cast<int64_t>(tasks.size());
   const int64_t failed = static_cast<int64_t>(in.failures.size());
   const int64_t reports = static_cast<int64_t>(in.updates.size());
-  if (failed > tasked || reports > (tasked - failed) * reports_per_task_) {
+  if (failed > tasked || reports > (tasked - failed) * reports_per_task_ || totals.size() > 1) {
     // More replies than the tasks allow: someone between the silos and here added reports.
     const std::string why = "round " + std::to_string(tasks.empty() ? 0 : tasks.front().round) +
                             ": " + std::to_string(reports) + " reports and " +
                             std::to_string(failed) + " failures came back for " +
                             std::to_string(tasked) + " tasks of at most " +
                             std::to_string(reports_per_task_) +
-                            " reports each; every report of the round is discarded";
+                            " reports each" +
+                            (totals.size() > 1 ? ", with " + std::to_string(totals.size()) +
+                                                     " secure-sum totals instead of one"
+                                               : std::string()) +
+                            "; every report of the round is discarded";
     for (size_t i = 0; i < tasks.size(); ++i) {
       out.failures.push_back(SiloFailure{-1, absl::DataLossError(why)});
     }
@@ -90,9 +102,14 @@ RoundResults UnsealingTransport::Train(const std::vector<SiloTask>& tasks) {
     kept.round = payload->round;
     kept.silo_id = update.silo_id;
     kept.weight = payload->weight;
-    kept.delta = std::move(payload->values);
+    if (payload->share) {
+      kept.sum_shares.push_back(std::move(*payload->share));
+    } else {
+      kept.delta = std::move(payload->values);
+    }
     out.updates.push_back(std::move(kept));
   }
+  for (SiloUpdate& total : totals) out.updates.push_back(std::move(total));
   return out;
 }
 

@@ -15,7 +15,10 @@
 // and a round with more replies than its tasks allow (more failures than tasks, or more reports
 // than reports_per_task per task that did not fail) is discarded whole (one DataLoss failure per
 // task). reports_per_task is 1 for silo-level reports and the batch size for per-record reports.
-// A shuffler that replaces reports is not detected here. One thread.
+// A shuffler that replaces reports is not detected here. The shuffler's own total of secure-sum
+// shares (an unsealed update carrying sum_shares, see shuffling_transport.h) is passed on last as
+// it came, and does not count as a report; a round with more than one is discarded whole.
+// One thread.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,69 @@
+#include "common/algorithms/secure_sum_oracle.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/data/batch_sampler.h"
+
+namespace fedsilo {
+namespace {
+
+absl::Status OnlySumShares(const char* query) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "a secure-sum silo answers only with the shares of its noisy sum; it refuses a ", query));
+}
+
+}  // namespace
+
+SecureSumOracle::SecureSumOracle(OracleData source, const SecureSumOracleSettings& settings,
+                                 Rng* sampling_rng, Rng* noise_rng, Rng* share_rng)
+    : source_(source),
+      settings_(settings),
+      sampling_rng_(sampling_rng),
+      noise_rng_(noise_rng),
+      share_rng_(share_rng) {}
+
+absl::Status SecureSumOracle::NextSumShares(const Vector& w, std::vector<SumShare>* shares) {
+  if (used_) {
+    return absl::FailedPreconditionError(
+        "a secure-sum silo sends one sum per round (the round was charged for one)");
+  }
+  used_ = true;
+  std::vector<int> batch;
+  SampleBatch(source_.rows, settings_.batch_size, Sampling::kPoisson, *sampling_rng_, &batch);
+  Matrix clipped(static_cast<Eigen::Index>(batch.size()), w.size());
+  if (!batch.empty()) {
+    source_.model->PerExampleGradients(w, Batch{source_.data, batch}, &clipped);
+    for (Eigen::Index i = 0; i < clipped.rows(); ++i) {
+      const double norm = clipped.row(i).norm();
+      if (norm > settings_.clip) clipped.row(i) *= settings_.clip / norm;
+    }
+  }
+  FEDSILO_ASSIGN_OR_RETURN(
+      std::vector<std::vector<uint64_t>> parts,
+      EncodeSiloSum(clipped, settings_.params, settings_.share_variance, *noise_rng_, *share_rng_));
+  shares->clear();
+  for (std::vector<uint64_t>& part : parts) {
+    shares->push_back(SumShare{settings_.params.bits, settings_.params.shares,
+                               settings_.params.scale, settings_.range, 1, std::move(part)});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SecureSumOracle::Next(const Vector&, Vector*) {
+  return OnlySumShares("gradient query");
+}
+
+absl::Status SecureSumOracle::Next(const Vector&, int, Vector*) {
+  return OnlySumShares("gradient query");
+}
+
+absl::Status SecureSumOracle::NextGradientDifference(const Vector&, const Vector&, double, int,
+                                                     Vector*) {
+  return OnlySumShares("gradient-difference query");
+}
+
+absl::Status SecureSumOracle::NextHessianVectorProduct(const Vector&, const Vector&, int,
+                                                       Vector*) {
+  return OnlySumShares("Hessian-vector product");
+}
+
+}  // namespace fedsilo
