@@ -78,8 +78,6 @@ Rng::Rng(uint64_t seed) {
   }
 }
 
-double Rng::Uniform() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }
-
 double Rng::UniformOpen() {
   return (static_cast<double>(NextU64() >> 11) + 0.5) * 0x1.0p-53;
 }

@@ -27,8 +27,8 @@ class Rng {
  public:
   explicit Rng(uint64_t seed);
 
-  // xoshiro256** (Blackman and Vigna). This and UniformInt are inline, so a loop of draws keeps
-  // the state in registers.
+  // xoshiro256** (Blackman and Vigna). This, Uniform and UniformInt are inline, so a loop of
+  // draws keeps the state in registers.
   uint64_t NextU64() {
     const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
     const uint64_t t = s_[1] << 17;
@@ -40,8 +40,8 @@ class Rng {
     s_[3] = Rotl(s_[3], 45);
     return result;
   }
-  // Uniform double in [0, 1) with 53 random bits.
-  double Uniform();
+  // Uniform double in [0, 1) with 53 random bits (inline, like NextU64).
+  double Uniform() { return static_cast<double>(NextU64() >> 11) * 0x1.0p-53; }
   // Uniform double in (0, 1): never returns 0, safe for log().
   double UniformOpen();
   // Uniform integer in [0, n), unbiased (Lemire's method). n must be > 0.

@@ -45,16 +45,26 @@ absl::Status ConditionallyRound(std::span<const double> values, double norm_boun
     }
   }
   const double bound_squared = norm_bound * norm_bound;
+  // The generator in registers (a local copy, written back), and each coin as an integer
+  // comparison: Uniform() < f  <=>  (NextU64() >> 11) < ceil(f 2^53), exactly (f 2^53 is exact
+  // for f = x - floor(x)), so the draws are those of rng.Uniform() < f, without a branch.
+  Rng local = rng;
   for (int draw = 0; draw < max_draws; ++draw) {
     double squared = 0.0;
     for (size_t i = 0; i < values.size(); ++i) {
       const double low = std::floor(values[i]);
-      const double rounded = rng.Uniform() < values[i] - low ? low + 1.0 : low;
-      out[i] = static_cast<int64_t>(rounded);
-      squared += rounded * rounded;
+      const auto threshold = static_cast<uint64_t>(std::ceil((values[i] - low) * 0x1.0p53));
+      const int64_t rounded =
+          static_cast<int64_t>(low) + static_cast<int64_t>((local.NextU64() >> 11) < threshold);
+      out[i] = rounded;
+      squared += static_cast<double>(rounded) * static_cast<double>(rounded);
     }
-    if (squared <= bound_squared) return absl::OkStatus();
+    if (squared <= bound_squared) {
+      rng = local;
+      return absl::OkStatus();
+    }
   }
+  rng = local;
   return absl::ResourceExhaustedError(absl::StrCat(
       "conditional rounding: no rounding of a vector of ", values.size(),
       " coordinates met the L2 bound ", norm_bound, " in ", max_draws,

@@ -389,8 +389,16 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
     update->reports.clear();
     update->sum_shares = std::move(for_shuffler);
     update->weight = 1.0;
+    if (!update->sum_shares.empty() && !session_) {
+      // The coordinator's share of a secure sum may name its silo (it is uniform on its own):
+      // one key exchange per silo, then symmetric seals.
+      absl::StatusOr<SealingSession> session = SealingSession::Create(*options_.seal_for);
+      if (!session.ok()) return session.status();
+      session_.emplace(std::move(session).value());
+    }
     for (const ReportPayload& payload : payloads) {
-      absl::StatusOr<SealedReport> sealed = SealReport(payload, *options_.seal_for);
+      absl::StatusOr<SealedReport> sealed = payload.share ? session_->Seal(payload)
+                                                          : SealReport(payload, *options_.seal_for);
       if (!sealed.ok()) return sealed.status();
       update->sealed.push_back(std::move(sealed).value());
     }

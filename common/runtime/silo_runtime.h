@@ -33,7 +33,8 @@
 // its own (SiloUpdate::sealed holds one entry per record). The journal keeps the charged rounds.
 //
 // Secure-sum silos (plan.secure_sum): the oracle is a SecureSumOracle (the shares of its noisy
-// integer sum of a Poisson batch), each share is sealed on its own, and the budget is the plan's
+// integer sum of a Poisson batch), the coordinator's share is sealed in the silo's sealing
+// session (sealed_report.h) and the shuffler's is kept, and the budget is the plan's
 // max_rounds: before drawing anything the silo counts the round and refuses (ResourceExhausted)
 // one past it. The journal keeps the rounds (as shuffled_rounds).
 //
@@ -154,6 +155,7 @@ class SiloRuntime {
   std::optional<SiloUpdate> last_update_;
   std::optional<ShuffleLedger> shuffle_ledger_;  // shuffle-model silos only
   int64_t secure_sum_rounds_ = 0;                // secure-sum silos only
+  std::optional<SealingSession> session_;        // secure-sum silos: seals coordinator shares
 };
 
 // FNV-1a over a vector's bytes: identifies the parameters a round was asked at.

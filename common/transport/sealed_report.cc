@@ -7,7 +7,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include <sodium.h>
 
@@ -18,6 +20,10 @@ namespace {
 
 static_assert(crypto_box_PUBLICKEYBYTES == kReportPublicKeyBytes);
 static_assert(crypto_box_SECRETKEYBYTES == 32);
+static_assert(crypto_box_BEFORENMBYTES == 32);
+
+constexpr uint8_t kSessionMagic[4] = {'F', 'S', 'X', '1'};
+constexpr size_t kSessionHeader = 4 + crypto_box_PUBLICKEYBYTES + crypto_box_NONCEBYTES;
 
 absl::Status InitSodium() {
   // sodium_init is thread-safe and idempotent (0 first time, 1 afterwards, -1 on failure).
@@ -120,6 +126,16 @@ absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::LoadOrCreate(const std::s
   return keys;
 }
 
+struct CoordinatorKeyPair::SessionKeys {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::array<uint8_t, 32>> shared;
+  ~SessionKeys() {
+    for (auto& [key, value] : shared) sodium_memzero(value.data(), value.size());
+  }
+};
+
+CoordinatorKeyPair::CoordinatorKeyPair() : sessions_(std::make_unique<SessionKeys>()) {}
+
 absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::Generate() {
   FEDSILO_RETURN_IF_ERROR(InitSodium());
   CoordinatorKeyPair keys;
@@ -130,15 +146,20 @@ absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::Generate() {
 }
 
 CoordinatorKeyPair::CoordinatorKeyPair(CoordinatorKeyPair&& other) noexcept
-    : public_key_(other.public_key_), secret_key_(other.secret_key_) {
+    : public_key_(other.public_key_),
+      secret_key_(other.secret_key_),
+      sessions_(std::move(other.sessions_)) {
   sodium_memzero(other.secret_key_.data(), other.secret_key_.size());
+  other.sessions_ = std::make_unique<SessionKeys>();
 }
 
 CoordinatorKeyPair& CoordinatorKeyPair::operator=(CoordinatorKeyPair&& other) noexcept {
   if (this != &other) {
     public_key_ = other.public_key_;
     secret_key_ = other.secret_key_;
+    sessions_ = std::move(other.sessions_);
     sodium_memzero(other.secret_key_.data(), other.secret_key_.size());
+    other.sessions_ = std::make_unique<SessionKeys>();
   }
   return *this;
 }
@@ -147,8 +168,46 @@ CoordinatorKeyPair::~CoordinatorKeyPair() {
   sodium_memzero(secret_key_.data(), secret_key_.size());
 }
 
+absl::StatusOr<ReportPayload> CoordinatorKeyPair::OpenSession(
+    std::span<const uint8_t> sealed) const {
+  const std::string session(reinterpret_cast<const char*>(sealed.data()) + 4,
+                            crypto_box_PUBLICKEYBYTES);
+  std::array<uint8_t, 32> shared{};
+  {
+    std::lock_guard<std::mutex> lock(sessions_->mutex);
+    auto it = sessions_->shared.find(session);
+    if (it != sessions_->shared.end()) shared = it->second;
+  }
+  if (shared == std::array<uint8_t, 32>{}) {
+    if (crypto_box_beforenm(shared.data(), sealed.data() + 4, secret_key_.data()) != 0) {
+      return absl::DataLossError("a session report names a session key that is not a valid point");
+    }
+    std::lock_guard<std::mutex> lock(sessions_->mutex);
+    if (sessions_->shared.size() >= kMaxSessions) sessions_->shared.clear();
+    sessions_->shared.emplace(session, shared);
+  }
+  std::vector<uint8_t> plain(sealed.size() - kSessionHeader - crypto_box_MACBYTES);
+  const int opened = crypto_box_open_easy_afternm(
+      plain.data(), sealed.data() + kSessionHeader, sealed.size() - kSessionHeader,
+      sealed.data() + 4 + crypto_box_PUBLICKEYBYTES, shared.data());
+  sodium_memzero(shared.data(), shared.size());
+  if (opened != 0) {
+    return absl::DataLossError(
+        "session report failed authentication: it was modified in transit or sealed for another "
+        "coordinator key");
+  }
+  return ParseReportPayload(plain);
+}
+
 absl::StatusOr<ReportPayload> CoordinatorKeyPair::Open(std::span<const uint8_t> sealed) const {
   FEDSILO_RETURN_IF_ERROR(InitSodium());
+  if (sealed.size() >= kSessionHeader + crypto_box_MACBYTES &&
+      std::memcmp(sealed.data(), kSessionMagic, 4) == 0) {
+    // A session report; a sealed box whose random first bytes happen to read "FSX1" (2^-32)
+    // fails this and is opened as a sealed box below.
+    absl::StatusOr<ReportPayload> payload = OpenSession(sealed);
+    if (payload.ok() || payload.status().code() != absl::StatusCode::kDataLoss) return payload;
+  }
   if (sealed.size() < crypto_box_SEALBYTES) {
     return absl::DataLossError("sealed report of " + std::to_string(sealed.size()) +
                                " bytes is shorter than a sealed box's " +
@@ -171,6 +230,49 @@ absl::StatusOr<std::vector<uint8_t>> SealReport(const ReportPayload& payload,
   std::vector<uint8_t> sealed(plain.size() + crypto_box_SEALBYTES);
   if (crypto_box_seal(sealed.data(), plain.data(), plain.size(), coordinator.data()) != 0) {
     return absl::InternalError("libsodium could not seal a report");
+  }
+  return sealed;
+}
+
+absl::StatusOr<SealingSession> SealingSession::Create(const ReportPublicKey& coordinator) {
+  FEDSILO_RETURN_IF_ERROR(InitSodium());
+  SealingSession session;
+  std::array<uint8_t, 32> secret{};
+  if (crypto_box_keypair(session.session_public_.data(), secret.data()) != 0 ||
+      crypto_box_beforenm(session.shared_key_.data(), coordinator.data(), secret.data()) != 0) {
+    sodium_memzero(secret.data(), secret.size());
+    return absl::InternalError("libsodium could not start a sealing session");
+  }
+  sodium_memzero(secret.data(), secret.size());
+  return session;
+}
+
+SealingSession::SealingSession(SealingSession&& other) noexcept
+    : session_public_(other.session_public_), shared_key_(other.shared_key_) {
+  sodium_memzero(other.shared_key_.data(), other.shared_key_.size());
+}
+
+SealingSession& SealingSession::operator=(SealingSession&& other) noexcept {
+  if (this != &other) {
+    session_public_ = other.session_public_;
+    shared_key_ = other.shared_key_;
+    sodium_memzero(other.shared_key_.data(), other.shared_key_.size());
+  }
+  return *this;
+}
+
+SealingSession::~SealingSession() { sodium_memzero(shared_key_.data(), shared_key_.size()); }
+
+absl::StatusOr<std::vector<uint8_t>> SealingSession::Seal(const ReportPayload& payload) const {
+  const std::vector<uint8_t> plain = SerializeReportPayload(payload);
+  std::vector<uint8_t> sealed(kSessionHeader + crypto_box_MACBYTES + plain.size());
+  std::memcpy(sealed.data(), kSessionMagic, 4);
+  std::memcpy(sealed.data() + 4, session_public_.data(), crypto_box_PUBLICKEYBYTES);
+  uint8_t* nonce = sealed.data() + 4 + crypto_box_PUBLICKEYBYTES;
+  randombytes_buf(nonce, crypto_box_NONCEBYTES);
+  if (crypto_box_easy_afternm(sealed.data() + kSessionHeader, plain.data(), plain.size(), nonce,
+                              shared_key_.data()) != 0) {
+    return absl::InternalError("libsodium could not seal a session report");
   }
   return sealed;
 }

@@ -9,6 +9,15 @@
 // The secret key never leaves the CoordinatorKeyPair (wiped on destruction) except into the
 // coordinator's own key file (LoadOrCreate). Thread-safe.
 //
+// Sessions (SealingSession): for messages whose sender may be known to the coordinator anyway (a
+// secure sum's coordinator share, uniform on its own), a silo makes one X25519 exchange with the
+// coordinator's key when the session starts and then encrypts each report with the shared key
+// (crypto_box_easy_afternm, XSalsa20-Poly1305, a fresh random nonce): "FSX1", the session's
+// public key, the nonce, the box. The coordinator computes each session's shared key once and
+// keeps it (at most kMaxSessions, then it starts over). Every report of one session is linkable
+// to the others, so reports that a shuffler must keep unlinkable use SealReport, never a session.
+// Open() reads both forms.
+//
 // Key files (networked mode): the coordinator keeps its key pair in a file it alone can read
 // (`fedsilo coordinator --sealing-key FILE`, mode 0600: the secret key as 64 hex digits) and
 // writes the public key beside it (FILE.pub: 64 hex digits). Each silo pins the public key from
@@ -18,6 +27,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,13 +56,38 @@ class CoordinatorKeyPair {
   ~CoordinatorKeyPair();
 
   const ReportPublicKey& public_key() const { return public_key_; }
-  // Opens a report sealed for this key pair's public key.
+  // Opens a report sealed for this key pair's public key (by SealReport or a SealingSession).
   absl::StatusOr<ReportPayload> Open(std::span<const uint8_t> sealed) const;
 
+  static constexpr size_t kMaxSessions = 1 << 20;
+
  private:
-  CoordinatorKeyPair() = default;
+  struct SessionKeys;  // session public key -> shared key, behind a mutex
+  CoordinatorKeyPair();
+  absl::StatusOr<ReportPayload> OpenSession(std::span<const uint8_t> sealed) const;
   ReportPublicKey public_key_{};
   std::array<uint8_t, 32> secret_key_{};
+  std::unique_ptr<SessionKeys> sessions_;
+};
+
+// A silo's end of a sealing session (see above): one key exchange at Create, then cheap seals.
+// Movable; the shared key is wiped on destruction. Seal is thread-safe.
+class SealingSession {
+ public:
+  // Internal error only if libsodium fails.
+  static absl::StatusOr<SealingSession> Create(const ReportPublicKey& coordinator);
+  SealingSession(const SealingSession&) = delete;
+  SealingSession& operator=(const SealingSession&) = delete;
+  SealingSession(SealingSession&& other) noexcept;
+  SealingSession& operator=(SealingSession&& other) noexcept;
+  ~SealingSession();
+
+  absl::StatusOr<std::vector<uint8_t>> Seal(const ReportPayload& payload) const;
+
+ private:
+  SealingSession() = default;
+  std::array<uint8_t, 32> session_public_{};
+  std::array<uint8_t, 32> shared_key_{};
 };
 
 // Reads a public key file (64 hex digits, surrounding whitespace allowed); NotFound without the

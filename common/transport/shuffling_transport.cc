@@ -58,8 +58,8 @@ ShufflingTransport::ShufflingTransport(Transport* inner)
 ShufflingTransport::ShufflingTransport(Transport* inner, uint64_t seed)
     : inner_(inner), rng_(seed) {}
 
-std::optional<SiloUpdate> ShufflingTransport::TakeShufflerShares(RoundResults* collected) const {
-  const std::vector<SiloPrivacyReport> privacy = inner_->PrivacyReports();
+std::optional<SiloUpdate> ShufflingTransport::TakeShufflerShares(
+    const std::vector<SiloPrivacyReport>& privacy, RoundResults* collected) const {
   std::vector<SiloUpdate> kept;
   kept.reserve(collected->updates.size());
   std::optional<SiloUpdate> total;
@@ -115,8 +115,7 @@ std::optional<SiloUpdate> ShufflingTransport::TakeShufflerShares(RoundResults* c
 }
 
 absl::StatusOr<int64_t> ShufflingTransport::RequiredReports(
-    const std::vector<SiloTask>& tasks) const {
-  const std::vector<SiloPrivacyReport> privacy = inner_->PrivacyReports();
+    const std::vector<SiloTask>& tasks, const std::vector<SiloPrivacyReport>& privacy) const {
   int64_t required = 0;
   const SiloPrivacyReport* first = nullptr;
   for (const SiloTask& task : tasks) {
@@ -140,10 +139,12 @@ absl::StatusOr<int64_t> ShufflingTransport::RequiredReports(
 RoundResults ShufflingTransport::Train(const std::vector<SiloTask>& tasks) {
   // The inner call returns when the round has closed: every report is in hand before any leaves.
   RoundResults collected = inner_->Train(tasks);
-  std::optional<SiloUpdate> shuffler_total = TakeShufflerShares(&collected);
+  // What the silos state (read once a round: each report converts a silo's spent epsilon).
+  const std::vector<SiloPrivacyReport> privacy = inner_->PrivacyReports();
+  std::optional<SiloUpdate> shuffler_total = TakeShufflerShares(privacy, &collected);
   RoundResults out;
   out.updates = OneReportPerEntry(std::move(collected.updates));
-  const absl::StatusOr<int64_t> required = RequiredReports(tasks);
+  const absl::StatusOr<int64_t> required = RequiredReports(tasks, privacy);
   if (!required.ok() || static_cast<int64_t>(out.updates.size()) < *required) {
     // Fewer reports than the silos calibrated their privacy for, or reports of different
     // randomizers: none may leave.

@@ -72,11 +72,13 @@ class ShufflingTransport : public Transport {
  private:
   // The largest min_shuffled_reports among the tasked silos' privacy reports (0: none stated);
   // FailedPrecondition when they state different randomizers (eps0 or clip).
-  absl::StatusOr<int64_t> RequiredReports(const std::vector<SiloTask>& tasks) const;
+  absl::StatusOr<int64_t> RequiredReports(const std::vector<SiloTask>& tasks,
+                                          const std::vector<SiloPrivacyReport>& privacy) const;
   // Secure sums: takes every secure-sum reply's shuffler share out of its update and returns their
   // total (nullopt when there is none); a malformed reply is removed whole and becomes a DataLoss
   // failure of its silo.
-  std::optional<SiloUpdate> TakeShufflerShares(RoundResults* collected) const;
+  std::optional<SiloUpdate> TakeShufflerShares(const std::vector<SiloPrivacyReport>& privacy,
+                                               RoundResults* collected) const;
   Transport* inner_;
   Rng rng_;
 };
