@@ -34,7 +34,7 @@ struct SumShare {
   int shares = 0;
   double scale = 0.0;
   double range = 0.0;
-  int64_t silos = 1;             // 1: one silo's share; S: a total of S silos' shares
+  int64_t silos = 0;             // 0: one silo's own share; S >= 1: a total of S silos' shares
   std::vector<uint64_t> values;  // in [0, 2^bits)
 };
 

@@ -50,10 +50,10 @@ absl::Status SdpSumMinibatchSgdCoordinator::Aggregate(int round, const RoundResu
                                               " values, expected ", global->size()));
     }
   }
-  // Every replying silo's coordinator share (silos = 1) and one total of as many shuffler shares.
+  // Every replying silo's coordinator share (silos = 0) and one total of as many shuffler shares.
   int64_t silo_shares = 0, totals = 0, total_silos = 0;
   for (const SumShare* share : shares) {
-    if (share->silos == 1) {
+    if (share->silos == 0) {
       ++silo_shares;
     } else {
       ++totals;

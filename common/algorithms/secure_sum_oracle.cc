@@ -43,7 +43,7 @@ absl::Status SecureSumOracle::NextSumShares(const Vector& w, std::vector<SumShar
   shares->clear();
   for (std::vector<uint64_t>& part : parts) {
     shares->push_back(SumShare{settings_.params.bits, settings_.params.shares,
-                               settings_.params.scale, settings_.range, 1, std::move(part)});
+                               settings_.params.scale, settings_.range, 0, std::move(part)});
   }
   return absl::OkStatus();
 }

@@ -3,12 +3,15 @@
 #include <cstdint>
 
 #include "common/base/binary_record.h"
+#include "common/transport/report_payload.h"
 
 namespace fedsilo {
 namespace {
-constexpr char kMagic[] = "FEDSILOJRN4";
+constexpr char kMagic[] = "FEDSILOJRN5";
 // Older journals are read, never written: v1 before sealed answers, v2 with one sealed report,
-// v3 before run ids (read as run "") and with Poisson queries recorded as add/remove-one.
+// v3 before run ids (read as run "") and with Poisson queries recorded as add/remove-one, v4
+// before the shuffler shares of secure sums.
+constexpr char kMagicV4[] = "FEDSILOJRN4";
 constexpr char kMagicV3[] = "FEDSILOJRN3";
 constexpr char kMagicV2[] = "FEDSILOJRN2";
 constexpr char kMagicV1[] = "FEDSILOJRN1";
@@ -38,16 +41,25 @@ absl::Status WriteSiloJournal(const std::string& path, const SiloJournal& journa
   }
   record.Put<int64_t>(journal.shuffled_rounds);
   record.PutString(journal.run_id);
+  // The shuffler shares of the last answer (secure sums), each as its share payload.
+  const std::vector<SumShare>& shares =
+      journal.has_last_update ? journal.last_update.sum_shares : std::vector<SumShare>{};
+  record.Put<uint64_t>(shares.size());
+  for (const SumShare& share : shares) {
+    const std::vector<uint8_t> bytes =
+        SerializeReportPayload(ReportPayload{journal.last_update.round, 1.0, Vector(), share});
+    record.PutString(std::string(bytes.begin(), bytes.end()));
+  }
   return WriteFileAtomically(path, record.Finish());
 }
 
 absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
   FEDSILO_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
-  int version = 4;
+  int version = 5;
   absl::StatusOr<BinaryRecordReader> opened =
       BinaryRecordReader::Open(bytes, kMagic, "silo journal " + path);
-  for (const auto& [older, magic] :
-       {std::pair{3, kMagicV3}, std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
+  for (const auto& [older, magic] : {std::pair{4, kMagicV4}, std::pair{3, kMagicV3},
+                                     std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
     if (!opened.ok() && BinaryRecordReader::Open(bytes, magic, "").ok()) {
       version = older;
       opened = BinaryRecordReader::Open(bytes, magic, "silo journal " + path);
@@ -102,6 +114,23 @@ absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
   }
   if (version >= 3) FEDSILO_RETURN_IF_ERROR(record.Get(&journal.shuffled_rounds));
   if (version >= 4) FEDSILO_RETURN_IF_ERROR(record.GetString(&journal.run_id));
+  if (version >= 5) {
+    uint64_t share_count = 0;
+    FEDSILO_RETURN_IF_ERROR(record.Get(&share_count));
+    if (share_count > 0 && !journal.has_last_update) {
+      return absl::DataLossError("silo journal " + path + " is corrupt: shares without an answer");
+    }
+    for (uint64_t i = 0; i < share_count; ++i) {
+      std::string bytes;
+      FEDSILO_RETURN_IF_ERROR(record.GetString(&bytes));
+      absl::StatusOr<ReportPayload> payload = ParseReportPayload(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+      if (!payload.ok() || !payload->share) {
+        return absl::DataLossError("silo journal " + path + " is corrupt: a bad shuffler share");
+      }
+      journal.last_update.sum_shares.push_back(std::move(*payload->share));
+    }
+  }
   FEDSILO_RETURN_IF_ERROR(record.ExpectEnd());
   return journal;
 }

@@ -79,7 +79,7 @@ std::optional<SiloUpdate> ShufflingTransport::TakeShufflerShares(
                            " sealed shares and ", update.sum_shares.size(),
                            " shuffler shares instead of one each");
     } else if (const SumShare& share = update.sum_shares.front();
-               share.silos != 1 || share.bits < 1 || share.bits > 62 ||
+               share.silos != 0 || share.bits < 1 || share.bits > 62 ||
                std::any_of(share.values.begin(), share.values.end(),
                            [&](uint64_t v) { return v >> share.bits != 0; })) {
       wrong = "a secure-sum reply's shuffler share is malformed (silos, bits or values)";

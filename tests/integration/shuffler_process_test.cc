@@ -205,10 +205,10 @@ TEST(ShufflerProcessTest, FourSilosThroughTheShufflerEndWhereThreadModeEnds) {
   EXPECT_NE(ReadFile(dir / "net" / "summary.json").find("silos -> shuffler -> coordinator"),
             std::string::npos);
   // Each silo journaled its sealed last answer (the journal holds sealed bytes since FEDSILOJRN2;
-  // the current format is 4).
+  // the current format is 5).
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(ReadFile(dir / "state" / ("ward-" + std::to_string(i) + ".journal")).substr(0, 11),
-              "FEDSILOJRN4");
+              "FEDSILOJRN5");
   }
 }
 

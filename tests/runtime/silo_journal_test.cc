@@ -209,7 +209,7 @@ TEST(SiloJournalTest, EventsRoundTripAndAnUnknownSamplerIsDataLoss) {
     EXPECT_EQ(read->ledger[i].noise_multiplier, journal.ledger[i].noise_multiplier) << i;
     EXPECT_EQ(read->ledger[i].count, journal.ledger[i].count) << i;
   }
-  EXPECT_EQ(testing::ReadFile(path).substr(0, 11), "FEDSILOJRN4");
+  EXPECT_EQ(testing::ReadFile(path).substr(0, 11), "FEDSILOJRN5");
   // A well-formed file (valid checksum) with sampler code 5.
   journal.ledger = {DpEvent{static_cast<Subsampling>(5), 0.05, 1.7, 1}};
   ASSERT_TRUE(WriteSiloJournal(path, journal).ok());

@@ -1,0 +1,340 @@
+// A secure-sum silo (sdp_sum_minibatch_sgd): its privacy plan, its two shares, its budget and its
+// journal, checked against values computed here: the public plan's fields from their formulas,
+// the expected noisy sum from the quadratic model's clipped gradients, the budget from the
+// composed Skellam curve at the silo's own rate.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "common/algorithms/algorithm_registry.h"
+#include "common/algorithms/sdp_sum_minibatch_sgd.h"
+#include "common/algorithms/secure_sum_oracle.h"
+#include "common/dp/rdp.h"
+#include "common/dp/skellam_calibration.h"
+#include "common/runtime/silo_journal_file.h"
+#include "common/runtime/silo_privacy.h"
+#include "common/runtime/silo_runtime.h"
+#include "common/transport/sealed_report.h"
+#include "common/transport/shuffling_transport.h"
+#include "common/transport/unsealing_transport.h"
+#include "tests/algorithms/test_models.h"
+#include "tests/testing/process.h"
+#include "tests/testing/silo_rig.h"
+
+namespace fedsilo {
+namespace {
+
+using testing::LineDataset;
+using testing::QuadraticModel;
+using testing::Range;
+
+constexpr int kDim = 3;
+constexpr int kBatch = 8;
+constexpr int kRounds = 6;
+constexpr int kRecords = 32;
+
+PrivacyConfig Privacy() {
+  PrivacyConfig privacy;
+  privacy.epsilon = 4.0;
+  privacy.delta = 1e-5;
+  privacy.clip = 0.5;
+  privacy.min_silo_records = 16;
+  return privacy;  // sampling poisson, the default
+}
+
+AlgorithmConfig Algorithm() {
+  AlgorithmConfig algorithm;
+  algorithm.name = "sdp_sum_minibatch_sgd";
+  algorithm.rounds = kRounds;
+  algorithm.batch_size = kBatch;
+  algorithm.lr = 0.25;
+  return algorithm;
+}
+
+PrivacyExtras Extras(int64_t min_honest = 3, int64_t max_silos = 5) {
+  PrivacyExtras extras;
+  extras.num_parameters = kDim;
+  extras.secure_sum = SecureSumExtras{min_honest, max_silos};
+  return extras;
+}
+
+struct SumSilo {
+  explicit SumSilo(std::optional<ReportPublicKey> seal_for = {})
+      : data(LineDataset(kRecords, kDim)), model(kDim) {
+    auto made = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, Extras());
+    EXPECT_TRUE(made.ok()) << made.status();
+    plan = *made;
+    SiloRuntimeOptions options;
+    options.silo_id = 0;
+    options.model = &model;
+    options.data = &data;
+    options.train_rows = Range(kRecords);
+    options.program = std::make_shared<SdpSumMinibatchSgdSiloProgram>();
+    options.privacy = plan;
+    options.private_seed = 5;
+    options.seal_for = seal_for;
+    options.keep_last_answer = true;
+    runtime = std::make_unique<SiloRuntime>(std::move(options));
+  }
+  SiloTask Task(int round) const {
+    return SiloTask{round, 0, std::make_shared<const Vector>(Vector::Constant(kDim, 0.1))};
+  }
+  Dataset data;
+  QuadraticModel model;
+  SiloPrivacyPlan plan;
+  std::unique_ptr<SiloRuntime> runtime;
+};
+
+TEST(SecureSumSiloPlanTest, EverySiloGetsThePublicPlanAndCountsItsOwnRate) {
+  auto small = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, 16, Extras());
+  auto large = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, 64, Extras());
+  ASSERT_TRUE(small.ok() && large.ok()) << small.status() << large.status();
+  ASSERT_TRUE(small->secure_sum && large->secure_sum);
+  const SecureSumPlan& a = small->secure_sum->sum;
+  const SecureSumPlan& b = large->secure_sum->sum;
+  EXPECT_EQ(a.params.scale, b.params.scale);
+  EXPECT_EQ(a.params.bits, b.params.bits);
+  EXPECT_EQ(a.params.shares, 2);
+  EXPECT_EQ(a.total_variance, b.total_variance);
+  EXPECT_EQ(a.range, b.range);
+  EXPECT_DOUBLE_EQ(a.share_variance * 3, a.total_variance);  // 3 honest silos carry the total
+  EXPECT_DOUBLE_EQ(a.params.scale, 64.0 * std::sqrt(3.0) / 0.5);
+  // The public plan spends the budget at q_pub = 8 / 16 over the planned rounds.
+  const SkellamSampling public_rate{Subsampling::kPoissonReplaceOne, 0.5};
+  auto at_public = SkellamRoundsEpsilon(a.total_variance, a.sensitivity, public_rate, kRounds,
+                                        1e-5, DefaultRdpOrders());
+  ASSERT_TRUE(at_public.ok());
+  EXPECT_LE(at_public->epsilon, 4.0);
+  EXPECT_GT(at_public->epsilon, 3.99);
+  // Each silo's own rate, and the most rounds that fit at it: more for the larger silo.
+  EXPECT_DOUBLE_EQ(small->secure_sum->sampling_rate, 0.5);
+  EXPECT_DOUBLE_EQ(large->secure_sum->sampling_rate, 0.125);
+  EXPECT_EQ(small->secure_sum->max_rounds, kRounds);
+  EXPECT_GT(large->secure_sum->max_rounds, 3 * kRounds);
+  for (const SiloPrivacyPlan* plan : {&*small, &*large}) {
+    const SkellamSampling own{Subsampling::kPoissonReplaceOne, plan->secure_sum->sampling_rate};
+    const int64_t most = plan->secure_sum->max_rounds;
+    auto at = SkellamRoundsEpsilon(a.total_variance, a.sensitivity, own, most, 1e-5,
+                                   DefaultRdpOrders());
+    auto past = SkellamRoundsEpsilon(a.total_variance, a.sensitivity, own, most + 1, 1e-5,
+                                     DefaultRdpOrders());
+    ASSERT_TRUE(at.ok() && past.ok());
+    EXPECT_LE(at->epsilon, 4.0);
+    EXPECT_GT(past->epsilon, 4.0);
+  }
+}
+
+TEST(SecureSumSiloPlanTest, RefusesWhatTheAnalysisDoesNotCover) {
+  const auto refused = [](PrivacyConfig privacy, int64_t n, const char* what) {
+    auto plan = PlanSiloPrivacy(privacy, Algorithm(), true, 1, n, Extras());
+    EXPECT_TRUE(absl::IsInvalidArgument(plan.status())) << what;
+    EXPECT_NE(plan.status().message().find(what), std::string::npos) << plan.status();
+  };
+  PrivacyConfig fixed = Privacy();
+  fixed.sampling = "without_replacement";
+  refused(fixed, 100, "needs poisson");
+  PrivacyConfig no_delta = Privacy();
+  no_delta.delta = 0.0;
+  refused(no_delta, 100, "explicit delta");
+  refused(Privacy(), 15, "below privacy.min_silo_records = 16");
+}
+
+// The two shares add up (mod 2^bits) to an integer sum whose mean over many rounds is scale * q *
+// (the sum of the silo's clipped gradients), each record in a Poisson batch with probability q.
+TEST(SecureSumSiloTest, TheTwoSharesDecodeToAnUnbiasedNoisySumOfTheClippedGradients) {
+  SumSilo silo;
+  const SecureSumPlan& sum = silo.plan.secure_sum->sum;
+  const Vector w = Vector::Constant(kDim, 0.1);
+  Vector clipped_total = Vector::Zero(kDim);
+  for (int i = 0; i < kRecords; ++i) {
+    Vector g(kDim);
+    for (int j = 0; j < kDim; ++j) g[j] = 0.1 - (j + 1.0) * i / kRecords;
+    if (g.norm() > 0.5) g *= 0.5 / g.norm();
+    clipped_total += g;
+  }
+  const double q = static_cast<double>(kBatch) / kRecords;
+  const Vector expected = sum.params.scale * q * clipped_total;
+  const SecureSumOracleSettings settings{kBatch, 0.5, sum.params, sum.range, sum.share_variance};
+  const int draws = 4000;
+  const uint64_t mask = (uint64_t{1} << sum.params.bits) - 1;
+  Vector mean = Vector::Zero(kDim);
+  for (int t = 0; t < draws; ++t) {
+    Rng sampling(DeriveSeed(2, "b", t)), noise(DeriveSeed(2, "n", t)), shares(DeriveSeed(2, "s", t));
+    SecureSumOracle oracle(OracleData{&silo.model, &silo.data, silo.runtime->train_rows()},
+                           settings, &sampling, &noise, &shares);
+    std::vector<SumShare> out;
+    ASSERT_TRUE(oracle.NextSumShares(w, &out).ok());
+    ASSERT_EQ(out.size(), 2u);
+    for (int j = 0; j < kDim; ++j) {
+      const uint64_t total = (out[0].values[j] + out[1].values[j]) & mask;
+      const int64_t centered = total >= (uint64_t{1} << (sum.params.bits - 1))
+                                   ? static_cast<int64_t>(total) - (int64_t{1} << sum.params.bits)
+                                   : static_cast<int64_t>(total);
+      mean[j] += static_cast<double>(centered) / draws;
+    }
+    if (t == 0) {  // one sum per task, nothing else
+      EXPECT_EQ(out[0].silos, 0);
+      EXPECT_EQ(out[0].bits, sum.params.bits);
+      EXPECT_TRUE(absl::IsFailedPrecondition(oracle.NextSumShares(w, &out)));
+      Vector g;
+      EXPECT_TRUE(absl::IsFailedPrecondition(oracle.Next(w, &g)));
+    }
+  }
+  // Standard error: the noise share and the Poisson batch (each record's scaled clipped gradient,
+  // at most scale * 0.5, kept with probability q) and the rounding (<= 1/4 per record).
+  const double per_draw = sum.share_variance +
+                          kRecords * (q * std::pow(sum.params.scale * 0.5, 2) + 0.25);
+  const double se = std::sqrt(per_draw / draws);
+  for (int j = 0; j < kDim; ++j) EXPECT_NEAR(mean[j], expected[j], 5 * se) << j;
+}
+
+TEST(SecureSumSiloTest, SealsOneShareInItsSessionKeepsTheOtherAndRefusesPastItsBudget) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok());
+  SumSilo silo(keys->public_key());
+  auto first = silo.runtime->Handle(silo.Task(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->sealed.size(), 1u);
+  ASSERT_EQ(first->sum_shares.size(), 1u);
+  EXPECT_EQ(std::string(first->sealed[0].begin(), first->sealed[0].begin() + 4), "FSX1");
+  auto opened = keys->Open(first->sealed[0]);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_TRUE(opened->share.has_value());
+  EXPECT_EQ(opened->round, 1);
+  EXPECT_EQ(opened->share->values.size(), static_cast<size_t>(kDim));
+  const SiloPrivacyReport report = silo.runtime->PrivacyReport();
+  EXPECT_TRUE(report.secure_sum);
+  EXPECT_EQ(report.min_shuffled_reports, 3);
+  EXPECT_EQ(report.noisy_queries, 1);
+  EXPECT_GT(report.epsilon, 0.0);
+  // The silo serves exactly max_rounds rounds, then refuses whatever it is asked.
+  const int64_t most = silo.plan.secure_sum->max_rounds;
+  for (int round = 2; round <= most; ++round) ASSERT_TRUE(silo.runtime->Handle(silo.Task(round)).ok());
+  EXPECT_LE(silo.runtime->spent_epsilon(), 4.0);
+  auto refused = silo.runtime->Handle(silo.Task(static_cast<int>(most) + 1));
+  EXPECT_TRUE(absl::IsResourceExhausted(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("secure-sum rounds"), std::string::npos);
+  EXPECT_EQ(silo.runtime->secure_sum_rounds(), most);
+  EXPECT_TRUE(absl::IsResourceExhausted(silo.runtime->CanServeAnotherRound()));
+}
+
+TEST(SecureSumSiloTest, TheJournalKeepsTheRoundsAndBothSharesOfTheLastAnswer) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok());
+  SumSilo silo(keys->public_key());
+  ASSERT_TRUE(silo.runtime->Handle(silo.Task(1)).ok());
+  auto second = silo.runtime->Handle(silo.Task(2));
+  ASSERT_TRUE(second.ok());
+  const std::string path = (testing::FreshTempDir("sum_journal") / "silo.journal").string();
+  ASSERT_TRUE(WriteSiloJournal(path, silo.runtime->Journal()).ok());
+  auto read = ReadSiloJournal(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->shuffled_rounds, 2);
+  EXPECT_EQ(read->last_update.sealed, second->sealed);
+  ASSERT_EQ(read->last_update.sum_shares.size(), 1u);
+  EXPECT_EQ(read->last_update.sum_shares[0].values, second->sum_shares[0].values);
+  SumSilo restarted(keys->public_key());
+  ASSERT_TRUE(restarted.runtime->Restore(*read).ok());
+  EXPECT_EQ(restarted.runtime->secure_sum_rounds(), 2);
+  EXPECT_EQ(restarted.runtime->spent_epsilon(), silo.runtime->spent_epsilon());
+  // Asked round 2 again at the same parameters, it re-sends both shares, counting nothing.
+  auto resent = restarted.runtime->Handle(restarted.Task(2));
+  ASSERT_TRUE(resent.ok()) << resent.status();
+  EXPECT_EQ(resent->sealed, second->sealed);
+  EXPECT_EQ(resent->sum_shares[0].values, second->sum_shares[0].values);
+  EXPECT_EQ(restarted.runtime->secure_sum_rounds(), 2);
+}
+
+// Fails in every round for the silos in `down`, else the secure-sum program.
+class DroppingProgram : public SiloProgram {
+ public:
+  explicit DroppingProgram(std::vector<int> down) : down_(std::move(down)) {}
+  absl::StatusOr<SiloUpdate> Train(const SiloTask& task, SiloContext& context) const override {
+    if (std::find(down_.begin(), down_.end(), context.silo_id) != down_.end()) {
+      return absl::UnavailableError("this silo dropped mid-round");
+    }
+    return SdpSumMinibatchSgdSiloProgram().Train(task, context);
+  }
+
+ private:
+  std::vector<int> down_;
+};
+
+// Through the real silos, shuffler and coordinator edge: records whose gradients are all zero at
+// w, so the decoded sum is the noise alone. With every silo or only the fewest honest ones (3 of
+// 5) replying, its variance per coordinate is the replying silos' shares, never below the
+// calibrated total; with fewer the shuffler forwards nothing.
+TEST(SecureSumSiloTest, DropoutsDownToTheFewestHonestSilosLeaveAtLeastTheCalibratedNoise) {
+  constexpr int kWide = 20, kSilos = 5, kRoundsRun = 150;
+  Dataset data;
+  data.x = Matrix::Constant(kRecords, kWide, 0.1);  // the gradient w - x is 0 at w = 0.1
+  data.y.assign(kRecords, 0);
+  data.num_classes = 2;
+  QuadraticModel model(kWide);
+  AlgorithmConfig algorithm = Algorithm();
+  algorithm.rounds = kRoundsRun;
+  PrivacyExtras extras = Extras(3, kSilos);
+  extras.num_parameters = kWide;
+  auto plan = PlanSiloPrivacy(Privacy(), algorithm, true, 1, kRecords, extras);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const SecureSumPlan& sum = plan->secure_sum->sum;
+  for (const std::vector<int>& down : {std::vector<int>{}, std::vector<int>{1, 4},
+                                       std::vector<int>{0, 2, 3}}) {
+    auto keys = CoordinatorKeyPair::Generate();
+    ASSERT_TRUE(keys.ok());
+    const ReportPublicKey public_key = keys->public_key();
+    testing::SiloRig rig(kSilos, std::make_shared<DroppingProgram>(down), &data, &model, 2, 9,
+                         [&](int, SiloRuntimeOptions& options) {
+                           options.train_rows = Range(kRecords);
+                           options.privacy = *plan;
+                           options.seal_for = public_key;
+                         });
+    ShufflingTransport shuffler(rig.transport.get(), 11);
+    UnsealingTransport edge(&shuffler, std::move(*keys));
+    const int replying = kSilos - static_cast<int>(down.size());
+    double sum_squares = 0.0;
+    int64_t samples = 0;
+    const uint64_t mask = (uint64_t{1} << sum.params.bits) - 1;
+    for (int round = 1; round <= kRoundsRun; ++round) {
+      const RoundResults results = edge.Train(rig.Tasks(round, Vector::Constant(kWide, 0.1)));
+      if (replying < 3) {
+        EXPECT_TRUE(results.updates.empty()) << "round " << round;
+        continue;
+      }
+      ASSERT_EQ(results.updates.size(), static_cast<size_t>(replying) + 1);
+      std::vector<uint64_t> total(kWide, 0);
+      for (const SiloUpdate& update : results.updates) {
+        for (int j = 0; j < kWide; ++j) total[j] = (total[j] + update.sum_shares[0].values[j]) & mask;
+      }
+      for (int j = 0; j < kWide; ++j) {
+        const int64_t centered = total[j] >= (uint64_t{1} << (sum.params.bits - 1))
+                                     ? static_cast<int64_t>(total[j]) - (int64_t{1} << sum.params.bits)
+                                     : static_cast<int64_t>(total[j]);
+        sum_squares += static_cast<double>(centered) * static_cast<double>(centered);
+        ++samples;
+      }
+    }
+    if (replying < 3) continue;
+    const double variance = sum_squares / static_cast<double>(samples);  // the mean is 0
+    const double expected = replying * sum.share_variance;
+    const double se = std::sqrt(2.0 / static_cast<double>(samples));  // relative
+    SCOPED_TRACE(::testing::Message() << replying << " silos replying");
+    EXPECT_NEAR(variance / expected, 1.0, 4 * se);
+    EXPECT_GE(variance, sum.total_variance * (1.0 - 4 * se));
+  }
+}
+
+TEST(SecureSumSiloTest, TheAlgorithmIsRegisteredAsASecureSumOne) {
+  auto spec = FindAlgorithm("sdp_sum_minibatch_sgd");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_TRUE(spec->requires_shuffler);
+  EXPECT_TRUE(spec->secure_sum);
+  EXPECT_TRUE(spec->record_level_dp);
+  ASSERT_TRUE(spec->reports_per_silo);
+  EXPECT_EQ(spec->reports_per_silo(Algorithm()), 1);
+}
+
+}  // namespace
+}  // namespace fedsilo
