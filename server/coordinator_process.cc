@@ -224,6 +224,11 @@ absl::StatusOr<CoordinatorProcessResult> RunCoordinatorProcess(
                  "any name on the roster)");
   }
   FEDSILO_ASSIGN_OR_RETURN(AlgorithmSpec spec, FindAlgorithm(config.algorithm.name));
+  if (spec.trusted_server) {
+    return absl::FailedPreconditionError(
+        "algorithm '" + config.algorithm.name + "' is a trusted-server baseline (silos would send "
+        "clipped gradients without noise): thread mode only (fedsilo run)");
+  }
   const bool shuffle_model = spec.requires_shuffler;
   if (shuffle_model) {
     if (options.sealing_key.empty()) {

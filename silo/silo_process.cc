@@ -197,6 +197,12 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
                  "seed and its id, so the coordinator can recompute and subtract every noise "
                  "vector; for testing only", options.name);
   }
+  if (world->experiment.algorithm.trusted_server) {
+    return absl::FailedPreconditionError(
+        "this run's algorithm '" + config.algorithm.name + "' is a trusted-server baseline: a silo "
+        "would send its clipped gradients without noise, which a silo process never does (run it "
+        "in thread mode with fedsilo run)");
+  }
   if (world->experiment.algorithm.requires_shuffler) {
     if (options.coordinator_public_key.empty()) {
       return absl::FailedPreconditionError(

@@ -38,6 +38,13 @@ struct FairnessConfig {
   int dual_size = 0;
 };
 
+// Derived, not keys: the trusted server's noise (central_dp_minibatch_sgd), set by
+// PrepareExperiment from the privacy section (silo_privacy.h, PlanCentralNoise).
+struct CentralNoise {
+  double std_on_sum = 0.0;   // Gaussian std on the round's sum of clipped gradients
+  unsigned long long seed = 0;  // the coordinator's noise stream
+};
+
 struct AlgorithmConfig {
   std::string name = "fedavg";  // a registered algorithm, e.g. fedavg, per_fedavg
   int rounds = 100;
@@ -66,6 +73,7 @@ struct AlgorithmConfig {
   int hessian_batch_size = 0;   // |D''|; 0 = batch_size
   int personalize_steps = 1;    // evaluation: SGD steps of size alpha on each silo; 0 = off
   FairnessConfig fairness;      // parsed from the top-level `fairness` section
+  CentralNoise central_noise;   // derived (central_dp_minibatch_sgd only)
 };
 
 }  // namespace fedsilo

@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 
+#include "common/algorithms/central_dp_minibatch_sgd.h"
 #include "common/algorithms/fair_fermi.h"
 #include "common/algorithms/fedavg.h"
 #include "common/algorithms/per_fedavg.h"
@@ -159,6 +160,27 @@ AlgorithmSpec SdpSumMinibatchSgdSpec() {
   return spec;
 }
 
+AlgorithmSpec CentralDpMinibatchSgdSpec() {
+  AlgorithmSpec spec;
+  spec.name = "central_dp_minibatch_sgd";
+  spec.description =
+      "central-DP minibatch SGD, a baseline that NEEDS A TRUSTED SERVER: silos send clipped "
+      "gradient sums without noise and the coordinator adds Gaussian noise to their total (thread "
+      "mode only)";
+  spec.trusted_server = true;
+  spec.server_optimizer = true;
+  spec.make_silo_program = [](const AlgorithmConfig& config) {
+    return std::make_unique<LocalSgdSiloProgram>(1, config.lr);
+  };
+  spec.make_coordinator = [](const AlgorithmConfig& config) {
+    return std::make_unique<CentralDpCoordinator>(config.lr, config.batch_size,
+                                                  config.central_noise,
+                                                  ServerOptimizerOptionsFrom(config));
+  };
+  spec.queries_per_round = [](const AlgorithmConfig&) -> int64_t { return 1; };
+  return spec;
+}
+
 struct Registry {
   std::mutex mutex;
   std::map<std::string, AlgorithmSpec> specs;
@@ -194,7 +216,7 @@ Registry& GetRegistry() {
                            "ISRL-DP FERMI: each record's full gradient over [theta | W] clipped "
                            "and noised inside the silo",
                            true),
-             SdpMinibatchSgdSpec(), SdpSumMinibatchSgdSpec()}) {
+             SdpMinibatchSgdSpec(), SdpSumMinibatchSgdSpec(), CentralDpMinibatchSgdSpec()}) {
       r->specs.emplace(spec.name, std::move(spec));
     }
     return r;

@@ -1,8 +1,8 @@
 // AlgorithmRegistry: maps an algorithm name to its silo half and coordinator half.
 //
 // Built in: fedavg, minibatch_sgd, isrl_dp_fedavg, isrl_dp_minibatch_sgd, per_fedavg,
-// isrl_dp_per_fedavg, fair_fermi, isrl_dp_fair_fermi, sdp_minibatch_sgd, sdp_sum_minibatch_sgd.
-// Built-ins are
+// isrl_dp_per_fedavg, fair_fermi, isrl_dp_fair_fermi, sdp_minibatch_sgd, sdp_sum_minibatch_sgd,
+// central_dp_minibatch_sgd (a trusted-server baseline). Built-ins are
 // registered on first use (no static initializers, so nothing is lost when linking statically).
 // RegisterAlgorithm adds a user's algorithm before any run; lookups are thread-safe afterwards.
 #pragma once
@@ -44,6 +44,11 @@ struct AlgorithmSpec {
   // noise the round's sum carries, calibrated for the fewest honest silos (network.min_replies);
   // the silo plans it with PlanSecureSum (silo_privacy.h). Requires requires_shuffler.
   bool secure_sum = false;
+  // A baseline that needs a trusted server (central_dp_minibatch_sgd): silos clip but add no
+  // noise and send their clipped sums to the coordinator, which adds the noise
+  // (config.central_noise, planned by PrepareExperiment). Thread mode only: a silo process
+  // refuses it, since it would send a value without noise.
+  bool trusted_server = false;
   // Shuffle-model algorithms with one report per sampled record: how many reports one silo sends
   // in a round (its batch size). Empty = one report (the silo's update) per silo.
   std::function<int64_t(const AlgorithmConfig&)> reports_per_silo;

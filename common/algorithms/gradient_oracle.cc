@@ -71,6 +71,17 @@ absl::Status PlainGradientOracle::Next(const Vector& w, int batch_size, Vector* 
     grad->setZero(w.size());
     return absl::OkStatus();
   }
+  if (settings_.clip_only) {
+    Matrix per_record;
+    source_.model->PerExampleGradients(w, Batch{source_.data, batch_}, &per_record);
+    grad->setZero(w.size());
+    for (Eigen::Index i = 0; i < per_record.rows(); ++i) {
+      const double norm = per_record.row(i).norm();
+      *grad += (norm > settings_.clip ? settings_.clip / norm : 1.0) * per_record.row(i).transpose();
+    }
+    *grad /= ExpectedBatch(source_, settings_);
+    return absl::OkStatus();
+  }
   source_.model->Gradient(w, Batch{source_.data, batch_}, grad);
   return absl::OkStatus();
 }

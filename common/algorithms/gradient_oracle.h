@@ -68,6 +68,9 @@ struct OracleSettings {
   Sampling sampling = Sampling::kWithoutReplacement;
   int batch_size = 32;
   bool record_level_dp = false;
+  // Plain oracle only (a trusted-server baseline): Next() clips each record's gradient to `clip`
+  // and returns the clipped sum over the expected batch size, without noise.
+  bool clip_only = false;
   double clip = 1.0;            // DP only: per-record L2 bound
   double noise_std_sum = 0.0;   // DP only: std of the Gaussian noise added to the clipped SUM
   // DP only, separate block clipping; empty = one joint clip (`clip`, `noise_std_sum`). The

@@ -780,7 +780,7 @@ std::string PrivateVariantOf(const std::string& name) {
 absl::Status CheckCrossField(const ExperimentConfig& config, const Decoder& decoder,
                              bool privacy_section_given) {
   if (absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
-      spec.ok() && !spec->record_level_dp && privacy_section_given) {
+      spec.ok() && !spec->record_level_dp && !spec->trusted_server && privacy_section_given) {
     const std::string variant = PrivateVariantOf(config.algorithm.name);
     return absl::InvalidArgumentError(absl::StrCat(
         decoder.Prefix("privacy", YAML::Mark::null_mark()), "privacy: algorithm '",

@@ -121,7 +121,18 @@ class RunObserver : public RoundObserver {
         average_(average),
         next_(next),
         quiet_(quiet),
-        start_(Clock::now()) {}
+        start_(Clock::now()) {
+    if (experiment.algorithm.trusted_server) {  // the server's noise, one event a round
+      absl::StatusOr<CentralNoisePlan> central = PlanCentralNoise(experiment.config);
+      if (central.ok()) {
+        absl::StatusOr<std::vector<double>> curve =
+            ComputeRdp(DpEvent{Subsampling::kPoissonReplaceOne, central->sampling_rate,
+                               central->noise_multiplier, 1},
+                       DefaultRdpOrders());
+        if (curve.ok()) central_round_rdp_ = *std::move(curve);
+      }
+    }
+  }
 
   absl::Status OnRoundEnd(const RoundState& state) override {
     const int round = state.round;
@@ -139,6 +150,7 @@ class RunObserver : public RoundObserver {
                        ? ""
                        : std::string(results.failures.front().status.message()).c_str());
     }
+    if (state.aggregated) ++aggregated_rounds_;
     const bool last = round == algorithm.rounds;
     if (last || round % experiment_.config.output.eval_every == 0) {
       const auto eval_start = Clock::now();
@@ -201,6 +213,16 @@ class RunObserver : public RoundObserver {
   // Max and mean over silos of the epsilon each has spent (inf when the run is not private, NaN
   // when no accountant covers the sampler).
   void UpdateEpsilon() {
+    if (!central_round_rdp_.empty()) {  // a trusted server's noise: the same for every silo
+      std::vector<double> spent = central_round_rdp_;
+      for (double& v : spent) v *= aggregated_rounds_;
+      absl::StatusOr<EpsilonAndOrder> epsilon =
+          EpsilonFromRdp(DefaultRdpOrders(), spent, experiment_.config.privacy.delta);
+      epsilon_max_ = epsilon_mean_ = aggregated_rounds_ == 0 ? 0.0
+                                     : epsilon.ok()           ? epsilon->epsilon
+                                                              : std::numeric_limits<double>::infinity();
+      return;
+    }
     if (!experiment_.algorithm.record_level_dp) {
       epsilon_max_ = epsilon_mean_ = std::numeric_limits<double>::infinity();
       return;
@@ -261,6 +283,8 @@ class RunObserver : public RoundObserver {
   int skipped_rounds_ = 0;
   double epsilon_max_ = 0.0;
   double epsilon_mean_ = 0.0;
+  std::vector<double> central_round_rdp_;  // trusted-server baselines: one round's RDP
+  int aggregated_rounds_ = 0;
   bool quiet_;
   bool interactive_ = isatty(fileno(stderr)) != 0;
   Clock::time_point start_;
@@ -351,6 +375,11 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   }
   FEDSILO_RETURN_IF_ERROR(
       ValidateAlgorithmConfig(experiment.algorithm, experiment.config.algorithm));
+  if (experiment.algorithm.trusted_server) {
+    FEDSILO_ASSIGN_OR_RETURN(const CentralNoisePlan central, PlanCentralNoise(experiment.config));
+    experiment.config.algorithm.central_noise =
+        CentralNoise{central.std_on_sum, DeriveSeed(config.seed, "central-noise")};
+  }
   FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
   if (experiment.data.train.size() == 0) {
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
@@ -524,6 +553,11 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     if (silo.record_level_dp) report.delta = std::max(report.delta, silo.delta);
   }
   if (!spec.record_level_dp) report.epsilon = std::numeric_limits<double>::infinity();
+  if (spec.trusted_server) {  // the server's noise, not the silos', bounds the records' privacy
+    FEDSILO_ASSIGN_OR_RETURN(const CentralNoisePlan central, PlanCentralNoise(config));
+    report.epsilon = central.epsilon;
+    report.delta = config.privacy.delta;
+  }
   report.stop_reason = outcome.stop_reason;
   report.non_finite_rounds = outcome.non_finite_rounds;
   if (observer.evaluated_round() != report.rounds_completed) {  // stopped early: final evaluation
@@ -646,7 +680,25 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   }
   nlohmann::json privacy;
   privacy["record_level_dp"] = spec.record_level_dp;
-  if (spec.record_level_dp) {
+  if (spec.trusted_server) {
+    FEDSILO_ASSIGN_OR_RETURN(const CentralNoisePlan central, PlanCentralNoise(config));
+    privacy["trust"] =
+        "NEEDS A TRUSTED SERVER: silos send clipped gradient sums without noise; the coordinator "
+        "adds the Gaussian noise to their total (a baseline for comparison, thread mode only)";
+    privacy["calibration"] = "central";
+    privacy["sampling"] = config.privacy.sampling;
+    privacy["neighbouring"] = kNeighbouringRelation;
+    privacy["clip"] = config.privacy.clip;
+    privacy["target_epsilon"] = config.privacy.epsilon;
+    privacy["epsilon"] = central.epsilon;
+    privacy["delta"] = config.privacy.delta;
+    privacy["accountant"] =
+        "rdp: Poisson-subsampled Gaussian (Mironov, Talwar, Zhang 2019) at the public rate, "
+        "replace-one by the weak triangle inequality, on the total sum";
+    privacy["central"] = {{"noise_multiplier", central.noise_multiplier},
+                          {"std_on_sum", central.std_on_sum},
+                          {"public_sampling_rate", central.sampling_rate}};
+  } else if (spec.record_level_dp) {
     privacy["calibration"] = config.privacy.calibration;
     privacy["sampling"] = config.privacy.sampling;
     privacy["neighbouring"] = kNeighbouringRelation;

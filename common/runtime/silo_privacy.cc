@@ -30,6 +30,7 @@ PrivacyExtras PrivacyExtrasFor(const AlgorithmSpec& spec, const ExperimentConfig
     extras.clip_blocks = spec.clip_blocks(config.algorithm, num_parameters, config.privacy.clip);
   }
   if (setup != nullptr) extras.count_release = setup->count_release();
+  extras.clip_for_trusted_server = spec.trusted_server;
   if (spec.secure_sum) {
     const int64_t roster = static_cast<int64_t>(config.network.silos.size());
     const int64_t min_replies = std::max(1, config.network.min_replies);
@@ -306,7 +307,13 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
   FEDSILO_ASSIGN_OR_RETURN(plan.oracle.sampling, ParseSampling(privacy.sampling));
   plan.oracle.batch_size = algorithm.batch_size;
   plan.record_level_dp = record_level_dp;
-  if (!record_level_dp) return plan;
+  if (!record_level_dp) {
+    if (extras.clip_for_trusted_server) {
+      plan.oracle.clip_only = true;
+      plan.oracle.clip = privacy.clip;
+    }
+    return plan;
+  }
   if (num_records < 1) return absl::InvalidArgumentError("a silo with no records cannot train");
   if (extras.secure_sum.has_value()) {
     return PlanSecureSumSilo(privacy, algorithm, num_records, *extras.secure_sum,
@@ -458,6 +465,41 @@ absl::StatusOr<ShuffleCalibration> PublicShuffleCalibration(const ExperimentConf
     return absl::InvalidArgumentError(spec.name + " is not a per-record shuffle-model algorithm");
   }
   return CalibrateShuffleModel(config.privacy, config.algorithm, *extras.shuffle_min_reports);
+}
+
+absl::StatusOr<CentralNoisePlan> PlanCentralNoise(const ExperimentConfig& config) {
+  const PrivacyConfig& privacy = config.privacy;
+  const AlgorithmConfig& algorithm = config.algorithm;
+  if (privacy.sampling != "poisson") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy.sampling: ", algorithm.name, " needs poisson, got ", privacy.sampling));
+  }
+  if (!(privacy.delta > 0.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy.delta: ", algorithm.name, " needs an explicit delta > 0 (the server's one noise "
+        "covers every silo)"));
+  }
+  CentralNoisePlan plan;
+  plan.sampling_rate =
+      privacy.min_silo_records > 0
+          ? std::min(1.0, static_cast<double>(algorithm.batch_size) / privacy.min_silo_records)
+          : 1.0;
+  const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
+  const std::vector<DpEventShape> steps = {
+      {Subsampling::kPoissonReplaceOne, plan.sampling_rate, rounds}};
+  FEDSILO_ASSIGN_OR_RETURN(plan.noise_multiplier,
+                           CalibrateNoiseMultiplier(privacy.epsilon, privacy.delta, steps));
+  plan.std_on_sum = plan.noise_multiplier * privacy.clip;
+  FEDSILO_ASSIGN_OR_RETURN(
+      std::vector<double> rdp,
+      ComputeRdp(DpEvent{Subsampling::kPoissonReplaceOne, plan.sampling_rate,
+                         plan.noise_multiplier, 1},
+                 DefaultRdpOrders()));
+  for (double& v : rdp) v *= rounds;
+  FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder spent,
+                           EpsilonFromRdp(DefaultRdpOrders(), rdp, privacy.delta));
+  plan.epsilon = spent.epsilon;
+  return plan;
 }
 
 absl::StatusOr<SecureSumPlan> PublicSecureSumPlanFor(const ExperimentConfig& config,

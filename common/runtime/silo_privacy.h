@@ -141,7 +141,23 @@ struct PrivacyExtras {
   std::optional<int64_t> shuffle_min_reports;
   // Secure-sum algorithms.
   std::optional<SecureSumExtras> secure_sum;
+  // Trusted-server baselines: the silo clips each record's gradient (privacy.clip) but adds no
+  // noise (its plan is not private; the coordinator adds the noise).
+  bool clip_for_trusted_server = false;
 };
+
+// A trusted-server baseline's noise (central_dp_minibatch_sgd): the Poisson-subsampled Gaussian
+// mechanism on the round's total clipped sum, replace-one (rdp.h), with the multiplier z that
+// keeps each silo's records within (privacy.epsilon, privacy.delta) over the planned rounds at the
+// public rate q_pub = K / privacy.min_silo_records (or 1); std_on_sum = z * clip.
+struct CentralNoisePlan {
+  double noise_multiplier = 0.0;
+  double std_on_sum = 0.0;
+  double sampling_rate = 1.0;
+  double epsilon = 0.0;  // what the accountant certifies (<= privacy.epsilon)
+};
+// InvalidArgument naming the setting: sampling other than poisson, delta not > 0.
+absl::StatusOr<CentralNoisePlan> PlanCentralNoise(const ExperimentConfig& config);
 
 // The extras of `spec` under `config` for gradients of `num_parameters`, with `setup` the
 // algorithm's silo setup (nullptr when it has none).
