@@ -297,7 +297,22 @@ void NetworkTransport::HandleReply(const std::shared_ptr<Peer>& peer,
       for (const std::string& report : update.sealed()) {
         sealed.sealed.emplace_back(report.begin(), report.end());
       }
-      reply = std::move(sealed);
+      absl::Status share_error;
+      for (const v1::SumShare& share : update.sum_shares()) {
+        absl::StatusOr<SumShare> parsed =
+            wire::FromProto(share, options_.num_parameters,
+                            absl::StrCat("the update of ", Describe(id), " for round ", round));
+        if (!parsed.ok()) {
+          share_error = parsed.status();
+          break;
+        }
+        sealed.sum_shares.push_back(*std::move(parsed));
+      }
+      if (share_error.ok()) {
+        reply = std::move(sealed);
+      } else {
+        reply = share_error;
+      }
     }
   } else if (is_update) {
     const v1::Update& update = message.update();

@@ -183,6 +183,20 @@ RoundResults ShufflerLinkTransport::Train(const std::vector<SiloTask>& tasks) {
     update.sealed.emplace_back(sealed.begin(), sealed.end());
     results.updates.push_back(std::move(update));
   }
+  if (batch->has_shuffler_total()) {  // a secure sum: the shuffler's total of its shares, last
+    absl::StatusOr<SumShare> total = wire::FromProto(
+        batch->shuffler_total(), options_.num_parameters,
+        absl::StrCat("the shuffler's total of round ", round));
+    if (total.ok()) {
+      SiloUpdate update;
+      update.round = round;
+      update.silo_id = -1;
+      update.sum_shares.push_back(*std::move(total));
+      results.updates.push_back(std::move(update));
+    } else {
+      results.failures.push_back(SiloFailure{-1, absl::DataLossError(total.status().message())});
+    }
+  }
   for (const int code : batch->failure_codes()) {
     const bool known = code > 0 && code <= static_cast<int>(absl::StatusCode::kUnauthenticated);
     results.failures.push_back(SiloFailure{

@@ -204,6 +204,10 @@ v1::ShufflerMessage ShuffleRound(SiloSide& side, const v1::RoundRequest& request
     }
     RoundResults shuffled = side.shuffler->Train(tasks);
     for (const SiloUpdate& update : shuffled.updates) {
+      if (update.sealed.empty() && update.sum_shares.size() == 1) {  // the total of the shares
+        wire::ToProto(update.sum_shares[0], batch->mutable_shuffler_total());
+        continue;
+      }
       if (update.sealed.size() != 1) {  // the shuffler's output holds one report per entry
         spdlog::warn("round {}: a report arrived unsealed; it is not forwarded", round);
         codes.push_back(static_cast<int>(absl::StatusCode::kInvalidArgument));

@@ -297,6 +297,7 @@ absl::Status Serve(const SiloProcessOptions& options, SiloWorld& world, const v1
       for (const SealedReport& sealed : update->sealed) {
         out->add_sealed(std::string(sealed.begin(), sealed.end()));
       }
+      for (const SumShare& share : update->sum_shares) wire::ToProto(share, out->add_sum_shares());
       out->set_weight(1.0);
     } else {
       wire::ToProto(update->delta, out->mutable_delta());

@@ -256,6 +256,45 @@ TEST(ShufflerProcessTest, SdpMinibatchSgdThroughTheShufflerEndsWhereThreadModeEn
   }
 }
 
+// sdp_sum_minibatch_sgd end to end: coordinator, shuffler and 4 silo processes, each silo sending
+// its coordinator share sealed and its shuffler share, the shuffler adding the shuffler shares.
+// The decoded sum is exact integer arithmetic whatever the order, and each silo draws the same
+// batch, rounding, noise and shares from its private seed in both modes, so the final model is
+// thread mode's exactly; the shuffler forwarded 4 sealed shares and its total each round, and
+// every silo spent at most its budget.
+TEST(ShufflerProcessTest, SdpSumMinibatchSgdThroughTheShufflerEndsExactlyWhereThreadModeEnds) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_sdp_sum");
+  const std::string config = WriteConfig(
+      dir, 4, "sdp_sum_minibatch_sgd", 12, 4,
+      "privacy: {epsilon: 8, delta: 1.0e-5, clip: 1.0, min_silo_records: 150}\n",
+      ", min_replies: 4");
+  const std::vector<double> expected = ThreadModeModel(dir, config);
+  ASSERT_EQ(expected.size(), 4u);
+
+  const std::vector<std::unique_ptr<ChildProcess>> processes = RunShuffleModel(dir, config, 4);
+  ASSERT_EQ(processes.size(), 6u);
+  const std::vector<double> networked = ReadModel(dir / "net" / "model.bin");
+  ASSERT_EQ(networked.size(), expected.size()) << Logs(processes);
+  double moved = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(networked[i], expected[i]) << i;
+    moved += std::abs(expected[i]);
+  }
+  EXPECT_GT(moved, 0.05);  // it trained: the comparison is not 0 == 0
+  EXPECT_NE(processes[1]->log().find("round 12: forwarded 4 sealed reports and 0 failures"),
+            std::string::npos)
+      << processes[1]->log();
+  const std::string summary = ReadFile(dir / "net" / "summary.json");
+  EXPECT_NE(summary.find("\"calibration\": \"secure_sum\""), std::string::npos) << summary;
+  const auto rows = testing::ReadCsvRows(dir / "net" / "silos.csv");
+  ASSERT_EQ(rows.size(), 4u);
+  for (const std::vector<std::string>& cells : rows) {
+    ASSERT_EQ(cells.size(), 15u);
+    EXPECT_EQ(cells[7], "12");            // 12 rounds served
+    EXPECT_LE(std::stod(cells[8]), 8.0);  // epsilon spent
+  }
+}
+
 // Refusals with real processes: a silo that dials the coordinator directly in a shuffle-model
 // run is refused by the coordinator; a silo without the coordinator's pinned public key refuses
 // to join through the shuffler; a coordinator without a sealing key refuses to start.
@@ -478,6 +517,56 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
   for (const char* name : {"silo-b", "silo-c"}) {
     EXPECT_EQ((coordinator.log() + AllFiles(dir / "net")).find(name), std::string::npos) << name;
   }
+}
+
+// The secure sum over mutual TLS (silos -> shuffler -> coordinator, every link authenticated):
+// the same exact agreement with thread mode as in plaintext.
+TEST(ShufflerProcessTest, SdpSumMinibatchSgdOverMutualTlsEndsExactlyWhereThreadModeEnds) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_sum_tls");
+  const testing::TestCertificates certs = testing::MakeTestCertificates(dir / "certs");
+  ASSERT_TRUE(certs.ok()) << certs.error;
+  const std::string config = WriteConfig(
+      dir, 3, "sdp_sum_minibatch_sgd", 12, 4,
+      "privacy: {epsilon: 8, delta: 1.0e-5, clip: 1.0, min_silo_records: 150}\n",
+      ", min_replies: 3");
+  const std::vector<double> expected = ThreadModeModel(dir, config);
+  ASSERT_EQ(expected.size(), 4u);
+  ChildProcess coordinator(TlsCoordinatorArgs(dir, config, certs), dir / "coordinator.log",
+                           kBinary);
+  const std::string coordinator_port = WaitForLine(dir / "coordinator.port", 30);
+  ASSERT_FALSE(coordinator_port.empty()) << coordinator.log();
+  ChildProcess shuffler(
+      {"shuffler", "--listen", "127.0.0.1:0", "--port-file", (dir / "shuffler.port").string(),
+       "--coordinator", "127.0.0.1:" + coordinator_port, "--tls-cert", certs.shuffler.cert,
+       "--tls-key", certs.shuffler.key, "--client-ca", certs.ca, "--ca", certs.ca, "--cert",
+       certs.shuffler.cert, "--key", certs.shuffler.key, "--connect-timeout", "10",
+       "--state-dir", (dir / "shuffler_state").string()},
+      dir / "shuffler.log", kBinary);
+  const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
+  ASSERT_FALSE(shuffler_port.empty()) << shuffler.log() << coordinator.log();
+  std::vector<std::unique_ptr<ChildProcess>> silos;
+  const testing::KeyPair* silo_certs[] = {&certs.silo_a, &certs.silo_b, &certs.silo_c};
+  const char* names[] = {"silo-a", "silo-b", "silo-c"};
+  for (int i = 0; i < 3; ++i) {
+    silos.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + shuffler_port, "--name",
+                                 names[i], "--shard", std::to_string(i), "--ca", certs.ca,
+                                 "--cert", silo_certs[i]->cert, "--key", silo_certs[i]->key,
+                                 "--coordinator-public-key",
+                                 (dir / "coordinator.key.pub").string(), "--state-dir",
+                                 (dir / "state").string(), "--reproducible-noise"},
+        dir / (std::string(names[i]) + ".log"), kBinary));
+  }
+  ASSERT_EQ(coordinator.Wait(seconds(90)), 0)
+      << coordinator.log() << shuffler.log() << Logs(silos);
+  EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
+  for (auto& silo : silos) EXPECT_EQ(silo->Wait(seconds(15)), 0) << silo->log();
+  const std::vector<double> networked = ReadModel(dir / "net" / "model.bin");
+  ASSERT_EQ(networked.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(networked[i], expected[i]) << i;
+  EXPECT_NE(shuffler.log().find("round 12: forwarded 3 sealed reports and 0 failures"),
+            std::string::npos)
+      << shuffler.log();
 }
 
 // Without a roster, a certificate is bound to the shard it first took, and a shuffler that

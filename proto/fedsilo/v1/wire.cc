@@ -43,6 +43,7 @@ void ToProto(const SiloPrivacyReport& report, v1::PrivacyReport* out) {
   out->set_reproducible_noise(report.reproducible_noise);
   out->set_target_epsilon(report.target_epsilon);
   out->set_sampling_rate(report.sampling_rate);
+  out->set_secure_sum(report.secure_sum);
 }
 
 SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
@@ -61,6 +62,47 @@ SiloPrivacyReport FromProto(const v1::PrivacyReport& report) {
   out.reproducible_noise = report.reproducible_noise();
   out.target_epsilon = report.target_epsilon();
   out.sampling_rate = report.sampling_rate();
+  out.secure_sum = report.secure_sum();
+  return out;
+}
+
+void ToProto(const SumShare& share, v1::SumShare* out) {
+  out->set_bits(share.bits);
+  out->set_shares(share.shares);
+  out->set_scale(share.scale);
+  out->set_range(share.range);
+  out->set_silos(share.silos);
+  out->mutable_values()->Add(share.values.begin(), share.values.end());
+}
+
+absl::StatusOr<SumShare> FromProto(const v1::SumShare& share, int64_t expected_size,
+                                   const std::string& what) {
+  const auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(what + ": " + why);
+  };
+  if (share.bits() < 1 || share.bits() > 62) {
+    return bad("a share of " + std::to_string(share.bits()) + " modulus bits, outside [1, 62]");
+  }
+  if (share.values_size() != expected_size) {
+    return bad("a share of " + std::to_string(share.values_size()) + " values, expected " +
+               std::to_string(expected_size));
+  }
+  if (share.silos() < 0 || !(share.scale() > 0.0) || !std::isfinite(share.scale()) ||
+      !(share.range() > 0.0) || !std::isfinite(share.range())) {
+    return bad("a share with a negative silo count or a scale or range that is not positive");
+  }
+  SumShare out;
+  out.bits = share.bits();
+  out.shares = share.shares();
+  out.scale = share.scale();
+  out.range = share.range();
+  out.silos = share.silos();
+  out.values.assign(share.values().begin(), share.values().end());
+  for (size_t i = 0; i < out.values.size(); ++i) {
+    if (out.values[i] >> out.bits != 0) {
+      return bad("share value " + std::to_string(i) + " is not below 2^" + std::to_string(out.bits));
+    }
+  }
   return out;
 }
 

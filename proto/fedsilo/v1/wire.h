@@ -24,6 +24,13 @@ absl::StatusOr<Vector> FromProto(const v1::DenseVector& values, int64_t expected
 void ToProto(const SiloPrivacyReport& report, v1::PrivacyReport* out);
 SiloPrivacyReport FromProto(const v1::PrivacyReport& report);
 
+// A secure-sum share. FromProto refuses (InvalidArgument naming `what`) bits outside [1, 62], a
+// value at or above 2^bits, a length other than expected_size, silos < 0, a scale or range that
+// is not positive and finite.
+void ToProto(const SumShare& share, v1::SumShare* out);
+absl::StatusOr<SumShare> FromProto(const v1::SumShare& share, int64_t expected_size,
+                                   const std::string& what);
+
 // Whether HOST:PORT names this machine: a literal address in 127.0.0.0/8, ::1 (also [::1]:PORT),
 // or localhost. Plaintext is allowed only there. Other host names (127.0.0.1.example.org) and gRPC
 // target URIs (ipv4:..., dns:///...) are not loopback.
