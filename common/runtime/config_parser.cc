@@ -996,9 +996,10 @@ std::string ExperimentConfigToYaml(const ExperimentConfig& config) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   const absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(config.algorithm.name);
-  const bool is_private = spec.ok() && spec->record_level_dp;
+  const bool is_private = spec.ok() && (spec->record_level_dp || spec->trusted_server);
   for (const Section& section : Schema()) {
-    // A non-private run has no privacy section (the parser refuses one there).
+    // A non-private run has no privacy section (the parser refuses one there); a trusted-server
+    // baseline has one (its coordinator's noise is calibrated from it).
     if (section.name == "privacy" && !is_private) continue;
     if (!section.name.empty()) {
       out << YAML::Key << std::string(section.name) << YAML::Value << YAML::BeginMap;

@@ -728,9 +728,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
           {"noise_std_on_sum", sum.noise_std},
           {"range", sum.range},
           {"public_sampling_rate",
-           config.privacy.min_silo_records > 0
-               ? static_cast<double>(config.algorithm.batch_size) / config.privacy.min_silo_records
-               : 1.0}};
+           PublicSamplingRate(config.privacy, config.algorithm.batch_size)}};
     } else if (spec.requires_shuffler && spec.reports_per_silo) {  // per-record shuffle model
       privacy["calibration"] = "shuffle";
       privacy["epsilon"] = report.epsilon;  // max over silos, spent

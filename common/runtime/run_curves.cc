@@ -200,9 +200,18 @@ absl::StatusOr<std::vector<Curve>> LoadCurves(const std::vector<std::string>& di
     }
     const std::string key = filter.substr(0, equals);
     const std::string value = filter.substr(equals + 1);
+    // Numbers compare as numbers (a config writes epsilon 1 as "1.0"), anything else as text.
+    const auto same = [](const std::string& a, const std::string& b) {
+      if (a == b) return true;
+      char* end_a = nullptr;
+      char* end_b = nullptr;
+      const double x = std::strtod(a.c_str(), &end_a);
+      const double y = std::strtod(b.c_str(), &end_b);
+      return !a.empty() && !b.empty() && *end_a == '\0' && *end_b == '\0' && x == y;
+    };
     std::erase_if(runs, [&](const RunTable& run) {
       const auto found = run.config.find(key);
-      return found == run.config.end() || found->second != value;
+      return found == run.config.end() || !same(found->second, value);
     });
     if (runs.empty()) {
       return absl::InvalidArgumentError("no run matches --where " + filter);

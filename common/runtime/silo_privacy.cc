@@ -18,6 +18,12 @@
 
 namespace fedsilo {
 
+double PublicSamplingRate(const PrivacyConfig& privacy, int batch_size) {
+  return privacy.min_silo_records > 0
+             ? std::min(1.0, static_cast<double>(batch_size) / privacy.min_silo_records)
+             : 1.0;
+}
+
 int64_t ReportsPerSilo(const AlgorithmSpec& spec, const ExperimentConfig& config) {
   return spec.reports_per_silo ? spec.reports_per_silo(config.algorithm) : 1;
 }
@@ -90,15 +96,28 @@ absl::StatusOr<double> CountNoiseMultiplier(const CountReleaseBudget& budget, do
   return z;
 }
 
+// A silo against privacy.min_silo_records, the public bound the amplification is calibrated for.
+absl::Status CheckPublicSizeBound(const PrivacyConfig& privacy, int64_t batch, int64_t num_records,
+                                  const std::string& silo) {
+  if (privacy.min_silo_records > 0 && num_records < privacy.min_silo_records) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        silo, " is below privacy.min_silo_records = ", privacy.min_silo_records,
+        ", the public bound its amplification by subsampling is calibrated for"));
+  }
+  if (privacy.min_silo_records > 0 && privacy.min_silo_records < batch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "privacy.min_silo_records (", privacy.min_silo_records,
+        ") must be at least algorithm.batch_size (", batch, ") or 0"));
+  }
+  return absl::OkStatus();
+}
+
 // The public calibration of a shuffle-model run, memoized: every silo of a process shares one.
 absl::StatusOr<ShuffleCalibration> CalibrateShuffleModel(const PrivacyConfig& privacy,
                                                          const AlgorithmConfig& algorithm,
                                                          int64_t min_reports) {
   const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
-  const double public_rate =
-      privacy.min_silo_records > 0
-          ? static_cast<double>(algorithm.batch_size) / static_cast<double>(privacy.min_silo_records)
-          : 1.0;
+  const double public_rate = PublicSamplingRate(privacy, algorithm.batch_size);
   static std::mutex mu;
   static auto* cache =
       new std::map<std::tuple<int64_t, int, double, double, double>, ShuffleCalibration>();
@@ -141,16 +160,7 @@ absl::StatusOr<SiloPrivacyPlan> PlanShuffleSilo(const PrivacyConfig& privacy,
     return absl::InvalidArgumentError(absl::StrCat(
         silo, " cannot report a batch of ", k, " records (algorithm.batch_size)"));
   }
-  if (privacy.min_silo_records > 0 && num_records < privacy.min_silo_records) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        silo, " is below privacy.min_silo_records = ", privacy.min_silo_records,
-        ", the public bound its amplification by subsampling is calibrated for"));
-  }
-  if (privacy.min_silo_records > 0 && privacy.min_silo_records < k) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "privacy.min_silo_records (", privacy.min_silo_records,
-        ") must be at least algorithm.batch_size (", k, ") or 0"));
-  }
+  FEDSILO_RETURN_IF_ERROR(CheckPublicSizeBound(privacy, k, num_records, silo));
   const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
   ShufflePlan shuffle;
   FEDSILO_ASSIGN_OR_RETURN(const ShuffleCalibration calibration,
@@ -233,16 +243,7 @@ absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
         "privacy.delta: ", algorithm.name, " needs an explicit delta > 0 (every silo must add the "
         "same noise share, so delta cannot default to 1/n_i^2)"));
   }
-  if (privacy.min_silo_records > 0 && num_records < privacy.min_silo_records) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        silo, " is below privacy.min_silo_records = ", privacy.min_silo_records,
-        ", the public bound its amplification by subsampling is calibrated for"));
-  }
-  if (privacy.min_silo_records > 0 && privacy.min_silo_records < k) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "privacy.min_silo_records (", privacy.min_silo_records,
-        ") must be at least algorithm.batch_size (", k, ") or 0"));
-  }
+  FEDSILO_RETURN_IF_ERROR(CheckPublicSizeBound(privacy, k, num_records, silo));
   const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
   const SecureSumSetting setting = SecureSumSettingFor(privacy, algorithm, extras, num_parameters);
   absl::StatusOr<SecureSumPlan> sum = PublicSecureSumPlan(setting);
@@ -480,10 +481,7 @@ absl::StatusOr<CentralNoisePlan> PlanCentralNoise(const ExperimentConfig& config
         "covers every silo)"));
   }
   CentralNoisePlan plan;
-  plan.sampling_rate =
-      privacy.min_silo_records > 0
-          ? std::min(1.0, static_cast<double>(algorithm.batch_size) / privacy.min_silo_records)
-          : 1.0;
+  plan.sampling_rate = PublicSamplingRate(privacy, algorithm.batch_size);
   const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
   const std::vector<DpEventShape> steps = {
       {Subsampling::kPoissonReplaceOne, plan.sampling_rate, rounds}};

@@ -179,6 +179,9 @@ absl::StatusOr<ShuffleCalibration> PublicShuffleCalibration(const ExperimentConf
 absl::StatusOr<SecureSumPlan> PublicSecureSumPlanFor(const ExperimentConfig& config,
                                                      const AlgorithmSpec& spec,
                                                      int num_parameters);
+// The public sampling rate q_pub = batch / privacy.min_silo_records (at most 1), or 1 when no
+// public bound is given: what public calibrations claim amplification at.
+double PublicSamplingRate(const PrivacyConfig& privacy, int batch_size);
 // How many reports one silo sends per round: spec.reports_per_silo, or 1.
 int64_t ReportsPerSilo(const AlgorithmSpec& spec, const ExperimentConfig& config);
 

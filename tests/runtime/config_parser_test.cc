@@ -413,6 +413,17 @@ TEST(ConfigParserTest, PrivacySectionNeedsAPrivateAlgorithm) {
   const std::string yaml = ExperimentConfigToYaml(*plain);
   EXPECT_EQ(yaml.find("privacy:"), std::string::npos) << yaml;
   EXPECT_TRUE(ParseExperimentConfig(yaml, "resolved.yaml", {}).ok());
+  // The trusted-server baseline takes the section (its server's noise is calibrated from it) and
+  // keeps it in the resolved config it writes.
+  const absl::StatusOr<ExperimentConfig> central = Parse(
+      "algorithm:\n  name: central_dp_minibatch_sgd\nprivacy:\n  epsilon: 2\n  delta: 1.0e-5\n");
+  ASSERT_TRUE(central.ok()) << central.status();
+  const std::string central_yaml = ExperimentConfigToYaml(*central);
+  EXPECT_NE(central_yaml.find("epsilon: 2"), std::string::npos) << central_yaml;
+  const absl::StatusOr<ExperimentConfig> again =
+      ParseExperimentConfig(central_yaml, "resolved.yaml", {});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->privacy.epsilon, 2.0);
 }
 
 // A quorum larger than the silos asked per round can never be met; a timeout that does not fit a

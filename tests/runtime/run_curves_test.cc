@@ -83,6 +83,12 @@ TEST_F(RunCurvesTest, WhereKeepsTheRunsThatMatch) {
   ASSERT_EQ(curves->size(), 1u);
   EXPECT_EQ((*curves)[0].run_dirs, std::vector<std::string>{(dir_ / "point_1").string()});
   EXPECT_DOUBLE_EQ((*curves)[0].points[0].y, 0.6);
+  // A number matches the same number however it is written ("0.10" is the config's 0.1).
+  options.where = {"algorithm.lr=0.10", "seed=2.0"};
+  auto written_otherwise = LoadCurves({dir_.string()}, options);
+  ASSERT_TRUE(written_otherwise.ok()) << written_otherwise.status();
+  ASSERT_EQ(written_otherwise->size(), 1u);
+  EXPECT_EQ((*written_otherwise)[0].run_dirs, std::vector<std::string>{(dir_ / "point_1").string()});
   options.where = {"algorithm.lr=0.5"};
   auto none = LoadCurves({dir_.string()}, options);
   ASSERT_FALSE(none.ok());
