@@ -8,8 +8,9 @@
 # M: the secure sum is calibrated for M honest silos), epsilon in {0.5, 1, 3, 8}. The clip is
 # chosen on the validation split from {1, 3} for every algorithm, M and epsilon; the table gives
 # the test error at that choice, mean and std over the seeds.
-# Writes OUT/<algorithm>_M<silos>/ (a sweep that stopped half-way is resumed), OUT/table.md and
-# OUT/test_error_eps{0.5,1}.png (+ .csv). About 20 minutes for MNIST and 10 for Adult on 2 idle
+# Writes OUT/<algorithm>_M<silos>/ (a sweep that stopped half-way is resumed), OUT/table.md (one
+# row per sweep and epsilon), OUT/by_epsilon.md (one table per epsilon, one row per M) and
+# OUT/test_error_eps{0.5,1}.png (+ .csv). About 15 minutes (MNIST) or 10 (Adult) on 2 idle
 # cores.
 # Usage: simulations/reproduce/secure_sum.sh [mnist|adult] [OUT] [SEEDS]
 #   defaults: mnist, runs/reproduce/secure_sum_<dataset>, 1,2,3.  FEDSILO=path/to/fedsilo, JOBS=2.
@@ -55,7 +56,8 @@ for m in 5 10 25 100; do
 done
 
 python3 simulations/reproduce/select_on_validation.py --tune privacy.clip --by privacy.epsilon \
-  --runs "$out/chosen_runs.txt" "${sweeps[@]}" | tee "$out/table.md"
+  --runs "$out/chosen_runs.txt" "${sweeps[@]}" > "$out/table.md"
+python3 simulations/reproduce/secure_sum_table.py "$out/table.md" | tee "$out/by_epsilon.md"
 for eps in 0.5 1; do
   mapfile -t runs < <(grep -v "/minibatch_sgd_M" "$out/chosen_runs.txt")
   "$bin" plot "${runs[@]}" --where privacy.epsilon=$eps --x-key partition.silos --log-x \
