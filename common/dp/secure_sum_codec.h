@@ -4,8 +4,9 @@
 //   * a silo scales each sampled record's clipped gradient by `scale`, rounds it to integers
 //     conditionally so that its L2 norm is at most `record_bound` (conditional_rounding.h), sums
 //     the rounded records, adds its share of Skellam noise, reduces the sum modulo 2^bits and
-//     splits it into `shares` additive shares (EncodeSiloSum);
-//   * whoever receives every share of a round (mixed by a shuffler) adds them modulo 2^bits and
+//     splits it into `shares` additive shares (EncodeSiloSum; sdp_sum_minibatch_sgd uses two, one
+//     for the coordinator and one the shuffler adds up: sdp_sum_minibatch_sgd.h says why);
+//   * whoever receives every share of a round (or sums of them) adds them modulo 2^bits and
 //     decodes the centered residues (DecodeRoundSum), which equal the sum of the silos' rounded
 //     sums and noises exactly when no coordinate left [-2^(bits-1), 2^(bits-1)).
 // SumRange bounds that sum for a round: every coordinate of `records` rounded records is at most

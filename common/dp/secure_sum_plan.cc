@@ -48,16 +48,16 @@ absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
                                                     orders));
   plan.share_variance = plan.total_variance / static_cast<double>(setting.min_honest_silos);
   plan.min_honest_silos = setting.min_honest_silos;
-  // The most records a silo sums in a round (except with half the wrap probability, Poisson).
+  // The most records a silo sums in a round (except with half the wrap probability, Poisson:
+  // a silo of any size n samples Bin(n, K / n) records, of mean K and variance below K).
   double batch_bound = static_cast<double>(setting.batch);
   double noise_wrap = setting.wrap_probability;
-  if (setting.sampling == Subsampling::kPoissonReplaceOne && setting.batch < setting.records) {
+  if (setting.sampling == Subsampling::kPoissonReplaceOne) {
     noise_wrap /= 2.0;
     const double l = std::log(2.0 * static_cast<double>(setting.max_silos) *
                               static_cast<double>(setting.rounds) / setting.wrap_probability);
     const double k = static_cast<double>(setting.batch);
-    batch_bound = std::min(static_cast<double>(setting.records),
-                           std::ceil(k + l / 3.0 + std::sqrt(l * l / 9.0 + 2.0 * k * l)));
+    batch_bound = std::ceil(k + l / 3.0 + std::sqrt(l * l / 9.0 + 2.0 * k * l));
   }
   FEDSILO_ASSIGN_OR_RETURN(
       plan.range,

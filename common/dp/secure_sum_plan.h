@@ -11,16 +11,15 @@
 //   noise      the smallest total Skellam variance that keeps `rounds` rounds of the silo's
 //              sampling (rate q = batch / n_i; Poisson by default, or a fixed-size batch without
 //              replacement) within (epsilon, delta), replace-one (skellam_calibration.h); the
-//              silo adds
-//              total / min_honest_silos, so however many of the round's silos drop out, down to
+//              silo adds total / min_honest_silos, so however many of the round's silos drop out, down to
 //              min_honest_silos that reply (network.min_replies), the sum carries at least the
 //              total: never under-noised
 //   range      all `max_silos` silos replying with their records and noise shares, except with
 //              probability wrap_probability over the run; bits hold 4 times it. A fixed-size
 //              batch has `batch` records; a Poisson one is counted at its Bernstein bound
 //              K + L/3 + sqrt(L^2/9 + 2 K L), L = ln(2 max_silos rounds / wrap_probability)
-//              (at most n_i), so that half the wrap probability goes to the batch sizes and half
-//              to the noise.
+//              (whatever the silo's size: Bin(n, K/n) has mean K and variance below K), so that
+//              half the wrap probability goes to the batch sizes and half to the noise.
 // Errors: InvalidArgument naming the setting for values out of range (clip, headroom, epsilon,
 // delta, counts, batch > n_i, min_honest_silos > max_silos), and whatever the pieces refuse
 // (e.g. a sum that needs more than 62 bits).

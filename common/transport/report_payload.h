@@ -28,7 +28,7 @@ struct ReportPayload {
   int round = 0;
   double weight = 1.0;
   Vector values;
-  std::optional<SumShare> share;  // set: a share payload (weight and values unused)
+  std::optional<SumShare> share = std::nullopt;  // set: a share payload (weight, values unused)
 };
 
 std::vector<uint8_t> SerializeReportPayload(const ReportPayload& payload);

@@ -46,6 +46,10 @@ TEST(SecureSumPlanTest, WithoutSamplingTheNoiseIsTheGaussianMechanismsToTwoPerce
   const double skellam_std = std::sqrt(plan->total_variance);
   EXPECT_GE(skellam_std, gaussian_std * 0.999);  // never less noise than the Gaussian needs
   EXPECT_LE(skellam_std, gaussian_std * 1.02);
+  // At the public rate 1 a silo of any size still samples Poisson batches of mean 600 (its own
+  // rate 600 / n_i): the range counts them at their Bernstein bound, 600 + L/3 + sqrt(L^2/9 +
+  // 1200 L) = 803 with L = ln(2 * 100 * 100 / 1e-9) = 30.63, not at 600.
+  EXPECT_GT(plan->range, 100.0 * 803.0 * plan->params.record_bound);
 }
 
 TEST(SecureSumPlanTest, FieldsFollowTheirFormulasAndDropoutsLeaveEnoughNoise) {
