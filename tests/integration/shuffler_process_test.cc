@@ -454,6 +454,28 @@ std::vector<std::string> TlsCoordinatorArgs(const fs::path& dir, const std::stri
           "--tls-key", certs.server.key, "--client-ca", certs.ca, "--quiet"};
 }
 
+// Silos silo-a, silo-b and silo-c (shards 0-2) dialing the shuffler at 127.0.0.1:`port` over
+// mutual TLS with their test certificates, pinning dir/coordinator.key.pub, journals in
+// dir/state.
+std::vector<std::unique_ptr<ChildProcess>> StartTlsSilos(const fs::path& dir,
+                                                         const testing::TestCertificates& certs,
+                                                         const std::string& port) {
+  std::vector<std::unique_ptr<ChildProcess>> silos;
+  const testing::KeyPair* silo_certs[] = {&certs.silo_a, &certs.silo_b, &certs.silo_c};
+  const char* names[] = {"silo-a", "silo-b", "silo-c"};
+  for (int i = 0; i < 3; ++i) {
+    silos.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + port, "--name", names[i],
+                                 "--shard", std::to_string(i), "--ca", certs.ca, "--cert",
+                                 silo_certs[i]->cert, "--key", silo_certs[i]->key,
+                                 "--coordinator-public-key",
+                                 (dir / "coordinator.key.pub").string(), "--state-dir",
+                                 (dir / "state").string(), "--reproducible-noise"},
+        dir / (std::string(names[i]) + ".log"), kBinary));
+  }
+  return silos;
+}
+
 // Mutual TLS: the coordinator accepts the shuffler link only from the certificate named
 // "shuffler". A shuffler process presenting a silo's certificate (signed by the same CA) is
 // refused before any round; the real shuffler then runs 3 TLS silos to the end, and the result
@@ -491,19 +513,7 @@ TEST(ShufflerProcessTest, MutualTlsLinkOnlyFromTheShufflerCertificate) {
                         kBinary);
   const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
   ASSERT_FALSE(shuffler_port.empty()) << shuffler.log() << coordinator.log();
-  std::vector<std::unique_ptr<ChildProcess>> silos;
-  const testing::KeyPair* silo_certs[] = {&certs.silo_a, &certs.silo_b, &certs.silo_c};
-  const char* names[] = {"silo-a", "silo-b", "silo-c"};
-  for (int i = 0; i < 3; ++i) {
-    silos.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + shuffler_port, "--name",
-                                 names[i], "--shard", std::to_string(i), "--ca", certs.ca,
-                                 "--cert", silo_certs[i]->cert, "--key", silo_certs[i]->key,
-                                 "--coordinator-public-key",
-                                 (dir / "coordinator.key.pub").string(), "--state-dir",
-                                 (dir / "state").string(), "--reproducible-noise"},
-        dir / (std::string(names[i]) + ".log"), kBinary));
-  }
+  std::vector<std::unique_ptr<ChildProcess>> silos = StartTlsSilos(dir, certs, shuffler_port);
   ASSERT_EQ(coordinator.Wait(seconds(90)), 0)
       << coordinator.log() << shuffler.log() << Logs(silos);
   EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
@@ -544,19 +554,7 @@ TEST(ShufflerProcessTest, SdpSumMinibatchSgdOverMutualTlsEndsExactlyWhereThreadM
       dir / "shuffler.log", kBinary);
   const std::string shuffler_port = WaitForLine(dir / "shuffler.port", 30);
   ASSERT_FALSE(shuffler_port.empty()) << shuffler.log() << coordinator.log();
-  std::vector<std::unique_ptr<ChildProcess>> silos;
-  const testing::KeyPair* silo_certs[] = {&certs.silo_a, &certs.silo_b, &certs.silo_c};
-  const char* names[] = {"silo-a", "silo-b", "silo-c"};
-  for (int i = 0; i < 3; ++i) {
-    silos.push_back(std::make_unique<ChildProcess>(
-        std::vector<std::string>{"silo", "--coordinator", "127.0.0.1:" + shuffler_port, "--name",
-                                 names[i], "--shard", std::to_string(i), "--ca", certs.ca,
-                                 "--cert", silo_certs[i]->cert, "--key", silo_certs[i]->key,
-                                 "--coordinator-public-key",
-                                 (dir / "coordinator.key.pub").string(), "--state-dir",
-                                 (dir / "state").string(), "--reproducible-noise"},
-        dir / (std::string(names[i]) + ".log"), kBinary));
-  }
+  std::vector<std::unique_ptr<ChildProcess>> silos = StartTlsSilos(dir, certs, shuffler_port);
   ASSERT_EQ(coordinator.Wait(seconds(90)), 0)
       << coordinator.log() << shuffler.log() << Logs(silos);
   EXPECT_EQ(shuffler.Wait(seconds(15)), 0) << shuffler.log();
