@@ -25,8 +25,8 @@ absl::StatusOr<SiloUpdate> LocalSgdSiloProgram::Train(const SiloTask& task,
 FedAvgCoordinator::FedAvgCoordinator(Weighting weighting, ServerOptimizerOptions optimizer)
     : weighting_(weighting), optimizer_(std::move(optimizer)) {}
 
-absl::Status FedAvgCoordinator::Aggregate(int round, const RoundResults& results,
-                                          Vector* global) {
+absl::StatusOr<Vector> AverageDeltas(int round, const RoundResults& results, Weighting weighting,
+                                     Eigen::Index size) {
   if (results.updates.empty()) {
     std::string reasons;
     for (const SiloFailure& failure : results.failures) {
@@ -37,20 +37,27 @@ absl::Status FedAvgCoordinator::Aggregate(int round, const RoundResults& results
   }
   double total_weight = 0.0;
   for (const SiloUpdate& update : results.updates) {
-    total_weight += weighting_ == Weighting::kBySize ? update.weight : 1.0;
+    total_weight += weighting == Weighting::kBySize ? update.weight : 1.0;
   }
   // Fixed summation order: the order of results.updates (canonical, never arrival order).
-  Vector average = Vector::Zero(global->size());
+  Vector average = Vector::Zero(size);
   for (const SiloUpdate& update : results.updates) {
-    if (update.delta.size() != global->size()) {
+    if (update.delta.size() != size) {
       return absl::InvalidArgumentError("round " + std::to_string(round) + ": silo " +
                                         std::to_string(update.silo_id) + " sent " +
                                         std::to_string(update.delta.size()) +
-                                        " values, expected " + std::to_string(global->size()));
+                                        " values, expected " + std::to_string(size));
     }
-    const double a = (weighting_ == Weighting::kBySize ? update.weight : 1.0) / total_weight;
+    const double a = (weighting == Weighting::kBySize ? update.weight : 1.0) / total_weight;
     average.noalias() += a * update.delta;
   }
+  return average;
+}
+
+absl::Status FedAvgCoordinator::Aggregate(int round, const RoundResults& results,
+                                          Vector* global) {
+  FEDSILO_ASSIGN_OR_RETURN(const Vector average,
+                           AverageDeltas(round, results, weighting_, global->size()));
   optimizer_.Step(average, global);
   return absl::OkStatus();
 }

@@ -36,6 +36,12 @@ class LocalSgdSiloProgram : public SiloProgram {
 
 enum class Weighting { kBySize, kUniform };
 
+// The weighted mean of the replies' deltas (weights by size or equal, renormalized over the
+// replies), summed in the order of results.updates. Unavailable naming the failures when no silo
+// replied; InvalidArgument when a delta's length is not `size`.
+absl::StatusOr<Vector> AverageDeltas(int round, const RoundResults& results, Weighting weighting,
+                                     Eigen::Index size);
+
 class FedAvgCoordinator : public CoordinatorProgram {
  public:
   FedAvgCoordinator(Weighting weighting, ServerOptimizerOptions optimizer);

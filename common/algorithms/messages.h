@@ -47,16 +47,16 @@ struct SiloUpdate {
   // record's locally randomized report, already private on its own; delta is then empty. A
   // shuffler mixes these one by one with every other silo's (ShufflingTransport).
   std::vector<Vector> reports;
-  // Secure-sum algorithms (sdp_sum_minibatch_sgd): the silo's two additive shares, [0] for the
-  // coordinator and [1] for the shuffler. In shuffle mode [0] leaves sealed (in `sealed`) and
-  // only the shuffler's share stays here; the shuffler adds every silo's share and forwards only
-  // that total (one update, silo_id -1). delta is then empty.
-  std::vector<SumShare> sum_shares;
   // Shuffle mode: what the silo sends, sealed for the coordinator: one (round, weight, delta)
   // report, or one (round, 1, report) per entry of `reports`, or the coordinator's share of a
   // secure sum; delta and reports are then empty and weight 1 until the coordinator opens them.
   // Empty = sent in the clear.
   std::vector<SealedReport> sealed;
+  // Secure-sum algorithms (sdp_sum_minibatch_sgd): the silo's two additive shares, [0] for the
+  // coordinator and [1] for the shuffler. In shuffle mode [0] leaves sealed (in `sealed`) and
+  // only the shuffler's share stays here; the shuffler adds every silo's share and forwards only
+  // that total (one update, silo_id -1). delta is then empty.
+  std::vector<SumShare> sum_shares = {};
 };
 
 struct SiloFailure {

@@ -51,6 +51,66 @@ PrivacyExtras PrivacyExtrasFor(const AlgorithmSpec& spec, const ExperimentConfig
 
 namespace {
 
+// The largest k >= 0 with epsilon(fixed + k * per_unit) <= epsilon at delta (RDP curves per
+// default order; fixed may be null): RDP composes additively, so epsilon(k) is monotone in k;
+// bracket from `start` by doubling, then bisect. InvalidArgument when even 2^40 repetitions stay
+// within epsilon (a budget that never binds protects nothing, and doubling further would
+// overflow).
+absl::StatusOr<int64_t> MostRepetitionsWithin(const std::vector<double>& per_unit,
+                                              const std::vector<double>* fixed, double epsilon,
+                                              double delta, int64_t start) {
+  const std::vector<double> orders = DefaultRdpOrders();
+  const auto within = [&](int64_t count) -> absl::StatusOr<bool> {
+    std::vector<double> rdp(per_unit);
+    for (size_t i = 0; i < rdp.size(); ++i) {
+      rdp[i] *= static_cast<double>(count);
+      if (fixed != nullptr) rdp[i] += (*fixed)[i];
+    }
+    FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder e, EpsilonFromRdp(orders, rdp, delta));
+    return e.epsilon <= epsilon;
+  };
+  constexpr int64_t kMaxBudgeted = int64_t{1} << 40;
+  int64_t good = 0, bad = std::max<int64_t>(1, start);
+  while (true) {
+    FEDSILO_ASSIGN_OR_RETURN(bool ok, within(bad));
+    if (!ok) break;
+    if (bad >= kMaxBudgeted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "privacy.epsilon ", epsilon, " never binds: even ", bad,
+          " noisy queries stay within it, so it protects nothing; choose a meaningful "
+          "budget (DP practice: epsilon of at most about 10)"));
+    }
+    good = bad;
+    bad *= 2;
+  }
+  while (bad - good > 1) {
+    const int64_t mid = good + (bad - good) / 2;
+    FEDSILO_ASSIGN_OR_RETURN(bool ok, within(mid));
+    (ok ? good : bad) = mid;
+  }
+  return good;
+}
+
+// The plan fields every one-query-a-round private silo shares (the shuffle model and the secure
+// sum): clipped records, a budget by epsilon of `max_rounds` rounds.
+SiloPrivacyPlan OneQueryPerRoundPlan(const PrivacyConfig& privacy, const AlgorithmConfig& algorithm,
+                                     Sampling sampling, int64_t planned_rounds,
+                                     int64_t max_rounds) {
+  SiloPrivacyPlan plan;
+  plan.record_level_dp = true;
+  plan.oracle.sampling = sampling;
+  plan.oracle.batch_size = algorithm.batch_size;
+  plan.oracle.record_level_dp = true;
+  plan.oracle.clip = privacy.clip;
+  plan.budget_by_epsilon = true;
+  plan.target_epsilon = privacy.epsilon;
+  plan.delta = privacy.delta;
+  plan.queries_per_round = 1;
+  plan.planned_queries = planned_rounds;
+  plan.max_queries = max_rounds;
+  return plan;
+}
+
 absl::Status CheckClipBlocks(const PrivacyExtras& extras) {
   int64_t total = 0;
   for (const ClipBlock& block : extras.clip_blocks) {
@@ -175,18 +235,8 @@ absl::StatusOr<SiloPrivacyPlan> PlanShuffleSilo(const PrivacyConfig& privacy,
                                                     calibration.eps0));
   shuffle.randomizer = std::make_shared<const L2BallRandomizer>(std::move(randomizer));
 
-  SiloPrivacyPlan plan;
-  plan.record_level_dp = true;
-  plan.oracle.sampling = Sampling::kWithoutReplacement;
-  plan.oracle.batch_size = algorithm.batch_size;
-  plan.oracle.record_level_dp = true;
-  plan.oracle.clip = privacy.clip;
-  plan.budget_by_epsilon = true;
-  plan.target_epsilon = privacy.epsilon;
-  plan.delta = privacy.delta;
-  plan.queries_per_round = 1;
-  plan.planned_queries = rounds;
-  plan.max_queries = rounds;
+  SiloPrivacyPlan plan =
+      OneQueryPerRoundPlan(privacy, algorithm, Sampling::kWithoutReplacement, rounds, rounds);
   plan.shuffle = std::move(shuffle);
   return plan;
 }
@@ -261,38 +311,15 @@ absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
                       SkellamSampling{Subsampling::kPoissonReplaceOne, secure.sampling_rate},
                       DefaultRdpOrders()));
   // The most rounds within (epsilon, delta) at the silo's own rate: at least the planned ones
-  // (its rate is at most the public one), found by doubling then bisection.
-  const auto fits = [&](int64_t count) {
-    std::vector<double> total = round_rdp;
-    for (double& v : total) v *= static_cast<double>(count);
-    absl::StatusOr<EpsilonAndOrder> spent = EpsilonFromRdp(DefaultRdpOrders(), total, privacy.delta);
-    return spent.ok() && spent->epsilon <= privacy.epsilon * (1.0 + 1e-9);
-  };
-  int64_t lo = 0, hi = std::max<int64_t>(1, rounds);
-  while (fits(hi) && hi < (int64_t{1} << 40)) {
-    lo = hi;
-    hi *= 2;
-  }
-  while (hi - lo > 1) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    (fits(mid) ? lo : hi) = mid;
-  }
-  secure.max_rounds = lo;
+  // (its rate is at most the public one).
+  FEDSILO_ASSIGN_OR_RETURN(secure.max_rounds,
+                           MostRepetitionsWithin(round_rdp, nullptr, privacy.epsilon,
+                                                 privacy.delta, rounds));
   secure.round_rdp = std::make_shared<const std::vector<double>>(std::move(round_rdp));
 
-  SiloPrivacyPlan plan;
-  plan.record_level_dp = true;
+  SiloPrivacyPlan plan =
+      OneQueryPerRoundPlan(privacy, algorithm, Sampling::kPoisson, rounds, secure.max_rounds);
   plan.accountable = true;
-  plan.oracle.sampling = Sampling::kPoisson;
-  plan.oracle.batch_size = algorithm.batch_size;
-  plan.oracle.record_level_dp = true;
-  plan.oracle.clip = privacy.clip;
-  plan.budget_by_epsilon = true;
-  plan.target_epsilon = privacy.epsilon;
-  plan.delta = privacy.delta;
-  plan.queries_per_round = 1;
-  plan.planned_queries = rounds;
-  plan.max_queries = secure.max_rounds;
   plan.secure_sum = std::move(secure);
   return plan;
 }
@@ -421,39 +448,11 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
       plan.count_rdp = std::make_shared<const std::vector<double>>(std::move(count_curve));
     }
     if (plan.budget_by_epsilon) {
-      // The largest k with epsilon(count release + k queries) <= target: RDP composes
-      // additively, so epsilon(k) is monotone in k; bracket then bisect.
-      auto within = [&](int64_t queries) -> absl::StatusOr<bool> {
-        std::vector<double> rdp(*plan.query_rdp);
-        for (size_t i = 0; i < rdp.size(); ++i) {
-          rdp[i] *= static_cast<double>(queries);
-          if (plan.count_rdp) rdp[i] += (*plan.count_rdp)[i];
-        }
-        FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder e, EpsilonFromRdp(orders, rdp, plan.delta));
-        return e.epsilon <= plan.target_epsilon;
-      };
-      int64_t good = 0, bad = std::max<int64_t>(1, plan.planned_queries);
-      // Bounded: a budget that still holds after 2^40 (about 1e12) queries never binds, and
-      // doubling further would overflow.
-      constexpr int64_t kMaxBudgetedQueries = int64_t{1} << 40;
-      while (true) {
-        FEDSILO_ASSIGN_OR_RETURN(bool ok, within(bad));
-        if (!ok) break;
-        if (bad >= kMaxBudgetedQueries) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "privacy.epsilon ", plan.target_epsilon, " never binds: even ", bad,
-              " noisy queries stay within it, so it protects nothing; choose a meaningful "
-              "budget (DP practice: epsilon of at most about 10)"));
-        }
-        good = bad;
-        bad *= 2;
-      }
-      while (bad - good > 1) {
-        const int64_t mid = good + (bad - good) / 2;
-        FEDSILO_ASSIGN_OR_RETURN(bool ok, within(mid));
-        (ok ? good : bad) = mid;
-      }
-      plan.max_queries = good;
+      // The largest k with epsilon(count release + k queries) <= target.
+      FEDSILO_ASSIGN_OR_RETURN(plan.max_queries,
+                               MostRepetitionsWithin(*plan.query_rdp, plan.count_rdp.get(),
+                                                     plan.target_epsilon, plan.delta,
+                                                     plan.planned_queries));
     }
   }
   return plan;
