@@ -41,6 +41,50 @@ TEST(WireTest, DenseVectorRoundTripsAndIsChecked) {
   }
 }
 
+// A peer's secure-sum share: round trip, and every malformed field refused with the message's
+// name, never read past (a hostile silo or shuffler controls all of it).
+TEST(WireTest, SumShareRoundTripsAndAHostileOneIsRefused) {
+  const SumShare share{10, 2, 4.5, 100.0, 0, {0, 1023, 7}};
+  v1::SumShare proto;
+  wire::ToProto(share, &proto);
+  const absl::StatusOr<SumShare> back = wire::FromProto(proto, 3, "the update");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->bits, 10);
+  EXPECT_EQ(back->shares, 2);
+  EXPECT_EQ(back->scale, 4.5);
+  EXPECT_EQ(back->range, 100.0);
+  EXPECT_EQ(back->silos, 0);
+  EXPECT_EQ(back->values, share.values);
+  const auto refused = [](v1::SumShare bad, const char* why) {
+    const absl::StatusOr<SumShare> out = wire::FromProto(bad, 3, "the update");
+    EXPECT_TRUE(absl::IsInvalidArgument(out.status())) << why;
+    EXPECT_THAT(std::string(out.status().message()), HasSubstr("the update")) << why;
+  };
+  v1::SumShare big = proto;
+  big.set_values(1, 1024);  // not below 2^10
+  refused(big, "a value at 2^bits");
+  v1::SumShare short_one = proto;
+  short_one.mutable_values()->RemoveLast();
+  refused(short_one, "two values for three parameters");
+  for (int bits : {0, 63, -5}) {
+    v1::SumShare wrong_bits = proto;
+    wrong_bits.set_bits(bits);
+    refused(wrong_bits, "bits outside [1, 62]");
+  }
+  v1::SumShare negative = proto;
+  negative.set_silos(-1);
+  refused(negative, "a negative silo count");
+  for (double scale : {0.0, -1.0, std::numeric_limits<double>::infinity(),
+                       std::numeric_limits<double>::quiet_NaN()}) {
+    v1::SumShare bad_scale = proto;
+    bad_scale.set_scale(scale);
+    refused(bad_scale, "a scale that is not positive and finite");
+    v1::SumShare bad_range = proto;
+    bad_range.set_range(scale);
+    refused(bad_range, "a range that is not positive and finite");
+  }
+}
+
 TEST(WireTest, LoopbackAddresses) {
   for (const char* address : {"127.0.0.1:50051", "127.0.0.1:0", "127.1.2.3:80", "localhost:50051",
                               "[::1]:50051", "::1", "127.0.0.1", "localhost",
