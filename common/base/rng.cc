@@ -243,8 +243,6 @@ void Rng::FillNormal(std::span<double> out, double stddev) {
   s_[3] = s3;
 }
 
-namespace {
-
 // log P(X = k) for X ~ Poisson(mean), k >= 0. Large k in Stirling's form around the mean, so that
 // nothing cancels: with d = k - mean, log P = d - k log1p(d / mean) - log(2 pi k) / 2 - c(k),
 // c(k) = 1/(12k) - 1/(360k^3) + 1/(1260k^5) (log k! = k log k - k + log(2 pi k) / 2 + c(k); the
@@ -258,34 +256,29 @@ double LogPoissonPmf(double k, double mean, double log_mean) {
   return d - k * std::log1p(d / mean) - 0.5 * std::log(2.0 * 3.14159265358979323846 * k) - c;
 }
 
-}  // namespace
 
-int64_t Rng::Poisson(double mean) {
-  FEDSILO_CHECK(mean >= 0.0 && mean <= kMaxPoissonMean, "Poisson mean in [0, 1e15]");
-  if (mean < 10.0) {
-    // Multiply uniforms until the product falls to exp(-mean) or below.
-    const double limit = std::exp(-mean);
-    int64_t k = 0;
-    for (double product = Uniform(); product > limit; product *= Uniform()) ++k;
-    return k;
-  }
-  const double log_mean = std::log(mean);
-  const double b = 0.931 + 2.53 * std::sqrt(mean);
-  const double a = -0.059 + 0.02483 * b;
-  const double inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
-  const double v_r = 0.9277 - 3.6224 / (b - 2.0);
-  while (true) {
-    const double u = Uniform() - 0.5;
-    const double v = Uniform();
-    const double us = 0.5 - std::fabs(u);
-    const double k = std::floor((2.0 * a / us + b) * u + mean + 0.43);
-    if (us >= 0.07 && v <= v_r) return static_cast<int64_t>(k);
-    if (k < 0.0 || (us < 0.013 && v > us)) continue;
-    if (std::log(v) + std::log(inv_alpha) - std::log(a / (us * us) + b) <=
-        LogPoissonPmf(k, mean, log_mean)) {
-      return static_cast<int64_t>(k);
-    }
-  }
+int64_t Rng::Poisson(double mean) { return PoissonSampler(mean)(*this); }
+
+PoissonSampler::PoissonSampler(double mean) : mean_(mean) {
+  FEDSILO_CHECK(mean >= 0.0 && mean <= Rng::kMaxPoissonMean, "Poisson mean in [0, 1e15]");
+  log_mean_ = std::log(mean);
+  b_ = 0.931 + 2.53 * std::sqrt(mean);
+  a_ = -0.059 + 0.02483 * b_;
+  log_inv_alpha_ = std::log(1.1239 + 1.1328 / (b_ - 3.4));
+  v_r_ = 0.9277 - 3.6224 / (b_ - 2.0);
+}
+
+int64_t PoissonSampler::Small(Rng& rng) const {
+  // Multiply uniforms until the product falls to exp(-mean) or below.
+  const double limit = std::exp(-mean_);
+  int64_t k = 0;
+  for (double product = rng.Uniform(); product > limit; product *= rng.Uniform()) ++k;
+  return k;
+}
+
+bool PoissonSampler::Accept(double v, double us, double k) const {
+  return std::log(v) + log_inv_alpha_ - std::log(a_ / (us * us) + b_) <=
+         LogPoissonPmf(k, mean_, log_mean_);
 }
 
 double Rng::Gamma(double shape) {

@@ -37,7 +37,9 @@ void SampleBatch(std::span<const int> pool, int batch, Sampling sampling, Rng& r
         out->assign(pool.begin(), pool.end());
         return;
       }
-      // Geometric skipping: the gap before the next included record is Geometric(q).
+      // Geometric skipping: the gap before the next included record is Geometric(q). Room for
+      // the expected size and 4 standard deviations, so the vector rarely grows.
+      out->reserve(static_cast<size_t>(batch + 4.0 * std::sqrt(static_cast<double>(batch)) + 8.0));
       const double log_1mq = std::log1p(-q);
       double position = -1.0;
       while (true) {

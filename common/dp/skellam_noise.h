@@ -1,8 +1,9 @@
 // Symmetric Skellam noise on an integer vector: every coordinate gets an independent
 // Sk(variance) = Poisson(variance / 2) - Poisson(variance / 2) draw (mean 0, the given variance).
 // Sums of independent Sk(v_i) are exactly Sk(sum v_i), so parties that each add Sk(v / n) leave
-// exactly Sk(v) on the sum; skellam_rdp.h accounts for it. The draws come from `rng`
-// (Rng::Poisson), so the caller decides whether they are secret (an OS-seeded generator) or
+// exactly Sk(v) on the sum; skellam_rdp.h accounts for it. The draws come from `rng` (through
+// the process's alias table for the mean, poisson_table.h, when 10 <= v / 2 <= 1e9; else
+// PoissonSampler), so the caller decides whether they are secret (an OS-seeded generator) or
 // reproducible.
 //
 // Errors (InvalidArgument): variance negative, not finite, or above 2 Rng::kMaxPoissonMean; a

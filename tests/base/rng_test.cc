@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <span>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "common/base/poisson_table.h"
 
 namespace fedsilo {
 namespace {
@@ -191,13 +194,14 @@ double LogPoissonPmf(double mean, int64_t k) {
   return -mean + static_cast<double>(k) * std::log(mean) - std::lgamma(static_cast<double>(k) + 1);
 }
 
-// Pearson's chi-square statistic of `draws` Poisson(mean) samples against the pmf, over bins of
-// single values with an expected count of at least 20 and the two tails merged; `df` gets the
-// bins minus one.
-double PoissonChiSquare(double mean, int draws, uint64_t seed, int* df) {
+// Pearson's chi-square statistic of `draws` Poisson(mean) samples (from `sample`, Rng::Poisson by
+// default) against the pmf, over bins of single values with an expected count of at least 20 and
+// the two tails merged; `df` gets the bins minus one.
+double PoissonChiSquare(double mean, int draws, uint64_t seed, int* df,
+                        const std::function<int64_t(Rng&)>& sample = {}) {
   Rng rng(seed);
   std::map<int64_t, int> counts;
-  for (int i = 0; i < draws; ++i) ++counts[rng.Poisson(mean)];
+  for (int i = 0; i < draws; ++i) ++counts[sample ? sample(rng) : rng.Poisson(mean)];
   // The central range of values whose expected count is >= 20.
   const auto expected = [&](int64_t k) { return draws * std::exp(LogPoissonPmf(mean, k)); };
   int64_t lo = static_cast<int64_t>(std::floor(mean)), hi = lo;
@@ -248,6 +252,64 @@ TEST(RngTest, PoissonFollowsThePmf) {
     const double critical = df * std::pow(1 - h + z * std::sqrt(h), 3);
     EXPECT_LT(chi, critical) << "mean " << mean << ", df " << df;
   }
+}
+
+// The chi-square quantile of probability 1 - 1e-6 at df degrees of freedom (Wilson-Hilferty).
+double ChiSquareCritical(int df) {
+  const double z = 4.753, h = 2.0 / (9.0 * df);
+  return df * std::pow(1 - h + z * std::sqrt(h), 3);
+}
+
+// The alias table follows the pmf too, with its default window (the tail almost never drawn) and
+// with windows of 0.5 and 1.5 standard deviations, where most or many draws walk a tail.
+TEST(PoissonTableTest, FollowsThePmfInTheWindowAndInTheTails) {
+  for (double mean : {10.0, 37.5, 5000.0, 150000.0}) {
+    for (double sds : {10.0, 1.5, 0.5}) {
+      auto table = PoissonTable::Create(mean, sds);
+      ASSERT_TRUE(table.ok()) << table.status();
+      int df = 0;
+      const double chi = PoissonChiSquare(mean, 200000, 19, &df,
+                                          [&](Rng& rng) { return (*table)(rng); });
+      ASSERT_GE(df, 2) << mean;
+      EXPECT_LT(chi, ChiSquareCritical(df)) << "mean " << mean << ", window " << sds << " sds";
+    }
+  }
+}
+
+// The tail mass against the pmf summed here by its recursion p(k) = p(k-1) mean / k, and the
+// share of draws that leave the window against it (binomial, 6 standard deviations).
+TEST(PoissonTableTest, LeavesTheWindowWithTheTailsMass) {
+  const double mean = 100.0;
+  auto table = PoissonTable::Create(mean, 0.5);
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(table->lo(), 95);
+  EXPECT_EQ(table->hi(), 105);
+  double p = std::exp(-mean), inside = 0.0;
+  for (int k = 0; k <= 105; ++k) {
+    if (k > 0) p *= mean / k;
+    if (k >= 95) inside += p;
+  }
+  EXPECT_NEAR(table->tail_mass(), 1.0 - inside, 1e-12);
+  Rng rng(3);
+  const int n = 100000;
+  int outside = 0;
+  for (int i = 0; i < n; ++i) {
+    const int64_t k = (*table)(rng);
+    outside += (k < 95 || k > 105) ? 1 : 0;
+  }
+  const double q = table->tail_mass();
+  EXPECT_NEAR(outside, n * q, 6.0 * std::sqrt(n * q * (1 - q)));
+  // The default window's tail is about 1e-23: it exists (never 0) but is not drawn here.
+  auto wide = PoissonTable::Create(150000.0);
+  ASSERT_TRUE(wide.ok());
+  EXPECT_GT(wide->tail_mass(), 0.0);
+  EXPECT_LT(wide->tail_mass(), 1e-20);
+  EXPECT_EQ(wide->hi() - wide->lo() + 1, 7747);
+  // Bad settings are named; the shared table is built once per mean.
+  EXPECT_FALSE(PoissonTable::Create(9.0).ok());
+  EXPECT_FALSE(PoissonTable::Create(100.0, 0.1).ok());
+  EXPECT_EQ(SharedPoissonTable(150000.0), SharedPoissonTable(150000.0));
+  EXPECT_EQ(SharedPoissonTable(5.0), nullptr);
 }
 
 TEST(RngTest, PoissonMeanAndVarianceAtLargeMeansAndTheEdges) {
