@@ -32,39 +32,63 @@ double SanitizedRdp(double r) { return (std::isnan(r) || r < 0.0) ? kInf : r; }
 
 }  // namespace
 
-absl::StatusOr<EpsilonAndOrder> EpsilonFromRdp(std::span<const double> orders,
-                                               std::span<const double> rdp, double delta) {
-  FEDSILO_RETURN_IF_ERROR(ValidateConversionInputs(orders, rdp));
+absl::StatusOr<EpsilonConverter> EpsilonConverter::Create(std::span<const double> orders,
+                                                          double delta) {
+  FEDSILO_RETURN_IF_ERROR(ValidateConversionInputs(orders, orders));
   if (!(delta >= 0.0 && delta <= 1.0)) {
     return absl::InvalidArgumentError(absl::StrCat("delta must be in [0, 1], got ", delta));
   }
-  if (delta == 0.0) {
-    const bool all_zero = std::all_of(rdp.begin(), rdp.end(), [](double r) { return r == 0.0; });
+  EpsilonConverter converter;
+  converter.orders_.assign(orders.begin(), orders.end());
+  converter.delta_ = delta;
+  // delta^2 + expm1(-r) > 0 holds only for r < -log1p(-delta^2); at twice that (and above) it
+  // fails by about delta^2, far beyond expm1's rounding, so the exact test runs only below.
+  converter.kl_reach_ = delta >= 1.0 ? kInf : -2.0 * std::log1p(-delta * delta);
+  for (double a : orders) {
+    // eps = r + log_ratio - log_term: the formula; r itself (both 0) for alpha = inf, its limit;
+    // +inf for alpha <= 1.01, where it is not used.
+    const bool used = a > kMinConversionOrder && !std::isinf(a) && delta > 0.0;
+    converter.log_ratio_.push_back(used ? std::log1p(-1.0 / a)
+                                        : (a > kMinConversionOrder ? 0.0 : kInf));
+    converter.log_term_.push_back(used ? std::log(delta * a) / (a - 1.0) : 0.0);
+  }
+  return converter;
+}
+
+absl::StatusOr<EpsilonAndOrder> EpsilonConverter::Epsilon(std::span<const double> rdp,
+                                                          double scale) const {
+  if (rdp.size() != orders_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("orders and rdp differ in size: ", orders_.size(), " vs ", rdp.size()));
+  }
+  if (delta_ == 0.0) {
+    const bool all_zero =
+        std::all_of(rdp.begin(), rdp.end(), [&](double r) { return r * scale == 0.0; });
     return EpsilonAndOrder{all_zero ? 0.0 : kInf, 0.0};
   }
+  // An order the formula does not serve (alpha <= 1.01) has log_ratio_ = +inf.
   double best = kInf;
   size_t best_index = 0;
-  for (size_t k = 0; k < orders.size(); ++k) {
-    const double a = orders[k];
-    const double r = SanitizedRdp(rdp[k]);
-    double eps;
-    if (delta * delta + std::expm1(-r) > 0.0) {
+  for (size_t k = 0; k < orders_.size(); ++k) {
+    const double r = SanitizedRdp(rdp[k] * scale);
+    double eps = r + log_ratio_[k] - log_term_[k];
+    if (r < kl_reach_ && delta_ * delta_ + std::expm1(-r) > 0.0) {
       eps = 0.0;  // KL bound: delta <= sqrt(1 - exp(-KL)) already holds with eps = 0
-    } else if (a > kMinConversionOrder) {
-      if (std::isinf(a)) {
-        eps = r;  // the limit of the formula as alpha -> inf
-      } else {
-        eps = r + std::log1p(-1.0 / a) - std::log(delta * a) / (a - 1.0);
-      }
-    } else {
-      eps = kInf;
     }
     if (eps < best) {
       best = eps;
       best_index = k;
     }
   }
-  return EpsilonAndOrder{std::max(0.0, best), orders[best_index]};
+  return EpsilonAndOrder{std::max(0.0, best), orders_[best_index]};
+}
+
+absl::StatusOr<EpsilonAndOrder> EpsilonFromRdp(std::span<const double> orders,
+                                               std::span<const double> rdp, double delta) {
+  FEDSILO_RETURN_IF_ERROR(ValidateConversionInputs(orders, rdp));
+  FEDSILO_ASSIGN_OR_RETURN(const EpsilonConverter converter,
+                           EpsilonConverter::Create(orders, delta));
+  return converter.Epsilon(rdp);
 }
 
 absl::StatusOr<DeltaAndOrder> DeltaFromRdp(std::span<const double> orders,

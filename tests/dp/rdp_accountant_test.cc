@@ -7,8 +7,10 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
+#include "common/base/rng.h"
 #include "common/dp/dp_event.h"
 #include "common/dp/rdp.h"
 
@@ -241,6 +243,61 @@ TEST(ConversionTest, ConstantRdpGivesHandComputedEpsilon) {
 
 // dp_accounting test_compute_epsilon_delta_gaussian: q = 1, z = 4.530877117 is exactly (1, 1e-6)-DP
 // on the fine orders 1.000, 1.001, ..., 99.999.
+// The converter against the conversion written out here from its formula, order by order (the
+// KL exception, alpha <= 1.01 unused, alpha = inf as its limit), on random curves, scales and
+// deltas, NaN and negative entries included: the same epsilon and order, bit for bit.
+TEST(ConversionTest, TheConverterIsTheFormulaBitForBit) {
+  std::vector<double> orders = DefaultRdpOrders();
+  orders.insert(orders.begin(), 1.005);
+  orders.push_back(std::numeric_limits<double>::infinity());
+  const auto by_formula = [&](const std::vector<double>& rdp, double delta) {
+    double best = std::numeric_limits<double>::infinity(), best_order = orders[0];
+    for (size_t k = 0; k < orders.size(); ++k) {
+      const double a = orders[k];
+      const double r = (std::isnan(rdp[k]) || rdp[k] < 0) ? std::numeric_limits<double>::infinity()
+                                                         : rdp[k];
+      double eps;
+      if (delta * delta + std::expm1(-r) > 0.0) {
+        eps = 0.0;
+      } else if (a > 1.01) {
+        eps = std::isinf(a) ? r : r + std::log1p(-1.0 / a) - std::log(delta * a) / (a - 1.0);
+      } else {
+        eps = std::numeric_limits<double>::infinity();
+      }
+      if (eps < best) {
+        best = eps;
+        best_order = a;
+      }
+    }
+    return std::pair{std::max(0.0, best), best_order};
+  };
+  Rng rng(12);
+  for (int trial = 0; trial < 300; ++trial) {
+    const double delta = std::pow(10.0, -1.0 - 9.0 * rng.Uniform());
+    const double scale = trial % 3 == 0 ? 1.0 : 1.0 + 500.0 * rng.Uniform();
+    std::vector<double> curve(orders.size()), scaled(orders.size());
+    for (size_t k = 0; k < orders.size(); ++k) {
+      // Tiny values (the KL exception), ordinary ones, and a few NaN or negative entries.
+      const double u = rng.Uniform();
+      curve[k] = u < 0.02 ? std::nan("") : u < 0.04 ? -1.0
+                 : u < 0.3 ? 1e-13 * rng.Uniform() : 0.05 * orders[k] * rng.Uniform();
+      if (std::isinf(orders[k])) curve[k] = 0.5 * rng.Uniform();
+      scaled[k] = curve[k] * scale;
+    }
+    auto converter = EpsilonConverter::Create(orders, delta);
+    ASSERT_TRUE(converter.ok());
+    auto got = converter->Epsilon(curve, scale);
+    ASSERT_TRUE(got.ok());
+    const auto [epsilon, order] = by_formula(scaled, delta);
+    EXPECT_EQ(got->epsilon, epsilon) << trial;
+    EXPECT_EQ(got->order, order) << trial;
+  }
+  EXPECT_FALSE(EpsilonConverter::Create(orders, 1.5).ok());
+  EXPECT_FALSE(EpsilonConverter::Create(std::vector<double>{}, 1e-5).ok());
+  auto converter = EpsilonConverter::Create(orders, 1e-5);
+  EXPECT_FALSE(converter->Epsilon(std::vector<double>{1.0}).ok());
+}
+
 TEST(ConversionTest, GaussianOnFineOrdersIsOneAtOneInAMillion) {
   std::vector<double> orders;
   for (int i = 1000; i < 100000; ++i) orders.push_back(0.001 * i);
