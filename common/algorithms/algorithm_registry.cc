@@ -155,7 +155,7 @@ AlgorithmSpec SdpSumMinibatchSgdSpec() {
                                                            ServerOptimizerOptionsFrom(config));
   };
   spec.queries_per_round = [](const AlgorithmConfig&) -> int64_t { return 1; };
-  // One sealed report (the coordinator's share) per silo.
+  // One sealed entry (the token of the coordinator's share) per silo.
   spec.reports_per_silo = [](const AlgorithmConfig&) -> int64_t { return 1; };
   return spec;
 }

@@ -49,10 +49,10 @@ absl::Status GradientOracle::NextLocalReports(const Vector&, std::vector<Vector>
       "from a shuffle-model silo (LocalReportOracle)");
 }
 
-absl::Status GradientOracle::NextSumShares(const Vector&, std::vector<SumShare>*) {
+absl::Status GradientOracle::NextNoisySum(const Vector&, SumShare*) {
   return absl::FailedPreconditionError(
-      "this silo's gradient oracle makes no secure-sum shares: they come only from a secure-sum "
-      "silo (SecureSumOracle)");
+      "this silo's gradient oracle makes no secure sum: it comes only from a secure-sum silo "
+      "(SecureSumOracle)");
 }
 
 PlainGradientOracle::PlainGradientOracle(OracleData source, const OracleSettings& settings,

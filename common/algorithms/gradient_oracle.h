@@ -57,10 +57,10 @@ class GradientOracle {
   // private on its own (LocalReportOracle, local_report_oracle.h). Other oracles have no local
   // randomizer and refuse (FailedPrecondition).
   virtual absl::Status NextLocalReports(const Vector& w, std::vector<Vector>* reports);
-  // Secure-sum algorithms: the additive shares of the noisy integer sum of a fresh batch's
-  // clipped, rounded gradients (SecureSumOracle, secure_sum_oracle.h). Other oracles refuse
-  // (FailedPrecondition).
-  virtual absl::Status NextSumShares(const Vector& w, std::vector<SumShare>* shares);
+  // Secure-sum algorithms: the silo's noisy integer sum of a fresh batch's clipped gradients,
+  // modulo 2^bits, not yet split (SecureSumOracle, secure_sum_oracle.h; the silo runtime splits
+  // it before anything leaves). Other oracles refuse (FailedPrecondition).
+  virtual absl::Status NextNoisySum(const Vector& w, SumShare* sum);
 };
 
 // What a silo's oracle samples and how it privatizes.

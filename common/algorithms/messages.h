@@ -48,14 +48,15 @@ struct SiloUpdate {
   // shuffler mixes these one by one with every other silo's (ShufflingTransport).
   std::vector<Vector> reports;
   // Shuffle mode: what the silo sends, sealed for the coordinator: one (round, weight, delta)
-  // report, or one (round, 1, report) per entry of `reports`, or the coordinator's share of a
-  // secure sum; delta and reports are then empty and weight 1 until the coordinator opens them.
-  // Empty = sent in the clear.
+  // report, or one (round, 1, report) per entry of `reports`, or the token from which the
+  // coordinator derives its share of a secure sum; delta and reports are then empty and weight 1
+  // until the coordinator opens them. Empty = sent in the clear.
   std::vector<SealedReport> sealed;
-  // Secure-sum algorithms (sdp_sum_minibatch_sgd): the silo's two additive shares, [0] for the
-  // coordinator and [1] for the shuffler. In shuffle mode [0] leaves sealed (in `sealed`) and
-  // only the shuffler's share stays here; the shuffler adds every silo's share and forwards only
-  // that total (one update, silo_id -1). delta is then empty.
+  // Secure-sum algorithms (sdp_sum_minibatch_sgd). From the silo program: one entry, the silo's
+  // noisy sum, not yet split. The silo runtime replaces it with the shuffler's share, the sum
+  // minus a mask it derives with the coordinator (whose token goes in `sealed`); the shuffler
+  // adds every silo's share and forwards only that total (one update, silo_id -1). delta is then
+  // empty.
   std::vector<SumShare> sum_shares = {};
 };
 
@@ -81,8 +82,8 @@ struct SiloPrivacyReport {
   double eps0 = 0.0;
   double clip = 0.0;             // the randomizer's L2 bound (shuffle model)
   int64_t min_shuffled_reports = 0;
-  // Secure-sum algorithms: true when every reply of this silo carries one sealed share for the
-  // coordinator and one share for the shuffler; the shuffler drops a reply with anything else
+  // Secure-sum algorithms: true when every reply of this silo carries one token for the
+  // coordinator (in `sealed`) and one share for the shuffler; the shuffler drops a reply with anything else
   // whole.
   bool secure_sum = false;
   // The silo's noise seed derives from the run's seed (thread mode, or a silo process started with

@@ -15,7 +15,9 @@ absl::StatusOr<SiloUpdate> SdpSumMinibatchSgdSiloProgram::Train(const SiloTask& 
   update.round = task.round;
   update.silo_id = task.silo_id;
   update.weight = 1.0;
-  FEDSILO_RETURN_IF_ERROR(context.oracle->NextSumShares(*task.global, &update.sum_shares));
+  SumShare sum;
+  FEDSILO_RETURN_IF_ERROR(context.oracle->NextNoisySum(*task.global, &sum));
+  update.sum_shares.push_back(std::move(sum));
   return update;
 }
 
@@ -67,9 +69,9 @@ absl::Status SdpSumMinibatchSgdCoordinator::Aggregate(int round, const RoundResu
         "replying silo's two halves"));
   }
   const auto silos = static_cast<double>(silo_shares);
-  std::vector<std::vector<uint64_t>> values;
+  std::vector<std::span<const uint64_t>> values;
   values.reserve(shares.size());
-  for (const SumShare* share : shares) values.push_back(share->values);
+  for (const SumShare* share : shares) values.emplace_back(share->values);
   SecureSumParams params;
   params.bits = first.bits;
   params.shares = first.shares;

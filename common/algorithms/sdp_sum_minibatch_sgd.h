@@ -2,10 +2,12 @@
 // (sdp_sum_minibatch_sgd, issue 15; Ishai, Kushilevitz, Ostrovsky, Sahai 2006; Balle, Bell,
 // Gascon, Nissim 2020; Agarwal, Kairouz, Liu 2021).
 //
-// Silo half: each round the silo asks its oracle (a SecureSumOracle) for the two additive shares
-// of its noisy integer sum of a fresh Poisson batch's clipped, rounded gradients at w, and sends
-// them (SiloUpdate::sum_shares): the silo runtime seals the first for the coordinator; the
-// shuffler adds up every silo's second share and forwards only that total (shuffling_transport.h).
+// Silo half: each round the silo asks its oracle (a SecureSumOracle) for its noisy integer sum of
+// a fresh Poisson batch's clipped gradients at w, rounded, modulo 2^bits, and hands it over
+// (SiloUpdate::sum_shares). The silo runtime splits it into two additive shares before anything
+// leaves: the coordinator's, a uniform mask derived from the silo's sealing session with the
+// coordinator (only a sealed token travels), and the shuffler's, the sum minus that mask; the
+// shuffler adds up every silo's share and forwards only that total (shuffling_transport.h).
 //
 // Why two shares and a summing shuffler, not m shares mixed one by one: a mixed share is a whole
 // vector, and the m shares of one silo are the only m-subset of the round whose sum is small in
@@ -13,7 +15,7 @@
 // so a coordinator could find them by search; hiding them takes about d shares per silo, each a
 // public-key seal. Two shares, one of which only the shuffler sees, hide each silo's sum
 // perfectly under the shuffle model's assumption (shuffler and coordinator do not collude), with
-// one seal per silo.
+// one small token per silo.
 //
 // Coordinator half: adds the round's coordinator shares (one per replying silo, S of them) and
 // the shuffler's total (of S shuffler shares) modulo 2^bits and decodes the noisy sum of every

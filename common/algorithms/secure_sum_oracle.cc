@@ -14,14 +14,13 @@ absl::Status OnlySumShares(const char* query) {
 }  // namespace
 
 SecureSumOracle::SecureSumOracle(OracleData source, const SecureSumOracleSettings& settings,
-                                 Rng* sampling_rng, Rng* noise_rng, Rng* share_rng)
+                                 Rng* sampling_rng, Rng* noise_rng)
     : source_(source),
       settings_(settings),
       sampling_rng_(sampling_rng),
-      noise_rng_(noise_rng),
-      share_rng_(share_rng) {}
+      noise_rng_(noise_rng) {}
 
-absl::Status SecureSumOracle::NextSumShares(const Vector& w, std::vector<SumShare>* shares) {
+absl::Status SecureSumOracle::NextNoisySum(const Vector& w, SumShare* sum) {
   if (used_) {
     return absl::FailedPreconditionError(
         "a secure-sum silo sends one sum per round (the round was charged for one)");
@@ -29,22 +28,16 @@ absl::Status SecureSumOracle::NextSumShares(const Vector& w, std::vector<SumShar
   used_ = true;
   std::vector<int> batch;
   SampleBatch(source_.rows, settings_.batch_size, Sampling::kPoisson, *sampling_rng_, &batch);
-  Matrix clipped(static_cast<Eigen::Index>(batch.size()), w.size());
+  Vector clipped_sum = Vector::Zero(w.size());
   if (!batch.empty()) {
-    source_.model->PerExampleGradients(w, Batch{source_.data, batch}, &clipped);
-    for (Eigen::Index i = 0; i < clipped.rows(); ++i) {
-      const double norm = clipped.row(i).norm();
-      if (norm > settings_.clip) clipped.row(i) *= settings_.clip / norm;
-    }
+    source_.model->ClippedGradientSum(w, Batch{source_.data, batch}, settings_.clip,
+                                      &clipped_sum);
   }
   FEDSILO_ASSIGN_OR_RETURN(
-      std::vector<std::vector<uint64_t>> parts,
-      EncodeSiloSum(clipped, settings_.params, settings_.share_variance, *noise_rng_, *share_rng_));
-  shares->clear();
-  for (std::vector<uint64_t>& part : parts) {
-    shares->push_back(SumShare{settings_.params.bits, settings_.params.shares,
-                               settings_.params.scale, settings_.range, 0, std::move(part)});
-  }
+      std::vector<uint64_t> residues,
+      EncodeSiloSum(clipped_sum, settings_.params, settings_.share_variance, *noise_rng_));
+  *sum = SumShare{settings_.params.bits, settings_.params.shares, settings_.params.scale,
+                  settings_.range, 0, std::move(residues)};
   return absl::OkStatus();
 }
 

@@ -1,13 +1,13 @@
 // SecureSumOracle: the gradient oracle of a secure-sum silo (sdp_sum_minibatch_sgd, issue 15).
 //
-// NextSumShares(w) draws a fresh Poisson batch of the silo's records (rate batch_size / n_i),
-// computes each record's gradient at w, clips it to `clip`, and hands the clipped rows to
-// EncodeSiloSum (common/dp/secure_sum_codec.h): each row scaled and conditionally rounded to an
-// integer vector of norm at most the plan's record bound, summed, plus Skellam noise of the
-// silo's share variance from its private noise generator, reduced modulo 2^bits and split into
-// `shares` additive shares with its private share generator. Each share is uniform on its own;
-// only the sum of every share of at least the plan's fewest honest silos is meaningful, and it
-// carries at least the calibrated noise. Each SumShare carries the public decoding parameters.
+// NextNoisySum(w) draws a fresh Poisson batch of the silo's records (rate batch_size / n_i),
+// sums the records' gradients at w each clipped to `clip`, and hands the sum to EncodeSiloSum
+// (common/dp/secure_sum_codec.h): scaled and rounded to integers once (one record then moves it
+// by at most the plan's record bound), plus Skellam noise of the silo's share variance from its
+// private noise generator, reduced modulo 2^bits: one SumShare (silos 0) carrying the public
+// decoding parameters. It is the silo's private value, never sent as it is: the silo runtime
+// splits it into the coordinator's and the shuffler's shares (silo_runtime.h). Only the sum over
+// at least the plan's fewest honest silos carries the calibrated noise.
 // The caller (the silo runtime) has charged the round to the silo's secure-sum ledger before the
 // oracle runs. One call per task: a second call, and every other kind of query, is refused with
 // FailedPrecondition, so a program cannot send more than the one sum the round was charged for.
@@ -32,9 +32,9 @@ struct SecureSumOracleSettings {
 class SecureSumOracle : public GradientOracle {
  public:
   SecureSumOracle(OracleData source, const SecureSumOracleSettings& settings, Rng* sampling_rng,
-                  Rng* noise_rng, Rng* share_rng);
+                  Rng* noise_rng);
 
-  absl::Status NextSumShares(const Vector& w, std::vector<SumShare>* shares) override;
+  absl::Status NextNoisySum(const Vector& w, SumShare* sum) override;
 
   absl::Status Next(const Vector& w, Vector* grad) override;
   absl::Status Next(const Vector& w, int batch_size, Vector* grad) override;
@@ -49,7 +49,6 @@ class SecureSumOracle : public GradientOracle {
   SecureSumOracleSettings settings_;
   Rng* sampling_rng_;
   Rng* noise_rng_;
-  Rng* share_rng_;
   bool used_ = false;
 };
 

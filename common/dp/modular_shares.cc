@@ -15,31 +15,8 @@ absl::Status CheckBits(int bits) {
 
 uint64_t Mask(int bits) { return (uint64_t{1} << bits) - 1; }
 
-}  // namespace
-
-absl::StatusOr<std::vector<std::vector<uint64_t>>> SplitIntoShares(std::span<const int64_t> values,
-                                                                   int bits, int shares, Rng& rng) {
-  FEDSILO_RETURN_IF_ERROR(CheckBits(bits));
-  if (shares < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("modular shares: at least one share, got ", shares));
-  }
-  const uint64_t mask = Mask(bits);
-  std::vector<std::vector<uint64_t>> out(shares, std::vector<uint64_t>(values.size()));
-  for (size_t i = 0; i < values.size(); ++i) {
-    // Two's complement: the cast is the value mod 2^64, so the mask gives it mod 2^bits.
-    uint64_t last = static_cast<uint64_t>(values[i]) & mask;
-    for (int s = 0; s + 1 < shares; ++s) {
-      const uint64_t share = rng.NextU64() & mask;
-      out[s][i] = share;
-      last = (last - share) & mask;
-    }
-    out[shares - 1][i] = last;
-  }
-  return out;
-}
-
-absl::Status AddShare(std::span<uint64_t> sum, std::span<const uint64_t> share, int bits) {
+absl::Status CheckShapes(std::span<const uint64_t> sum, std::span<const uint64_t> share,
+                         int bits) {
   FEDSILO_RETURN_IF_ERROR(CheckBits(bits));
   if (sum.size() != share.size()) {
     return absl::InvalidArgumentError(absl::StrCat("modular shares: a share of length ",
@@ -53,7 +30,30 @@ absl::Status AddShare(std::span<uint64_t> sum, std::span<const uint64_t> share, 
           absl::StrCat("modular shares: coordinate ", i, " is not a residue mod 2^", bits));
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ReduceToResidues(std::span<uint64_t> values, int bits) {
+  FEDSILO_RETURN_IF_ERROR(CheckBits(bits));
+  // Two's complement: the stored bits are the value mod 2^64, so the mask gives it mod 2^bits.
+  const uint64_t mask = Mask(bits);
+  for (uint64_t& v : values) v &= mask;
+  return absl::OkStatus();
+}
+
+absl::Status AddShare(std::span<uint64_t> sum, std::span<const uint64_t> share, int bits) {
+  FEDSILO_RETURN_IF_ERROR(CheckShapes(sum, share, bits));
+  const uint64_t mask = Mask(bits);
   for (size_t i = 0; i < sum.size(); ++i) sum[i] = (sum[i] + share[i]) & mask;
+  return absl::OkStatus();
+}
+
+absl::Status SubtractShare(std::span<uint64_t> sum, std::span<const uint64_t> share, int bits) {
+  FEDSILO_RETURN_IF_ERROR(CheckShapes(sum, share, bits));
+  const uint64_t mask = Mask(bits);
+  for (size_t i = 0; i < sum.size(); ++i) sum[i] = (sum[i] - share[i]) & mask;
   return absl::OkStatus();
 }
 

@@ -4,8 +4,8 @@
 #include <span>
 
 #include "absl/strings/str_cat.h"
-#include "common/dp/conditional_rounding.h"
 #include "common/dp/modular_shares.h"
+#include "common/dp/randomized_rounding.h"
 #include "common/dp/skellam_noise.h"
 
 namespace fedsilo {
@@ -47,33 +47,41 @@ absl::StatusOr<int> ModulusBitsFor(double range) {
       " bits (lower the scale, the clip or the noise)"));
 }
 
-absl::StatusOr<std::vector<std::vector<uint64_t>>> EncodeSiloSum(
-    const Matrix& clipped_records, const SecureSumParams& params, double noise_variance,
-    Rng& noise_rng, Rng& share_rng) {
+absl::StatusOr<std::vector<uint64_t>> EncodeSiloSum(const Vector& clipped_sum,
+                                                    const SecureSumParams& params,
+                                                    double noise_variance, Rng& noise_rng) {
   if (!(params.scale > 0.0) || !std::isfinite(params.scale)) {
     return absl::InvalidArgumentError(
         absl::StrCat("secure sum: the scale must be finite and > 0, got ", params.scale));
   }
-  const Eigen::Index d = clipped_records.cols();
-  std::vector<int64_t> sum(static_cast<size_t>(d), 0);
-  std::vector<double> scaled(static_cast<size_t>(d));
-  std::vector<int64_t> rounded(static_cast<size_t>(d));
-  for (Eigen::Index r = 0; r < clipped_records.rows(); ++r) {
-    for (Eigen::Index j = 0; j < d; ++j) scaled[j] = params.scale * clipped_records(r, j);
-    FEDSILO_RETURN_IF_ERROR(ConditionallyRound(scaled, params.record_bound, noise_rng, rounded));
-    for (Eigen::Index j = 0; j < d; ++j) sum[j] += rounded[j];
+  if (params.bits < 1 || params.bits > kMaxShareBits) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "secure sum: the modulus bits must be in [1, ", kMaxShareBits, "], got ", params.bits));
   }
+  // One buffer: the rounded sum and its noise as int64, then in place its residues mod 2^bits
+  // (int64 and uint64 may alias one another).
+  std::vector<uint64_t> out(static_cast<size_t>(clipped_sum.size()));
+  const std::span<int64_t> sum(reinterpret_cast<int64_t*>(out.data()), out.size());
+  FEDSILO_RETURN_IF_ERROR(RandomizedRound(
+      std::span<const double>(clipped_sum.data(), out.size()), params.scale, noise_rng, sum));
   FEDSILO_RETURN_IF_ERROR(AddSkellamNoise(sum, noise_variance, noise_rng));
-  return SplitIntoShares(sum, params.bits, params.shares, share_rng);
+  FEDSILO_RETURN_IF_ERROR(ReduceToResidues(out, params.bits));
+  return out;
 }
 
 absl::StatusOr<Vector> DecodeRoundSum(const std::vector<std::vector<uint64_t>>& all_shares,
+                                      const SecureSumParams& params, double range) {
+  const std::vector<std::span<const uint64_t>> views(all_shares.begin(), all_shares.end());
+  return DecodeRoundSum(views, params, range);
+}
+
+absl::StatusOr<Vector> DecodeRoundSum(std::span<const std::span<const uint64_t>> all_shares,
                                       const SecureSumParams& params, double range) {
   if (all_shares.empty()) {
     return absl::InvalidArgumentError("secure sum: a round with no shares has no sum");
   }
   std::vector<uint64_t> total(all_shares.front().size(), 0);
-  for (const std::vector<uint64_t>& share : all_shares) {
+  for (const std::span<const uint64_t> share : all_shares) {
     FEDSILO_RETURN_IF_ERROR(AddShare(total, share, params.bits));
   }
   FEDSILO_ASSIGN_OR_RETURN(std::vector<int64_t> integers, DecodeCentered(total, params.bits));

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "common/dp/conditional_rounding.h"
 
 namespace fedsilo {
 
@@ -35,9 +34,7 @@ absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
   const double d = static_cast<double>(setting.dimension);
   plan.params.scale = setting.headroom * std::sqrt(d) / setting.clip;
   plan.params.shares = setting.shares;
-  FEDSILO_ASSIGN_OR_RETURN(plan.params.record_bound,
-                           RoundingNormBound(plan.params.scale * setting.clip, setting.dimension,
-                                             std::exp(-0.5)));
+  plan.params.record_bound = plan.params.scale * setting.clip + std::sqrt(d);
   FEDSILO_ASSIGN_OR_RETURN(plan.sensitivity,
                            RecordSensitivity(plan.params.record_bound, setting.dimension));
   const SkellamSampling sampling{

@@ -1,13 +1,14 @@
 // How a silo sets up the secure-sum protocol with distributed Skellam noise (issue 15), from its
 // privacy settings and public values: the scale, the rounding bound, the noise (total, and this
 // silo's share), the modulus and what the round's sum can reach. The pieces are in
-// conditional_rounding.h, skellam_calibration.h and secure_sum_codec.h; this only chains them.
+// randomized_rounding.h, skellam_calibration.h and secure_sum_codec.h; this only chains them.
 //
-//   scale      s = headroom * sqrt(d) / clip: a clipped record becomes an integer vector of norm
-//              up to headroom * sqrt(d), against a rounding error of at most sqrt(d) (so
-//              rounding inflates the norm bound by about 1 / headroom)
-//   bound      B = RoundingNormBound(s clip, d, beta), beta = e^-1/2 (Kairouz, Liu, Steinke's
-//              choice: each rounding draw succeeds with probability >= 0.39)
+//   scale      s = headroom * sqrt(d) / clip: a clipped record moves the scaled sum by at most
+//              headroom * sqrt(d) in L2, against a rounding of the silo's sum that moves it by
+//              at most sqrt(d) more (so rounding inflates the sensitivity by 1 / headroom)
+//   bound      B = s clip + sqrt(d): what one record changes in the silo's rounded sum, in L2,
+//              for every rounding draw (randomized_rounding.h), the sensitivity the noise is
+//              calibrated for
 //   noise      the smallest total Skellam variance that keeps `rounds` rounds of the silo's
 //              sampling (rate q = batch / n_i; Poisson by default, or a fixed-size batch without
 //              replacement) within (epsilon, delta), replace-one (skellam_calibration.h); the
@@ -46,7 +47,7 @@ struct SecureSumSetting {
   int64_t min_honest_silos = 1;  // the fewest silos whose replies a round accepts
   int64_t max_silos = 1;         // the most silos a round can sum
   int shares = 2;
-  double headroom = 64.0;
+  double headroom = 256.0;
   double wrap_probability = 1e-9;
 };
 

@@ -1,11 +1,12 @@
 // Privacy of the secure-sum protocol with distributed Skellam noise (issue 15), per silo and
-// record: the sensitivity of a silo's sum of rounded records (secure_sum_codec.h) and the total
-// Skellam variance that keeps `count` rounds within (epsilon, delta).
+// record: the sensitivity of a silo's rounded sum (secure_sum_codec.h) and the total Skellam
+// variance that keeps `count` rounds within (epsilon, delta).
 //
-// Sensitivity of one record (RecordSensitivity): its rounded vector r has L2 norm at most B (the
-// rounding bound) and L1 norm at most min(sqrt(d) B, B^2) (an integer vector has |v_j| <= v_j^2):
-// the add/remove sensitivities of the sum. Replace-one (r becomes r', the relation every silo's
-// guarantee uses) moves the sum by r - r': twice both.
+// Sensitivity of one record (RecordSensitivity): adding or removing it moves the silo's rounded
+// sum by an integer vector v of L2 norm at most B (the plan's record bound, for every rounding
+// draw) and so of L1 norm at most min(sqrt(d) B, B^2) (an integer vector has |v_j| <= v_j^2):
+// the add/remove sensitivities. Replace-one (the relation every silo's guarantee uses) is a
+// removal and an addition: twice both.
 // Privacy of one round: the Skellam mechanism's RDP at those sensitivities and the variance the
 // sum carries (skellam_rdp.h), amplified by the silo's sampling at rate q:
 //   kPoissonReplaceOne   Poisson sampling, replace-one with n_i public: the floor-free bound for

@@ -3,14 +3,16 @@
 #include <cstdint>
 
 #include "common/base/binary_record.h"
-#include "common/transport/report_payload.h"
 
 namespace fedsilo {
 namespace {
-constexpr char kMagic[] = "FEDSILOJRN5";
+constexpr char kMagic[] = "FEDSILOJRN6";
 // Older journals are read, never written: v1 before sealed answers, v2 with one sealed report,
 // v3 before run ids (read as run "") and with Poisson queries recorded as add/remove-one, v4
-// before the shuffler shares of secure sums.
+// before the shuffler shares of secure sums, v5 with secure-sum answers of the earlier protocol
+// (a sealed coordinator share), which this version cannot re-send: their rounds are kept, the
+// answer is dropped (asked that round again, the silo refuses it, as a dropout).
+constexpr char kMagicV5[] = "FEDSILOJRN5";
 constexpr char kMagicV4[] = "FEDSILOJRN4";
 constexpr char kMagicV3[] = "FEDSILOJRN3";
 constexpr char kMagicV2[] = "FEDSILOJRN2";
@@ -41,24 +43,28 @@ absl::Status WriteSiloJournal(const std::string& path, const SiloJournal& journa
   }
   record.Put<int64_t>(journal.shuffled_rounds);
   record.PutString(journal.run_id);
-  // The shuffler shares of the last answer (secure sums), each as its share payload.
+  // The shuffler shares of the last answer (secure sums).
   const std::vector<SumShare>& shares =
       journal.has_last_update ? journal.last_update.sum_shares : std::vector<SumShare>{};
   record.Put<uint64_t>(shares.size());
   for (const SumShare& share : shares) {
-    const std::vector<uint8_t> bytes =
-        SerializeReportPayload(ReportPayload{journal.last_update.round, 1.0, Vector(), share});
-    record.PutString(std::string(bytes.begin(), bytes.end()));
+    record.Put<int32_t>(share.bits);
+    record.Put<int32_t>(share.shares);
+    record.Put<double>(share.scale);
+    record.Put<double>(share.range);
+    record.Put<int64_t>(share.silos);
+    record.Put<uint64_t>(share.values.size());
+    for (uint64_t v : share.values) record.Put<uint64_t>(v);
   }
   return WriteFileAtomically(path, record.Finish());
 }
 
 absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
   FEDSILO_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
-  int version = 5;
+  int version = 6;
   absl::StatusOr<BinaryRecordReader> opened =
       BinaryRecordReader::Open(bytes, kMagic, "silo journal " + path);
-  for (const auto& [older, magic] : {std::pair{4, kMagicV4}, std::pair{3, kMagicV3},
+  for (const auto& [older, magic] : {std::pair{5, kMagicV5}, std::pair{4, kMagicV4}, std::pair{3, kMagicV3},
                                      std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
     if (!opened.ok() && BinaryRecordReader::Open(bytes, magic, "").ok()) {
       version = older;
@@ -121,14 +127,38 @@ absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
       return absl::DataLossError("silo journal " + path + " is corrupt: shares without an answer");
     }
     for (uint64_t i = 0; i < share_count; ++i) {
-      std::string bytes;
-      FEDSILO_RETURN_IF_ERROR(record.GetString(&bytes));
-      absl::StatusOr<ReportPayload> payload = ParseReportPayload(
-          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-      if (!payload.ok() || !payload->share) {
+      if (version == 5) {  // an earlier protocol's share payload: skipped, the answer dropped
+        std::string bytes;
+        FEDSILO_RETURN_IF_ERROR(record.GetString(&bytes));
+        continue;
+      }
+      SumShare share;
+      int32_t bits = 0, shares = 0;
+      uint64_t count = 0;
+      FEDSILO_RETURN_IF_ERROR(record.Get(&bits));
+      FEDSILO_RETURN_IF_ERROR(record.Get(&shares));
+      FEDSILO_RETURN_IF_ERROR(record.Get(&share.scale));
+      FEDSILO_RETURN_IF_ERROR(record.Get(&share.range));
+      FEDSILO_RETURN_IF_ERROR(record.Get(&share.silos));
+      FEDSILO_RETURN_IF_ERROR(record.Get(&count));
+      if (bits < 1 || bits > 62 || count > (uint64_t{1} << 27)) {
         return absl::DataLossError("silo journal " + path + " is corrupt: a bad shuffler share");
       }
-      journal.last_update.sum_shares.push_back(std::move(*payload->share));
+      share.bits = bits;
+      share.shares = shares;
+      share.values.resize(count);
+      for (uint64_t& v : share.values) {
+        FEDSILO_RETURN_IF_ERROR(record.Get(&v));
+        if (v >> bits != 0) {
+          return absl::DataLossError("silo journal " + path +
+                                     " is corrupt: a shuffler share value beyond its modulus");
+        }
+      }
+      journal.last_update.sum_shares.push_back(std::move(share));
+    }
+    if (version == 5 && share_count > 0) {
+      journal.has_last_update = false;
+      journal.last_update = SiloUpdate{};
     }
   }
   FEDSILO_RETURN_IF_ERROR(record.ExpectEnd());

@@ -11,6 +11,7 @@
 #include "common/algorithms/secure_sum_oracle.h"
 #include "common/base/binary_record.h"
 #include "common/base/rng.h"
+#include "common/dp/modular_shares.h"
 #include "common/dp/rdp.h"
 #include "common/dp/rdp_accountant.h"
 
@@ -81,10 +82,26 @@ absl::Status SiloRuntime::Restore(const SiloJournal& journal) {
 SiloRuntime::SiloRuntime(SiloRuntimeOptions options) : options_(std::move(options)) {
   const SiloPrivacyPlan& plan = options_.privacy;
   if (plan.record_level_dp && plan.accountable) spent_rdp_.assign(Orders().size(), 0.0);
+  if (plan.record_level_dp) {
+    // An invalid delta leaves it empty: EpsilonOf then reports the error.
+    if (auto converter = EpsilonConverter::Create(Orders(), plan.delta); converter.ok()) {
+      epsilon_ = *std::move(converter);
+    }
+  }
   if (plan.shuffle) {
     // The budget was validated when the plan was made.
     shuffle_ledger_ = std::move(ShuffleLedger::Create(plan.shuffle->budget)).value();
   }
+}
+
+absl::StatusOr<EpsilonAndOrder> SiloRuntime::EpsilonOf(std::span<const double> rdp,
+                                                       double scale) const {
+  if (!epsilon_) {
+    std::vector<double> scaled(rdp.begin(), rdp.end());
+    for (double& v : scaled) v *= scale;
+    return EpsilonFromRdp(Orders(), scaled, options_.privacy.delta);
+  }
+  return epsilon_->Epsilon(rdp, scale);
 }
 
 double SiloRuntime::spent_epsilon() const {
@@ -93,14 +110,18 @@ double SiloRuntime::spent_epsilon() const {
   if (shuffle_ledger_) return shuffle_ledger_->spent().epsilon;
   if (plan.secure_sum) {
     if (secure_sum_rounds_ == 0) return 0.0;
-    std::vector<double> spent = *plan.secure_sum->round_rdp;
-    for (double& v : spent) v *= static_cast<double>(secure_sum_rounds_);
-    auto epsilon = EpsilonFromRdp(Orders(), spent, plan.delta);
-    return epsilon.ok() ? epsilon->epsilon : std::numeric_limits<double>::infinity();
+    if (!secure_sum_epsilon_ || secure_sum_epsilon_->first != secure_sum_rounds_) {
+      auto epsilon =
+          EpsilonOf(*plan.secure_sum->round_rdp, static_cast<double>(secure_sum_rounds_));
+      secure_sum_epsilon_.emplace(secure_sum_rounds_,
+                                  epsilon.ok() ? epsilon->epsilon
+                                               : std::numeric_limits<double>::infinity());
+    }
+    return secure_sum_epsilon_->second;
   }
   if (!plan.accountable) return std::numeric_limits<double>::quiet_NaN();
   if (ledger_.num_queries() == 0) return 0.0;
-  auto spent = EpsilonFromRdp(Orders(), SpentRdp(0), plan.delta);
+  auto spent = EpsilonOf(SpentRdp(0));
   return spent.ok() ? spent->epsilon : std::numeric_limits<double>::infinity();
 }
 
@@ -136,7 +157,7 @@ SiloPrivacyReport SiloRuntime::PrivacyReport() const {
     report.noisy_queries = secure_sum_rounds_;
     report.sampling_rate = plan.secure_sum->sampling_rate;
     report.secure_sum = true;
-    report.min_shuffled_reports = sum.min_honest_silos;  // one sealed share per silo
+    report.min_shuffled_reports = sum.min_honest_silos;  // one token per silo
   }
   return report;
 }
@@ -170,7 +191,7 @@ absl::Status SiloRuntime::CheckBudget(const SiloTask& task) const {
   } else if (plan.budget_by_epsilon) {
     FEDSILO_ASSIGN_OR_RETURN(
         EpsilonAndOrder after,
-        EpsilonFromRdp(Orders(), SpentRdp(plan.queries_per_round), plan.delta));
+        EpsilonOf(SpentRdp(plan.queries_per_round)));
     if (after.epsilon > plan.target_epsilon * (1.0 + 1e-9)) {
       return absl::ResourceExhaustedError(
           absl::StrCat(who(), "its privacy budget would be exceeded (epsilon ", after.epsilon,
@@ -258,7 +279,7 @@ absl::Status SiloRuntime::CheckCountBudget() const {
   }
   std::vector<double> trial = SpentRdp(0);
   for (size_t i = 0; i < trial.size(); ++i) trial[i] += (*plan.count_rdp)[i];
-  FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder after, EpsilonFromRdp(Orders(), trial, plan.delta));
+  FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder after, EpsilonOf(trial));
   if (after.epsilon > plan.target_epsilon * (1.0 + 1e-9)) {
     return absl::ResourceExhaustedError(absl::StrCat(
         who, "it would spend epsilon ", after.epsilon, " > budget ", plan.target_epsilon,
@@ -331,13 +352,11 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   std::unique_ptr<GradientOracle> oracle;
   const std::optional<ShufflePlan>& shuffle = options_.privacy.shuffle;
   const std::optional<SecureSumSiloPlan>& secure_sum = options_.privacy.secure_sum;
-  Rng share_rng(DeriveSeed(options_.private_seed, "shares", static_cast<uint64_t>(task.round)));
   if (secure_sum) {
     const SecureSumOracleSettings sum_settings{settings.batch_size, settings.clip,
                                                secure_sum->sum.params, secure_sum->sum.range,
                                                secure_sum->sum.share_variance};
-    oracle = std::make_unique<SecureSumOracle>(source, sum_settings, &sampling_rng, &noise_rng,
-                                               &share_rng);
+    oracle = std::make_unique<SecureSumOracle>(source, sum_settings, &sampling_rng, &noise_rng);
   } else if (shuffle) {
     oracle = std::make_unique<LocalReportOracle>(source, settings.batch_size,
                                                  shuffle->randomizer.get(), &sampling_rng,
@@ -371,39 +390,46 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   absl::StatusOr<SiloUpdate> update = options_.program->Train(task, context);
   // Whatever happened, the noise that was drawn is spent: account for it.
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
+  if (update.ok() && !update->sum_shares.empty() && !options_.seal_for) {
+    // A secure sum leaves only split, and only a session with the coordinator can split it.
+    return absl::FailedPreconditionError(
+        "a secure-sum silo needs the coordinator's public key to split its sum; it sends nothing");
+  }
   if (update.ok() && options_.seal_for) {
-    // One sealed report per record report, or one for the update; a secure sum seals only the
-    // coordinator's share and keeps the shuffler's.
     std::vector<ReportPayload> payloads;
-    std::vector<SumShare> for_shuffler;
     if (!update->sum_shares.empty()) {
-      payloads.push_back({update->round, 1.0, Vector(), std::move(update->sum_shares.front())});
-      for_shuffler.assign(std::make_move_iterator(update->sum_shares.begin() + 1),
-                          std::make_move_iterator(update->sum_shares.end()));
+      // The program's one entry is the silo's noisy sum: the coordinator's share is a mask
+      // derived in the silo's session (only its token leaves), the shuffler's is the rest.
+      if (update->sum_shares.size() != 1) {
+        return absl::InternalError("a secure-sum program must hand over exactly one noisy sum");
+      }
+      if (!session_) {
+        absl::StatusOr<SealingSession> session = SealingSession::Create(*options_.seal_for);
+        if (!session.ok()) return session.status();
+        session_.emplace(std::move(session).value());
+      }
+      SumShare& sum = update->sum_shares.front();
+      FEDSILO_ASSIGN_OR_RETURN(DerivedShare coordinator,
+                               session_->DeriveCoordinatorShare(update->round, sum));
+      FEDSILO_RETURN_IF_ERROR(SubtractShare(sum.values, coordinator.values, sum.bits));
+      update->sealed.push_back(std::move(coordinator.token));
     } else if (!update->reports.empty()) {
+      // One sealed report per record report, or one for the update.
       for (Vector& report : update->reports) payloads.push_back({update->round, 1.0, std::move(report)});
     } else {
       payloads.push_back({update->round, update->weight, std::move(update->delta)});
     }
     update->delta = Vector();
     update->reports.clear();
-    update->sum_shares = std::move(for_shuffler);
     update->weight = 1.0;
-    if (!update->sum_shares.empty() && !session_) {
-      // The coordinator's share of a secure sum may name its silo (it is uniform on its own):
-      // one key exchange per silo, then symmetric seals.
-      absl::StatusOr<SealingSession> session = SealingSession::Create(*options_.seal_for);
-      if (!session.ok()) return session.status();
-      session_.emplace(std::move(session).value());
-    }
     for (const ReportPayload& payload : payloads) {
-      absl::StatusOr<SealedReport> sealed = payload.share ? session_->Seal(payload)
-                                                          : SealReport(payload, *options_.seal_for);
+      absl::StatusOr<SealedReport> sealed = SealReport(payload, *options_.seal_for);
       if (!sealed.ok()) return sealed.status();
       update->sealed.push_back(std::move(sealed).value());
     }
   }
   if (update.ok() && options_.keep_last_answer) last_update_ = *update;
+  if (options_.privacy.secure_sum) spent_epsilon();  // converted now, read after the round
   return update;
 }
 

@@ -32,9 +32,11 @@
 // ResourceExhausted when the round would take it past (epsilon, delta). Each report is sealed on
 // its own (SiloUpdate::sealed holds one entry per record). The journal keeps the charged rounds.
 //
-// Secure-sum silos (plan.secure_sum): the oracle is a SecureSumOracle (the shares of its noisy
-// integer sum of a Poisson batch), the coordinator's share is sealed in the silo's sealing
-// session (sealed_report.h) and the shuffler's is kept, and the budget is the plan's
+// Secure-sum silos (plan.secure_sum): the oracle is a SecureSumOracle (its noisy integer sum of
+// a Poisson batch, mod 2^bits); the silo splits it here, never elsewhere: the coordinator's share
+// is a mask derived in the silo's sealing session (sealed_report.h; only its token is sent) and
+// the shuffler's is the sum minus that mask. Without a coordinator key it sends nothing
+// (FailedPrecondition). The budget is the plan's
 // max_rounds: before drawing anything the silo counts the round and refuses (ResourceExhausted)
 // one past it. The journal keeps the rounds (as shuffled_rounds).
 //
@@ -48,6 +50,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "common/algorithms/messages.h"
@@ -55,6 +59,7 @@
 #include "common/algorithms/silo_setup.h"
 #include "common/data/dataset.h"
 #include "common/dp/privacy_ledger.h"
+#include "common/dp/rdp_accountant.h"
 #include "common/model/model.h"
 #include "common/runtime/silo_privacy.h"
 #include "common/transport/sealed_report.h"
@@ -136,8 +141,11 @@ class SiloRuntime {
   absl::Status AccountNewEvents();
   // The RDP spent per default order, with `more_queries` gradient queries beyond those made.
   std::vector<double> SpentRdp(int64_t more_queries) const;
+  // Epsilon at the plan's delta of scale x rdp (per default order).
+  absl::StatusOr<EpsilonAndOrder> EpsilonOf(std::span<const double> rdp, double scale = 1.0) const;
 
   SiloRuntimeOptions options_;
+  std::optional<EpsilonConverter> epsilon_;  // at the default orders and the plan's delta
   std::unique_ptr<Model> own_model_;  // built by Setup()
   bool set_up_ = false;
   PrivacyLedger ledger_;
@@ -155,7 +163,10 @@ class SiloRuntime {
   std::optional<SiloUpdate> last_update_;
   std::optional<ShuffleLedger> shuffle_ledger_;  // shuffle-model silos only
   int64_t secure_sum_rounds_ = 0;                // secure-sum silos only
-  std::optional<SealingSession> session_;        // secure-sum silos: seals coordinator shares
+  // Secure-sum silos: the epsilon of `first` rounds, converted once (Handle does it, in parallel
+  // with the other silos, so that the shuffler's read after the round is a lookup).
+  mutable std::optional<std::pair<int64_t, double>> secure_sum_epsilon_;
+  std::optional<SealingSession> session_;        // secure-sum silos: derives coordinator shares
 };
 
 // FNV-1a over a vector's bytes: identifies the parameters a round was asked at.

@@ -8,19 +8,7 @@ namespace fedsilo {
 namespace {
 
 constexpr uint8_t kMagic[4] = {'F', 'S', 'R', '1'};
-constexpr uint8_t kShareMagic[4] = {'F', 'S', 'S', '1'};
 constexpr size_t kHeaderBytes = 4 + 4 + 8 + 8;
-constexpr size_t kShareHeaderBytes = 4 + 4 + 4 + 4 + 8 + 8 + 8;
-
-void PutU32(uint32_t v, std::vector<uint8_t>* out, size_t* at) {
-  for (int i = 0; i < 4; ++i) (*out)[(*at)++] = static_cast<uint8_t>(v >> (8 * i));
-}
-
-uint32_t GetU32(const uint8_t* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(p[i]) << (8 * i);
-  return v;
-}
 
 // Writes `v` little-endian at out[*at .. *at + 8) and advances *at.
 void PutU64(uint64_t v, std::vector<uint8_t>* out, size_t* at) {
@@ -35,62 +23,7 @@ uint64_t GetU64(const uint8_t* p) {
 
 }  // namespace
 
-namespace {
-
-std::vector<uint8_t> SerializeShare(int round, const SumShare& share) {
-  std::vector<uint8_t> out(kShareHeaderBytes + 8 * share.values.size());
-  size_t at = 0;
-  for (uint8_t byte : kShareMagic) out[at++] = byte;
-  PutU32(static_cast<uint32_t>(round), &out, &at);
-  PutU32(static_cast<uint32_t>(share.bits), &out, &at);
-  PutU32(static_cast<uint32_t>(share.shares), &out, &at);
-  PutU64(std::bit_cast<uint64_t>(share.scale), &out, &at);
-  PutU64(std::bit_cast<uint64_t>(share.range), &out, &at);
-  PutU64(static_cast<uint64_t>(share.values.size()), &out, &at);
-  for (uint64_t v : share.values) PutU64(v, &out, &at);
-  return out;
-}
-
-absl::StatusOr<ReportPayload> ParseShare(std::span<const uint8_t> bytes) {
-  if (bytes.size() < kShareHeaderBytes) {
-    return absl::InvalidArgumentError("share payload of " + std::to_string(bytes.size()) +
-                                      " bytes is shorter than its " +
-                                      std::to_string(kShareHeaderBytes) + "-byte header");
-  }
-  ReportPayload payload;
-  payload.round = static_cast<int>(GetU32(bytes.data() + 4));
-  SumShare share;
-  share.bits = static_cast<int>(GetU32(bytes.data() + 8));
-  share.shares = static_cast<int>(GetU32(bytes.data() + 12));
-  share.scale = std::bit_cast<double>(GetU64(bytes.data() + 16));
-  share.range = std::bit_cast<double>(GetU64(bytes.data() + 24));
-  const uint64_t count = GetU64(bytes.data() + 32);
-  const size_t body = bytes.size() - kShareHeaderBytes;
-  if (body % 8 != 0 || count != body / 8) {
-    return absl::InvalidArgumentError("share payload declares " + std::to_string(count) +
-                                      " values but carries " + std::to_string(body) +
-                                      " bytes after its header");
-  }
-  if (share.bits < 1 || share.bits > 62) {
-    return absl::InvalidArgumentError("share payload states " + std::to_string(share.bits) +
-                                      " modulus bits, outside [1, 62]");
-  }
-  share.values.resize(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    share.values[i] = GetU64(bytes.data() + kShareHeaderBytes + 8 * i);
-    if (share.values[i] >> share.bits != 0) {
-      return absl::InvalidArgumentError("share payload value " + std::to_string(i) +
-                                        " is not below 2^" + std::to_string(share.bits));
-    }
-  }
-  payload.share = std::move(share);
-  return payload;
-}
-
-}  // namespace
-
 std::vector<uint8_t> SerializeReportPayload(const ReportPayload& payload) {
-  if (payload.share) return SerializeShare(payload.round, *payload.share);
   // Sized once and written by index (no growing inserts).
   std::vector<uint8_t> out(kHeaderBytes + 8 * static_cast<size_t>(payload.values.size()));
   size_t at = 0;
@@ -111,9 +44,8 @@ absl::StatusOr<ReportPayload> ParseReportPayload(std::span<const uint8_t> bytes)
                                       " bytes is shorter than its " +
                                       std::to_string(kHeaderBytes) + "-byte header");
   }
-  if (std::memcmp(bytes.data(), kShareMagic, 4) == 0) return ParseShare(bytes);
   if (std::memcmp(bytes.data(), kMagic, 4) != 0) {
-    return absl::InvalidArgumentError("report payload does not start with FSR1 or FSS1");
+    return absl::InvalidArgumentError("report payload does not start with FSR1");
   }
   ReportPayload payload;
   uint32_t round = 0;

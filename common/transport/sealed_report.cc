@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include <sodium.h>
@@ -22,8 +24,67 @@ static_assert(crypto_box_PUBLICKEYBYTES == kReportPublicKeyBytes);
 static_assert(crypto_box_SECRETKEYBYTES == 32);
 static_assert(crypto_box_BEFORENMBYTES == 32);
 
-constexpr uint8_t kSessionMagic[4] = {'F', 'S', 'X', '1'};
-constexpr size_t kSessionHeader = 4 + crypto_box_PUBLICKEYBYTES + crypto_box_NONCEBYTES;
+static_assert(crypto_kdf_KEYBYTES == crypto_box_BEFORENMBYTES);
+static_assert(crypto_aead_chacha20poly1305_ietf_KEYBYTES == 32);
+static_assert(crypto_stream_chacha20_ietf_KEYBYTES == 32);
+
+// A session's token (sealed_report.h): magic, session public key, round, bits, shares, scale,
+// range, length, then the tag over everything before it.
+constexpr uint8_t kTokenMagic[4] = {'F', 'S', 'D', '1'};
+constexpr size_t kTokenBody = 4 + crypto_box_PUBLICKEYBYTES + 4 + 4 + 4 + 8 + 8 + 8;
+constexpr size_t kTokenBytes = kTokenBody + crypto_aead_chacha20poly1305_ietf_ABYTES;
+constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "FSSHARE1";
+
+// A session's two keys, derived from its X25519 shared secret.
+struct SessionKeyPair {
+  std::array<uint8_t, 32> mask{};
+  std::array<uint8_t, 32> tag{};
+  void Wipe() {
+    sodium_memzero(mask.data(), mask.size());
+    sodium_memzero(tag.data(), tag.size());
+  }
+};
+
+SessionKeyPair DeriveSessionKeys(const std::array<uint8_t, 32>& shared) {
+  SessionKeyPair keys;
+  crypto_kdf_derive_from_key(keys.mask.data(), keys.mask.size(), 1, kKdfContext, shared.data());
+  crypto_kdf_derive_from_key(keys.tag.data(), keys.tag.size(), 2, kKdfContext, shared.data());
+  return keys;
+}
+
+std::array<uint8_t, crypto_aead_chacha20poly1305_ietf_NPUBBYTES> RoundNonce(uint32_t round) {
+  std::array<uint8_t, crypto_aead_chacha20poly1305_ietf_NPUBBYTES> nonce{};
+  for (int i = 0; i < 4; ++i) nonce[i] = static_cast<uint8_t>(round >> (8 * i));
+  return nonce;
+}
+
+// The first `length` little-endian 64-bit words of the round's keystream, mod 2^bits. The
+// keystream is drawn in whole 512-byte blocks (libsodium's vectorized path; a stream cipher's
+// prefix does not depend on how much is drawn), straight into the words.
+std::vector<uint64_t> DerivedValues(const std::array<uint8_t, 32>& mask_key, uint32_t round,
+                                    uint64_t length, int bits) {
+  std::vector<uint64_t> values((length + 63) / 64 * 64);
+  const auto nonce = RoundNonce(round);
+  crypto_stream_chacha20_ietf(reinterpret_cast<uint8_t*>(values.data()), 8 * values.size(),
+                              nonce.data(), mask_key.data());
+  values.resize(length);
+  const uint64_t mask = (uint64_t{1} << bits) - 1;
+  for (uint64_t& v : values) {
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+    v &= mask;
+  }
+  return values;
+}
+
+void PutLe(uint64_t value, int bytes, uint8_t** at) {
+  for (int i = 0; i < bytes; ++i) *(*at)++ = static_cast<uint8_t>(value >> (8 * i));
+}
+
+uint64_t GetLe(const uint8_t** at, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value |= static_cast<uint64_t>(*(*at)++) << (8 * i);
+  return value;
+}
 
 absl::Status InitSodium() {
   // sodium_init is thread-safe and idempotent (0 first time, 1 afterwards, -1 on failure).
@@ -127,10 +188,17 @@ absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::LoadOrCreate(const std::s
 }
 
 struct CoordinatorKeyPair::SessionKeys {
+  using PublicKey = std::array<uint8_t, crypto_box_PUBLICKEYBYTES>;
+  struct Hash {
+    size_t operator()(const PublicKey& key) const {
+      return std::hash<std::string_view>{}(
+          std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+    }
+  };
   std::mutex mutex;
-  std::unordered_map<std::string, std::array<uint8_t, 32>> shared;
+  std::unordered_map<PublicKey, SessionKeyPair, Hash> keys;  // session public key -> its keys
   ~SessionKeys() {
-    for (auto& [key, value] : shared) sodium_memzero(value.data(), value.size());
+    for (auto& [session, pair] : keys) pair.Wipe();
   }
 };
 
@@ -168,44 +236,73 @@ CoordinatorKeyPair::~CoordinatorKeyPair() {
   sodium_memzero(secret_key_.data(), secret_key_.size());
 }
 
-absl::StatusOr<ReportPayload> CoordinatorKeyPair::OpenSession(
-    std::span<const uint8_t> sealed) const {
-  const std::string session(reinterpret_cast<const char*>(sealed.data()) + 4,
-                            crypto_box_PUBLICKEYBYTES);
-  std::array<uint8_t, 32> shared{};
+absl::StatusOr<ReportPayload> CoordinatorKeyPair::OpenToken(
+    std::span<const uint8_t> token) const {
+  SessionKeys::PublicKey session;
+  std::memcpy(session.data(), token.data() + 4, session.size());
+  SessionKeyPair keys;
+  bool known = false;
   {
     std::lock_guard<std::mutex> lock(sessions_->mutex);
-    auto it = sessions_->shared.find(session);
-    if (it != sessions_->shared.end()) shared = it->second;
-  }
-  if (shared == std::array<uint8_t, 32>{}) {
-    if (crypto_box_beforenm(shared.data(), sealed.data() + 4, secret_key_.data()) != 0) {
-      return absl::DataLossError("a session report names a session key that is not a valid point");
+    if (auto it = sessions_->keys.find(session); it != sessions_->keys.end()) {
+      keys = it->second;
+      known = true;
     }
-    std::lock_guard<std::mutex> lock(sessions_->mutex);
-    if (sessions_->shared.size() >= kMaxSessions) sessions_->shared.clear();
-    sessions_->shared.emplace(session, shared);
   }
-  std::vector<uint8_t> plain(sealed.size() - kSessionHeader - crypto_box_MACBYTES);
-  const int opened = crypto_box_open_easy_afternm(
-      plain.data(), sealed.data() + kSessionHeader, sealed.size() - kSessionHeader,
-      sealed.data() + 4 + crypto_box_PUBLICKEYBYTES, shared.data());
-  sodium_memzero(shared.data(), shared.size());
-  if (opened != 0) {
+  if (!known) {
+    std::array<uint8_t, 32> shared{};
+    if (crypto_box_beforenm(shared.data(), token.data() + 4, secret_key_.data()) != 0) {
+      return absl::DataLossError("a session token names a session key that is not a valid point");
+    }
+    keys = DeriveSessionKeys(shared);
+    sodium_memzero(shared.data(), shared.size());
+    std::lock_guard<std::mutex> lock(sessions_->mutex);
+    if (sessions_->keys.size() >= kMaxSessions) {
+      for (auto& [other, pair] : sessions_->keys) pair.Wipe();
+      sessions_->keys.clear();
+    }
+    sessions_->keys.emplace(session, keys);
+  }
+  const uint8_t* at = token.data() + 4 + crypto_box_PUBLICKEYBYTES;
+  const auto round = static_cast<uint32_t>(GetLe(&at, 4));
+  const auto nonce = RoundNonce(round);
+  uint8_t nothing = 0;
+  const int verified = crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+      &nothing, nullptr, &nothing, 0, token.data() + kTokenBody, token.data(), kTokenBody,
+      nonce.data(), keys.tag.data());
+  if (verified != 0) {
+    keys.Wipe();
     return absl::DataLossError(
-        "session report failed authentication: it was modified in transit or sealed for another "
+        "session token failed authentication: it was modified in transit or made for another "
         "coordinator key");
   }
-  return ParseReportPayload(plain);
+  ReportPayload payload;
+  payload.round = static_cast<int>(round);
+  SumShare share;
+  share.bits = static_cast<int>(GetLe(&at, 4));
+  share.shares = static_cast<int>(GetLe(&at, 4));
+  share.scale = std::bit_cast<double>(GetLe(&at, 8));
+  share.range = std::bit_cast<double>(GetLe(&at, 8));
+  const uint64_t length = GetLe(&at, 8);
+  if (share.bits < 1 || share.bits > 62 || length > kMaxDerivedLength) {
+    keys.Wipe();
+    return absl::InvalidArgumentError(
+        "session token states " + std::to_string(share.bits) + " modulus bits and " +
+        std::to_string(length) + " values (bits in [1, 62], at most " +
+        std::to_string(kMaxDerivedLength) + " values)");
+  }
+  share.values = DerivedValues(keys.mask, round, length, share.bits);
+  keys.Wipe();
+  payload.share = std::move(share);
+  return payload;
 }
 
 absl::StatusOr<ReportPayload> CoordinatorKeyPair::Open(std::span<const uint8_t> sealed) const {
   FEDSILO_RETURN_IF_ERROR(InitSodium());
-  if (sealed.size() >= kSessionHeader + crypto_box_MACBYTES &&
-      std::memcmp(sealed.data(), kSessionMagic, 4) == 0) {
-    // A session report; a sealed box whose random first bytes happen to read "FSX1" (2^-32)
-    // fails this and is opened as a sealed box below.
-    absl::StatusOr<ReportPayload> payload = OpenSession(sealed);
+  if (sealed.size() == kTokenBytes && std::memcmp(sealed.data(), kTokenMagic, 4) == 0) {
+    // A session token; a sealed box of that size whose random first bytes happen to read "FSD1"
+    // (2^-32) fails the tag and is opened as a sealed box below.
+    absl::StatusOr<ReportPayload> payload = OpenToken(sealed);
     if (payload.ok() || payload.status().code() != absl::StatusCode::kDataLoss) return payload;
   }
   if (sealed.size() < crypto_box_SEALBYTES) {
@@ -237,44 +334,75 @@ absl::StatusOr<std::vector<uint8_t>> SealReport(const ReportPayload& payload,
 absl::StatusOr<SealingSession> SealingSession::Create(const ReportPublicKey& coordinator) {
   FEDSILO_RETURN_IF_ERROR(InitSodium());
   SealingSession session;
-  std::array<uint8_t, 32> secret{};
+  std::array<uint8_t, 32> secret{}, shared{};
   if (crypto_box_keypair(session.session_public_.data(), secret.data()) != 0 ||
-      crypto_box_beforenm(session.shared_key_.data(), coordinator.data(), secret.data()) != 0) {
+      crypto_box_beforenm(shared.data(), coordinator.data(), secret.data()) != 0) {
     sodium_memzero(secret.data(), secret.size());
     return absl::InternalError("libsodium could not start a sealing session");
   }
   sodium_memzero(secret.data(), secret.size());
+  SessionKeyPair keys = DeriveSessionKeys(shared);
+  sodium_memzero(shared.data(), shared.size());
+  session.mask_key_ = keys.mask;
+  session.tag_key_ = keys.tag;
+  keys.Wipe();
   return session;
 }
 
 SealingSession::SealingSession(SealingSession&& other) noexcept
-    : session_public_(other.session_public_), shared_key_(other.shared_key_) {
-  sodium_memzero(other.shared_key_.data(), other.shared_key_.size());
+    : session_public_(other.session_public_),
+      mask_key_(other.mask_key_),
+      tag_key_(other.tag_key_) {
+  sodium_memzero(other.mask_key_.data(), other.mask_key_.size());
+  sodium_memzero(other.tag_key_.data(), other.tag_key_.size());
 }
 
 SealingSession& SealingSession::operator=(SealingSession&& other) noexcept {
   if (this != &other) {
     session_public_ = other.session_public_;
-    shared_key_ = other.shared_key_;
-    sodium_memzero(other.shared_key_.data(), other.shared_key_.size());
+    mask_key_ = other.mask_key_;
+    tag_key_ = other.tag_key_;
+    sodium_memzero(other.mask_key_.data(), other.mask_key_.size());
+    sodium_memzero(other.tag_key_.data(), other.tag_key_.size());
   }
   return *this;
 }
 
-SealingSession::~SealingSession() { sodium_memzero(shared_key_.data(), shared_key_.size()); }
+SealingSession::~SealingSession() {
+  sodium_memzero(mask_key_.data(), mask_key_.size());
+  sodium_memzero(tag_key_.data(), tag_key_.size());
+}
 
-absl::StatusOr<std::vector<uint8_t>> SealingSession::Seal(const ReportPayload& payload) const {
-  const std::vector<uint8_t> plain = SerializeReportPayload(payload);
-  std::vector<uint8_t> sealed(kSessionHeader + crypto_box_MACBYTES + plain.size());
-  std::memcpy(sealed.data(), kSessionMagic, 4);
-  std::memcpy(sealed.data() + 4, session_public_.data(), crypto_box_PUBLICKEYBYTES);
-  uint8_t* nonce = sealed.data() + 4 + crypto_box_PUBLICKEYBYTES;
-  randombytes_buf(nonce, crypto_box_NONCEBYTES);
-  if (crypto_box_easy_afternm(sealed.data() + kSessionHeader, plain.data(), plain.size(), nonce,
-                              shared_key_.data()) != 0) {
-    return absl::InternalError("libsodium could not seal a session report");
+absl::StatusOr<DerivedShare> SealingSession::DeriveCoordinatorShare(int round,
+                                                                    const SumShare& like) const {
+  const uint64_t length = like.values.size();
+  if (like.bits < 1 || like.bits > 62 || length > CoordinatorKeyPair::kMaxDerivedLength) {
+    return absl::InvalidArgumentError(
+        "a derived share needs modulus bits in [1, 62] and at most " +
+        std::to_string(CoordinatorKeyPair::kMaxDerivedLength) + " values, got " +
+        std::to_string(like.bits) + " bits and " + std::to_string(length) + " values");
   }
-  return sealed;
+  DerivedShare out;
+  out.token.resize(kTokenBytes);
+  uint8_t* at = out.token.data();
+  for (uint8_t byte : kTokenMagic) *at++ = byte;
+  std::memcpy(at, session_public_.data(), session_public_.size());
+  at += session_public_.size();
+  PutLe(static_cast<uint32_t>(round), 4, &at);
+  PutLe(static_cast<uint32_t>(like.bits), 4, &at);
+  PutLe(static_cast<uint32_t>(like.shares), 4, &at);
+  PutLe(std::bit_cast<uint64_t>(like.scale), 8, &at);
+  PutLe(std::bit_cast<uint64_t>(like.range), 8, &at);
+  PutLe(length, 8, &at);
+  const auto nonce = RoundNonce(static_cast<uint32_t>(round));
+  uint8_t nothing = 0;
+  if (crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+          &nothing, out.token.data() + kTokenBody, nullptr, &nothing, 0, out.token.data(),
+          kTokenBody, nullptr, nonce.data(), tag_key_.data()) != 0) {
+    return absl::InternalError("libsodium could not tag a session token");
+  }
+  out.values = DerivedValues(mask_key_, static_cast<uint32_t>(round), length, like.bits);
+  return out;
 }
 
 }  // namespace fedsilo

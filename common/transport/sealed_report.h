@@ -9,14 +9,22 @@
 // The secret key never leaves the CoordinatorKeyPair (wiped on destruction) except into the
 // coordinator's own key file (LoadOrCreate). Thread-safe.
 //
-// Sessions (SealingSession): for messages whose sender may be known to the coordinator anyway (a
-// secure sum's coordinator share, uniform on its own), a silo makes one X25519 exchange with the
-// coordinator's key when the session starts and then encrypts each report with the shared key
-// (crypto_box_easy_afternm, XSalsa20-Poly1305, a fresh random nonce): "FSX1", the session's
-// public key, the nonce, the box. The coordinator computes each session's shared key once and
-// keeps it (at most kMaxSessions, then it starts over). Every report of one session is linkable
-// to the others, so reports that a shuffler must keep unlinkable use SealReport, never a session.
-// Open() reads both forms.
+// Sessions (SealingSession): a secure sum's coordinator share, uniform on its own, may name its
+// silo, and need not travel at all. A silo makes one X25519 exchange with the coordinator's key
+// when the session starts (a fresh session key pair; the coordinator's secret key on the other
+// side) and derives two keys from the shared secret (crypto_kdf, BLAKE2b): a mask key and a tag
+// key. For round r, DeriveCoordinatorShare returns the share itself, the first `length` 64-bit
+// words of the ChaCha20 keystream (IETF, nonce r) under the mask key, each reduced mod 2^bits
+// (uniform: the low bits of uniform words), and an 88-byte token: "FSD1", the session's public
+// key, r, bits, shares, scale, range, length (little-endian), and a ChaCha20-Poly1305 tag (nonce
+// r, the tag key) over all of that. The silo subtracts the share from its sum and sends the
+// token; Open() checks the tag and derives the same share. Only the silo and the coordinator can
+// compute it (the shuffler sees only the token); the tag makes a forged or altered token
+// DataLoss. A session derives one share per round: the caller (the silo runtime) never answers a
+// round twice with different values, and the token for one round is always the same bytes.
+// The coordinator keeps each session's keys (at most kMaxSessions, then it starts over). Every
+// token of one session is linkable to the others, so reports that a shuffler must keep
+// unlinkable use SealReport, never a session. Open() reads both forms.
 //
 // Key files (networked mode): the coordinator keeps its key pair in a file it alone can read
 // (`fedsilo coordinator --sealing-key FILE`, mode 0600: the secret key as 64 hex digits) and
@@ -32,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "common/algorithms/messages.h"
 #include "common/base/status.h"
 #include "common/transport/report_payload.h"
 
@@ -56,22 +65,32 @@ class CoordinatorKeyPair {
   ~CoordinatorKeyPair();
 
   const ReportPublicKey& public_key() const { return public_key_; }
-  // Opens a report sealed for this key pair's public key (by SealReport or a SealingSession).
+  // Opens a report sealed for this key pair's public key (SealReport), or a session's token
+  // (SealingSession::DeriveCoordinatorShare), whose payload is then the derived share.
   absl::StatusOr<ReportPayload> Open(std::span<const uint8_t> sealed) const;
 
   static constexpr size_t kMaxSessions = 1 << 20;
+  // The longest share a token may ask the coordinator to derive.
+  static constexpr uint64_t kMaxDerivedLength = uint64_t{1} << 27;
 
  private:
   struct SessionKeys;  // session public key -> shared key, behind a mutex
   CoordinatorKeyPair();
-  absl::StatusOr<ReportPayload> OpenSession(std::span<const uint8_t> sealed) const;
+  absl::StatusOr<ReportPayload> OpenToken(std::span<const uint8_t> token) const;
   ReportPublicKey public_key_{};
   std::array<uint8_t, 32> secret_key_{};
   std::unique_ptr<SessionKeys> sessions_;
 };
 
-// A silo's end of a sealing session (see above): one key exchange at Create, then cheap seals.
-// Movable; the shared key is wiped on destruction. Seal is thread-safe.
+// A secure sum's coordinator share derived in a session: the values, for the silo to subtract
+// from its sum, and the token from which the coordinator derives them too.
+struct DerivedShare {
+  std::vector<uint64_t> values;  // in [0, 2^bits)
+  SealedReport token;
+};
+
+// A silo's end of a sealing session (see above): one key exchange at Create, then a cheap
+// derivation per round. Movable; the keys are wiped on destruction. Thread-safe.
 class SealingSession {
  public:
   // Internal error only if libsodium fails.
@@ -82,12 +101,16 @@ class SealingSession {
   SealingSession& operator=(SealingSession&& other) noexcept;
   ~SealingSession();
 
-  absl::StatusOr<std::vector<uint8_t>> Seal(const ReportPayload& payload) const;
+  // The coordinator's share of round `round`: `like.values.size()` values mod 2^like.bits, the
+  // token carrying like's public fields (bits, shares, scale, range). InvalidArgument for bits
+  // outside [1, 62] or a length above CoordinatorKeyPair::kMaxDerivedLength.
+  absl::StatusOr<DerivedShare> DeriveCoordinatorShare(int round, const SumShare& like) const;
 
  private:
   SealingSession() = default;
   std::array<uint8_t, 32> session_public_{};
-  std::array<uint8_t, 32> shared_key_{};
+  std::array<uint8_t, 32> mask_key_{};
+  std::array<uint8_t, 32> tag_key_{};
 };
 
 // Reads a public key file (64 hex digits, surrounding whitespace allowed); NotFound without the

@@ -71,12 +71,12 @@ std::optional<SiloUpdate> ShufflingTransport::TakeShufflerShares(
       kept.push_back(std::move(update));
       continue;
     }
-    // A secure-sum reply: one sealed share for the coordinator, one share for the shuffler, of
+    // A secure-sum reply: one token for the coordinator, one share for the shuffler, of
     // the run's modulus and length (the first reply sets them). Anything else is dropped whole.
     std::string wrong;
     if (update.sealed.size() != 1 || update.sum_shares.size() != 1) {
       wrong = absl::StrCat("a secure-sum reply carried ", update.sealed.size(),
-                           " sealed shares and ", update.sum_shares.size(),
+                           " sealed entries and ", update.sum_shares.size(),
                            " shuffler shares instead of one each");
     } else if (const SumShare& share = update.sum_shares.front();
                share.silos != 0 || share.bits < 1 || share.bits > 62 ||

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -60,11 +61,14 @@ RoundResults UnsealingTransport::Train(const std::vector<SiloTask>& tasks) {
   } else {
     for (size_t i = 0; i < in.updates.size(); ++i) open(static_cast<int>(i));
   }
-  std::unordered_set<std::string> seen;  // sealed bytes seen this round
+  std::unordered_set<std::string_view> seen;  // sealed bytes seen this round (views into `in`)
+  seen.reserve(in.updates.size());
   for (size_t i = 0; i < in.updates.size(); ++i) {
     const SiloUpdate& update = in.updates[i];
     if (update.sealed.size() == 1 &&
-        !seen.insert(std::string(update.sealed[0].begin(), update.sealed[0].end())).second) {
+        !seen.insert(std::string_view(reinterpret_cast<const char*>(update.sealed[0].data()),
+                                      update.sealed[0].size()))
+             .second) {
       // Every seal uses a fresh ephemeral key: equal bytes are a replay, never two honest reports.
       out.failures.push_back(SiloFailure{
           update.silo_id, absl::DataLossError("round " + std::to_string(update.round) +

@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include "common/dp/calibration.h"
-#include "common/dp/conditional_rounding.h"
 #include "common/dp/rdp.h"
 
 namespace fedsilo {
@@ -56,9 +55,9 @@ TEST(SecureSumPlanTest, FieldsFollowTheirFormulasAndDropoutsLeaveEnoughNoise) {
   const SecureSumSetting setting = MnistLike();
   auto plan = PlanSecureSum(setting, DefaultRdpOrders());
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_DOUBLE_EQ(plan->params.scale, 64.0 * std::sqrt(51.0) / 3.0);
-  EXPECT_DOUBLE_EQ(plan->params.record_bound,
-                   *RoundingNormBound(64.0 * std::sqrt(51.0), 51, std::exp(-0.5)));
+  EXPECT_DOUBLE_EQ(plan->params.scale, 256.0 * std::sqrt(51.0) / 3.0);
+  // One record moves the rounded sum by s * clip + sqrt(d) = 257 sqrt(51) at most.
+  EXPECT_DOUBLE_EQ(plan->params.record_bound, 257.0 * std::sqrt(51.0));
   EXPECT_DOUBLE_EQ(plan->sensitivity.l2, plan->params.record_bound);
   // 80 honest silos of the 100 suffice: each adds a 1/80 share, so 80 replies carry the total.
   EXPECT_DOUBLE_EQ(plan->share_variance * 80.0, plan->total_variance);

@@ -205,10 +205,10 @@ TEST(ShufflerProcessTest, FourSilosThroughTheShufflerEndWhereThreadModeEnds) {
   EXPECT_NE(ReadFile(dir / "net" / "summary.json").find("silos -> shuffler -> coordinator"),
             std::string::npos);
   // Each silo journaled its sealed last answer (the journal holds sealed bytes since FEDSILOJRN2;
-  // the current format is 5).
+  // the current format is 6).
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(ReadFile(dir / "state" / ("ward-" + std::to_string(i) + ".journal")).substr(0, 11),
-              "FEDSILOJRN5");
+              "FEDSILOJRN6");
   }
 }
 
@@ -260,7 +260,7 @@ TEST(ShufflerProcessTest, SdpMinibatchSgdThroughTheShufflerEndsWhereThreadModeEn
 // its coordinator share sealed and its shuffler share, the shuffler adding the shuffler shares.
 // The decoded sum is exact integer arithmetic whatever the order, and each silo draws the same
 // batch, rounding, noise and shares from its private seed in both modes, so the final model is
-// thread mode's exactly; the shuffler forwarded 4 sealed shares and its total each round, and
+// thread mode's exactly; the shuffler forwarded 4 tokens and its total each round, and
 // every silo spent at most its budget.
 TEST(ShufflerProcessTest, SdpSumMinibatchSgdThroughTheShufflerEndsExactlyWhereThreadModeEnds) {
   const fs::path dir = testing::FreshTempDir("shuffler_process_sdp_sum");

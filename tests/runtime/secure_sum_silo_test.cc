@@ -1,5 +1,5 @@
-// A secure-sum silo (sdp_sum_minibatch_sgd): its privacy plan, its two shares, its budget and its
-// journal, checked against values computed here: the public plan's fields from their formulas,
+// A secure-sum silo (sdp_sum_minibatch_sgd): its privacy plan, its noisy sum and the two shares
+// it splits it into, its budget and its journal, checked against values computed here: the public plan's fields from their formulas,
 // the expected noisy sum from the quadratic model's clipped gradients, the budget from the
 // composed Skellam curve at the silo's own rate.
 #include <algorithm>
@@ -100,7 +100,8 @@ TEST(SecureSumSiloPlanTest, EverySiloGetsThePublicPlanAndCountsItsOwnRate) {
   EXPECT_EQ(a.total_variance, b.total_variance);
   EXPECT_EQ(a.range, b.range);
   EXPECT_DOUBLE_EQ(a.share_variance * 3, a.total_variance);  // 3 honest silos carry the total
-  EXPECT_DOUBLE_EQ(a.params.scale, 64.0 * std::sqrt(3.0) / 0.5);
+  EXPECT_DOUBLE_EQ(a.params.scale, 256.0 * std::sqrt(3.0) / 0.5);
+  EXPECT_DOUBLE_EQ(a.params.record_bound, 257.0 * std::sqrt(3.0));
   // The public plan spends the budget at q_pub = 8 / 16 over the planned rounds.
   const SkellamSampling public_rate{Subsampling::kPoissonReplaceOne, 0.5};
   auto at_public = SkellamRoundsEpsilon(a.total_variance, a.sensitivity, public_rate, kRounds,
@@ -141,9 +142,10 @@ TEST(SecureSumSiloPlanTest, RefusesWhatTheAnalysisDoesNotCover) {
   refused(Privacy(), 15, "below privacy.min_silo_records = 16");
 }
 
-// The two shares add up (mod 2^bits) to an integer sum whose mean over many rounds is scale * q *
-// (the sum of the silo's clipped gradients), each record in a Poisson batch with probability q.
-TEST(SecureSumSiloTest, TheTwoSharesDecodeToAnUnbiasedNoisySumOfTheClippedGradients) {
+// The oracle's noisy sum (mod 2^bits) decodes to an integer sum whose mean over many rounds is
+// scale * q * (the sum of the silo's clipped gradients), each record in a Poisson batch with
+// probability q.
+TEST(SecureSumSiloTest, TheNoisySumIsAnUnbiasedEstimateOfTheClippedGradients) {
   SumSilo silo;
   const SecureSumPlan& sum = silo.plan.secure_sum->sum;
   const Vector w = Vector::Constant(kDim, 0.1);
@@ -161,36 +163,39 @@ TEST(SecureSumSiloTest, TheTwoSharesDecodeToAnUnbiasedNoisySumOfTheClippedGradie
   const uint64_t mask = (uint64_t{1} << sum.params.bits) - 1;
   Vector mean = Vector::Zero(kDim);
   for (int t = 0; t < draws; ++t) {
-    Rng sampling(DeriveSeed(2, "b", t)), noise(DeriveSeed(2, "n", t)), shares(DeriveSeed(2, "s", t));
+    Rng sampling(DeriveSeed(2, "b", t)), noise(DeriveSeed(2, "n", t));
     SecureSumOracle oracle(OracleData{&silo.model, &silo.data, silo.runtime->train_rows()},
-                           settings, &sampling, &noise, &shares);
-    std::vector<SumShare> out;
-    ASSERT_TRUE(oracle.NextSumShares(w, &out).ok());
-    ASSERT_EQ(out.size(), 2u);
+                           settings, &sampling, &noise);
+    SumShare out;
+    ASSERT_TRUE(oracle.NextNoisySum(w, &out).ok());
+    ASSERT_EQ(out.values.size(), static_cast<size_t>(kDim));
     for (int j = 0; j < kDim; ++j) {
-      const uint64_t total = (out[0].values[j] + out[1].values[j]) & mask;
+      const uint64_t total = out.values[j] & mask;
       const int64_t centered = total >= (uint64_t{1} << (sum.params.bits - 1))
                                    ? static_cast<int64_t>(total) - (int64_t{1} << sum.params.bits)
                                    : static_cast<int64_t>(total);
       mean[j] += static_cast<double>(centered) / draws;
     }
     if (t == 0) {  // one sum per task, nothing else
-      EXPECT_EQ(out[0].silos, 0);
-      EXPECT_EQ(out[0].bits, sum.params.bits);
-      EXPECT_TRUE(absl::IsFailedPrecondition(oracle.NextSumShares(w, &out)));
+      EXPECT_EQ(out.silos, 0);
+      EXPECT_EQ(out.bits, sum.params.bits);
+      EXPECT_TRUE(absl::IsFailedPrecondition(oracle.NextNoisySum(w, &out)));
       Vector g;
       EXPECT_TRUE(absl::IsFailedPrecondition(oracle.Next(w, &g)));
     }
   }
   // Standard error: the noise share and the Poisson batch (each record's scaled clipped gradient,
-  // at most scale * 0.5, kept with probability q) and the rounding (<= 1/4 per record).
+  // at most scale * 0.5, kept with probability q) and the rounding of the sum (<= 1/4).
   const double per_draw = sum.share_variance +
-                          kRecords * (q * std::pow(sum.params.scale * 0.5, 2) + 0.25);
+                          kRecords * q * std::pow(sum.params.scale * 0.5, 2) + 0.25;
   const double se = std::sqrt(per_draw / draws);
   for (int j = 0; j < kDim; ++j) EXPECT_NEAR(mean[j], expected[j], 5 * se) << j;
 }
 
-TEST(SecureSumSiloTest, SealsOneShareInItsSessionKeepsTheOtherAndRefusesPastItsBudget) {
+// The silo's round-1 answer is a token and the shuffler's share, nothing else: the share the
+// coordinator derives from the token plus the shuffler's is, mod 2^bits, exactly the noisy sum
+// that an oracle with the silo's round-1 generators (recomputed here from its seed) makes.
+TEST(SecureSumSiloTest, SplitsItsSumIntoADerivedShareAndTheRestAndRefusesPastItsBudget) {
   auto keys = CoordinatorKeyPair::Generate();
   ASSERT_TRUE(keys.ok());
   SumSilo silo(keys->public_key());
@@ -198,12 +203,26 @@ TEST(SecureSumSiloTest, SealsOneShareInItsSessionKeepsTheOtherAndRefusesPastItsB
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->sealed.size(), 1u);
   ASSERT_EQ(first->sum_shares.size(), 1u);
-  EXPECT_EQ(std::string(first->sealed[0].begin(), first->sealed[0].begin() + 4), "FSX1");
+  EXPECT_EQ(first->sealed[0].size(), 88u);
+  EXPECT_EQ(std::string(first->sealed[0].begin(), first->sealed[0].begin() + 4), "FSD1");
   auto opened = keys->Open(first->sealed[0]);
   ASSERT_TRUE(opened.ok()) << opened.status();
   ASSERT_TRUE(opened->share.has_value());
   EXPECT_EQ(opened->round, 1);
-  EXPECT_EQ(opened->share->values.size(), static_cast<size_t>(kDim));
+  ASSERT_EQ(opened->share->values.size(), static_cast<size_t>(kDim));
+  const SecureSumPlan& sum = silo.plan.secure_sum->sum;
+  Rng sampling(DeriveSeed(5, "batch", 1)), noise(DeriveSeed(5, "noise", 1));
+  SecureSumOracle replay(OracleData{&silo.model, &silo.data, silo.runtime->train_rows()},
+                         SecureSumOracleSettings{kBatch, 0.5, sum.params, sum.range,
+                                                 sum.share_variance},
+                         &sampling, &noise);
+  SumShare whole;
+  ASSERT_TRUE(replay.NextNoisySum(*silo.Task(1).global, &whole).ok());
+  const uint64_t mask = (uint64_t{1} << sum.params.bits) - 1;
+  for (int j = 0; j < kDim; ++j) {
+    EXPECT_EQ((opened->share->values[j] + first->sum_shares[0].values[j]) & mask, whole.values[j]);
+    EXPECT_NE(first->sum_shares[0].values[j], whole.values[j]);  // the shuffler's is masked
+  }
   const SiloPrivacyReport report = silo.runtime->PrivacyReport();
   EXPECT_TRUE(report.secure_sum);
   EXPECT_EQ(report.min_shuffled_reports, 3);
@@ -239,7 +258,8 @@ TEST(SecureSumSiloTest, TheJournalKeepsTheRoundsAndBothSharesOfTheLastAnswer) {
   ASSERT_TRUE(restarted.runtime->Restore(*read).ok());
   EXPECT_EQ(restarted.runtime->secure_sum_rounds(), 2);
   EXPECT_EQ(restarted.runtime->spent_epsilon(), silo.runtime->spent_epsilon());
-  // Asked round 2 again at the same parameters, it re-sends both shares, counting nothing.
+  // Asked round 2 again at the same parameters, it re-sends its token and share, counting
+  // nothing.
   auto resent = restarted.runtime->Handle(restarted.Task(2));
   ASSERT_TRUE(resent.ok()) << resent.status();
   EXPECT_EQ(resent->sealed, second->sealed);

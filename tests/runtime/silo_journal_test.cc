@@ -209,7 +209,7 @@ TEST(SiloJournalTest, EventsRoundTripAndAnUnknownSamplerIsDataLoss) {
     EXPECT_EQ(read->ledger[i].noise_multiplier, journal.ledger[i].noise_multiplier) << i;
     EXPECT_EQ(read->ledger[i].count, journal.ledger[i].count) << i;
   }
-  EXPECT_EQ(testing::ReadFile(path).substr(0, 11), "FEDSILOJRN5");
+  EXPECT_EQ(testing::ReadFile(path).substr(0, 11), "FEDSILOJRN6");
   // A well-formed file (valid checksum) with sampler code 5.
   journal.ledger = {DpEvent{static_cast<Subsampling>(5), 0.05, 1.7, 1}};
   ASSERT_TRUE(WriteSiloJournal(path, journal).ok());
@@ -252,6 +252,68 @@ TEST(SiloJournalTest, AFormat3JournalIsRunEmptyAndItsPoissonEventsReplaceOne) {
   ASSERT_TRUE(ReadSiloJournal(path).ok());
   EXPECT_EQ(ReadSiloJournal(path)->ledger[0].subsampling, Subsampling::kWithoutReplacement);
   testing::WriteFile(path, Version3Journal(4));
+  EXPECT_TRUE(absl::IsDataLoss(ReadSiloJournal(path).status()));
+}
+
+// A format-5 journal of a secure-sum silo answered with a sealed share of the earlier protocol,
+// which this version cannot re-send: its rounds are kept (the budget is never forgotten), its
+// answer dropped.
+TEST(SiloJournalTest, AFormat5SecureSumAnswerKeepsItsRoundsAndDropsTheAnswer) {
+  BinaryRecordWriter record("FEDSILOJRN5");
+  record.Put<uint64_t>(0);   // no ledger events
+  record.Put<int32_t>(4);    // last round
+  record.Put<uint64_t>(77);  // its digest
+  record.Put<uint8_t>(1);    // a last update:
+  record.Put<int32_t>(4);
+  record.Put<int32_t>(2);
+  record.Put<double>(1.0);
+  record.PutVector(Vector());
+  record.Put<uint64_t>(1);
+  record.PutString("FSX1 an earlier session seal");
+  record.Put<int64_t>(4);    // shuffled rounds
+  record.PutString("run-a");
+  record.Put<uint64_t>(1);   // one shuffler share, as an FSS1 payload
+  record.PutString("FSS1 an earlier share payload");
+  const fs::path dir = testing::FreshTempDir("silo_journal_v5");
+  const std::string path = (dir / "silo.journal").string();
+  testing::WriteFile(path, record.Finish());
+  auto read = ReadSiloJournal(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->shuffled_rounds, 4);
+  EXPECT_EQ(read->last_round, 4);
+  EXPECT_EQ(read->last_global_digest, 77u);
+  EXPECT_EQ(read->run_id, "run-a");
+  EXPECT_FALSE(read->has_last_update);
+  EXPECT_TRUE(read->last_update.sealed.empty());
+  EXPECT_TRUE(read->last_update.sum_shares.empty());
+}
+
+// The shuffler shares of a secure-sum answer round-trip field by field; a value beyond its
+// modulus is DataLoss.
+TEST(SiloJournalTest, SecureSumSharesRoundTripAndAValueBeyondTheModulusIsDataLoss) {
+  const fs::path dir = testing::FreshTempDir("silo_journal_shares");
+  const std::string path = (dir / "silo.journal").string();
+  SiloJournal journal;
+  journal.shuffled_rounds = 3;
+  journal.last_round = 3;
+  journal.has_last_update = true;
+  journal.last_update.round = 3;
+  journal.last_update.sealed = {SealedReport{'F', 'S', 'D', '1', 9}};
+  journal.last_update.sum_shares = {SumShare{10, 2, 4.5, 300.0, 0, {0, 1023, 5}}};
+  ASSERT_TRUE(WriteSiloJournal(path, journal).ok());
+  auto read = ReadSiloJournal(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->last_update.sum_shares.size(), 1u);
+  const SumShare& share = read->last_update.sum_shares[0];
+  EXPECT_EQ(share.bits, 10);
+  EXPECT_EQ(share.shares, 2);
+  EXPECT_EQ(share.scale, 4.5);
+  EXPECT_EQ(share.range, 300.0);
+  EXPECT_EQ(share.silos, 0);
+  EXPECT_EQ(share.values, (std::vector<uint64_t>{0, 1023, 5}));
+  EXPECT_EQ(read->last_update.sealed, journal.last_update.sealed);
+  journal.last_update.sum_shares[0].values[1] = 1024;  // not below 2^10
+  ASSERT_TRUE(WriteSiloJournal(path, journal).ok());
   EXPECT_TRUE(absl::IsDataLoss(ReadSiloJournal(path).status()));
 }
 

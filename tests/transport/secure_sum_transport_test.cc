@@ -1,14 +1,14 @@
-// The shuffler and the coordinator's edge on secure-sum replies (one sealed share for the
+// The shuffler and the coordinator's edge on secure-sum replies (a session token for the
 // coordinator, one share for the shuffler), over a scripted inner transport: the shuffler's total
 // is the sum of its shares modulo 2^bits computed here, malformed replies are dropped whole, a
-// round below the silos' minimum forwards nothing, and the coordinator's edge passes one total
-// through and refuses two. Also the share payload and the sealing session on their own.
+// round below the silos' minimum forwards nothing, and the coordinator's edge derives each
+// silo's share from its token and passes one total through and refuses two. Also the sealing
+// session on its own: both ends derive the same uniform share, and only they can.
 #include <memory>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "common/transport/report_payload.h"
 #include "common/transport/sealed_report.h"
 #include "common/transport/shuffling_transport.h"
 #include "common/transport/unsealing_transport.h"
@@ -49,37 +49,49 @@ std::vector<SiloTask> Tasks(int silos) {
   return tasks;
 }
 
-// Silo i's reply: its coordinator share sealed in a session, its shuffler share in the clear.
-SiloUpdate Reply(int silo, const SealingSession& session, const SumShare& for_coordinator,
-                 const SumShare& for_shuffler) {
+// Silo i's reply in round 1: the token of its session's derived share (whose values go to
+// *coordinator_share when given), its shuffler share in the clear.
+SiloUpdate Reply(int silo, const SealingSession& session, const SumShare& for_shuffler,
+                 std::vector<uint64_t>* coordinator_share = nullptr) {
   SiloUpdate update;
   update.round = 1;
   update.silo_id = silo;
-  auto sealed = session.Seal(ReportPayload{1, 1.0, Vector(), for_coordinator});
-  EXPECT_TRUE(sealed.ok());
-  update.sealed.push_back(*sealed);
+  auto derived = session.DeriveCoordinatorShare(1, for_shuffler);
+  EXPECT_TRUE(derived.ok()) << derived.status();
+  update.sealed.push_back(derived->token);
+  if (coordinator_share != nullptr) *coordinator_share = derived->values;
   update.sum_shares.push_back(for_shuffler);
   return update;
+}
+
+std::vector<SealingSession> Sessions(const CoordinatorKeyPair& keys, int count) {
+  std::vector<SealingSession> sessions;
+  for (int i = 0; i < count; ++i) {
+    auto session = SealingSession::Create(keys.public_key());
+    EXPECT_TRUE(session.ok());
+    sessions.push_back(std::move(*session));
+  }
+  return sessions;
 }
 
 TEST(SecureSumShuffleTest, ForwardsTheSumOfTheShufflerSharesLastAndDropsMalformedRepliesWhole) {
   auto keys = CoordinatorKeyPair::Generate();
   ASSERT_TRUE(keys.ok());
-  auto session = SealingSession::Create(keys->public_key());
-  ASSERT_TRUE(session.ok());
+  const std::vector<SealingSession> sessions = Sessions(*keys, 5);
   ScriptedTransport inner(5, 2);
   // Silos 0-2 well formed; silo 3 sends two shuffler shares; silo 4 a value >= 2^10.
-  inner.next.updates = {Reply(0, *session, Share({1, 2}), Share({1000, 7})),
-                        Reply(1, *session, Share({3, 4}), Share({100, 1023})),
-                        Reply(2, *session, Share({5, 6}), Share({30, 20}))};
-  SiloUpdate two = Reply(3, *session, Share({0, 0}), Share({1, 1}));
+  std::vector<std::vector<uint64_t>> derived(3);
+  inner.next.updates = {Reply(0, sessions[0], Share({1000, 7}), &derived[0]),
+                        Reply(1, sessions[1], Share({100, 1023}), &derived[1]),
+                        Reply(2, sessions[2], Share({30, 20}), &derived[2])};
+  SiloUpdate two = Reply(3, sessions[3], Share({1, 1}));
   two.sum_shares.push_back(Share({2, 2}));
-  SiloUpdate big = Reply(4, *session, Share({0, 0}), Share({1024, 0}));
+  SiloUpdate big = Reply(4, sessions[4], Share({1024, 0}));
   inner.next.updates.push_back(two);
   inner.next.updates.push_back(big);
   ShufflingTransport shuffler(&inner, 7);
   const RoundResults out = shuffler.Train(Tasks(5));
-  ASSERT_EQ(out.updates.size(), 4u);  // three sealed shares, then the total
+  ASSERT_EQ(out.updates.size(), 4u);  // three tokens, then the total
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(out.updates[i].silo_id, -1);
     EXPECT_EQ(out.updates[i].sealed.size(), 1u);
@@ -97,7 +109,8 @@ TEST(SecureSumShuffleTest, ForwardsTheSumOfTheShufflerSharesLastAndDropsMalforme
     EXPECT_EQ(failure.silo_id, -1);  // the shuffler hides who failed
   }
 
-  // The coordinator's edge opens the three session seals and passes the total on last.
+  // The coordinator's edge derives the three silos' shares from their tokens and passes the
+  // total on last.
   ScriptedTransport again(5, 2);
   again.next = out;
   UnsealingTransport edge(&again, std::move(*keys));
@@ -110,18 +123,17 @@ TEST(SecureSumShuffleTest, ForwardsTheSumOfTheShufflerSharesLastAndDropsMalforme
     coordinator_shares.push_back(opened.updates[i].sum_shares[0].values);
   }
   std::sort(coordinator_shares.begin(), coordinator_shares.end());
-  EXPECT_EQ(coordinator_shares,
-            (std::vector<std::vector<uint64_t>>{{1, 2}, {3, 4}, {5, 6}}));
+  std::sort(derived.begin(), derived.end());
+  EXPECT_EQ(coordinator_shares, derived);
   EXPECT_EQ(opened.updates.back().sum_shares[0].values, (std::vector<uint64_t>{106, 26}));
 }
 
 TEST(SecureSumShuffleTest, ARoundBelowTheSilosMinimumForwardsNoShareAndNoTotal) {
   auto keys = CoordinatorKeyPair::Generate();
-  auto session = SealingSession::Create(keys->public_key());
-  ASSERT_TRUE(keys.ok() && session.ok());
+  ASSERT_TRUE(keys.ok());
+  const std::vector<SealingSession> sessions = Sessions(*keys, 2);
   ScriptedTransport inner(3, 3);  // every silo needs 3 silos' shares in the sum
-  inner.next.updates = {Reply(0, *session, Share({1, 2}), Share({3, 4})),
-                        Reply(1, *session, Share({1, 2}), Share({3, 4}))};
+  inner.next.updates = {Reply(0, sessions[0], Share({3, 4})), Reply(1, sessions[1], Share({3, 4}))};
   inner.next.failures = {SiloFailure{2, absl::UnavailableError("gone")}};
   ShufflingTransport shuffler(&inner, 7);
   const RoundResults out = shuffler.Train(Tasks(3));
@@ -147,50 +159,71 @@ TEST(SecureSumShuffleTest, TheCoordinatorsEdgeRefusesARoundWithTwoTotals) {
       << out.failures[0].status;
 }
 
-TEST(SharePayloadTest, RoundTripsAndRefusesValuesBeyondTheModulus) {
-  const ReportPayload payload{7, 1.0, Vector(), Share({0, 1023, 512})};
-  const std::vector<uint8_t> bytes = SerializeReportPayload(payload);
-  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "FSS1");
-  auto parsed = ParseReportPayload(bytes);
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
-  ASSERT_TRUE(parsed->share.has_value());
-  EXPECT_EQ(parsed->round, 7);
-  EXPECT_EQ(parsed->share->bits, kBits);
-  EXPECT_EQ(parsed->share->shares, 2);
-  EXPECT_EQ(parsed->share->scale, 4.0);
-  EXPECT_EQ(parsed->share->range, 100.0);
-  EXPECT_EQ(parsed->share->values, (std::vector<uint64_t>{0, 1023, 512}));
-  // 1024 does not fit in 10 bits; a truncated payload and trailing bytes are refused too.
-  std::vector<uint8_t> big = SerializeReportPayload(ReportPayload{7, 1.0, Vector(), Share({1024})});
-  EXPECT_TRUE(absl::IsInvalidArgument(ParseReportPayload(big).status()));
-  std::vector<uint8_t> cut(bytes.begin(), bytes.end() - 1);
-  EXPECT_TRUE(absl::IsInvalidArgument(ParseReportPayload(cut).status()));
-  std::vector<uint8_t> longer = bytes;
-  longer.push_back(0);
-  EXPECT_TRUE(absl::IsInvalidArgument(ParseReportPayload(longer).status()));
-}
-
-TEST(SealingSessionTest, OpensOnlyWithTheCoordinatorsKeyAndNeverRepeatsACiphertext) {
+TEST(SealingSessionTest, BothEndsDeriveTheSameShareAndNothingElseOpensItsToken) {
   auto keys = CoordinatorKeyPair::Generate();
   auto other = CoordinatorKeyPair::Generate();
   ASSERT_TRUE(keys.ok() && other.ok());
   auto session = SealingSession::Create(keys->public_key());
-  ASSERT_TRUE(session.ok());
-  const ReportPayload payload{3, 1.0, Vector(), Share({5, 6})};
-  auto first = session->Seal(payload);
-  auto second = session->Seal(payload);
-  ASSERT_TRUE(first.ok() && second.ok());
-  EXPECT_NE(*first, *second);  // fresh nonces
-  EXPECT_EQ(std::string(first->begin(), first->begin() + 4), "FSX1");
-  for (const auto& sealed : {*first, *second}) {  // the second from the coordinator's cache
-    auto opened = keys->Open(sealed);
+  auto second_session = SealingSession::Create(keys->public_key());
+  ASSERT_TRUE(session.ok() && second_session.ok());
+  const SumShare like{40, 2, 4.5, 1e6, 0, std::vector<uint64_t>(100, 0)};
+  auto derived = session->DeriveCoordinatorShare(3, like);
+  ASSERT_TRUE(derived.ok()) << derived.status();
+  ASSERT_EQ(derived->values.size(), 100u);
+  EXPECT_EQ(derived->token.size(), 88u);
+  EXPECT_EQ(std::string(derived->token.begin(), derived->token.begin() + 4), "FSD1");
+  for (uint64_t v : derived->values) EXPECT_LT(v, uint64_t{1} << 40);
+  for (int open = 0; open < 2; ++open) {  // the second from the coordinator's cache
+    auto opened = keys->Open(derived->token);
     ASSERT_TRUE(opened.ok()) << opened.status();
-    EXPECT_EQ(opened->share->values, (std::vector<uint64_t>{5, 6}));
+    EXPECT_EQ(opened->round, 3);
+    ASSERT_TRUE(opened->share.has_value());
+    EXPECT_EQ(opened->share->bits, 40);
+    EXPECT_EQ(opened->share->shares, 2);
+    EXPECT_EQ(opened->share->scale, 4.5);
+    EXPECT_EQ(opened->share->range, 1e6);
+    EXPECT_EQ(opened->share->silos, 0);
+    EXPECT_EQ(opened->share->values, derived->values);
   }
-  EXPECT_TRUE(absl::IsDataLoss(other->Open(*first).status()));
-  std::vector<uint8_t> flipped = *first;
-  flipped.back() ^= 1;
-  EXPECT_TRUE(absl::IsDataLoss(keys->Open(flipped).status()));
+  // The same round again: the same token and share (a silo re-sending); another round or
+  // another session: another share.
+  auto again = session->DeriveCoordinatorShare(3, like);
+  auto next = session->DeriveCoordinatorShare(4, like);
+  auto elsewhere = second_session->DeriveCoordinatorShare(3, like);
+  ASSERT_TRUE(again.ok() && next.ok() && elsewhere.ok());
+  EXPECT_EQ(again->token, derived->token);
+  EXPECT_EQ(again->values, derived->values);
+  EXPECT_NE(next->values, derived->values);
+  EXPECT_NE(elsewhere->values, derived->values);
+  // Another coordinator key, or any altered byte (the round, the length, the tag), is refused.
+  EXPECT_TRUE(absl::IsDataLoss(other->Open(derived->token).status()));
+  for (size_t at : {size_t{36}, size_t{64}, size_t{87}}) {
+    std::vector<uint8_t> altered = derived->token;
+    altered[at] ^= 1;
+    EXPECT_TRUE(absl::IsDataLoss(keys->Open(altered).status())) << at;
+  }
+  // A share that cannot be derived is refused before anything is made.
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      session->DeriveCoordinatorShare(1, SumShare{63, 2, 1.0, 1.0, 0, {0}}).status()));
+}
+
+// The derived share is uniform on [0, 2^10): over 8,000 values (one round of one session), the top
+// 3 bits in 8 equal bins, chi-square with 7 degrees of freedom below 24.32 (p = 0.001); and so is
+// the shuffler's share of a constant sum (the sum minus the share).
+TEST(SealingSessionTest, TheDerivedShareIsUniform) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok());
+  auto session = SealingSession::Create(keys->public_key());
+  ASSERT_TRUE(session.ok());
+  auto derived = session->DeriveCoordinatorShare(1, Share(std::vector<uint64_t>(8000, 0)));
+  ASSERT_TRUE(derived.ok());
+  for (uint64_t offset : {uint64_t{0}, uint64_t{700}}) {
+    std::vector<double> bins(8, 0.0);
+    for (uint64_t v : derived->values) bins[((offset - v) & 1023) >> 7] += 1.0;
+    double chi2 = 0.0;
+    for (double count : bins) chi2 += (count - 1000.0) * (count - 1000.0) / 1000.0;
+    EXPECT_LT(chi2, 24.32) << offset;
+  }
 }
 
 }  // namespace
