@@ -7,23 +7,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace fedsilo {
-namespace {
-
-// The base-2^64 digits of p in [0, 1), most significant first, exactly (scaling by 2^64 and
-// taking the integer part are exact in double arithmetic; a double's 53 bits end within two
-// digits of its first nonzero one).
-std::vector<uint64_t> Base264Digits(double p) {
-  std::vector<uint64_t> digits;
-  while (p > 0.0) {
-    p = std::ldexp(p, 64);
-    const double whole = std::floor(p);
-    digits.push_back(static_cast<uint64_t>(whole));
-    p -= whole;
-  }
-  return digits;
-}
-
-}  // namespace
 
 absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds) {
   if (!(mean >= 10.0 && mean <= kMaxTableMean)) {
@@ -59,33 +42,14 @@ absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds
     table.upper_mass_ += term;
     if (term < table.upper_mass_ * 1e-18 || term == 0.0) break;
   }
-  table.tail_digits_ = Base264Digits(table.lower_mass_ + table.upper_mass_);
-  // Vose's alias construction on n * p_i / inside: each entry keeps its own index with
-  // probability threshold / 2^53 and otherwise gives its alias.
-  std::vector<double> scaled(n);
-  std::vector<uint32_t> small, large;
-  for (size_t i = 0; i < n; ++i) {
-    scaled[i] = static_cast<double>(n) * p[i] / inside;
-    (scaled[i] < 1.0 ? small : large).push_back(static_cast<uint32_t>(i));
-  }
-  table.entries_.resize(n);
-  for (size_t i = 0; i < n; ++i) table.entries_[i] = Entry{uint64_t{1} << 53, i};
-  while (!small.empty() && !large.empty()) {
-    const uint32_t s = small.back(), l = large.back();
-    small.pop_back();
-    table.entries_[s] =
-        Entry{static_cast<uint64_t>(std::llround(std::ldexp(scaled[s], 53))), l};
-    scaled[l] -= 1.0 - scaled[s];
-    if (scaled[l] < 1.0) {
-      large.pop_back();
-      small.push_back(l);
-    }
-  }
-  // What remains (rounding leaves entries near 1 on either list) keeps itself.
+  table.leaves_window_ = ExactBernoulli(table.lower_mass_ + table.upper_mass_);
+  table.window_ = AliasTable(p);
+  for (double& v : p) v /= inside;
+  table.window_pmf_ = std::move(p);
   return table;
 }
 
-int64_t PoissonTable::TailDraw(Rng& rng) const {
+int64_t PoissonTable::DrawOutside(Rng& rng) const {
   const double total = lower_mass_ + upper_mass_;
   const bool lower = rng.Uniform() * total < lower_mass_;
   // Sequential inversion from the window's edge outward.

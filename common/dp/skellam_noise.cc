@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/poisson_table.h"
+#include "common/dp/skellam_table.h"
 
 namespace fedsilo {
 
@@ -13,17 +14,27 @@ absl::Status AddSkellamNoise(std::span<int64_t> values, double variance, Rng& rn
         "Skellam noise: the variance must be finite and in [0, ", 2 * Rng::kMaxPoissonMean,
         "], got ", variance));
   }
-  // A mean used again and again (every round of a silo) has its alias table; others PTRS. Each
-  // thread keeps the last table it used (no lock on the way).
-  thread_local std::shared_ptr<const PoissonTable> last;
-  if (!last || last->mean() != variance / 2) last = SharedPoissonTable(variance / 2);
-  const PoissonTable* table = last.get();
+  // A variance used again and again (every round of a silo) has its tables: one draw from the
+  // Skellam table, or (a variance too large for it) two from the Poisson table; else PTRS. Each
+  // thread keeps the last tables it used (no lock on the way).
+  thread_local std::shared_ptr<const SkellamTable> skellam;
+  thread_local std::shared_ptr<const PoissonTable> poisson;
+  thread_local double tables_for = -1.0;
+  if (tables_for != variance) {
+    skellam = SharedSkellamTable(variance);
+    poisson = skellam ? nullptr : SharedPoissonTable(variance / 2);
+    tables_for = variance;
+  }
   const PoissonSampler ptrs(variance / 2);
   Rng local = rng;  // in registers through the loop, written back
-  const auto poisson = [&](Rng& from) { return table ? (*table)(from) : ptrs(from); };
   for (size_t i = 0; i < values.size(); ++i) {
-    const int64_t plus = poisson(local);  // two statements: a fixed order of draws
-    const int64_t noise = plus - poisson(local);
+    int64_t noise;
+    if (skellam) {
+      noise = (*skellam)(local);
+    } else {
+      const int64_t plus = poisson ? (*poisson)(local) : ptrs(local);  // a fixed order of draws
+      noise = plus - (poisson ? (*poisson)(local) : ptrs(local));
+    }
     int64_t noisy;
     if (__builtin_add_overflow(values[i], noise, &noisy)) {
       rng = local;

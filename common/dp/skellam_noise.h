@@ -2,9 +2,9 @@
 // Sk(variance) = Poisson(variance / 2) - Poisson(variance / 2) draw (mean 0, the given variance).
 // Sums of independent Sk(v_i) are exactly Sk(sum v_i), so parties that each add Sk(v / n) leave
 // exactly Sk(v) on the sum; skellam_rdp.h accounts for it. The draws come from `rng` (through
-// the process's alias table for the mean, poisson_table.h, when 10 <= v / 2 <= 1e9; else
-// PoissonSampler), so the caller decides whether they are secret (an OS-seeded generator) or
-// reproducible.
+// the process's Skellam table for v, skellam_table.h, when 10 <= v / 2 <= 1e6; the Poisson
+// table for v / 2 up to 1e9, poisson_table.h; else PoissonSampler), so the caller decides
+// whether they are secret (an OS-seeded generator) or reproducible.
 //
 // Errors (InvalidArgument): variance negative, not finite, or above 2 Rng::kMaxPoissonMean; a
 // coordinate that would leave int64 (OutOfRange, the vector unchanged past that coordinate).
