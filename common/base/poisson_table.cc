@@ -23,7 +23,7 @@ absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds
   table.log_mean_ = std::log(mean);
   const double half = window_sds * std::sqrt(mean);
   table.lo_ = static_cast<int64_t>(std::max(0.0, std::floor(mean - half)));
-  const auto hi = static_cast<int64_t>(std::ceil(mean + half));
+  const int64_t hi = table.lo_ + WindowSize(mean, window_sds) - 1;
   const auto pmf = [&](int64_t k) {
     return std::exp(LogPoissonPmf(static_cast<double>(k), mean, table.log_mean_));
   };
@@ -49,6 +49,12 @@ absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds
   return table;
 }
 
+int64_t PoissonTable::WindowSize(double mean, double window_sds) {
+  const double half = window_sds * std::sqrt(mean);
+  const auto lo = static_cast<int64_t>(std::max(0.0, std::floor(mean - half)));
+  return static_cast<int64_t>(std::ceil(mean + half)) - lo + 1;
+}
+
 int64_t PoissonTable::DrawOutside(Rng& rng) const {
   const double total = lower_mass_ + upper_mass_;
   const bool lower = rng.Uniform() * total < lower_mass_;
@@ -66,17 +72,18 @@ int64_t PoissonTable::DrawOutside(Rng& rng) const {
 }
 
 std::shared_ptr<const PoissonTable> SharedPoissonTable(double mean) {
+  // The most recent 8 means asked for, with their tables (nullptr: none can be built).
   static std::mutex mutex;
-  static std::vector<std::shared_ptr<const PoissonTable>> recent;  // newest last, at most 8
+  static std::vector<std::pair<double, std::shared_ptr<const PoissonTable>>> recent;  // newest last
   std::lock_guard<std::mutex> lock(mutex);
-  for (const auto& table : recent) {
-    if (table->mean() == mean) return table;
+  for (const auto& [seen, table] : recent) {
+    if (seen == mean) return table;
   }
   absl::StatusOr<PoissonTable> made = PoissonTable::Create(mean);
-  if (!made.ok()) return nullptr;
   if (recent.size() == 8) recent.erase(recent.begin());
-  recent.push_back(std::make_shared<const PoissonTable>(std::move(made).value()));
-  return recent.back();
+  recent.emplace_back(mean, made.ok() ? std::make_shared<const PoissonTable>(std::move(made).value())
+                                   : nullptr);
+  return recent.back().second;
 }
 
 }  // namespace fedsilo

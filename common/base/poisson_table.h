@@ -29,6 +29,8 @@ class PoissonTable {
  public:
   static constexpr double kMaxTableMean = 1e9;
   static absl::StatusOr<PoissonTable> Create(double mean, double window_sds = 6.0);
+  // How many values the window of Create(mean, window_sds) holds (for a mean in range).
+  static int64_t WindowSize(double mean, double window_sds = 6.0);
 
   int64_t operator()(Rng& rng) const {
     return leaves_window_(rng) ? DrawOutside(rng) : DrawInside(rng);
@@ -57,7 +59,8 @@ class PoissonTable {
 };
 
 // The table for `mean` at the default window, built once per mean and kept (the most recent 8
-// means) for the process; nullptr when the mean is outside the table's range.
+// means asked for, a refusal included) for the process; nullptr when the mean is outside the
+// table's range.
 std::shared_ptr<const PoissonTable> SharedPoissonTable(double mean);
 
 }  // namespace fedsilo

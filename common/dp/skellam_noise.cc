@@ -8,6 +8,10 @@
 
 namespace fedsilo {
 
+void PrepareSkellamNoise(double variance) {
+  if (!SharedSkellamTable(variance)) SharedPoissonTable(variance / 2);
+}
+
 absl::Status AddSkellamNoise(std::span<int64_t> values, double variance, Rng& rng) {
   if (!std::isfinite(variance) || variance < 0 || variance / 2 > Rng::kMaxPoissonMean) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -20,4 +20,8 @@ namespace fedsilo {
 
 absl::Status AddSkellamNoise(std::span<int64_t> values, double variance, Rng& rng);
 
+// Builds, once per process, the tables AddSkellamNoise will use at this variance (a silo calls it
+// when it starts, so that its first round does not pay for them).
+void PrepareSkellamNoise(double variance);
+
 }  // namespace fedsilo

@@ -9,15 +9,17 @@
 namespace fedsilo {
 
 absl::StatusOr<SkellamTable> SkellamTable::Create(double variance, double window_sds) {
+  // The window's size first: a table too large is refused before anything is built.
+  if (variance / 2 >= 10.0 && variance / 2 <= PoissonTable::kMaxTableMean &&
+      PoissonTable::WindowSize(variance / 2, window_sds) > kMaxWindow) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Skellam table: a variance of ", variance, " needs a window of ",
+        PoissonTable::WindowSize(variance / 2, window_sds), " values, above ", kMaxWindow));
+  }
   FEDSILO_ASSIGN_OR_RETURN(PoissonTable poisson, PoissonTable::Create(variance / 2, window_sds));
   SkellamTable table(std::move(poisson));
   const std::vector<double>& q = table.poisson_.window_pmf();
   const auto n = static_cast<int64_t>(q.size());
-  if (n > kMaxWindow) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Skellam table: a variance of ", variance, " needs a window of ", n, " values, above ",
-        kMaxWindow));
-  }
   // P(Y1 - Y2 = k) = sum_i q_i q_(i+k), symmetric in k.
   std::vector<double> difference(static_cast<size_t>(2 * n - 1));
   for (int64_t k = 0; k < n; ++k) {
@@ -46,17 +48,18 @@ int64_t SkellamTable::Outside(Rng& rng) const {
 }
 
 std::shared_ptr<const SkellamTable> SharedSkellamTable(double variance) {
+  // The most recent 8 variances asked for, with their tables (nullptr: none can be built).
   static std::mutex mutex;
-  static std::vector<std::shared_ptr<const SkellamTable>> recent;  // newest last, at most 8
+  static std::vector<std::pair<double, std::shared_ptr<const SkellamTable>>> recent;  // newest last
   std::lock_guard<std::mutex> lock(mutex);
-  for (const auto& table : recent) {
-    if (table->variance() == variance) return table;
+  for (const auto& [seen, table] : recent) {
+    if (seen == variance) return table;
   }
   absl::StatusOr<SkellamTable> made = SkellamTable::Create(variance);
-  if (!made.ok()) return nullptr;
   if (recent.size() == 8) recent.erase(recent.begin());
-  recent.push_back(std::make_shared<const SkellamTable>(std::move(made).value()));
-  return recent.back();
+  recent.emplace_back(variance, made.ok() ? std::make_shared<const SkellamTable>(std::move(made).value())
+                                   : nullptr);
+  return recent.back().second;
 }
 
 }  // namespace fedsilo

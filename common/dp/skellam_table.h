@@ -48,7 +48,8 @@ class SkellamTable {
 };
 
 // The table for `variance` at the default window, built once per variance and kept (the most
-// recent 8) for the process; nullptr when the variance is outside the table's range.
+// recent 8 variances asked for, a refusal included) for the process; nullptr when the variance
+// is outside the table's range.
 std::shared_ptr<const SkellamTable> SharedSkellamTable(double variance);
 
 }  // namespace fedsilo

@@ -14,6 +14,7 @@
 #include "common/dp/modular_shares.h"
 #include "common/dp/rdp.h"
 #include "common/dp/rdp_accountant.h"
+#include "common/dp/skellam_noise.h"
 
 namespace fedsilo {
 
@@ -88,6 +89,7 @@ SiloRuntime::SiloRuntime(SiloRuntimeOptions options) : options_(std::move(option
       epsilon_ = *std::move(converter);
     }
   }
+  if (plan.secure_sum) PrepareSkellamNoise(plan.secure_sum->sum.share_variance);
   if (plan.shuffle) {
     // The budget was validated when the plan was made.
     shuffle_ledger_ = std::move(ShuffleLedger::Create(plan.shuffle->budget)).value();
