@@ -1,10 +1,10 @@
 #include "common/base/poisson_table.h"
 
 #include <cmath>
-#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/shared_by_key.h"
 
 namespace fedsilo {
 
@@ -72,18 +72,7 @@ int64_t PoissonTable::DrawOutside(Rng& rng) const {
 }
 
 std::shared_ptr<const PoissonTable> SharedPoissonTable(double mean) {
-  // The most recent 8 means asked for, with their tables (nullptr: none can be built).
-  static std::mutex mutex;
-  static std::vector<std::pair<double, std::shared_ptr<const PoissonTable>>> recent;  // newest last
-  std::lock_guard<std::mutex> lock(mutex);
-  for (const auto& [seen, table] : recent) {
-    if (seen == mean) return table;
-  }
-  absl::StatusOr<PoissonTable> made = PoissonTable::Create(mean);
-  if (recent.size() == 8) recent.erase(recent.begin());
-  recent.emplace_back(mean, made.ok() ? std::make_shared<const PoissonTable>(std::move(made).value())
-                                   : nullptr);
-  return recent.back().second;
+  return SharedByKey<PoissonTable>(mean, [](double k) { return PoissonTable::Create(k); });
 }
 
 }  // namespace fedsilo

@@ -1,10 +1,10 @@
 #include "common/dp/skellam_table.h"
 
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/shared_by_key.h"
 
 namespace fedsilo {
 
@@ -48,18 +48,7 @@ int64_t SkellamTable::Outside(Rng& rng) const {
 }
 
 std::shared_ptr<const SkellamTable> SharedSkellamTable(double variance) {
-  // The most recent 8 variances asked for, with their tables (nullptr: none can be built).
-  static std::mutex mutex;
-  static std::vector<std::pair<double, std::shared_ptr<const SkellamTable>>> recent;  // newest last
-  std::lock_guard<std::mutex> lock(mutex);
-  for (const auto& [seen, table] : recent) {
-    if (seen == variance) return table;
-  }
-  absl::StatusOr<SkellamTable> made = SkellamTable::Create(variance);
-  if (recent.size() == 8) recent.erase(recent.begin());
-  recent.emplace_back(variance, made.ok() ? std::make_shared<const SkellamTable>(std::move(made).value())
-                                   : nullptr);
-  return recent.back().second;
+  return SharedByKey<SkellamTable>(variance, [](double k) { return SkellamTable::Create(k); });
 }
 
 }  // namespace fedsilo
