@@ -377,6 +377,12 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
                                        ": ", charged.message()));
     }
   } else if (secure_sum) {
+    // A secure sum leaves only split, and only a session with the coordinator can split it.
+    if (!options_.seal_for) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "silo ", options_.silo_id, " refuses round ", task.round,
+          ": a secure-sum silo needs the coordinator's public key to split its sum"));
+    }
     // Counted before anything is drawn; nothing is counted when the round would not fit.
     FEDSILO_RETURN_IF_ERROR(CheckSecureSumBudget(task.round));
     ++secure_sum_rounds_;
@@ -393,9 +399,7 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   // Whatever happened, the noise that was drawn is spent: account for it.
   FEDSILO_RETURN_IF_ERROR(AccountNewEvents());
   if (update.ok() && !update->sum_shares.empty() && !options_.seal_for) {
-    // A secure sum leaves only split, and only a session with the coordinator can split it.
-    return absl::FailedPreconditionError(
-        "a secure-sum silo needs the coordinator's public key to split its sum; it sends nothing");
+    return absl::InternalError("a secure sum reached a silo that cannot split it; nothing is sent");
   }
   if (update.ok() && options_.seal_for) {
     std::vector<ReportPayload> payloads;

@@ -239,6 +239,17 @@ TEST(SecureSumSiloTest, SplitsItsSumIntoADerivedShareAndTheRestAndRefusesPastIts
   EXPECT_TRUE(absl::IsResourceExhausted(silo.runtime->CanServeAnotherRound()));
 }
 
+// Without the coordinator's key a silo cannot split its sum, so it refuses the round before
+// drawing or counting anything.
+TEST(SecureSumSiloTest, WithoutACoordinatorKeyItRefusesAndCountsNothing) {
+  SumSilo silo;  // no key
+  auto refused = silo.runtime->Handle(silo.Task(1));
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_NE(refused.status().message().find("public key"), std::string::npos);
+  EXPECT_EQ(silo.runtime->secure_sum_rounds(), 0);
+  EXPECT_EQ(silo.runtime->spent_epsilon(), 0.0);
+}
+
 TEST(SecureSumSiloTest, TheJournalKeepsTheRoundsAndBothSharesOfTheLastAnswer) {
   auto keys = CoordinatorKeyPair::Generate();
   ASSERT_TRUE(keys.ok());
