@@ -10,7 +10,6 @@
 #include <fstream>
 #include <mutex>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 
 #include <sodium.h>
@@ -189,11 +188,20 @@ absl::StatusOr<CoordinatorKeyPair> CoordinatorKeyPair::LoadOrCreate(const std::s
 
 struct CoordinatorKeyPair::SessionKeys {
   using PublicKey = std::array<uint8_t, crypto_box_PUBLICKEYBYTES>;
+  // SipHash under a random key (crypto_shorthash): session keys come from the shuffler's side,
+  // which must not be able to pick keys that collide in the map.
   struct Hash {
-    size_t operator()(const PublicKey& key) const {
-      return std::hash<std::string_view>{}(
-          std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+    Hash() {
+      if (sodium_init() >= 0) randombytes_buf(seed.data(), seed.size());
     }
+    size_t operator()(const PublicKey& key) const {
+      std::array<uint8_t, crypto_shorthash_BYTES> out{};
+      crypto_shorthash(out.data(), key.data(), key.size(), seed.data());
+      uint64_t value = 0;
+      for (size_t i = 0; i < out.size(); ++i) value |= static_cast<uint64_t>(out[i]) << (8 * i);
+      return static_cast<size_t>(value);
+    }
+    std::array<uint8_t, crypto_shorthash_KEYBYTES> seed{};
   };
   std::mutex mutex;
   std::unordered_map<PublicKey, SessionKeyPair, Hash> keys;  // session public key -> its keys
