@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/poisson_sampler.h"
 #include "common/base/shared_by_key.h"
 
 namespace fedsilo {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/base/poisson_sampler.h"
 #include "common/base/poisson_table.h"
 #include "common/dp/skellam_table.h"
 
