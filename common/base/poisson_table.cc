@@ -1,6 +1,8 @@
 #include "common/base/poisson_table.h"
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +10,16 @@
 #include "common/base/shared_by_key.h"
 
 namespace fedsilo {
+namespace {
+
+// The window's first and last values: mean -+ window_sds standard deviations, clipped at 0.
+std::pair<int64_t, int64_t> Window(double mean, double window_sds) {
+  const double half = window_sds * std::sqrt(mean);
+  return {static_cast<int64_t>(std::max(0.0, std::floor(mean - half))),
+          static_cast<int64_t>(std::ceil(mean + half))};
+}
+
+}  // namespace
 
 absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds) {
   if (!(mean >= 10.0 && mean <= kMaxTableMean)) {
@@ -22,9 +34,8 @@ absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds
   PoissonTable table;
   table.mean_ = mean;
   table.log_mean_ = std::log(mean);
-  const double half = window_sds * std::sqrt(mean);
-  table.lo_ = static_cast<int64_t>(std::max(0.0, std::floor(mean - half)));
-  const int64_t hi = table.lo_ + WindowSize(mean, window_sds) - 1;
+  int64_t hi = 0;
+  std::tie(table.lo_, hi) = Window(mean, window_sds);
   const auto pmf = [&](int64_t k) {
     return std::exp(LogPoissonPmf(static_cast<double>(k), mean, table.log_mean_));
   };
@@ -51,9 +62,8 @@ absl::StatusOr<PoissonTable> PoissonTable::Create(double mean, double window_sds
 }
 
 int64_t PoissonTable::WindowSize(double mean, double window_sds) {
-  const double half = window_sds * std::sqrt(mean);
-  const auto lo = static_cast<int64_t>(std::max(0.0, std::floor(mean - half)));
-  return static_cast<int64_t>(std::ceil(mean + half)) - lo + 1;
+  const auto [lo, hi] = Window(mean, window_sds);
+  return hi - lo + 1;
 }
 
 int64_t PoissonTable::DrawOutside(Rng& rng) const {

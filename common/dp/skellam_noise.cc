@@ -1,6 +1,7 @@
 #include "common/dp/skellam_noise.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/poisson_sampler.h"
@@ -30,15 +31,16 @@ absl::Status AddSkellamNoise(std::span<int64_t> values, double variance, Rng& rn
     poisson = skellam ? nullptr : SharedPoissonTable(variance / 2);
     tables_for = variance;
   }
-  const PoissonSampler ptrs(variance / 2);
+  std::optional<PoissonSampler> ptrs;  // only when no table serves (its set-up costs logarithms)
+  if (!skellam && !poisson) ptrs.emplace(variance / 2);
   Rng local = rng;  // in registers through the loop, written back
   for (size_t i = 0; i < values.size(); ++i) {
     int64_t noise;
     if (skellam) {
       noise = (*skellam)(local);
     } else {
-      const int64_t plus = poisson ? (*poisson)(local) : ptrs(local);  // a fixed order of draws
-      noise = plus - (poisson ? (*poisson)(local) : ptrs(local));
+      const int64_t plus = poisson ? (*poisson)(local) : (*ptrs)(local);  // a fixed draw order
+      noise = plus - (poisson ? (*poisson)(local) : (*ptrs)(local));
     }
     int64_t noisy;
     if (__builtin_add_overflow(values[i], noise, &noisy)) {

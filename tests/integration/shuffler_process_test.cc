@@ -257,11 +257,11 @@ TEST(ShufflerProcessTest, SdpMinibatchSgdThroughTheShufflerEndsWhereThreadModeEn
 }
 
 // sdp_sum_minibatch_sgd end to end: coordinator, shuffler and 4 silo processes, each silo sending
-// its coordinator share sealed and its shuffler share, the shuffler adding the shuffler shares.
-// The decoded sum is exact integer arithmetic whatever the order, and each silo draws the same
-// batch, rounding, noise and shares from its private seed in both modes, so the final model is
-// thread mode's exactly; the shuffler forwarded 4 tokens and its total each round, and
-// every silo spent at most its budget.
+// the token of its coordinator share (a mask derived in its session) and its shuffler share, the
+// shuffler adding the shuffler shares. The decoded sum is exact integer arithmetic whatever the
+// order and whatever the masks (they cancel), and each silo draws the same batch, rounding and
+// noise from its private seed in both modes, so the final model is thread mode's exactly; the
+// shuffler forwarded 4 tokens and its total each round, and every silo spent at most its budget.
 TEST(ShufflerProcessTest, SdpSumMinibatchSgdThroughTheShufflerEndsExactlyWhereThreadModeEnds) {
   const fs::path dir = testing::FreshTempDir("shuffler_process_sdp_sum");
   const std::string config = WriteConfig(
