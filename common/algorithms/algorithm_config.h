@@ -5,9 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "common/dp/clipping.h"
+
 namespace fedsilo {
 
-// The `fairness` section: the FERMI objective of fair_fermi / isrl_dp_fair_fermi
+// The `fairness` section: the FERMI objective of fair_fermi / isrl_dp_fair_fermi /
+// sdp_sum_fair_fermi
 // (common/model/fermi_objective.h). Ignored by every other algorithm.
 struct FairnessConfig {
   std::string notion = "demographic_parity";  // demographic_parity | equalized_odds |
@@ -74,6 +77,10 @@ struct AlgorithmConfig {
   int personalize_steps = 1;    // evaluation: SGD steps of size alpha on each silo; 0 = off
   FairnessConfig fairness;      // parsed from the top-level `fairness` section
   CentralNoise central_noise;   // derived (central_dp_minibatch_sgd only)
+  // Derived (secure-sum algorithms with separate clip blocks, sdp_sum_fair_fermi): the blocks
+  // every silo clips and equalizes (secure_sum_oracle.h), set by PrepareExperiment from the
+  // spec's clip_blocks, so that the coordinator can scale the decoded sum back.
+  std::vector<ClipBlock> secure_sum_clip_blocks;
 };
 
 }  // namespace fedsilo

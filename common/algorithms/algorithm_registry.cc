@@ -112,6 +112,34 @@ AlgorithmSpec FairFermiSpec(std::string name, std::string description, bool dp) 
   return spec;
 }
 
+// FERMI through the secure sum: the silos' noisy integer sums of block-clipped [theta | W]
+// gradients, decoded by the coordinator, which then descends on theta and ascends on W.
+AlgorithmSpec SdpSumFairFermiSpec() {
+  AlgorithmSpec spec = FairFermiSpec(
+      "sdp_sum_fair_fermi",
+      "shuffle-DP FERMI by secure summation: each silo's clipped, rounded gradient sum over "
+      "[theta | W] plus its share of distributed Skellam noise, in two additive shares (as "
+      "sdp_sum_minibatch_sgd); the coordinator descends on theta and ascends on W",
+      true);
+  spec.requires_shuffler = true;
+  spec.secure_sum = true;
+  spec.make_silo_program = [](const AlgorithmConfig&) {
+    return std::make_unique<SdpSumMinibatchSgdSiloProgram>();
+  };
+  spec.make_coordinator = [](const AlgorithmConfig& config) {
+    const double w_lr = config.fairness.w_lr > 0.0 ? config.fairness.w_lr : config.lr;
+    const double lambda = config.fairness.lambda;
+    return std::make_unique<FermiCoordinator>(
+        std::make_unique<SdpSumMinibatchSgdCoordinator>(
+            config.lr, config.batch_size, ServerOptimizerOptions{.lr = config.server_lr},
+            config.secure_sum_clip_blocks),
+        config.fairness.dual_size, lambda > 0.0 ? w_lr / (config.lr * lambda) : 0.0,
+        config.fairness.w_radius);
+  };
+  spec.reports_per_silo = [](const AlgorithmConfig&) -> int64_t { return 1; };
+  return spec;
+}
+
 AlgorithmSpec SdpMinibatchSgdSpec() {
   AlgorithmSpec spec;
   spec.name = "sdp_minibatch_sgd";
@@ -216,7 +244,8 @@ Registry& GetRegistry() {
                            "ISRL-DP FERMI: each record's full gradient over [theta | W] clipped "
                            "and noised inside the silo",
                            true),
-             SdpMinibatchSgdSpec(), SdpSumMinibatchSgdSpec(), CentralDpMinibatchSgdSpec()}) {
+             SdpSumFairFermiSpec(), SdpMinibatchSgdSpec(), SdpSumMinibatchSgdSpec(),
+             CentralDpMinibatchSgdSpec()}) {
       r->specs.emplace(spec.name, std::move(spec));
     }
     return r;

@@ -1,8 +1,8 @@
 // AlgorithmRegistry: maps an algorithm name to its silo half and coordinator half.
 //
 // Built in: fedavg, minibatch_sgd, isrl_dp_fedavg, isrl_dp_minibatch_sgd, per_fedavg,
-// isrl_dp_per_fedavg, fair_fermi, isrl_dp_fair_fermi, sdp_minibatch_sgd, sdp_sum_minibatch_sgd,
-// central_dp_minibatch_sgd (a trusted-server baseline). Built-ins are
+// isrl_dp_per_fedavg, fair_fermi, isrl_dp_fair_fermi, sdp_sum_fair_fermi, sdp_minibatch_sgd,
+// sdp_sum_minibatch_sgd, central_dp_minibatch_sgd (a trusted-server baseline). Built-ins are
 // registered on first use (no static initializers, so nothing is lost when linking statically).
 // RegisterAlgorithm adds a user's algorithm before any run; lookups are thread-safe afterwards.
 #pragma once
@@ -40,7 +40,7 @@ struct AlgorithmSpec {
   // True for shuffle-model algorithms: their privacy holds only if a shuffler hides which silo
   // sent which report, so the round loop refuses to run them without one (round_loop.h).
   bool requires_shuffler = false;
-  // Secure-sum algorithms (sdp_sum_minibatch_sgd): each silo's noise is a share of the Skellam
+  // Secure-sum algorithms (sdp_sum_minibatch_sgd, sdp_sum_fair_fermi): each silo's noise is a share of the Skellam
   // noise the round's sum carries, calibrated for the fewest honest silos (network.min_replies);
   // the silo plans it with PlanSecureSum (silo_privacy.h). Requires requires_shuffler.
   bool secure_sum = false;

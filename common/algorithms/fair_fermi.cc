@@ -1,7 +1,9 @@
 #include "common/algorithms/fair_fermi.h"
 
 #include <cmath>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -11,7 +13,12 @@ namespace fedsilo {
 
 FermiCoordinator::FermiCoordinator(Weighting weighting, double server_lr, int dual_size,
                                    double w_step_ratio, double w_radius)
-    : average_(weighting, server_lr),
+    : FermiCoordinator(std::make_unique<FedAvgCoordinator>(weighting, server_lr), dual_size,
+                       w_step_ratio, w_radius) {}
+
+FermiCoordinator::FermiCoordinator(std::unique_ptr<CoordinatorProgram> descent, int dual_size,
+                                   double w_step_ratio, double w_radius)
+    : descent_(std::move(descent)),
       dual_size_(dual_size),
       w_step_ratio_(w_step_ratio),
       w_radius_(w_radius) {}
@@ -23,8 +30,8 @@ absl::Status FermiCoordinator::Aggregate(int round, const RoundResults& results,
                      global->size()));
   }
   const Vector w_before = global->tail(dual_size_);
-  // Descent on every coordinate, as FedAvg would do ...
-  FEDSILO_RETURN_IF_ERROR(average_.Aggregate(round, results, global));
+  // Descent on every coordinate, as FedAvg (or the secure sum) would do ...
+  FEDSILO_RETURN_IF_ERROR(descent_->Aggregate(round, results, global));
   // ... then W's step is turned into an ascent step of its own size, and projected.
   const Vector descent = global->tail(dual_size_) - w_before;
   Vector w = w_before - w_step_ratio_ * descent;

@@ -6,6 +6,10 @@
 // its gradient oracle once per round at the global [theta | W] and sends -lr * g, where g is the
 // gradient of the objective over BOTH blocks; with the DP oracle each record's full gradient is
 // clipped and the sum noised inside the silo (one ledger event per round).
+// sdp_sum_fair_fermi: the same objective and steps through the secure sum of issue 15: each silo
+// sends its noisy integer sum of block-clipped [theta | W] gradients (SdpSumMinibatchSgd's silo
+// half, blocks equalized), and the coordinator decodes the round's sum and descends and ascends as
+// below (FermiCoordinator around an SdpSumMinibatchSgdCoordinator).
 // Coordinator half (FermiCoordinator): averages the replies as FedAvg does, descends on theta
 // (theta += server_lr * mean delta_theta), ASCENDS on W (W -= server_lr * ratio * mean delta_W)
 // and projects W onto the Frobenius ball of radius w_radius. The registry uses
@@ -51,10 +55,14 @@ class FermiCoordinator : public CoordinatorProgram {
   // averaged W delta into the ascent step (see above).
   FermiCoordinator(Weighting weighting, double server_lr, int dual_size, double w_step_ratio,
                    double w_radius);
+  // As above with `descent` making the step on every coordinate (e.g. the secure sum's decoding
+  // coordinator) in place of FedAvg's averaging.
+  FermiCoordinator(std::unique_ptr<CoordinatorProgram> descent, int dual_size, double w_step_ratio,
+                   double w_radius);
   absl::Status Aggregate(int round, const RoundResults& results, Vector* global) override;
 
  private:
-  FedAvgCoordinator average_;
+  std::unique_ptr<CoordinatorProgram> descent_;
   int dual_size_;
   double w_step_ratio_;
   double w_radius_;

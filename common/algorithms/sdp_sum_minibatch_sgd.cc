@@ -22,8 +22,12 @@ absl::StatusOr<SiloUpdate> SdpSumMinibatchSgdSiloProgram::Train(const SiloTask& 
 }
 
 SdpSumMinibatchSgdCoordinator::SdpSumMinibatchSgdCoordinator(double lr, int batch_size,
-                                                             ServerOptimizerOptions optimizer)
-    : lr_(lr), batch_size_(batch_size), optimizer_(std::move(optimizer)) {}
+                                                             ServerOptimizerOptions optimizer,
+                                                             std::vector<ClipBlock> clip_blocks)
+    : lr_(lr),
+      batch_size_(batch_size),
+      optimizer_(std::move(optimizer)),
+      clip_blocks_(std::move(clip_blocks)) {}
 
 absl::Status SdpSumMinibatchSgdCoordinator::Aggregate(int round, const RoundResults& results,
                                                       Vector* global) {
@@ -79,6 +83,15 @@ absl::Status SdpSumMinibatchSgdCoordinator::Aggregate(int round, const RoundResu
   absl::StatusOr<Vector> sum = DecodeRoundSum(values, params, first.range);
   if (!sum.ok()) {
     return absl::Status(sum.status().code(), where + std::string(sum.status().message()));
+  }
+  if (!clip_blocks_.empty()) {
+    int64_t covered = 0;
+    for (const ClipBlock& block : clip_blocks_) covered += block.size;
+    if (covered != sum->size()) {
+      return absl::FailedPreconditionError(absl::StrCat(where, "the clip blocks cover ", covered,
+                                                        " of the sum's ", sum->size(), " values"));
+    }
+    RestoreClipBlocks(clip_blocks_, &*sum);
   }
   const Vector step = (-lr_ / (static_cast<double>(batch_size_) * silos)) * *sum;
   optimizer_.Step(step, global);

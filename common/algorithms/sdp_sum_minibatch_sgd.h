@@ -22,14 +22,18 @@
 // replying silo's records (DecodeRoundSum: DataLoss when a coordinate leaves the public range,
 // i.e. a wrap, or a forged or lost share), then steps along the estimated mean gradient,
 // g = sum / (batch_size * S): d = -lr * g through the server optimizer (w <- w + server_lr * d
-// for sgd). The shares must agree on their public parameters and the total must cover exactly
+// for sgd). With clip blocks (the silos clipped each record block by block and equalized the
+// blocks, secure_sum_oracle.h) the decoded sum's blocks are first scaled back (RestoreClipBlocks). The shares must agree on their public parameters and the total must cover exactly
 // the S silos (DataLoss otherwise); the sum is exact whatever their order (integer addition
 // modulo 2^bits).
 #pragma once
 
+#include <vector>
+
 #include "common/algorithms/coordinator_program.h"
 #include "common/algorithms/server_optimizer.h"
 #include "common/algorithms/silo_program.h"
+#include "common/dp/clipping.h"
 
 namespace fedsilo {
 
@@ -40,7 +44,8 @@ class SdpSumMinibatchSgdSiloProgram : public SiloProgram {
 
 class SdpSumMinibatchSgdCoordinator : public CoordinatorProgram {
  public:
-  SdpSumMinibatchSgdCoordinator(double lr, int batch_size, ServerOptimizerOptions optimizer);
+  SdpSumMinibatchSgdCoordinator(double lr, int batch_size, ServerOptimizerOptions optimizer,
+                                std::vector<ClipBlock> clip_blocks = {});
   absl::Status Aggregate(int round, const RoundResults& results, Vector* global) override;
   Vector State() const override { return optimizer_.State(); }
   absl::Status RestoreState(const Vector& state, int num_parameters) override {
@@ -51,6 +56,7 @@ class SdpSumMinibatchSgdCoordinator : public CoordinatorProgram {
   double lr_;
   int batch_size_;
   ServerOptimizer optimizer_;
+  std::vector<ClipBlock> clip_blocks_;
 };
 
 }  // namespace fedsilo

@@ -29,9 +29,13 @@ absl::Status SecureSumOracle::NextNoisySum(const Vector& w, SumShare* sum) {
   std::vector<int> batch;
   SampleBatch(source_.rows, settings_.batch_size, Sampling::kPoisson, *sampling_rng_, &batch);
   Vector clipped_sum = Vector::Zero(w.size());
-  if (!batch.empty()) {
+  if (!batch.empty() && settings_.clip_blocks.empty()) {
     source_.model->ClippedGradientSum(w, Batch{source_.data, batch}, settings_.clip,
                                       &clipped_sum);
+  } else if (!batch.empty()) {
+    source_.model->ClippedBlocksGradientSum(w, Batch{source_.data, batch}, settings_.clip_blocks,
+                                            &clipped_sum);
+    EqualizeClipBlocks(settings_.clip_blocks, &clipped_sum);
   }
   FEDSILO_ASSIGN_OR_RETURN(
       std::vector<uint64_t> residues,

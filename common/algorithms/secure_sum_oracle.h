@@ -1,7 +1,9 @@
 // SecureSumOracle: the gradient oracle of a secure-sum silo (sdp_sum_minibatch_sgd, issue 15).
 //
 // NextNoisySum(w) draws a fresh Poisson batch of the silo's records (rate batch_size / n_i),
-// sums the records' gradients at w each clipped to `clip`, and hands the sum to EncodeSiloSum
+// sums the records' gradients at w each clipped to `clip` (or, with clip_blocks, block by block,
+// then equalized: every block scaled to the first block's bound, EqualizeClipBlocks in
+// common/dp/clipping.h, so the plan's bound is sqrt(B) times it), and hands the sum to EncodeSiloSum
 // (common/dp/secure_sum_codec.h): scaled and rounded to integers once (one record then moves it
 // by at most the plan's record bound), plus Skellam noise of the silo's share variance from its
 // private noise generator, reduced modulo 2^bits: one SumShare (silos 0) carrying the public
@@ -17,16 +19,18 @@
 #include <vector>
 
 #include "common/algorithms/gradient_oracle.h"
+#include "common/dp/clipping.h"
 #include "common/dp/secure_sum_codec.h"
 
 namespace fedsilo {
 
 struct SecureSumOracleSettings {
   int batch_size = 32;           // expected records a round (Poisson)
-  double clip = 1.0;             // per-record L2 bound, real units
+  double clip = 1.0;             // per-record L2 bound, real units (without clip_blocks)
   SecureSumParams params;        // scale, record bound, bits, shares (public)
   double range = 0.0;            // the decoded sum's public range (carried to the coordinator)
   double share_variance = 0.0;   // Skellam variance this silo adds to its sum
+  std::vector<ClipBlock> clip_blocks;  // separate clipping of consecutive blocks; empty = joint
 };
 
 class SecureSumOracle : public GradientOracle {

@@ -55,4 +55,33 @@ int ClipBlocksAndSumRows(const Matrix& rows, std::span<const ClipBlock> blocks, 
   return clipped;
 }
 
+namespace {
+
+// Block b of *v times (blocks[0].clip / blocks[b].clip)^power.
+void ScaleClipBlocks(std::span<const ClipBlock> blocks, double power, Vector* v) {
+  Eigen::Index offset = 0;
+  for (const ClipBlock& block : blocks) {
+    FEDSILO_CHECK(block.clip > 0.0 && offset + block.size <= v->size(),
+                  "clip blocks that do not fit the vector");
+    v->segment(offset, block.size) *= std::pow(blocks.front().clip / block.clip, power);
+    offset += block.size;
+  }
+  FEDSILO_CHECK(offset == v->size(), "clip blocks do not cover the vector");
+}
+
+}  // namespace
+
+void EqualizeClipBlocks(std::span<const ClipBlock> blocks, Vector* v) {
+  if (!blocks.empty()) ScaleClipBlocks(blocks, 1.0, v);
+}
+
+void RestoreClipBlocks(std::span<const ClipBlock> blocks, Vector* v) {
+  if (!blocks.empty()) ScaleClipBlocks(blocks, -1.0, v);
+}
+
+double EqualizedRecordBound(std::span<const ClipBlock> blocks, double clip) {
+  if (blocks.empty()) return clip;
+  return std::sqrt(static_cast<double>(blocks.size())) * blocks.front().clip;
+}
+
 }  // namespace fedsilo

@@ -8,6 +8,11 @@
 // theta and W blocks). A record (or block part) whose gradient norm is not finite (NaN or
 // overflow, e.g. at extreme parameters a coordinator sent) contributes zero: the sum stays finite
 // and its sensitivity stays clip, so no failure downstream can depend on any one record.
+// EqualizeClipBlocks and RestoreClipBlocks serve one mechanism for every block (the secure sum,
+// secure_sum_oracle.h): block b of a block-clipped sum times blocks[0].clip / blocks[b].clip
+// bounds every block's part of a record by blocks[0].clip (the whole record by
+// sqrt(B) blocks[0].clip), so one noise scale gives each block noise in proportion to its own
+// bound; RestoreClipBlocks multiplies back.
 // `rows` is not modified. Pure; thread-safe. Block sizes that do not add up
 // to the number of columns, or a non-positive clip, are a broken caller invariant (abort).
 #pragma once
@@ -30,5 +35,12 @@ struct ClipBlock {
 // *sum = sum_i concat_b (rows_i[b] * min(1, clip_b / ||rows_i[b]||)). Returns how many
 // (record, block) parts were scaled down.
 int ClipBlocksAndSumRows(const Matrix& rows, std::span<const ClipBlock> blocks, Vector* sum);
+
+// Block b of *v times blocks[0].clip / blocks[b].clip (Equalize) or its inverse (Restore); nothing
+// for no blocks.
+void EqualizeClipBlocks(std::span<const ClipBlock> blocks, Vector* v);
+void RestoreClipBlocks(std::span<const ClipBlock> blocks, Vector* v);
+// The L2 bound of a record's equalized row: sqrt(B) blocks[0].clip (`clip` for no blocks).
+double EqualizedRecordBound(std::span<const ClipBlock> blocks, double clip);
 
 }  // namespace fedsilo

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/dp/rdp.h"
 
 namespace fedsilo {
 
@@ -39,10 +40,18 @@ absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,
                            RecordSensitivity(plan.params.record_bound, setting.dimension));
   const SkellamSampling sampling{
       setting.sampling, static_cast<double>(setting.batch) / static_cast<double>(setting.records)};
+  if (setting.count_noise_multiplier > 0.0) {
+    FEDSILO_ASSIGN_OR_RETURN(
+        plan.count_rdp,
+        ComputeRdp(DpEvent{Subsampling::kNone, 1.0, setting.count_noise_multiplier, 1}, orders));
+  } else if (setting.count_noise_multiplier < 0.0 || std::isnan(setting.count_noise_multiplier)) {
+    return invalid(absl::StrCat("the count release's noise multiplier must be >= 0, got ",
+                                setting.count_noise_multiplier));
+  }
   FEDSILO_ASSIGN_OR_RETURN(plan.total_variance,
                            CalibrateSkellamVariance(setting.epsilon, setting.delta,
                                                     plan.sensitivity, sampling, setting.rounds,
-                                                    orders));
+                                                    orders, plan.count_rdp));
   plan.share_variance = plan.total_variance / static_cast<double>(setting.min_honest_silos);
   plan.min_honest_silos = setting.min_honest_silos;
   // The most records a silo sums in a round (except with half the wrap probability, Poisson:

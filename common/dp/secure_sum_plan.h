@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "common/base/status.h"
 #include "common/dp/secure_sum_codec.h"
@@ -49,6 +50,7 @@ struct SecureSumSetting {
   int shares = 2;
   double headroom = 256.0;
   double wrap_probability = 1e-9;
+  double count_noise_multiplier = 0.0;  // a one-off Gaussian count release before; 0 = none
 };
 
 struct SecureSumPlan {
@@ -59,6 +61,7 @@ struct SecureSumPlan {
   double range = 0.0;              // the decoded sum's coordinates stay within +-range
   double noise_std = 0.0;          // sqrt(total_variance) / scale: real units, on the sum
   int64_t min_honest_silos = 1;    // the fewest silos whose shares carry the total
+  std::vector<double> count_rdp;   // the count release's RDP per order (empty without one)
 };
 
 absl::StatusOr<SecureSumPlan> PlanSecureSum(const SecureSumSetting& setting,

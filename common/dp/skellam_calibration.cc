@@ -56,28 +56,39 @@ absl::StatusOr<std::vector<double>> SkellamRoundRdp(double variance, const Skell
 absl::StatusOr<EpsilonAndOrder> SkellamRoundsEpsilon(double variance,
                                                      const SkellamSensitivity& record,
                                                      const SkellamSampling& sampling, int64_t count,
-                                                     double delta, std::span<const double> orders) {
+                                                     double delta, std::span<const double> orders,
+                                                     std::span<const double> fixed) {
   if (count < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("Skellam rounds: the count must be >= 0, got ", count));
   }
+  if (!fixed.empty() && fixed.size() != orders.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("Skellam rounds: ", fixed.size(),
+                                                   " fixed RDP values for ", orders.size(),
+                                                   " orders"));
+  }
   FEDSILO_ASSIGN_OR_RETURN(std::vector<double> rdp,
                            SkellamRoundRdp(variance, record, sampling, orders));
-  for (double& value : rdp) value *= static_cast<double>(count);
+  for (size_t i = 0; i < rdp.size(); ++i) {
+    rdp[i] *= static_cast<double>(count);
+    if (!fixed.empty()) rdp[i] += fixed[i];
+  }
   return EpsilonFromRdp(orders, rdp, delta);
 }
 
 absl::StatusOr<double> CalibrateSkellamVariance(double epsilon, double delta,
                                                 const SkellamSensitivity& record,
                                                 const SkellamSampling& sampling, int64_t count,
-                                                std::span<const double> orders) {
+                                                std::span<const double> orders,
+                                                std::span<const double> fixed) {
   if (!(epsilon > 0.0) || !std::isfinite(epsilon)) {
     return absl::InvalidArgumentError(
         absl::StrCat("Skellam calibration: epsilon must be finite and > 0, got ", epsilon));
   }
   const auto fits = [&](double variance) -> absl::StatusOr<bool> {
     FEDSILO_ASSIGN_OR_RETURN(EpsilonAndOrder spent,
-                             SkellamRoundsEpsilon(variance, record, sampling, count, delta, orders));
+                             SkellamRoundsEpsilon(variance, record, sampling, count, delta, orders,
+                                                  fixed));
     return spent.epsilon <= epsilon;
   };
   constexpr double kLowest = 1e-6, kHighest = 1e18;

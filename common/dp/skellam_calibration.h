@@ -19,7 +19,8 @@
 //                        order-2 value alone gives epsilon 0 through the KL divergence);
 //   kNone                every record in every round (q is ignored): the replace-one curve.
 // `count` rounds compose by addition and convert to (epsilon, delta) as the RDP accountant does
-// (rdp_accountant.h). The variance is the noise that survives dropouts: a silo calibrates its
+// (rdp_accountant.h); `fixed`, when given, is RDP spent besides the rounds (per order, e.g. a
+// silo's one Gaussian count release) and is added to theirs. The variance is the noise that survives dropouts: a silo calibrates its
 // share for the fewest honest silos the run accepts, so this is that number times each share.
 //
 // Pure; thread-safe. Errors (InvalidArgument): a bound, dimension, rate, count, delta or epsilon
@@ -58,16 +59,20 @@ absl::StatusOr<std::vector<double>> SkellamRoundRdp(double variance, const Skell
                                                     const SkellamSampling& sampling,
                                                     std::span<const double> orders);
 
-// (epsilon, the best order) of `count` rounds at total variance `variance`.
+// (epsilon, the best order) of `count` rounds at total variance `variance`, with `fixed` (empty,
+// or one value per order).
 absl::StatusOr<EpsilonAndOrder> SkellamRoundsEpsilon(double variance,
                                                      const SkellamSensitivity& record,
                                                      const SkellamSampling& sampling, int64_t count,
-                                                     double delta, std::span<const double> orders);
+                                                     double delta, std::span<const double> orders,
+                                                     std::span<const double> fixed = {});
 
-// The smallest total variance (to a relative 1e-4) whose `count` rounds stay within epsilon.
+// The smallest total variance (to a relative 1e-4) whose `count` rounds, with `fixed`, stay within
+// epsilon.
 absl::StatusOr<double> CalibrateSkellamVariance(double epsilon, double delta,
                                                 const SkellamSensitivity& record,
                                                 const SkellamSampling& sampling, int64_t count,
-                                                std::span<const double> orders);
+                                                std::span<const double> orders,
+                                                std::span<const double> fixed = {});
 
 }  // namespace fedsilo

@@ -410,6 +410,10 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
                                             std::move(experiment.model), experiment.data.train,
                                             pooled));
   }
+  if (experiment.algorithm.secure_sum && experiment.algorithm.clip_blocks) {
+    experiment.config.algorithm.secure_sum_clip_blocks = experiment.algorithm.clip_blocks(
+        experiment.config.algorithm, experiment.model->num_parameters(), config.privacy.clip);
+  }
   experiment.load_seconds = SecondsSince(start);
   return experiment;
 }

@@ -241,19 +241,24 @@ absl::StatusOr<SiloPrivacyPlan> PlanShuffleSilo(const PrivacyConfig& privacy,
   return plan;
 }
 
-// The public values every silo of a secure-sum run plans from.
+// The public values every silo of a secure-sum run plans from; count_noise_multiplier: its count
+// release's (public: from epsilon, delta and the release's budget), 0 without one.
 SecureSumSetting SecureSumSettingFor(const PrivacyConfig& privacy, const AlgorithmConfig& algorithm,
-                                     const SecureSumExtras& extras, int num_parameters) {
+                                     const PrivacyExtras& extras, double count_noise_multiplier) {
   SecureSumSetting setting;
-  setting.clip = privacy.clip;
+  // Separate clip blocks are equalized to the first one's bound (EqualizeClipBlocks).
+  setting.clip = EqualizedRecordBound(extras.clip_blocks, privacy.clip);
+  setting.count_noise_multiplier = count_noise_multiplier;
+  const SecureSumExtras& sum = *extras.secure_sum;
+  const int num_parameters = extras.num_parameters;
   setting.dimension = num_parameters;
   setting.batch = algorithm.batch_size;
   setting.records = privacy.min_silo_records > 0 ? privacy.min_silo_records : algorithm.batch_size;
   setting.rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
   setting.epsilon = privacy.epsilon;
   setting.delta = privacy.delta;
-  setting.min_honest_silos = extras.min_honest_silos;
-  setting.max_silos = extras.max_silos;
+  setting.min_honest_silos = sum.min_honest_silos;
+  setting.max_silos = sum.max_silos;
   setting.shares = 2;  // one for the coordinator, one for the shuffler
   setting.sampling = Subsampling::kPoissonReplaceOne;
   return setting;
@@ -266,7 +271,8 @@ absl::StatusOr<SecureSumPlan> PublicSecureSumPlan(const SecureSumSetting& settin
   const std::string key = absl::StrCat(
       setting.clip, "/", setting.dimension, "/", setting.batch, "/", setting.records, "/",
       setting.rounds, "/", setting.epsilon, "/", setting.delta, "/", setting.min_honest_silos, "/",
-      setting.max_silos, "/", static_cast<int>(setting.sampling));
+      setting.max_silos, "/", static_cast<int>(setting.sampling), "/",
+      setting.count_noise_multiplier);
   {
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = cache->find(key); it != cache->end()) return it->second;
@@ -277,10 +283,18 @@ absl::StatusOr<SecureSumPlan> PublicSecureSumPlan(const SecureSumSetting& settin
   return plan;
 }
 
+// The count release's noise multiplier for a secure-sum silo (0 without one): public, as the
+// public plan composes it.
+absl::StatusOr<double> SecureSumCountNoiseMultiplier(const PrivacyConfig& privacy,
+                                                     const PrivacyExtras& extras,
+                                                     int64_t num_records) {
+  if (!extras.count_release.has_value()) return 0.0;
+  return CountNoiseMultiplier(*extras.count_release, privacy.epsilon, privacy.delta, num_records);
+}
+
 absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
                                                   const AlgorithmConfig& algorithm,
-                                                  int64_t num_records, const SecureSumExtras& extras,
-                                                  int num_parameters) {
+                                                  int64_t num_records, const PrivacyExtras& extras) {
   const int64_t k = algorithm.batch_size;
   const std::string silo = absl::StrCat("a secure-sum silo of ", num_records, " records");
   if (privacy.sampling != "poisson") {
@@ -294,8 +308,11 @@ absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
         "same noise share, so delta cannot default to 1/n_i^2)"));
   }
   FEDSILO_RETURN_IF_ERROR(CheckPublicSizeBound(privacy, k, num_records, silo));
+  if (!extras.clip_blocks.empty()) FEDSILO_RETURN_IF_ERROR(CheckClipBlocks(extras));
   const int rounds = privacy.planned_rounds > 0 ? privacy.planned_rounds : algorithm.rounds;
-  const SecureSumSetting setting = SecureSumSettingFor(privacy, algorithm, extras, num_parameters);
+  FEDSILO_ASSIGN_OR_RETURN(const double z_count,
+                           SecureSumCountNoiseMultiplier(privacy, extras, num_records));
+  const SecureSumSetting setting = SecureSumSettingFor(privacy, algorithm, extras, z_count);
   absl::StatusOr<SecureSumPlan> sum = PublicSecureSumPlan(setting);
   if (!sum.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -312,14 +329,23 @@ absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
                       DefaultRdpOrders()));
   // The most rounds within (epsilon, delta) at the silo's own rate: at least the planned ones
   // (its rate is at most the public one).
-  FEDSILO_ASSIGN_OR_RETURN(secure.max_rounds,
-                           MostRepetitionsWithin(round_rdp, nullptr, privacy.epsilon,
-                                                 privacy.delta, rounds));
+  // The most rounds within (epsilon, delta) at the silo's own rate, after its count release:
+  // at least the planned ones (its rate is at most the public one).
+  FEDSILO_ASSIGN_OR_RETURN(
+      secure.max_rounds,
+      MostRepetitionsWithin(round_rdp, secure.sum.count_rdp.empty() ? nullptr : &secure.sum.count_rdp,
+                            privacy.epsilon, privacy.delta, rounds));
   secure.round_rdp = std::make_shared<const std::vector<double>>(std::move(round_rdp));
 
   SiloPrivacyPlan plan =
       OneQueryPerRoundPlan(privacy, algorithm, Sampling::kPoisson, rounds, secure.max_rounds);
   plan.accountable = true;
+  plan.oracle.clip_blocks = extras.clip_blocks;
+  if (z_count > 0.0) {
+    plan.count_event = DpEvent{Subsampling::kNone, 1.0, z_count, 1};
+    plan.count_noise_std = z_count * kHistogramSensitivity;
+    plan.count_rdp = std::make_shared<const std::vector<double>>(secure.sum.count_rdp);
+  }
   plan.secure_sum = std::move(secure);
   return plan;
 }
@@ -344,8 +370,7 @@ absl::StatusOr<SiloPrivacyPlan> PlanSiloPrivacy(const PrivacyConfig& privacy,
   }
   if (num_records < 1) return absl::InvalidArgumentError("a silo with no records cannot train");
   if (extras.secure_sum.has_value()) {
-    return PlanSecureSumSilo(privacy, algorithm, num_records, *extras.secure_sum,
-                             extras.num_parameters);
+    return PlanSecureSumSilo(privacy, algorithm, num_records, extras);
   }
   if (extras.shuffle_min_reports.has_value()) {
     return PlanShuffleSilo(privacy, algorithm, num_records, *extras.shuffle_min_reports,
@@ -502,12 +527,15 @@ absl::StatusOr<CentralNoisePlan> PlanCentralNoise(const ExperimentConfig& config
 absl::StatusOr<SecureSumPlan> PublicSecureSumPlanFor(const ExperimentConfig& config,
                                                      const AlgorithmSpec& spec,
                                                      int num_parameters) {
-  const PrivacyExtras extras = PrivacyExtrasFor(spec, config, num_parameters, nullptr);
+  const std::shared_ptr<const SiloSetup> setup =
+      spec.make_silo_setup ? spec.make_silo_setup(config.algorithm) : nullptr;
+  const PrivacyExtras extras = PrivacyExtrasFor(spec, config, num_parameters, setup.get());
   if (!extras.secure_sum.has_value()) {
     return absl::InvalidArgumentError(spec.name + " is not a secure-sum algorithm");
   }
-  return PublicSecureSumPlan(
-      SecureSumSettingFor(config.privacy, config.algorithm, *extras.secure_sum, num_parameters));
+  FEDSILO_ASSIGN_OR_RETURN(const double z_count,
+                           SecureSumCountNoiseMultiplier(config.privacy, extras, 0));
+  return PublicSecureSumPlan(SecureSumSettingFor(config.privacy, config.algorithm, extras, z_count));
 }
 
 }  // namespace fedsilo

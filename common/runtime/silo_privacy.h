@@ -55,8 +55,11 @@
 // silo adds total / min_replies, so any min_replies of them carry at least the total. The silo's
 // own cost of a round is the Skellam curve at its own rate q_i = K / n_i <= q_pub and that total
 // (SkellamRoundRdp); it refuses a round past the most rounds that fit (epsilon, delta). The
-// shuffler discards a round with fewer than min_replies silos' shares. Requires
-// privacy.sampling poisson, privacy.delta > 0 and n_i >= min_silo_records.
+// shuffler discards a round with fewer than min_replies silos' shares. Extras: clip blocks are
+// equalized to the first block's bound (EqualizeClipBlocks, common/dp/clipping.h), so the plan
+// is made for sqrt(B) times it; a count release (its multiplier from public values) is composed
+// into the public plan and counted before the silo's rounds. Requires privacy.sampling poisson,
+// privacy.delta > 0 and n_i >= min_silo_records.
 //
 // Either calibration refuses a noise multiplier above CalibrationOptions().max_noise_multiplier
 // (1e4; with paper, an epsilon so small that the closed form asks for more).

@@ -1,9 +1,9 @@
 #include "common/runtime/silo_runtime.h"
 
-#include <string>
-
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "common/algorithms/count_oracle.h"
@@ -111,10 +111,17 @@ double SiloRuntime::spent_epsilon() const {
   if (!plan.record_level_dp) return 0.0;
   if (shuffle_ledger_) return shuffle_ledger_->spent().epsilon;
   if (plan.secure_sum) {
-    if (secure_sum_rounds_ == 0) return 0.0;
+    // The rounds, plus what the silo's setup spent (its count release) when it spent any; the
+    // setup runs before the first round, so the memo by rounds stays valid.
+    const bool setup_spent =
+        std::any_of(spent_rdp_.begin(), spent_rdp_.end(), [](double v) { return v > 0.0; });
+    if (secure_sum_rounds_ == 0 && !setup_spent) return 0.0;
     if (!secure_sum_epsilon_ || secure_sum_epsilon_->first != secure_sum_rounds_) {
-      auto epsilon =
-          EpsilonOf(*plan.secure_sum->round_rdp, static_cast<double>(secure_sum_rounds_));
+      const std::vector<double>& round = *plan.secure_sum->round_rdp;
+      const auto rounds = static_cast<double>(secure_sum_rounds_);
+      std::vector<double> spent = spent_rdp_;
+      for (size_t i = 0; i < spent.size(); ++i) spent[i] += rounds * round[i];
+      auto epsilon = setup_spent ? EpsilonOf(spent) : EpsilonOf(round, rounds);
       secure_sum_epsilon_.emplace(secure_sum_rounds_,
                                   epsilon.ok() ? epsilon->epsilon
                                                : std::numeric_limits<double>::infinity());
@@ -355,9 +362,9 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   const std::optional<ShufflePlan>& shuffle = options_.privacy.shuffle;
   const std::optional<SecureSumSiloPlan>& secure_sum = options_.privacy.secure_sum;
   if (secure_sum) {
-    const SecureSumOracleSettings sum_settings{settings.batch_size, settings.clip,
+    const SecureSumOracleSettings sum_settings{settings.batch_size,  settings.clip,
                                                secure_sum->sum.params, secure_sum->sum.range,
-                                               secure_sum->sum.share_variance};
+                                               secure_sum->sum.share_variance, settings.clip_blocks};
     oracle = std::make_unique<SecureSumOracle>(source, sum_settings, &sampling_rng, &noise_rng);
   } else if (shuffle) {
     oracle = std::make_unique<LocalReportOracle>(source, settings.batch_size,

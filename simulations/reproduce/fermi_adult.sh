@@ -2,14 +2,16 @@
 # Reproduction 3 of docs/experiments.md: private fair FL with DP-FERMI on UCI Adult, demographic
 # parity (sex), 10 silos by age (simulations/configs/fermi/), against the published centralized
 # DP-FERMI points at epsilon 1 (Lowy, Gupta, Razaviyayn 2023). The error / violation trade-off for
-# epsilon in {0.5, 1, 3} and without privacy: lambda from 0 to 32, and for the private runs the
-# theta clip (1 or 3) and the output (the last model, or the mean of the last 200 rounds' models,
-# algorithm.average_last). Which settings form each curve is decided on a validation split
+# epsilon in {0.5, 1, 3}, with ISRL-DP (isrl_dp_fair_fermi) and through the shuffle model's
+# secure sum (sdp_sum_fair_fermi), and without privacy: lambda from 0 to 32, and for the private
+# runs the theta clip (1 or 3) and the output (the last model, or the mean of the last 200 rounds'
+# models, algorithm.average_last). Which settings form each curve is decided on a validation split
 # (a tenth of each silo's records) by simulations/reproduce/fairness_front.py: the validation
 # Pareto front of error and violation; the table and the plot give those settings' test numbers,
 # mean and std over the seeds.
-# Writes OUT/private/ and OUT/plain/ (sweeps; a half-finished one is resumed), OUT/table.md,
-# OUT/chosen/ (the front's rows) and OUT/tradeoff.png. About 2 minutes on 2 idle cores (378 runs).
+# Writes OUT/private/, OUT/secure_sum/ and OUT/plain/ (sweeps; a half-finished one is resumed),
+# OUT/table.md, OUT/chosen/ (the front's rows), OUT/tradeoff.png and OUT/tradeoff_secure_sum.png.
+# About 3 minutes on 2 idle cores (702 runs).
 # Usage: simulations/reproduce/fermi_adult.sh [OUT] [SEEDS]
 #   defaults: runs/reproduce/fermi_adult, 1,2,3.  FEDSILO=path/to/fedsilo, JOBS=2.
 set -euo pipefail
@@ -29,10 +31,12 @@ sweep() {  # OUT_SUBDIR CONFIG, then sweep arguments
 }
 sweep private simulations/configs/fermi/adult_fermi_dp.yaml \
   --set-list privacy.epsilon=0.5,1,3 --set-list privacy.clip=1,3
+sweep secure_sum simulations/configs/fermi/adult_fermi_sdp_sum.yaml \
+  --set-list privacy.epsilon=0.5,1,3 --set-list privacy.clip=1,3
 sweep plain simulations/configs/fermi/adult_fermi.yaml
 
 python3 simulations/reproduce/fairness_front.py --chosen "$out/chosen" "$out/private" \
-  "$out/plain" | tee "$out/table.md"
+  "$out/secure_sum" "$out/plain" | tee "$out/table.md"
 # The published centralized points (epsilon 1; lambda 0, 0.25, 0.5, 0.75, 1), as a sweep table.
 cat >"$out/chosen/published.csv" <<'CSV'
 privacy.epsilon,fairness.lambda,rounds_completed,epsilon,test_error,dp_violation
@@ -45,3 +49,12 @@ CSV
 bash simulations/plot_fairness_tradeoff.sh -t "Adult, demographic parity, 10 silos" \
   -o "$out/tradeoff.png" "$out/chosen/private.csv" "$out/chosen/plain.csv" \
   "$out/chosen/published.csv"
+# The secure sum's fronts against ISRL-DP's at epsilon 1: the curves are named by their
+# privacy.epsilon column, so the secure sum's rows get theirs renamed.
+awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "privacy.epsilon") c = i; print; next }
+  { $c = $c " secure sum"; print }' "$out/chosen/secure_sum.csv" >"$out/chosen/secure_sum_named.csv"
+awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "privacy.epsilon") c = i; print; next }
+  $c == "1" { $c = "1 ISRL-DP"; print }' "$out/chosen/private.csv" >"$out/chosen/private_eps1.csv"
+bash simulations/plot_fairness_tradeoff.sh -t "Adult, demographic parity, 10 silos: secure sum" \
+  -o "$out/tradeoff_secure_sum.png" "$out/chosen/secure_sum_named.csv" \
+  "$out/chosen/private_eps1.csv" "$out/chosen/plain.csv" "$out/chosen/published.csv"

@@ -1,5 +1,6 @@
-// FermiCoordinator against hand-computed descent/ascent/projection steps, and the registry
-// entries of fair_fermi / isrl_dp_fair_fermi.
+// FermiCoordinator against hand-computed descent/ascent/projection steps (FedAvg's averaging or
+// another descent program underneath), and the registry entries of fair_fermi /
+// isrl_dp_fair_fermi / sdp_sum_fair_fermi.
 #include "common/algorithms/fair_fermi.h"
 
 #include <gtest/gtest.h>
@@ -49,14 +50,46 @@ TEST(FermiCoordinatorTest, DescendsOnThetaAscendsOnWAndProjects) {
   EXPECT_FALSE(wrong.Aggregate(4, zero, &global).ok());
 }
 
+// A descent program that adds a fixed step to every coordinate (as a decoded secure sum would).
+class FixedStep : public CoordinatorProgram {
+ public:
+  explicit FixedStep(Vector step) : step_(std::move(step)) {}
+  absl::Status Aggregate(int, const RoundResults&, Vector* global) override {
+    *global += step_;
+    return absl::OkStatus();
+  }
+
+ private:
+  Vector step_;
+};
+
+TEST(FermiCoordinatorTest, AnyDescentProgramUnderneathGetsTheAscentOnW) {
+  Vector step(4);
+  step << 0.1, -0.2, 0.3, -0.1;
+  FermiCoordinator coordinator(std::make_unique<FixedStep>(step), /*dual_size=*/2, /*ratio=*/3.0,
+                               /*w_radius=*/100.0);
+  Vector global(4);
+  global << 1.0, 2.0, 0.5, -0.5;
+  ASSERT_TRUE(coordinator.Aggregate(1, RoundResults{}, &global).ok());
+  EXPECT_NEAR(global[0], 1.1, 1e-15);
+  EXPECT_NEAR(global[1], 1.8, 1e-15);
+  EXPECT_NEAR(global[2], 0.5 - 3.0 * 0.3, 1e-15);  // W -= ratio * its descent step
+  EXPECT_NEAR(global[3], -0.5 + 3.0 * 0.1, 1e-15);
+}
+
 TEST(FermiCoordinatorTest, RegistryEntries) {
   AlgorithmConfig config;
-  for (const char* name : {"fair_fermi", "isrl_dp_fair_fermi"}) {
+  for (const char* name : {"fair_fermi", "isrl_dp_fair_fermi", "sdp_sum_fair_fermi"}) {
     absl::StatusOr<AlgorithmSpec> spec = FindAlgorithm(name);
     ASSERT_TRUE(spec.ok()) << name;
     EXPECT_EQ(spec->queries_per_round(config), 1);
     EXPECT_TRUE(static_cast<bool>(spec->make_objective));
-    EXPECT_EQ(spec->record_level_dp, std::string(name) == "isrl_dp_fair_fermi");
+    EXPECT_EQ(spec->record_level_dp, std::string(name) != "fair_fermi");
+    // Only the secure-sum variant needs a shuffler and sends one token a silo.
+    const bool secure = std::string(name) == "sdp_sum_fair_fermi";
+    EXPECT_EQ(spec->secure_sum, secure);
+    EXPECT_EQ(spec->requires_shuffler, secure);
+    if (secure) EXPECT_EQ(spec->reports_per_silo(config), 1);
     config.fairness.notion = "parity";
     EXPECT_FALSE(spec->validate(config).ok());
     config.fairness.notion = "equalized_odds";

@@ -46,6 +46,24 @@ TEST(SdpSumCoordinatorTest, StepsAlongTheDecodedSumOverTheExpectedRecords) {
   EXPECT_DOUBLE_EQ(global[1], 1.0 - 0.5 / 16.0 * 1.0);
 }
 
+// Silos that clipped block by block equalized their blocks (block b times clip_0 / clip_b): the
+// decoded sum's blocks are scaled back before the step. Blocks {1 value at 0.5, 1 value at 2}: the
+// second coordinate of the sum, 4 / 4 = 1 equalized, is 1 * 2 / 0.5 = 4 in real units.
+TEST(SdpSumCoordinatorTest, BlockClippedSumsAreScaledBackBeforeTheStep) {
+  SdpSumMinibatchSgdCoordinator coordinator(0.5, 8, ServerOptimizerOptions{.lr = 1.0},
+                                            {ClipBlock{1, 0.5}, ClipBlock{1, 2.0}});
+  Vector global = Vector::Constant(2, 1.0);
+  ASSERT_TRUE(coordinator.Aggregate(1, Round(), &global).ok());
+  EXPECT_DOUBLE_EQ(global[0], 1.0 - 0.5 / 16.0 * 3.75);
+  EXPECT_DOUBLE_EQ(global[1], 1.0 - 0.5 / 16.0 * 4.0);
+  // Blocks that do not cover the sum are refused before any step.
+  SdpSumMinibatchSgdCoordinator wrong(0.5, 8, ServerOptimizerOptions{.lr = 1.0},
+                                      {ClipBlock{1, 0.5}, ClipBlock{2, 2.0}});
+  Vector unchanged = Vector::Constant(2, 1.0);
+  EXPECT_TRUE(absl::IsFailedPrecondition(wrong.Aggregate(1, Round(), &unchanged)));
+  EXPECT_EQ(unchanged, Vector::Constant(2, 1.0));
+}
+
 TEST(SdpSumCoordinatorTest, SharesThatDoNotFormWholeSilosAreDataLoss) {
   SdpSumMinibatchSgdCoordinator coordinator(0.5, 8, ServerOptimizerOptions{.lr = 1.0});
   Vector global = Vector::Constant(2, 1.0);

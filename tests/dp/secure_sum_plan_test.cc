@@ -12,6 +12,7 @@
 
 #include "common/dp/calibration.h"
 #include "common/dp/rdp.h"
+#include "common/dp/skellam_calibration.h"
 
 namespace fedsilo {
 namespace {
@@ -73,6 +74,32 @@ TEST(SecureSumPlanTest, FieldsFollowTheirFormulasAndDropoutsLeaveEnoughNoise) {
   EXPECT_LT(4.0 * plan->range, std::ldexp(1.0, plan->params.bits - 1));
   EXPECT_GE(4.0 * plan->range, std::ldexp(1.0, plan->params.bits - 2));
   EXPECT_EQ(plan->params.shares, 3);
+}
+
+// A count release before training (a Gaussian histogram of multiplier z, replace-one: RDP
+// alpha / (2 z^2) per order) is composed with the rounds: the plan carries its curve, and the
+// rounds get the rest of the budget, so they need more noise than without it.
+TEST(SecureSumPlanTest, ACountReleaseIsComposedWithTheRounds) {
+  const std::vector<double> orders = DefaultRdpOrders();
+  SecureSumSetting setting = MnistLike();
+  auto without = PlanSecureSum(setting, orders);
+  setting.count_noise_multiplier = 10.0;
+  auto with = PlanSecureSum(setting, orders);
+  ASSERT_TRUE(with.ok() && without.ok()) << with.status();
+  ASSERT_EQ(with->count_rdp.size(), orders.size());
+  for (size_t i = 0; i < orders.size(); ++i) {
+    EXPECT_NEAR(with->count_rdp[i], orders[i] / 200.0, 1e-12 * orders[i]) << orders[i];
+  }
+  EXPECT_TRUE(without->count_rdp.empty());
+  EXPECT_GT(with->total_variance, without->total_variance * 1.01);
+  const SkellamSampling sampling{Subsampling::kPoissonReplaceOne, 32.0 / 600.0};
+  auto spent = SkellamRoundsEpsilon(with->total_variance, with->sensitivity, sampling, 100, 1e-5,
+                                    orders, with->count_rdp);
+  ASSERT_TRUE(spent.ok());
+  EXPECT_LE(spent->epsilon, 0.5);
+  EXPECT_GT(spent->epsilon, 0.49);
+  setting.count_noise_multiplier = -1.0;
+  EXPECT_TRUE(absl::IsInvalidArgument(PlanSecureSum(setting, orders).status()));
 }
 
 TEST(SecureSumPlanTest, NamesBadSettings) {

@@ -12,6 +12,7 @@
 #include "common/dp/calibration.h"
 #include "common/dp/poisson_subsampled_rdp.h"
 #include "common/dp/rdp.h"
+#include "common/dp/rdp_accountant.h"
 #include "common/dp/skellam_rdp.h"
 #include "common/dp/subsampled_rdp.h"
 
@@ -90,6 +91,35 @@ TEST(SkellamCalibrationTest, CalibratedVarianceMeetsTheTargetTightlyAndGrowsWith
     EXPECT_FALSE(CalibrateSkellamVariance(1.0, 1e-5, SkellamSensitivity{0.0, 0.0}, sampling, 100,
                                           orders).ok());
   }
+}
+
+// RDP spent besides the rounds (a Gaussian count release of multiplier 6: alpha / (2 * 36) per
+// order, written out here) is added to the rounds' before the conversion: the calibrated variance
+// meets the target with it, tightly, and is larger than without it.
+TEST(SkellamCalibrationTest, AFixedSpendingComposesWithTheRounds) {
+  const SkellamSensitivity s = *RecordSensitivity(30.0, 50);
+  const std::vector<double> orders = DefaultRdpOrders();
+  std::vector<double> count(orders.size());
+  for (size_t i = 0; i < orders.size(); ++i) count[i] = orders[i] / (2.0 * 36.0);
+  const SkellamSampling sampling{Subsampling::kPoissonReplaceOne, 0.05};
+  auto with = CalibrateSkellamVariance(2.0, 1e-5, s, sampling, 100, orders, count);
+  auto without = CalibrateSkellamVariance(2.0, 1e-5, s, sampling, 100, orders);
+  ASSERT_TRUE(with.ok() && without.ok()) << with.status();
+  EXPECT_GT(*with, *without * 1.01);
+  // Composition written out: the rounds' curve times 100 plus the count's, then the conversion.
+  const auto composed = [&](double variance) {
+    std::vector<double> rdp = *SkellamRoundRdp(variance, s, sampling, orders);
+    for (size_t i = 0; i < rdp.size(); ++i) rdp[i] = 100.0 * rdp[i] + count[i];
+    return EpsilonFromRdp(orders, rdp, 1e-5)->epsilon;
+  };
+  EXPECT_LE(composed(*with), 2.0);
+  EXPECT_GT(composed(*with * (1.0 - 1e-3)), 2.0);
+  EXPECT_DOUBLE_EQ(SkellamRoundsEpsilon(*with, s, sampling, 100, 1e-5, orders, count)->epsilon,
+                   composed(*with));
+  // A fixed spending of the wrong length is refused.
+  const std::vector<double> short_curve(3, 0.0);
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      SkellamRoundsEpsilon(*with, s, sampling, 100, 1e-5, orders, short_curve).status()));
 }
 
 TEST(SkellamCalibrationTest, WithPoissonSamplingTheNoiseIsCloseToTheGaussiansAtSmallEpsilon) {

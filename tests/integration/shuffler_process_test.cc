@@ -295,6 +295,61 @@ TEST(ShufflerProcessTest, SdpSumMinibatchSgdThroughTheShufflerEndsExactlyWhereTh
   }
 }
 
+// Private fair FL through the secure sum (sdp_sum_fair_fermi) with real processes: each silo
+// process releases its own noisy group counts, clips theta and W apart and sends only its token
+// and its shuffler share; the coordinator decodes, descends on theta and ascends on W. The final
+// [theta | W] equals thread mode's bit for bit (reproducible noise), and W moved.
+TEST(ShufflerProcessTest, SdpSumFairFermiThroughTheShufflerEndsExactlyWhereThreadModeEnds) {
+  const fs::path dir = testing::FreshTempDir("shuffler_process_sdp_sum_fermi");
+  // 960 records: group g, x1 ~ N(g, 1), x2 ~ N(0, 1), label 1 w.p. sigmoid(2 x1 + x2 - 1).
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform;
+  std::ostringstream csv;
+  csv << "x1,x2,grp,label\n";
+  for (int i = 0; i < 960; ++i) {
+    const int g = uniform(rng) < 0.4 ? 1 : 0;
+    const double x1 = g + normal(rng), x2 = normal(rng);
+    const double p = 1.0 / (1.0 + std::exp(-(2.0 * x1 + x2 - 1.0)));
+    csv << x1 << "," << x2 << "," << (g ? "b" : "a") << "," << (uniform(rng) < p ? "yes" : "no")
+        << "\n";
+  }
+  testing::WriteFile(dir / "data.csv", csv.str());
+  testing::WriteFile(
+      dir / "experiment.yaml",
+      "seed: 9\n"
+      "data: {dataset: csv, train: " + (dir / "data.csv").string() +
+          ", label: label, positive: \"yes\", categorical: [grp], sensitive: grp, drop: [grp]}\n"
+          "partition: {scheme: iid, silos: 3}\n"
+          "model: {type: logistic}\n"
+          "algorithm: {name: sdp_sum_fair_fermi, rounds: 12, batch_size: 32, lr: 0.5, "
+          "personalize_steps: 0}\n"
+          "fairness: {lambda: 2, w_clip: 4, marginals: local}\n"
+          "privacy: {epsilon: 8, delta: 1.0e-5, clip: 1.0, min_silo_records: 250}\n"
+          "output: {eval_every: 4, save_model: true}\n"
+          "network: {join_timeout_seconds: 30, round_timeout_seconds: 20, min_replies: 3}\n");
+  const std::string config = (dir / "experiment.yaml").string();
+  const std::vector<double> expected = ThreadModeModel(dir, config);
+  ASSERT_EQ(expected.size(), 7u);  // theta (2 weights, bias) and W (2 classes x 2 groups)
+  const std::vector<std::unique_ptr<ChildProcess>> processes = RunShuffleModel(dir, config, 3);
+  ASSERT_EQ(processes.size(), 5u);
+  const std::vector<double> networked = ReadModel(dir / "net" / "model.bin");
+  ASSERT_EQ(networked.size(), expected.size()) << Logs(processes);
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(networked[i], expected[i]) << i;
+  double w_moved = 0;
+  for (size_t i = 3; i < expected.size(); ++i) w_moved += std::abs(expected[i]);
+  EXPECT_GT(w_moved, 1e-3);  // W ascended
+  const std::string summary = ReadFile(dir / "net" / "summary.json");
+  EXPECT_NE(summary.find("\"calibration\": \"secure_sum\""), std::string::npos) << summary;
+  const auto rows = testing::ReadCsvRows(dir / "net" / "silos.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  for (const std::vector<std::string>& cells : rows) {
+    EXPECT_EQ(cells[7], "12");            // 12 rounds served
+    EXPECT_GT(std::stod(cells[8]), 0.0);  // epsilon spent: the count release and the rounds
+    EXPECT_LE(std::stod(cells[8]), 8.0);
+  }
+}
+
 // Refusals with real processes: a silo that dials the coordinator directly in a shuffle-model
 // run is refused by the coordinator; a silo without the coordinator's pinned public key refuses
 // to join through the shuffler; a coordinator without a sealing key refuses to start.

@@ -12,6 +12,8 @@
 #include "common/algorithms/sdp_sum_minibatch_sgd.h"
 #include "common/algorithms/secure_sum_oracle.h"
 #include "common/dp/rdp.h"
+#include "common/dp/secure_sum_plan.h"
+#include "common/dp/rdp_accountant.h"
 #include "common/dp/skellam_calibration.h"
 #include "common/runtime/silo_journal_file.h"
 #include "common/runtime/silo_privacy.h"
@@ -158,7 +160,8 @@ TEST(SecureSumSiloTest, TheNoisySumIsAnUnbiasedEstimateOfTheClippedGradients) {
   }
   const double q = static_cast<double>(kBatch) / kRecords;
   const Vector expected = sum.params.scale * q * clipped_total;
-  const SecureSumOracleSettings settings{kBatch, 0.5, sum.params, sum.range, sum.share_variance};
+  const SecureSumOracleSettings settings{kBatch, 0.5, sum.params, sum.range, sum.share_variance,
+                                         {}};
   const int draws = 4000;
   const uint64_t mask = (uint64_t{1} << sum.params.bits) - 1;
   Vector mean = Vector::Zero(kDim);
@@ -214,7 +217,7 @@ TEST(SecureSumSiloTest, SplitsItsSumIntoADerivedShareAndTheRestAndRefusesPastIts
   Rng sampling(DeriveSeed(5, "batch", 1)), noise(DeriveSeed(5, "noise", 1));
   SecureSumOracle replay(OracleData{&silo.model, &silo.data, silo.runtime->train_rows()},
                          SecureSumOracleSettings{kBatch, 0.5, sum.params, sum.range,
-                                                 sum.share_variance},
+                                                 sum.share_variance, {}},
                          &sampling, &noise);
   SumShare whole;
   ASSERT_TRUE(replay.NextNoisySum(*silo.Task(1).global, &whole).ok());
@@ -365,6 +368,147 @@ TEST(SecureSumSiloTest, TheAlgorithmIsRegisteredAsASecureSumOne) {
   EXPECT_TRUE(spec->record_level_dp);
   ASSERT_TRUE(spec->reports_per_silo);
   EXPECT_EQ(spec->reports_per_silo(Algorithm()), 1);
+}
+
+// sdp_sum_fair_fermi's pieces on the quadratic model: separate clip blocks and a count release.
+// Blocks {2 values to 0.5, 1 value to 2}: equalized, a record's row is within sqrt(2) * 0.5.
+const std::vector<ClipBlock> kBlocks = {{2, 0.5}, {1, 2.0}};
+
+// Releases one histogram (every record in cell 0 of 2) and trains the shared model.
+class CountingSetup : public SiloSetup {
+ public:
+  std::optional<CountReleaseBudget> count_release() const override {
+    return CountReleaseBudget{.epsilon_fraction = 0.1, .noise_multiplier = 3.0};
+  }
+  absl::StatusOr<std::unique_ptr<Model>> Run(const SiloSetupContext& context) const override {
+    Vector counts;
+    FEDSILO_RETURN_IF_ERROR(context.counts->Release([](int) { return 0; }, 2, &counts));
+    return std::unique_ptr<Model>(std::make_unique<QuadraticModel>(kDim));
+  }
+};
+
+PrivacyExtras BlockExtras() {
+  PrivacyExtras extras = Extras();
+  extras.clip_blocks = kBlocks;
+  extras.count_release = CountingSetup().count_release();
+  return extras;
+}
+
+// The plan: the public plan is made for the equalized bound sqrt(2) * 0.5 and composes the count
+// release (multiplier 3: RDP alpha / 18 per order) with the rounds; the silo's most rounds fit
+// (epsilon, delta) with the count, one more does not.
+TEST(SecureSumSiloPlanTest, ClipBlocksAndACountReleaseArePlannedTogether) {
+  auto plan = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, BlockExtras());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_TRUE(plan->secure_sum && plan->count_event && plan->count_rdp);
+  const SecureSumPlan& sum = plan->secure_sum->sum;
+  EXPECT_DOUBLE_EQ(sum.params.scale, 256.0 * std::sqrt(3.0) / (std::sqrt(2.0) * 0.5));
+  EXPECT_EQ(plan->count_event->noise_multiplier, 3.0);
+  EXPECT_DOUBLE_EQ(plan->count_noise_std, 3.0 * std::sqrt(2.0));
+  ASSERT_EQ(plan->oracle.clip_blocks.size(), 2u);
+  const std::vector<double> orders = DefaultRdpOrders();
+  std::vector<double> count(orders.size());
+  for (size_t i = 0; i < orders.size(); ++i) count[i] = orders[i] / 18.0;
+  for (size_t i = 0; i < orders.size(); ++i) {
+    EXPECT_NEAR((*plan->count_rdp)[i], count[i], 1e-12 * orders[i]);
+  }
+  const SkellamSampling own{Subsampling::kPoissonReplaceOne, plan->secure_sum->sampling_rate};
+  const int64_t most = plan->secure_sum->max_rounds;
+  EXPECT_GE(most, kRounds);
+  auto at = SkellamRoundsEpsilon(sum.total_variance, sum.sensitivity, own, most, 1e-5, orders, count);
+  auto past =
+      SkellamRoundsEpsilon(sum.total_variance, sum.sensitivity, own, most + 1, 1e-5, orders, count);
+  ASSERT_TRUE(at.ok() && past.ok());
+  EXPECT_LE(at->epsilon, 4.0);
+  EXPECT_GT(past->epsilon, 4.0);
+  // Without the count the same rounds would fit with less noise.
+  auto plain = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, Extras());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_GT(sum.total_variance, plain->secure_sum->sum.total_variance);
+}
+
+// With every record in the batch (Poisson rate 1) and no noise share, the oracle's sum decodes to
+// the records' gradients clipped block by block and equalized, summed here by hand, to within the
+// rounding (less than one integer unit a coordinate).
+TEST(SecureSumSiloTest, BlockClippedSumsAreEqualizedBeforeRounding) {
+  const Dataset data = LineDataset(kRecords, kDim);
+  const QuadraticModel model(kDim);
+  const Vector w = Vector::Constant(kDim, 0.1);
+  Vector expected = Vector::Zero(kDim);
+  for (int i = 0; i < kRecords; ++i) {
+    Vector g(kDim);
+    for (int j = 0; j < kDim; ++j) g[j] = 0.1 - (j + 1.0) * i / kRecords;  // w - x_i
+    const double head = g.head(2).norm();
+    if (head > 0.5) g.head(2) *= 0.5 / head;
+    if (std::abs(g[2]) > 2.0) g[2] *= 2.0 / std::abs(g[2]);
+    g[2] *= 0.5 / 2.0;  // equalized to the first block's bound
+    expected += g;
+  }
+  SecureSumSetting setting;
+  setting.clip = std::sqrt(2.0) * 0.5;
+  setting.dimension = kDim;
+  setting.batch = kRecords;
+  setting.records = kRecords;
+  setting.rounds = kRounds;
+  setting.epsilon = 4.0;
+  setting.max_silos = 1;
+  auto plan = PlanSecureSum(setting, DefaultRdpOrders());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  Rng sampling(1), noise(2);
+  const std::vector<int> rows = Range(kRecords);
+  SecureSumOracle oracle(OracleData{&model, &data, rows},
+                         SecureSumOracleSettings{kRecords, 0.5, plan->params, plan->range, 0.0,
+                                                 kBlocks},
+                         &sampling, &noise);
+  SumShare out;
+  ASSERT_TRUE(oracle.NextNoisySum(w, &out).ok());
+  const int bits = plan->params.bits;
+  for (int j = 0; j < kDim; ++j) {
+    const uint64_t v = out.values[j];
+    const double centered = v >= (uint64_t{1} << (bits - 1))
+                                ? static_cast<double>(static_cast<int64_t>(v) - (int64_t{1} << bits))
+                                : static_cast<double>(v);
+    EXPECT_NEAR(centered, plan->params.scale * expected[j], 1.0) << j;
+  }
+  EXPECT_GT(std::abs(expected[2]), 0.1);  // the equalized block is not empty
+}
+
+// A silo whose setup releases counts: its spent epsilon is the count and its rounds composed,
+// recomputed here from the plan's curves.
+TEST(SecureSumSiloTest, SpentEpsilonComposesTheCountReleaseWithTheRounds) {
+  auto keys = CoordinatorKeyPair::Generate();
+  ASSERT_TRUE(keys.ok());
+  const Dataset data = LineDataset(kRecords, kDim);
+  const QuadraticModel model(kDim);
+  auto plan = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, BlockExtras());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  SiloRuntimeOptions options;
+  options.silo_id = 0;
+  options.model = &model;
+  options.data = &data;
+  options.train_rows = Range(kRecords);
+  options.program = std::make_shared<SdpSumMinibatchSgdSiloProgram>();
+  options.setup = std::make_shared<CountingSetup>();
+  options.privacy = *plan;
+  options.private_seed = 5;
+  options.seal_for = keys->public_key();
+  SiloRuntime runtime(std::move(options));
+  ASSERT_TRUE(runtime.Setup().ok());
+  const std::vector<double> orders = DefaultRdpOrders();
+  auto count_only = EpsilonFromRdp(orders, *plan->count_rdp, 1e-5);
+  ASSERT_TRUE(count_only.ok());
+  EXPECT_NEAR(runtime.spent_epsilon(), count_only->epsilon, 1e-12);  // the count, no round yet
+  for (int round = 1; round <= 2; ++round) {
+    ASSERT_TRUE(runtime.Handle(SiloTask{round, 0, std::make_shared<const Vector>(
+                                                      Vector::Constant(kDim, 0.1))})
+                    .ok());
+  }
+  std::vector<double> rdp = *plan->secure_sum->round_rdp;
+  for (size_t i = 0; i < rdp.size(); ++i) rdp[i] = 2.0 * rdp[i] + (*plan->count_rdp)[i];
+  auto expected = EpsilonFromRdp(orders, rdp, 1e-5);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_NEAR(runtime.spent_epsilon(), expected->epsilon, 1e-12);
+  EXPECT_GT(runtime.spent_epsilon(), count_only->epsilon);
 }
 
 }  // namespace
