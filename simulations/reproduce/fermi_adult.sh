@@ -3,24 +3,24 @@
 # parity (sex), 10 silos by age (simulations/configs/fermi/), against the published centralized
 # DP-FERMI points at epsilon 1 (Lowy, Gupta, Razaviyayn 2023). The error / violation trade-off for
 # epsilon in {0.5, 1, 3}, with ISRL-DP (isrl_dp_fair_fermi) and through the shuffle model's
-# secure sum (sdp_sum_fair_fermi), and without privacy: lambda from 0 to 32, and for the private
-# runs the theta clip (1 or 3) and the output (the last model, or the mean of the last 200 rounds'
-# models, algorithm.average_last). Which settings form each curve is decided on a validation split
-# (a tenth of each silo's records) by simulations/reproduce/fairness_front.py: the validation
-# Pareto front of error and violation; the table and the plot give those settings' test numbers,
-# mean and std over the seeds.
+# secure sum (sdp_sum_fair_fermi), and without privacy: lambda from 0 to 64, and for the
+# private runs the theta clip (1, 3 or 10) and the output (the last model, or the mean of the
+# last 200 rounds' models, algorithm.average_last). Which settings form each curve is decided on a
+# validation split (a tenth of each silo's records) by simulations/reproduce/fairness_front.py:
+# the validation Pareto front of error and violation; the table and the plot give those settings'
+# test numbers, mean and std over the seeds.
 # Writes OUT/private/, OUT/secure_sum/ and OUT/plain/ (sweeps; a half-finished one is resumed),
 # OUT/table.md, OUT/chosen/ (the front's rows), OUT/tradeoff.png and OUT/tradeoff_secure_sum.png.
-# About 3 minutes on 2 idle cores (702 runs).
+# About 8 minutes on 2 idle cores (4,180 runs).
 # Usage: simulations/reproduce/fermi_adult.sh [OUT] [SEEDS]
-#   defaults: runs/reproduce/fermi_adult, 1,2,3.  FEDSILO=path/to/fedsilo, JOBS=2.
+#   defaults: runs/reproduce/fermi_adult, seeds 1 to 10.  FEDSILO=path/to/fedsilo, JOBS=2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-runs/reproduce/fermi_adult}
-seeds=${2:-1,2,3}
+seeds=${2:-1,2,3,4,5,6,7,8,9,10}
 bin=${FEDSILO:-./build/fedsilo}
 jobs=${JOBS:-2}
-lambdas=0,0.25,0.5,1,2,4,8,16,32
+lambdas=0,0.25,0.5,1,2,4,8,16,32,48,64
 
 source simulations/reproduce/sweep_helpers.sh
 sweep() {  # OUT_SUBDIR CONFIG, then sweep arguments
@@ -30,9 +30,9 @@ sweep() {  # OUT_SUBDIR CONFIG, then sweep arguments
     --set-list algorithm.average_last=0,200 --set-list seed="$seeds" "$@"
 }
 sweep private simulations/configs/fermi/adult_fermi_dp.yaml \
-  --set-list privacy.epsilon=0.5,1,3 --set-list privacy.clip=1,3
+  --set-list privacy.epsilon=0.5,1,3 --set-list privacy.clip=1,3,10
 sweep secure_sum simulations/configs/fermi/adult_fermi_sdp_sum.yaml \
-  --set-list privacy.epsilon=0.5,1,3 --set-list privacy.clip=1,3
+  --set-list privacy.epsilon=0.5,1,3 --set-list privacy.clip=1,3,10
 sweep plain simulations/configs/fermi/adult_fermi.yaml
 
 python3 simulations/reproduce/fairness_front.py --chosen "$out/chosen" "$out/private" \
