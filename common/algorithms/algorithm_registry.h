@@ -40,9 +40,10 @@ struct AlgorithmSpec {
   // True for shuffle-model algorithms: their privacy holds only if a shuffler hides which silo
   // sent which report, so the round loop refuses to run them without one (round_loop.h).
   bool requires_shuffler = false;
-  // Secure-sum algorithms (sdp_sum_minibatch_sgd, sdp_sum_fair_fermi): each silo's noise is a share of the Skellam
-  // noise the round's sum carries, calibrated for the fewest honest silos (network.min_replies);
-  // the silo plans it with PlanSecureSum (silo_privacy.h). Requires requires_shuffler.
+  // Secure-sum algorithms (sdp_sum_minibatch_sgd, sdp_sum_fair_fermi): each silo's noise is a
+  // share of the Skellam noise the round's sum carries, calibrated for the fewest honest silos
+  // (network.min_replies); the silo plans it with PlanSecureSum (silo_privacy.h). Requires
+  // requires_shuffler.
   bool secure_sum = false;
   // A baseline that needs a trusted server (central_dp_minibatch_sgd): silos clip but add no
   // noise and send their clipped sums to the coordinator, which adds the noise

@@ -23,9 +23,10 @@
 // i.e. a wrap, or a forged or lost share), then steps along the estimated mean gradient,
 // g = sum / (batch_size * S): d = -lr * g through the server optimizer (w <- w + server_lr * d
 // for sgd). With clip blocks (the silos clipped each record block by block and equalized the
-// blocks, secure_sum_oracle.h) the decoded sum's blocks are first scaled back (RestoreClipBlocks). The shares must agree on their public parameters and the total must cover exactly
-// the S silos (DataLoss otherwise); the sum is exact whatever their order (integer addition
-// modulo 2^bits).
+// blocks, secure_sum_oracle.h) the decoded sum's blocks are first scaled back
+// (RestoreClipBlocks). The shares must agree on their public parameters and the total must cover
+// exactly the S silos (DataLoss otherwise); the sum is exact whatever their order (integer
+// addition modulo 2^bits).
 #pragma once
 
 #include <vector>

@@ -3,17 +3,17 @@
 // NextNoisySum(w) draws a fresh Poisson batch of the silo's records (rate batch_size / n_i),
 // sums the records' gradients at w each clipped to `clip` (or, with clip_blocks, block by block,
 // then equalized: every block scaled to the first block's bound, EqualizeClipBlocks in
-// common/dp/clipping.h, so the plan's bound is sqrt(B) times it), and hands the sum to EncodeSiloSum
-// (common/dp/secure_sum_codec.h): scaled and rounded to integers once (one record then moves it
-// by at most the plan's record bound), plus Skellam noise of the silo's share variance from its
-// private noise generator, reduced modulo 2^bits: one SumShare (silos 0) carrying the public
-// decoding parameters. It is the silo's private value, never sent as it is: the silo runtime
-// splits it into the coordinator's and the shuffler's shares (silo_runtime.h). Only the sum over
-// at least the plan's fewest honest silos carries the calibrated noise.
-// The caller (the silo runtime) has charged the round to the silo's secure-sum ledger before the
-// oracle runs. One call per task: a second call, and every other kind of query, is refused with
-// FailedPrecondition, so a program cannot send more than the one sum the round was charged for.
-// Borrows its data and generators; one task, one thread.
+// common/dp/clipping.h, so the plan's bound is sqrt(B) times it), and hands the sum to
+// EncodeSiloSum (common/dp/secure_sum_codec.h): scaled and rounded to integers once (one record
+// then moves it by at most the plan's record bound), plus Skellam noise of the silo's share
+// variance from its private noise generator, reduced modulo 2^bits: one SumShare (silos 0) carrying
+// the public decoding parameters. It is the silo's private value, never sent as it is: the silo
+// runtime splits it into the coordinator's and the shuffler's shares (silo_runtime.h). Only the sum
+// over at least the plan's fewest honest silos carries the calibrated noise. The caller (the silo
+// runtime) has charged the round to the silo's secure-sum ledger before the oracle runs. One call
+// per task: a second call, and every other kind of query, is refused with FailedPrecondition, so a
+// program cannot send more than the one sum the round was charged for. Borrows its data and
+// generators; one task, one thread.
 #pragma once
 
 #include <vector>

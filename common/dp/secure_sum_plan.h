@@ -11,7 +11,9 @@
 //              calibrated for
 //   noise      the smallest total Skellam variance that keeps `rounds` rounds of the silo's
 //              sampling (rate q = batch / n_i; Poisson by default, or a fixed-size batch without
-//              replacement) within (epsilon, delta), replace-one (skellam_calibration.h); the
+//              replacement), after the silo's one-off Gaussian count release when it makes one
+//              (count_noise_multiplier > 0: RDP of {kNone, q = 1, z}, rdp.h, added to the
+//              rounds'), within (epsilon, delta), replace-one (skellam_calibration.h); the
 //              silo adds total / min_honest_silos, so however many of the round's silos drop out, down to
 //              min_honest_silos that reply (network.min_replies), the sum carries at least the
 //              total: never under-noised

@@ -20,8 +20,9 @@
 //   kNone                every record in every round (q is ignored): the replace-one curve.
 // `count` rounds compose by addition and convert to (epsilon, delta) as the RDP accountant does
 // (rdp_accountant.h); `fixed`, when given, is RDP spent besides the rounds (per order, e.g. a
-// silo's one Gaussian count release) and is added to theirs. The variance is the noise that survives dropouts: a silo calibrates its
-// share for the fewest honest silos the run accepts, so this is that number times each share.
+// silo's one Gaussian count release) and is added to theirs. The variance is the noise that
+// survives dropouts: a silo calibrates its share for the fewest honest silos the run accepts, so
+// this is that number times each share.
 //
 // Pure; thread-safe. Errors (InvalidArgument): a bound, dimension, rate, count, delta or epsilon
 // out of range; another sampling kind; a target no variance up to 1e18 meets (or that needs

@@ -294,7 +294,8 @@ absl::StatusOr<double> SecureSumCountNoiseMultiplier(const PrivacyConfig& privac
 
 absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
                                                   const AlgorithmConfig& algorithm,
-                                                  int64_t num_records, const PrivacyExtras& extras) {
+                                                  int64_t num_records,
+                                                  const PrivacyExtras& extras) {
   const int64_t k = algorithm.batch_size;
   const std::string silo = absl::StrCat("a secure-sum silo of ", num_records, " records");
   if (privacy.sampling != "poisson") {
@@ -333,7 +334,8 @@ absl::StatusOr<SiloPrivacyPlan> PlanSecureSumSilo(const PrivacyConfig& privacy,
   // at least the planned ones (its rate is at most the public one).
   FEDSILO_ASSIGN_OR_RETURN(
       secure.max_rounds,
-      MostRepetitionsWithin(round_rdp, secure.sum.count_rdp.empty() ? nullptr : &secure.sum.count_rdp,
+      MostRepetitionsWithin(round_rdp,
+                            secure.sum.count_rdp.empty() ? nullptr : &secure.sum.count_rdp,
                             privacy.epsilon, privacy.delta, rounds));
   secure.round_rdp = std::make_shared<const std::vector<double>>(std::move(round_rdp));
 
@@ -535,7 +537,8 @@ absl::StatusOr<SecureSumPlan> PublicSecureSumPlanFor(const ExperimentConfig& con
   }
   FEDSILO_ASSIGN_OR_RETURN(const double z_count,
                            SecureSumCountNoiseMultiplier(config.privacy, extras, 0));
-  return PublicSecureSumPlan(SecureSumSettingFor(config.privacy, config.algorithm, extras, z_count));
+  return PublicSecureSumPlan(
+      SecureSumSettingFor(config.privacy, config.algorithm, extras, z_count));
 }
 
 }  // namespace fedsilo

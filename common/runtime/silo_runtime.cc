@@ -362,9 +362,9 @@ absl::StatusOr<SiloUpdate> SiloRuntime::Handle(const SiloTask& task) {
   const std::optional<ShufflePlan>& shuffle = options_.privacy.shuffle;
   const std::optional<SecureSumSiloPlan>& secure_sum = options_.privacy.secure_sum;
   if (secure_sum) {
-    const SecureSumOracleSettings sum_settings{settings.batch_size,  settings.clip,
-                                               secure_sum->sum.params, secure_sum->sum.range,
-                                               secure_sum->sum.share_variance, settings.clip_blocks};
+    const SecureSumOracleSettings sum_settings{
+        settings.batch_size,           settings.clip,        secure_sum->sum.params,
+        secure_sum->sum.range,         secure_sum->sum.share_variance, settings.clip_blocks};
     oracle = std::make_unique<SecureSumOracle>(source, sum_settings, &sampling_rng, &noise_rng);
   } else if (shuffle) {
     oracle = std::make_unique<LocalReportOracle>(source, settings.batch_size,

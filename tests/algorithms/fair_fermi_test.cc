@@ -89,7 +89,9 @@ TEST(FermiCoordinatorTest, RegistryEntries) {
     const bool secure = std::string(name) == "sdp_sum_fair_fermi";
     EXPECT_EQ(spec->secure_sum, secure);
     EXPECT_EQ(spec->requires_shuffler, secure);
-    if (secure) EXPECT_EQ(spec->reports_per_silo(config), 1);
+    if (secure) {
+      EXPECT_EQ(spec->reports_per_silo(config), 1);
+    }
     config.fairness.notion = "parity";
     EXPECT_FALSE(spec->validate(config).ok());
     config.fairness.notion = "equalized_odds";

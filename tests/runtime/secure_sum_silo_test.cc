@@ -415,7 +415,8 @@ TEST(SecureSumSiloPlanTest, ClipBlocksAndACountReleaseArePlannedTogether) {
   const SkellamSampling own{Subsampling::kPoissonReplaceOne, plan->secure_sum->sampling_rate};
   const int64_t most = plan->secure_sum->max_rounds;
   EXPECT_GE(most, kRounds);
-  auto at = SkellamRoundsEpsilon(sum.total_variance, sum.sensitivity, own, most, 1e-5, orders, count);
+  auto at =
+      SkellamRoundsEpsilon(sum.total_variance, sum.sensitivity, own, most, 1e-5, orders, count);
   auto past =
       SkellamRoundsEpsilon(sum.total_variance, sum.sensitivity, own, most + 1, 1e-5, orders, count);
   ASSERT_TRUE(at.ok() && past.ok());
@@ -465,9 +466,10 @@ TEST(SecureSumSiloTest, BlockClippedSumsAreEqualizedBeforeRounding) {
   const int bits = plan->params.bits;
   for (int j = 0; j < kDim; ++j) {
     const uint64_t v = out.values[j];
-    const double centered = v >= (uint64_t{1} << (bits - 1))
-                                ? static_cast<double>(static_cast<int64_t>(v) - (int64_t{1} << bits))
-                                : static_cast<double>(v);
+    const int64_t signed_v = v >= (uint64_t{1} << (bits - 1))
+                                 ? static_cast<int64_t>(v) - (int64_t{1} << bits)
+                                 : static_cast<int64_t>(v);
+    const auto centered = static_cast<double>(signed_v);
     EXPECT_NEAR(centered, plan->params.scale * expected[j], 1.0) << j;
   }
   EXPECT_GT(std::abs(expected[2]), 0.1);  // the equalized block is not empty
