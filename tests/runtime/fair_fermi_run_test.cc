@@ -221,8 +221,7 @@ TEST(FairFermiRunTest, PrivateLocalMarginalsAreChargedToEachSilo) {
 // sdp_sum_fair_fermi in thread mode (a shuffler in between): the coordinator learns the blocks
 // the silos equalized (theta: 2 weights and the bias at privacy.clip; W: 2 x 2 at
 // lambda * w_clip), each silo spends (just) its epsilon on its count release and its rounds, and
-// with lambda > 0 the
-// violation falls well below lambda = 0's, as without privacy.
+// with lambda > 0 the violation falls well below lambda = 0's, as without privacy.
 TEST(FairFermiRunTest, SecureSumVariantRestoresTheBlocksAndLowersTheViolation) {
   const fs::path dir = FreshTempDir("fair_fermi_sdp_sum");
   const fs::path csv = WriteSyntheticCsv(dir);
