@@ -363,7 +363,8 @@ std::vector<std::string> MetricsHeader(const ExperimentConfig& config, bool vali
 }  // namespace
 
 absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config,
-                                                     bool require_test_records) {
+                                                     bool require_test_records,
+                                                     LoadedDataCache* data_cache) {
   PreparedExperiment experiment;
   experiment.config = config;
   experiment.config.data.dir = ResolveDataDir(config.data.dir);
@@ -380,7 +381,13 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
     experiment.config.algorithm.central_noise =
         CentralNoise{central.std_on_sum, DeriveSeed(config.seed, "central-noise")};
   }
-  FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
+  if (data_cache != nullptr) {
+    FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<const TrainTest> shared,
+                             data_cache->Load(experiment.config.data));
+    experiment.data = *shared;  // laid out by silo below: a copy of its own
+  } else {
+    FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
+  }
   if (experiment.data.train.size() == 0) {
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
                                       "' is empty");
@@ -821,7 +828,8 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
 }
 
 absl::StatusOr<RunReport> RunExperiment(const ExperimentConfig& config, const RunOptions& options) {
-  FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment, PrepareExperiment(config));
+  FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment,
+                           PrepareExperiment(config, true, options.data_cache));
   return RunPreparedExperiment(experiment, options);
 }
 

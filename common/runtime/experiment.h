@@ -24,6 +24,7 @@
 #include "common/runtime/evaluation.h"
 #include "common/runtime/experiment_config.h"
 #include "common/runtime/fairness_metrics.h"
+#include "common/runtime/loaded_data_cache.h"
 #include "common/runtime/personalized_evaluation.h"
 #include "common/base/thread_pool.h"
 #include "common/transport/transport.h"
@@ -36,6 +37,8 @@ struct RunOptions {
   bool quiet = false;   // no progress line on stderr
   bool checkpoint = false;  // write out_dir/checkpoint.bin after every round (checkpoint.h)
   bool resume = false;      // continue from out_dir/checkpoint.bin (same config required)
+  // Runs that share data (a sweep's points) load it once through this memo; nullptr = load.
+  LoadedDataCache* data_cache = nullptr;
 };
 
 // Worker threads of a run: options.threads, or the number of cores when 0.
@@ -76,9 +79,11 @@ struct PreparedExperiment {
 };
 
 // require_test_records: a run evaluates on the test split, so it must not be empty; a silo
-// process, which only trains on its own files, passes false.
+// process, which only trains on its own files, passes false. data_cache: where to load the data
+// through (a copy of its entry), or nullptr to load it.
 absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config,
-                                                     bool require_test_records = true);
+                                                     bool require_test_records = true,
+                                                     LoadedDataCache* data_cache = nullptr);
 
 absl::StatusOr<RunReport> RunPreparedExperiment(const PreparedExperiment& experiment,
                                                 const RunOptions& options);

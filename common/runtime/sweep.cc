@@ -335,6 +335,8 @@ absl::StatusOr<std::string> RunSweep(const std::string& config_path,
       std::max(1, std::min<int>(sweep_options.jobs, static_cast<int>(pending.size())));
   RunOptions point_options = run_options;
   point_options.threads = std::max(1, WorkerThreads(run_options) / jobs);
+  LoadedDataCache data_cache;  // points with the same data section and seed load it once
+  if (point_options.data_cache == nullptr) point_options.data_cache = &data_cache;
   std::mutex mu;  // guards next, failed_at, failure, results, finished
   size_t next = 0;
   size_t failed_at = points.size();

@@ -6,6 +6,7 @@
 // own. Every point's config is parsed and checked before the first run (an error names the
 // point). Up to `jobs` points run at once (each with its share of the worker threads; a run's
 // results do not depend on its thread count, so a parallel sweep gives the serial one's bytes).
+// Points whose data section and seed agree load their data once (loaded_data_cache.h).
 // The first failing point (in point order) stops the sweep with its error: no point is started
 // after it, the running ones finish, and the tables keep every finished point.
 //
