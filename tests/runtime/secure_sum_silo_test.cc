@@ -63,9 +63,11 @@ PrivacyExtras Extras(int64_t min_honest = 3, int64_t max_silos = 5) {
 }
 
 struct SumSilo {
-  explicit SumSilo(std::optional<ReportPublicKey> seal_for = {})
+  explicit SumSilo(std::optional<ReportPublicKey> seal_for = {},
+                   const PrivacyExtras& extras = Extras(),
+                   std::shared_ptr<const SiloSetup> setup = nullptr)
       : data(LineDataset(kRecords, kDim)), model(kDim) {
-    auto made = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, Extras());
+    auto made = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, extras);
     EXPECT_TRUE(made.ok()) << made.status();
     plan = *made;
     SiloRuntimeOptions options;
@@ -74,6 +76,7 @@ struct SumSilo {
     options.data = &data;
     options.train_rows = Range(kRecords);
     options.program = std::make_shared<SdpSumMinibatchSgdSiloProgram>();
+    options.setup = std::move(setup);
     options.privacy = plan;
     options.private_seed = 5;
     options.seal_for = seal_for;
@@ -480,21 +483,9 @@ TEST(SecureSumSiloTest, BlockClippedSumsAreEqualizedBeforeRounding) {
 TEST(SecureSumSiloTest, SpentEpsilonComposesTheCountReleaseWithTheRounds) {
   auto keys = CoordinatorKeyPair::Generate();
   ASSERT_TRUE(keys.ok());
-  const Dataset data = LineDataset(kRecords, kDim);
-  const QuadraticModel model(kDim);
-  auto plan = PlanSiloPrivacy(Privacy(), Algorithm(), true, 1, kRecords, BlockExtras());
-  ASSERT_TRUE(plan.ok()) << plan.status();
-  SiloRuntimeOptions options;
-  options.silo_id = 0;
-  options.model = &model;
-  options.data = &data;
-  options.train_rows = Range(kRecords);
-  options.program = std::make_shared<SdpSumMinibatchSgdSiloProgram>();
-  options.setup = std::make_shared<CountingSetup>();
-  options.privacy = *plan;
-  options.private_seed = 5;
-  options.seal_for = keys->public_key();
-  SiloRuntime runtime(std::move(options));
+  SumSilo silo(keys->public_key(), BlockExtras(), std::make_shared<CountingSetup>());
+  const SiloPrivacyPlan* plan = &silo.plan;
+  SiloRuntime& runtime = *silo.runtime;
   ASSERT_TRUE(runtime.Setup().ok());
   const std::vector<double> orders = DefaultRdpOrders();
   auto count_only = EpsilonFromRdp(orders, *plan->count_rdp, 1e-5);
