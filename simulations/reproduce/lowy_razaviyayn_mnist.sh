@@ -7,7 +7,8 @@
 # chosen on the validation split from {0.25, 0.5, 1, 2, 4, 8, 16}; the table gives the test error
 # at that choice, mean and std over the seeds.
 # Writes OUT/<sweep>/ (a sweep that stopped half-way is resumed), OUT/table.md and
-# OUT/test_error.png (+ .csv with the plotted numbers). About 15 minutes on 2 idle cores.
+# OUT/test_error.png (+ .csv with the plotted numbers). About 25 seconds on 2 idle cores (the
+# MNIST load and PCA, once per seed, were nearly all of its 13 minutes before sweeps shared it).
 # Usage: simulations/reproduce/lowy_razaviyayn_mnist.sh [OUT] [SEEDS]
 #   defaults: runs/reproduce/lowy_razaviyayn_mnist, 1,2,3.  FEDSILO=path/to/fedsilo, JOBS=2.
 set -euo pipefail
