@@ -10,7 +10,7 @@
 # the test error at that choice, mean and std over the seeds.
 # Writes OUT/<algorithm>_M<silos>/ (a sweep that stopped half-way is resumed), OUT/table.md (one
 # row per sweep and epsilon), OUT/by_epsilon.md (one table per epsilon, one row per M) and
-# OUT/test_error_eps{0.5,1}.png (+ .csv). About 15 minutes (MNIST) or 10 (Adult) on 2 idle
+# OUT/test_error_eps{0.5,1}.png (+ .csv). About 9 minutes (MNIST) or 8 (Adult) on 2 idle
 # cores.
 # Usage: simulations/reproduce/secure_sum.sh [mnist|adult] [OUT] [SEEDS]
 #   defaults: mnist, runs/reproduce/secure_sum_<dataset>, 1,2,3.  FEDSILO=path/to/fedsilo, JOBS=2.
