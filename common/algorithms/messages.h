@@ -82,8 +82,8 @@ struct SiloPrivacyReport {
   double eps0 = 0.0;
   double clip = 0.0;             // the randomizer's L2 bound (shuffle model)
   int64_t min_shuffled_reports = 0;
-  // Secure-sum algorithms: true when every reply of this silo carries one token for the
-  // coordinator (in `sealed`) and one share for the shuffler; the shuffler drops a reply with anything else
+  // Secure-sum algorithms: true when every reply of this silo carries one token for the coordinator
+  // (in `sealed`) and one share for the shuffler; the shuffler drops a reply with anything else
   // whole.
   bool secure_sum = false;
   // The silo's noise seed derives from the run's seed (thread mode, or a silo process started with

@@ -3,12 +3,12 @@
 //
 // The pmf on a window W = [mean - c sqrt(mean), mean + c sqrt(mean)] (clipped at 0; c =
 // `window_sds`) goes into an alias table (alias_table.h). The default c = 6 keeps every value of W
-// well above the table's 2^-53 resolution (the edge values' share of the table is about 1e-7)
-// and the table small. The mass outside W (about 2e-9 at c = 6) is not dropped: a draw first leaves the table with exactly that probability
-// (ExactBernoulli), then picks the lower or upper tail by their masses and walks it by
-// sequential inversion (DrawInside and DrawOutside are the two halves, for skellam_table.h). The
-// draws therefore follow the Poisson pmf up to double rounding of its values, as Rng::Poisson's
-// do; the sequence of draws differs from Rng::Poisson's.
+// well above the table's 2^-53 resolution (the edge values' share of the table is about 1e-7) and
+// the table small. The mass outside W (about 2e-9 at c = 6) is not dropped: a draw first leaves the
+// table with exactly that probability (ExactBernoulli), then picks the lower or upper tail by their
+// masses and walks it by sequential inversion (DrawInside and DrawOutside are the two halves, for
+// skellam_table.h). The draws therefore follow the Poisson pmf up to double rounding of its values,
+// as Rng::Poisson's do; the sequence of draws differs from Rng::Poisson's.
 //
 // Built in O(|W|) (a mean of 150,000: 4,649 entries, 74 KB of table; 1.5e7: 46,477, 744 KB).
 // For 10 <= mean <= kMaxTableMean (InvalidArgument otherwise, and for window_sds < 0.5 or not

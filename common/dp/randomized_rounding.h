@@ -10,8 +10,8 @@
 // over draws of mechanisms of that sensitivity, and Renyi divergence is jointly quasi-convex
 // (van Erven and Harremoes 2014, Theorem 13).
 //
-// Errors (InvalidArgument): a scaled coordinate not finite or beyond +-2^52 (where doubles stop holding
-// every integer), `out` of a different length. Randomness from `rng` (one 64-bit draw per
+// Errors (InvalidArgument): a scaled coordinate not finite or beyond +-2^52 (where doubles stop
+// holding every integer), `out` of a different length. Randomness from `rng` (one 64-bit draw per
 // coordinate).
 #pragma once
 

@@ -24,7 +24,9 @@ absl::StatusOr<SkellamTable> SkellamTable::Create(double variance, double window
   std::vector<double> difference(static_cast<size_t>(2 * n - 1));
   for (int64_t k = 0; k < n; ++k) {
     double sum = 0.0;
-    for (int64_t i = 0; i + k < n; ++i) sum += q[static_cast<size_t>(i)] * q[static_cast<size_t>(i + k)];
+    for (int64_t i = 0; i + k < n; ++i) {
+      sum += q[static_cast<size_t>(i)] * q[static_cast<size_t>(i + k)];
+    }
     difference[static_cast<size_t>(n - 1 + k)] = sum;
     difference[static_cast<size_t>(n - 1 - k)] = sum;
   }

@@ -64,8 +64,9 @@ absl::StatusOr<SiloJournal> ReadSiloJournal(const std::string& path) {
   int version = 6;
   absl::StatusOr<BinaryRecordReader> opened =
       BinaryRecordReader::Open(bytes, kMagic, "silo journal " + path);
-  for (const auto& [older, magic] : {std::pair{5, kMagicV5}, std::pair{4, kMagicV4}, std::pair{3, kMagicV3},
-                                     std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
+  for (const auto& [older, magic] :
+       {std::pair{5, kMagicV5}, std::pair{4, kMagicV4}, std::pair{3, kMagicV3},
+        std::pair{2, kMagicV2}, std::pair{1, kMagicV1}}) {
     if (!opened.ok() && BinaryRecordReader::Open(bytes, magic, "").ok()) {
       version = older;
       opened = BinaryRecordReader::Open(bytes, magic, "silo journal " + path);

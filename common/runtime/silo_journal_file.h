@@ -8,9 +8,10 @@
 // ciphertexts or token, no new noise, and its shuffler shares (secure sums: bits, shares, scale,
 // range, silos, the values). Each event's sampler is stored as the numeric
 // value of Subsampling; an unknown one is DataLoss. Files of the earlier formats are still read:
-// "FEDSILOJRN5" (a secure-sum answer of the earlier protocol, which cannot be re-sent: its
-// rounds are kept and the answer dropped), "FEDSILOJRN4" (no shuffler shares), "FEDSILOJRN3" (no run id: run ""; and see below), "FEDSILOJRN2" (one sealed report, no
-// shuffled rounds) and "FEDSILOJRN1" (no sealed bytes). Before format 4 a silo recorded its
+// "FEDSILOJRN5" (a secure-sum answer of the earlier protocol, which cannot be re-sent: its rounds
+// are kept and the answer dropped), "FEDSILOJRN4" (no shuffler shares), "FEDSILOJRN3" (no run id:
+// run ""; and see below), "FEDSILOJRN2" (one sealed report, no shuffled rounds) and "FEDSILOJRN1"
+// (no sealed bytes). Before format 4 a silo recorded its
 // Poisson queries as kPoisson (add/remove-one), although it released its size n_i: such events
 // are read as kPoissonReplaceOne (same q and z), the relation that matches what the silo
 // released, so a restarted silo's spent epsilon is honest (and larger than what it believed).

@@ -20,9 +20,10 @@
 // r, the tag key) over all of that. The silo subtracts the share from its sum and sends the
 // token; Open() checks the tag and derives the same share. Only the silo and the coordinator can
 // compute it (the shuffler sees only the token); the tag makes an altered token, or one made
-// for another coordinator key, DataLoss (it proves only that whoever opened the session made
-// the token: sessions are ephemeral keys, not identities). A session derives one share per round: the caller (the silo runtime) never answers a
-// round twice with different values, and the token for one round is always the same bytes.
+// for another coordinator key, DataLoss (it proves only that whoever opened the session made the
+// token: sessions are ephemeral keys, not identities). A session derives one share per round: the
+// caller (the silo runtime) never answers a round twice with different values, and the token for
+// one round is always the same bytes.
 // The coordinator keeps each session's keys (at most kMaxSessions, then it starts over; looked
 // up by a SipHash of the session key under a random key, so chosen keys cannot collide). Every
 // token of one session is linkable to the others, so reports that a shuffler must keep

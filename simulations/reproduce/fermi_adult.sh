@@ -50,11 +50,16 @@ bash simulations/plot_fairness_tradeoff.sh -t "Adult, demographic parity, 10 sil
   -o "$out/tradeoff.png" "$out/chosen/private.csv" "$out/chosen/plain.csv" \
   "$out/chosen/published.csv"
 # The secure sum's fronts against ISRL-DP's at epsilon 1: the curves are named by their
-# privacy.epsilon column, so the secure sum's rows get theirs renamed.
-awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "privacy.epsilon") c = i; print; next }
-  { $c = $c " secure sum"; print }' "$out/chosen/secure_sum.csv" >"$out/chosen/secure_sum_named.csv"
-awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "privacy.epsilon") c = i; print; next }
-  $c == "1" { $c = "1 ISRL-DP"; print }' "$out/chosen/private.csv" >"$out/chosen/private_eps1.csv"
+# privacy.epsilon column, so each table's rows get a name after their epsilon.
+# name_curves IN OUT NAME [EPSILON]: IN's rows (those of EPSILON only, when given) with
+# privacy.epsilon "<epsilon> NAME", into OUT.
+name_curves() {
+  awk -F, -v OFS=, -v name="$3" -v only="${4:-}" '
+    NR == 1 { for (i = 1; i <= NF; ++i) if ($i == "privacy.epsilon") c = i; print; next }
+    only == "" || $c == only { $c = $c " " name; print }' "$1" >"$2"
+}
+name_curves "$out/chosen/secure_sum.csv" "$out/chosen/secure_sum_named.csv" "secure sum"
+name_curves "$out/chosen/private.csv" "$out/chosen/private_eps1.csv" ISRL-DP 1
 bash simulations/plot_fairness_tradeoff.sh -t "Adult, demographic parity, 10 silos: secure sum" \
   -o "$out/tradeoff_secure_sum.png" "$out/chosen/secure_sum_named.csv" \
   "$out/chosen/private_eps1.csv" "$out/chosen/plain.csv" "$out/chosen/published.csv"

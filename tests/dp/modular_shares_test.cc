@@ -1,6 +1,6 @@
-// ReduceToResidues / AddShare / SubtractShare / DecodeCentered: parties' values split into uniform masks
-// and their complements decode, added in any order, to the exact sum of the values; a sum that
-// leaves the range wraps by exactly 2^bits; a complement v - m is uniform whatever v
+// ReduceToResidues / AddShare / SubtractShare / DecodeCentered: parties' values split into uniform
+// masks and their complements decode, added in any order, to the exact sum of the values; a sum
+// that leaves the range wraps by exactly 2^bits; a complement v - m is uniform whatever v
 // (chi-square).
 #include "common/dp/modular_shares.h"
 

@@ -30,7 +30,8 @@ std::atomic<int> calls{0};
 // 300 records of a logistic problem drawn from the seed (so another seed is other data), 60 of
 // them the test split; seed 99 fails. Each call waits 20 ms, so that concurrent callers overlap.
 void RegisterCountingLoader() {
-  RegisterDataLoader("cache-test-counting", [](const DataConfig& config) -> absl::StatusOr<TrainTest> {
+  RegisterDataLoader("cache-test-counting",
+                     [](const DataConfig& config) -> absl::StatusOr<TrainTest> {
     ++calls;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (config.seed == 99) return absl::DataLossError("seed 99 is a broken file");
@@ -177,7 +178,8 @@ TEST(LoadedDataCacheTest, ASweepLoadsItsDataOncePerSeed) {
   alone.out_dir = (dir / "alone").string();
   auto report = RunExperiment(*config, alone);
   ASSERT_TRUE(report.ok()) << report.status();
-  const auto point = nlohmann::json::parse(testing::ReadFile(dir / "sweep" / "point_3" / "summary.json"));
+  const auto point =
+      nlohmann::json::parse(testing::ReadFile(dir / "sweep" / "point_3" / "summary.json"));
   EXPECT_EQ(point["final"]["test_accuracy"].get<double>(), report->final_test.accuracy);
   EXPECT_EQ(point["final"]["test_loss"].get<double>(), report->final_test.loss);
   EXPECT_GT(report->final_test.accuracy, 0.7);  // it trained: not a comparison of two zeros

@@ -1,7 +1,7 @@
-// A secure-sum silo (sdp_sum_minibatch_sgd): its privacy plan, its noisy sum and the two shares
-// it splits it into, its budget and its journal, checked against values computed here: the public plan's fields from their formulas,
-// the expected noisy sum from the quadratic model's clipped gradients, the budget from the
-// composed Skellam curve at the silo's own rate.
+// A secure-sum silo (sdp_sum_minibatch_sgd): its privacy plan, its noisy sum and the two shares it
+// splits it into, its budget and its journal, checked against values computed here: the public
+// plan's fields from their formulas, the expected noisy sum from the quadratic model's clipped
+// gradients, the budget from the composed Skellam curve at the silo's own rate.
 #include <algorithm>
 #include <cmath>
 #include <memory>
