@@ -148,12 +148,6 @@ Vector FermiObjective::InitialParameters(Rng& rng) const {
   return w;
 }
 
-void FermiObjective::BatchProbabilities(const Vector& theta, const Batch& batch, Matrix* f) const {
-  Matrix x(batch.size(), batch.data->dim());
-  for (int i = 0; i < batch.size(); ++i) x.row(i) = batch.data->x.row(batch.rows[i]);
-  base_->PredictProba(theta, x, f);
-}
-
 void FermiObjective::PsiTerms(const Vector& w, const Batch& batch, const Matrix& f, Vector* psi,
                               Matrix* upstream, Matrix* dual) const {
   FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
@@ -192,7 +186,7 @@ Vector FermiObjective::PerExamplePsi(const Vector& w, const Batch& batch) const 
   const Vector theta = w.head(dual_offset());
   Matrix f, upstream;
   Vector psi;
-  BatchProbabilities(theta, batch, &f);
+  base_->PredictBatchProba(theta, batch, &f);
   PsiTerms(w, batch, f, &psi, &upstream, nullptr);
   return psi;
 }
@@ -216,12 +210,12 @@ void FermiObjective::Gradient(const Vector& w, const Batch& batch, Vector* grad)
   base_->Gradient(theta, batch, &base_grad);
   grad->head(dual_offset()) = base_grad;
   if (options_.lambda == 0.0) return;
-  Matrix f, upstream, dual, vjp;
-  Vector psi;
-  BatchProbabilities(theta, batch, &f);
+  Matrix f, upstream, dual;
+  Vector psi, vjp_sum;
+  base_->PredictBatchProba(theta, batch, &f);
   PsiTerms(w, batch, f, &psi, &upstream, &dual);
-  base_->PerExampleProbabilityVjp(theta, batch, upstream, &vjp);
-  grad->head(dual_offset()) += (options_.lambda / n) * vjp.colwise().sum().transpose();
+  base_->ProbabilityVjpSum(theta, batch, upstream, &vjp_sum);
+  grad->head(dual_offset()) += (options_.lambda / n) * vjp_sum;
   grad->tail(dual_size()) = (options_.lambda / n) * dual.colwise().sum().transpose();
 }
 
@@ -237,7 +231,7 @@ void FermiObjective::PerExampleGradients(const Vector& w, const Batch& batch, Ma
   if (options_.lambda == 0.0) return;
   Matrix f, upstream, dual, vjp;
   Vector psi;
-  BatchProbabilities(theta, batch, &f);
+  base_->PredictBatchProba(theta, batch, &f);
   PsiTerms(w, batch, f, &psi, &upstream, &dual);
   base_->PerExampleProbabilityVjp(theta, batch, upstream, &vjp);
   out->leftCols(dual_offset()) += options_.lambda * vjp;
@@ -263,7 +257,7 @@ int FermiObjective::ClippedBlocksGradientSum(const Vector& w, const Batch& batch
   }
   Matrix f, upstream, dual;
   Vector psi;
-  BatchProbabilities(theta, batch, &f);
+  base_->PredictBatchProba(theta, batch, &f);
   PsiTerms(w, batch, f, &psi, &upstream, &dual);
   upstream *= options_.lambda;
   int clipped =
@@ -293,6 +287,11 @@ void FermiObjective::HessianVectorProduct(const Vector& w, const Batch& batch, c
 void FermiObjective::PredictProba(const Vector& w, const Matrix& x, Matrix* out) const {
   FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
   base_->PredictProba(w.head(dual_offset()), x, out);
+}
+
+void FermiObjective::PredictBatchProba(const Vector& w, const Batch& batch, Matrix* out) const {
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  base_->PredictBatchProba(w.head(dual_offset()), batch, out);
 }
 
 }  // namespace fedsilo

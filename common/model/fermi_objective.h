@@ -109,6 +109,7 @@ class FermiObjective final : public Model {
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+  void PredictBatchProba(const Vector& w, const Batch& batch, Matrix* out) const override;
 
   // psi_i for each record of the batch (0 for records outside every block).
   Vector PerExamplePsi(const Vector& w, const Batch& batch) const;
@@ -122,8 +123,6 @@ class FermiObjective final : public Model {
   static absl::StatusOr<std::unique_ptr<FermiObjective>> CreateShared(
       std::shared_ptr<const Model> base, FermiOptions options);
 
-  // Base probabilities F (n x m) of the batch's records.
-  void BatchProbabilities(const Vector& theta, const Batch& batch, Matrix* f) const;
   // psi_i, d psi_i / d F_i (rows of upstream) and d psi_i / d W (rows of dual, n x dual_size()).
   void PsiTerms(const Vector& w, const Batch& batch, const Matrix& f, Vector* psi,
                 Matrix* upstream, Matrix* dual) const;

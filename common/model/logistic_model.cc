@@ -139,16 +139,31 @@ void BlockLogits(const Matrix& x, const SparseRows* nz, const int* rows, int len
   *z += w[x.cols()];
 }
 
-// r[i] = sigmoid(x_i . w_d + b) - y_i for the records rows[0, len).
-void BlockResiduals(const Dataset& data, const SparseRows* nz, const int* rows, int len,
-                    const Vector& w, BlockArray* r) {
-  BlockArray z, labels(len);
-  BlockLogits(data.x, nz, rows, len, w, &z);
-  for (int i = 0; i < len; ++i) labels[i] = data.y[rows[i]];
-  // sigmoid(t) = 1 / (1 + e) for t >= 0 and e / (1 + e) for t < 0, with e = exp(-|t|) <= 1.
+// p = sigmoid(z) and q = 1 - p = sigmoid(-z) for a block of logits, in one vectorised pass:
+// sigmoid(t) = 1 / (1 + e) for t >= 0 and e / (1 + e) for t < 0, with e = exp(-|t|) <= 1.
+void BlockSigmoids(const BlockArray& z, BlockArray* p, BlockArray* q) {
   const BlockArray e = (-z.abs()).exp();
   const BlockArray inv = (1.0 + e).inverse();
-  *r = (z >= 0.0).select(inv, e * inv) - labels;
+  const BlockArray small = e * inv;
+  *p = (z >= 0.0).select(inv, small);
+  *q = (z >= 0.0).select(small, inv);
+}
+
+// r[i] = sigmoid(x_i . w_d + b) - y_i for the records rows[0, len). With `upstream` (the rows of
+// the batch's upstream matrix for these records, from row `first`), r[i] also gets the
+// probability VJP's factor (u_i1 - u_i0) p_i (1 - p_i): record i's loss gradient plus J_i^T u_i
+// is then r[i] [x_i, 1].
+void BlockResiduals(const Dataset& data, const SparseRows* nz, const int* rows, int len,
+                    const Vector& w, const Matrix* upstream, int first, BlockArray* r) {
+  BlockArray z, p, q, labels(len);
+  BlockLogits(data.x, nz, rows, len, w, &z);
+  for (int i = 0; i < len; ++i) labels[i] = data.y[rows[i]];
+  BlockSigmoids(z, &p, &q);
+  *r = p - labels;
+  if (upstream != nullptr) {
+    const auto u = upstream->middleRows(first, len).array();
+    *r += (u.col(1) - u.col(0)) * p * q;
+  }
 }
 
 }  // namespace
@@ -225,7 +240,7 @@ void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) 
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
-    BlockResiduals(*batch.data, nz, rows, len, w, &res);
+    BlockResiduals(*batch.data, nz, rows, len, w, nullptr, 0, &res);
     for (int i = 0; i < len; ++i) AddScaledRecord(x, nz, rows[i], res[i], gw.data());
     gb += res.sum();
   }
@@ -241,7 +256,7 @@ void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Mat
   BlockArray res;
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockResiduals(*batch.data, nullptr, batch.rows.data() + start, len, w, &res);
+    BlockResiduals(*batch.data, nullptr, batch.rows.data() + start, len, w, nullptr, 0, &res);
     for (int i = 0; i < len; ++i) {
       // Row i = r_i [x_i, 1].
       out->row(start + i).head(dim_).noalias() = res[i] * x.row(batch.rows[start + i]);
@@ -253,6 +268,20 @@ void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Mat
 int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                                       Vector* sum) const {
   CheckArgs(w, batch);
+  return ClippedSum(w, batch, nullptr, clip, sum);
+}
+
+int LogisticModel::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
+                                             const Matrix& upstream, double clip,
+                                             Vector* sum) const {
+  CheckArgs(w, batch);
+  FEDSILO_CHECK(upstream.rows() == batch.size() && upstream.cols() == 2,
+                "upstream has the wrong shape");
+  return ClippedSum(w, batch, &upstream, clip, sum);
+}
+
+int LogisticModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream,
+                              double clip, Vector* sum) const {
   sum->setZero(num_parameters());
   const int m = batch.size();
   const Matrix& x = batch.data->x;
@@ -264,7 +293,7 @@ int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, doubl
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
-    BlockResiduals(*batch.data, nz, rows, len, w, &res);
+    BlockResiduals(*batch.data, nz, rows, len, w, upstream, start, &res);
     // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1), and it is
     // scaled by min(1, clip / norm). The block's norms and scales are computed side by side
     // (vectorized, no branch on whether a record is clipped), then the rows are added.
@@ -328,6 +357,21 @@ void LogisticModel::PredictProba(const Vector& w, const Matrix& x, Matrix* out) 
   }
 }
 
+void LogisticModel::PredictBatchProba(const Vector& w, const Batch& batch, Matrix* out) const {
+  CheckArgs(w, batch);
+  const int m = batch.size();
+  out->resize(m, 2);
+  const SparseRows* nz = UsableNonzeros(*batch.data, w);
+  BlockArray z, p, q;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    BlockLogits(batch.data->x, nz, batch.rows.data() + start, len, w, &z);
+    BlockSigmoids(z, &p, &q);
+    out->col(0).segment(start, len) = q.matrix();
+    out->col(1).segment(start, len) = p.matrix();
+  }
+}
+
 void LogisticModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
                                              const Matrix& upstream, Matrix* out) const {
   CheckArgs(w, batch);
@@ -345,6 +389,29 @@ void LogisticModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch
     out->row(i).head(dim_).noalias() = s * xi;
     (*out)(i, dim_) = s;
   }
+}
+
+void LogisticModel::ProbabilityVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                      Vector* sum) const {
+  CheckArgs(w, batch);
+  const int m = batch.size();
+  FEDSILO_CHECK(upstream.rows() == m && upstream.cols() == 2, "upstream has the wrong shape");
+  sum->setZero(num_parameters());
+  const SparseRows* nz = UsableNonzeros(*batch.data, w);
+  double sb = 0.0;
+  BlockArray z, p, q;
+  for (int start = 0; start < m; start += kBlock) {
+    const int len = std::min(kBlock, m - start);
+    const int* rows = batch.rows.data() + start;
+    BlockLogits(batch.data->x, nz, rows, len, w, &z);
+    BlockSigmoids(z, &p, &q);
+    // J_i^T u_i = (u_i1 - u_i0) p_i (1 - p_i) [x_i, 1] (PerExampleProbabilityVjp).
+    const auto u = upstream.middleRows(start, len).array();
+    const BlockArray s = (u.col(1) - u.col(0)) * p * q;
+    for (int i = 0; i < len; ++i) AddScaledRecord(batch.data->x, nz, rows[i], s[i], sum->data());
+    sb += s.sum();
+  }
+  (*sum)[dim_] = sb;
 }
 
 }  // namespace fedsilo

@@ -40,20 +40,27 @@ class LogisticModel final : public Model {
   double Loss(const Vector& w, const Batch& batch) const override;
   double LossSumAndPredictions(const Vector& w, const Batch& batch,
                                std::vector<int>* predicted) const override;
-  // Loss, LossSumAndPredictions, Gradient and ClippedGradientSum read only a record's nonzero
-  // features when the data has an index of them and w is finite (sparse_rows.h); the other
-  // methods read the dense rows.
+  // Loss, LossSumAndPredictions, Gradient, ClippedGradientSum, ClippedGradientPlusVjpSum,
+  // PredictBatchProba and ProbabilityVjpSum read only a record's nonzero features when the data
+  // has an index of them and w is finite (sparse_rows.h); the other methods read the dense rows.
   void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
   bool reads_nonzeros() const override { return true; }
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
   int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                          Vector* sum) const override;
+  // Record i's loss gradient plus J_i^T u_i is (r_i + (u_i1 - u_i0) p_i (1 - p_i)) [x_i, 1]:
+  // clipped by its closed-form norm, no per-record vectors (FERMI's theta block).
+  int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                double clip, Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
+  void PredictBatchProba(const Vector& w, const Batch& batch, Matrix* out) const override;
   bool has_probability_vjp() const override { return true; }
   void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
                                 Matrix* out) const override;
+  void ProbabilityVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                         Vector* sum) const override;
 
  private:
   LogisticModel(int input_dim, double init_scale) : dim_(input_dim), init_scale_(init_scale) {}
@@ -61,6 +68,10 @@ class LogisticModel final : public Model {
   void CheckArgs(const Vector& w, const Batch& batch) const;
   // The sum of the batch's losses; sets predicted[i] (when not null) as PredictProba's argmax.
   double LossSum(const Vector& w, const Batch& batch, int* predicted) const;
+  // The clipped sum of the records' vectors r_i [x_i, 1] (BlockResiduals, with upstream's VJP
+  // factor when not null).
+  int ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream, double clip,
+                 Vector* sum) const;
 
   const int dim_;
   const double init_scale_;

@@ -34,10 +34,8 @@ double Model::LossSumAndPredictions(const Vector& w, const Batch& batch,
   const int n = batch.size();
   predicted->resize(static_cast<size_t>(n));
   if (n == 0) return 0.0;
-  Matrix x(n, batch.data->dim());
-  for (int i = 0; i < n; ++i) x.row(i) = batch.data->x.row(batch.rows[static_cast<size_t>(i)]);
   Matrix proba;
-  PredictProba(w, x, &proba);
+  PredictBatchProba(w, batch, &proba);
   for (int i = 0; i < n; ++i) {
     Eigen::Index best;
     proba.row(i).maxCoeff(&best);
@@ -46,8 +44,21 @@ double Model::LossSumAndPredictions(const Vector& w, const Batch& batch,
   return Loss(w, batch) * n;
 }
 
+void Model::PredictBatchProba(const Vector& w, const Batch& batch, Matrix* out) const {
+  Matrix x(batch.size(), batch.data->dim());
+  for (int i = 0; i < batch.size(); ++i) x.row(i) = batch.data->x.row(batch.rows[i]);
+  PredictProba(w, x, out);
+}
+
 void Model::PerExampleProbabilityVjp(const Vector&, const Batch&, const Matrix&, Matrix*) const {
   FEDSILO_CHECK(false, "this model provides no probability vector-Jacobian product");
+}
+
+void Model::ProbabilityVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                              Vector* sum) const {
+  thread_local Matrix vjp;
+  PerExampleProbabilityVjp(w, batch, upstream, &vjp);
+  *sum = vjp.colwise().sum().transpose();
 }
 
 const SparseRows* UsableNonzeros(const Dataset& data, Eigen::Ref<const Vector> parameters) {

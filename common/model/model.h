@@ -67,9 +67,13 @@ class Model {
                                     Vector* out) const = 0;
   // Class probabilities for each row of x: out is x.rows() x num_classes().
   virtual void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const = 0;
+  // Class probabilities of the batch's records (out is batch.size() x num_classes()), as
+  // PredictProba gives them for those rows, to rounding. The default copies the rows and calls
+  // PredictProba; models that read only the nonzero features override it.
+  virtual void PredictBatchProba(const Vector& w, const Batch& batch, Matrix* out) const;
   // Evaluation in one pass: returns the sum (not the mean) of the batch's losses and sets
   // (*predicted)[i] to the class PredictProba gives record i the highest probability (the first
-  // on a tie). The default calls Loss and PredictProba; models whose forward pass is costly
+  // on a tie). The default calls Loss and PredictBatchProba; models whose forward pass is costly
   // override it to run it once.
   virtual double LossSumAndPredictions(const Vector& w, const Batch& batch,
                                        std::vector<int>* predicted) const;
@@ -86,6 +90,11 @@ class Model {
   virtual bool reads_nonzeros() const { return false; }
   virtual void PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
                                         const Matrix& upstream, Matrix* out) const;
+  // The sum over the batch of J_i^T u_i (PerExampleProbabilityVjp's rows summed, to rounding):
+  // what an objective over the probabilities adds to the gradient. The default sums those rows;
+  // the linear models override it without per-record vectors.
+  virtual void ProbabilityVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                 Vector* sum) const;
 };
 
 // Aborts (FEDSILO_CHECK) when a caller passes arguments that break a model's invariants: a

@@ -157,6 +157,20 @@ void SoftmaxModel::PerExampleGradients(const Vector& w, const Batch& batch, Matr
 int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                                      Vector* sum) const {
   CheckArgs(w, batch);
+  return ClippedSum(w, batch, nullptr, clip, sum);
+}
+
+int SoftmaxModel::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
+                                            const Matrix& upstream, double clip,
+                                            Vector* sum) const {
+  CheckArgs(w, batch);
+  FEDSILO_CHECK(upstream.rows() == batch.size() && upstream.cols() == classes_,
+                "upstream has the wrong shape");
+  return ClippedSum(w, batch, &upstream, clip, sum);
+}
+
+int SoftmaxModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream,
+                             double clip, Vector* sum) const {
   sum->setZero(num_parameters());
   const int n = batch.size();
   const ConstMap W(w.data(), classes_, dim_ + 1);
@@ -167,7 +181,19 @@ int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double
     const int len = std::min(kChunk, n - start);
     Gather(batch, start, len, &ws.x);
     Logits(W, ws.x, &ws.z);
-    Residuals(batch, start, &ws.z);
+    if (upstream != nullptr) {
+      // Add the probabilities' VJP to each row before the label: p .* (u - p . u) (see
+      // PerExampleProbabilityVjp), so that row i becomes the factor of record i's vector.
+      SoftmaxRowsInPlace(&ws.z);
+      for (int i = 0; i < len; ++i) {
+        const auto u = upstream->row(start + i);
+        const double pu = ws.z.row(i).dot(u);
+        ws.z.row(i).array() *= 1.0 + (u.array() - pu);
+        ws.z(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
+      }
+    } else {
+      Residuals(batch, start, &ws.z);
+    }
     // Record i's gradient is r_i [x_i, 1]^T (an outer product): its Frobenius norm is
     // ||r_i|| sqrt(||x_i||^2 + 1). Scale each residual row, then sum as for the gradient.
     for (int i = 0; i < len; ++i) {
@@ -246,6 +272,31 @@ void SoftmaxModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
       Gi.leftCols(dim_).noalias() = r.transpose() * ws.x.row(i);
       Gi.col(dim_) = r.transpose();
     }
+  }
+}
+
+void SoftmaxModel::ProbabilityVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                     Vector* sum) const {
+  CheckArgs(w, batch);
+  const int n = batch.size();
+  FEDSILO_CHECK(upstream.rows() == n && upstream.cols() == classes_,
+                "upstream has the wrong shape");
+  sum->setZero(num_parameters());
+  const ConstMap W(w.data(), classes_, dim_ + 1);
+  MutMap S(sum->data(), classes_, dim_ + 1);
+  Workspace& ws = ThreadWorkspace();
+  for (int start = 0; start < n; start += kChunk) {
+    const int len = std::min(kChunk, n - start);
+    Gather(batch, start, len, &ws.x);
+    Logits(W, ws.x, &ws.z);
+    SoftmaxRowsInPlace(&ws.z);
+    for (int i = 0; i < len; ++i) {  // p .* (u - p . u), as in PerExampleProbabilityVjp
+      const auto u = upstream.row(start + i);
+      const double pu = ws.z.row(i).dot(u);
+      ws.z.row(i).array() *= u.array() - pu;
+    }
+    S.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
+    S.col(dim_) += ws.z.colwise().sum().transpose();
   }
 }
 

@@ -44,18 +44,28 @@ class SoftmaxModel final : public Model {
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
   int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                          Vector* sum) const override;
+  // Record i's loss gradient plus J_i^T u_i is (p_i - e_{y_i} + p_i .* (u_i - p_i . u_i))
+  // [x_i, 1]^T: clipped by its closed-form norm, no per-record vectors (FERMI's theta block).
+  int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                                double clip, Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
   bool has_probability_vjp() const override { return true; }
   void PerExampleProbabilityVjp(const Vector& w, const Batch& batch, const Matrix& upstream,
                                 Matrix* out) const override;
+  void ProbabilityVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
+                         Vector* sum) const override;
 
  private:
   SoftmaxModel(int input_dim, int num_classes, double init_scale)
       : dim_(input_dim), classes_(num_classes), init_scale_(init_scale) {}
 
   void CheckArgs(const Vector& w, const Batch& batch) const;
+  // The clipped sum of the records' outer products r_i [x_i, 1]^T, r_i the loss residual plus
+  // upstream's VJP factor when upstream is not null.
+  int ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream, double clip,
+                 Vector* sum) const;
 
   const int dim_;
   const int classes_;

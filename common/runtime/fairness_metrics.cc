@@ -77,15 +77,13 @@ FairnessMetrics FairnessFromPredictions(std::span<const int> predicted, std::spa
 FairnessMetrics EvaluateFairness(const Model& model, const Vector& w, const Dataset& data,
                                  std::span<const int> rows) {
   FEDSILO_CHECK(data.has_groups(), "fairness metrics need a dataset with groups");
-  Matrix x(static_cast<Eigen::Index>(rows.size()), data.dim());
   std::vector<int> labels(rows.size()), groups(rows.size()), predicted(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
-    x.row(static_cast<Eigen::Index>(i)) = data.x.row(rows[i]);
     labels[i] = data.y[static_cast<size_t>(rows[i])];
     groups[i] = data.group[static_cast<size_t>(rows[i])];
   }
   Matrix proba;
-  if (!rows.empty()) model.PredictProba(w, x, &proba);
+  if (!rows.empty()) model.PredictBatchProba(w, Batch{&data, rows}, &proba);
   for (size_t i = 0; i < rows.size(); ++i) {
     Eigen::Index c;
     proba.row(static_cast<Eigen::Index>(i)).maxCoeff(&c);

@@ -137,6 +137,65 @@ TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsTh
   }
 }
 
+// ClippedGradientPlusVjpSum (FERMI's theta block: each record's loss gradient plus the VJP of its
+// class probabilities) against per-example gradients plus per-example VJPs on the dense rows,
+// each row clipped, then summed; on dense data and with an index of nonzeros. ProbabilityVjpSum
+// against the per-example VJPs summed, and PredictBatchProba against PredictProba of the same
+// rows copied out.
+TEST_P(ClippedGradientSumTest, VjpSumsAndBatchProbabilitiesMatchThePerRecordPath) {
+  const Case c = GetParam();
+  ModelConfig config;
+  config.type = c.type;
+  config.hidden = {5};
+  const int d = 40;
+  const Dataset dense = SparseRandomDataset(300, d, c.classes, 13);
+  Dataset indexed = dense;
+  indexed.nonzeros = IndexNonzeros(indexed.x);
+  ASSERT_NE(indexed.nonzeros, nullptr);
+  auto model = MakeModel(config, d, c.classes);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const Vector w = PerturbedParameters(**model, 14, 0.5);
+  std::vector<int> rows;
+  for (int i = 2; i < 300; i += 3) rows.push_back(i);  // 100 rows: more than one block of 64
+  const Batch dense_batch{&dense, rows};
+  Rng rng(15);
+  Matrix upstream(static_cast<Eigen::Index>(rows.size()), c.classes);
+  for (Eigen::Index i = 0; i < upstream.size(); ++i) upstream.data()[i] = 3.0 * rng.Normal();
+
+  Matrix per_example, vjp;
+  (*model)->PerExampleGradients(w, dense_batch, &per_example);
+  (*model)->PerExampleProbabilityVjp(w, dense_batch, upstream, &vjp);
+  const Matrix combined = per_example + vjp;
+  Matrix x(static_cast<Eigen::Index>(rows.size()), d), expected_proba;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    x.row(static_cast<Eigen::Index>(i)) = dense.x.row(rows[i]);
+  }
+  (*model)->PredictProba(w, x, &expected_proba);
+  for (const Dataset* data : {&dense, static_cast<const Dataset*>(&indexed)}) {
+    const std::string what = c.type + (data == &indexed ? " indexed" : " dense");
+    const Batch batch{data, rows};
+    for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
+      Vector expected, fused;
+      const int expected_clipped = ClipAndSumRows(combined, clip, &expected);
+      EXPECT_EQ((*model)->ClippedGradientPlusVjpSum(w, batch, upstream, clip, &fused),
+                expected_clipped)
+          << what << " clip " << clip;
+      EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
+          << what << " clip " << clip;
+    }
+    Vector vjp_sum;
+    (*model)->ProbabilityVjpSum(w, batch, upstream, &vjp_sum);
+    const Vector expected_vjp_sum = vjp.colwise().sum().transpose();
+    EXPECT_LT((vjp_sum - expected_vjp_sum).norm(), 1e-11 * (1.0 + expected_vjp_sum.norm()))
+        << what;
+    Matrix proba;
+    (*model)->PredictBatchProba(w, batch, &proba);
+    ASSERT_EQ(proba.rows(), expected_proba.rows()) << what;
+    ASSERT_EQ(proba.cols(), expected_proba.cols()) << what;
+    EXPECT_LT((proba - expected_proba).cwiseAbs().maxCoeff(), 1e-14) << what;
+  }
+}
+
 // The MLP's first layer on sparse rows works in packets of the first hidden layer's width and in
 // tiles and groups of eight inputs: a width of 83 and 45 inputs reach every sweep and remainder.
 TEST(SparseFirstLayerTest, AWideFirstLayerMatchesPerExampleGradientsThenClipping) {
