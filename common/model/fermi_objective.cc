@@ -238,6 +238,18 @@ void FermiObjective::PerExampleGradients(const Vector& w, const Batch& batch, Ma
   out->rightCols(dual_size()) = options_.lambda * dual;
 }
 
+int FermiObjective::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                                       Vector* sum) const {
+  if (options_.lambda != 0.0) return Model::ClippedGradientSum(w, batch, clip, sum);
+  FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
+  sum->setZero(num_parameters());
+  if (batch.size() == 0) return 0;
+  Vector part;
+  const int clipped = base_->ClippedGradientSum(w.head(dual_offset()), batch, clip, &part);
+  sum->head(dual_offset()) = part;
+  return clipped;
+}
+
 int FermiObjective::ClippedBlocksGradientSum(const Vector& w, const Batch& batch,
                                              std::span<const ClipBlock> blocks,
                                              Vector* sum) const {

@@ -18,12 +18,14 @@
 // psi_i = 0.
 // Parameter layout: [theta (base.num_parameters()) | W_0 | W_1 | ...], each W_b k x m row-major
 // (W_b[j, c] at dual_offset() + (b k + j) m + c). Loss, Gradient and PerExampleGradients are
-// exact (both blocks); ClippedGradientSum (Model's default) clips each record's FULL gradient
-// over [theta | W], as record-level DP needs; ClippedBlocksGradientSum clips the two blocks apart. HessianVectorProduct is a central finite
-// difference of Gradient (documented approximation; no algorithm that uses it runs FERMI).
-// PredictProba is the base model's at theta. Immutable; const methods are thread-safe when the
-// base model's are. WithMarginals derives objectives that share the (immutable) base model. Records must carry a group id (Dataset::group); a missing group, a group id
-// out of range or a parameter vector of the wrong length is a broken caller invariant (abort).
+// exact (both blocks); ClippedGradientSum clips each record's FULL gradient over [theta | W], as
+// record-level DP needs; ClippedBlocksGradientSum clips the two blocks apart.
+// HessianVectorProduct is a central finite difference of Gradient (documented approximation; no
+// algorithm that uses it runs FERMI). PredictProba is the base model's at theta. Immutable; const
+// methods are thread-safe when the base model's are. WithMarginals derives objectives that share
+// the (immutable) base model. Records must carry a group id (Dataset::group); a missing group, a
+// group id out of range or a parameter vector of the wrong length is a broken caller invariant
+// (abort).
 #pragma once
 
 #include <memory>
@@ -101,6 +103,10 @@ class FermiObjective final : public Model {
   double Loss(const Vector& w, const Batch& batch) const override;
   void Gradient(const Vector& w, const Batch& batch, Vector* grad) const override;
   void PerExampleGradients(const Vector& w, const Batch& batch, Matrix* out) const override;
+  // With lambda = 0 the base model's clipped sum at theta (W's gradient is 0); otherwise
+  // Model's default over the per-example gradients.
+  int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
+                         Vector* sum) const override;
   // With the blocks [theta | W] (what private FERMI clips), without per-example gradients: the
   // theta block through the base model's ClippedGradientPlusVjpSum (ghost norms for the MLP),
   // the small W block from its per-record rows. Other blocks: Model's default.

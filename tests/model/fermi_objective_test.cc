@@ -220,6 +220,21 @@ TEST(FermiObjectiveTest, LambdaZeroIsTheBaseModel) {
   base->Gradient(theta, batch, &gb);
   EXPECT_EQ(g.head(model->dual_offset()), gb);
   EXPECT_EQ(g.tail(model->dual_size()).norm(), 0.0);
+  // The clipped sum: each record's full per-example row, clipped here by hand.
+  Matrix per;
+  model->PerExampleGradients(w, batch, &per);
+  for (const double clip : {0.05, 1e6}) {
+    Vector clipped;
+    int expected_clipped = 0;
+    Vector expected = Vector::Zero(model->num_parameters());
+    for (int i = 0; i < per.rows(); ++i) {
+      const double norm = per.row(i).norm();
+      expected += per.row(i).transpose() * std::min(1.0, clip / norm);
+      expected_clipped += norm > clip;
+    }
+    EXPECT_EQ(model->ClippedGradientSum(w, batch, clip, &clipped), expected_clipped) << clip;
+    EXPECT_LT((clipped - expected).norm(), 1e-12 * (1.0 + expected.norm())) << clip;
+  }
 }
 
 TEST(FermiObjectiveTest, RejectsBadOptions) {
