@@ -18,9 +18,6 @@
 #include "common/base/rng.h"
 #include "common/base/thread_pool.h"
 #include "common/data/loader_registry.h"
-#include "common/data/silo_layout.h"
-#include "common/data/sparse_rows.h"
-#include "common/data/validation_split.h"
 #include "common/metrics/csv_table.h"
 #include "common/model/model_registry.h"
 #include "common/runtime/config_parser.h"
@@ -29,6 +26,7 @@
 #include "common/runtime/iterate_average.h"
 #include "common/runtime/personalized_evaluation.h"
 #include "common/runtime/round_loop.h"
+#include "common/runtime/silo_data.h"
 #include "common/runtime/checkpoint.h"
 #include "common/runtime/silo_factory.h"
 #include "common/runtime/silo_runtime.h"
@@ -381,33 +379,36 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
     experiment.config.algorithm.central_noise =
         CentralNoise{central.std_on_sum, DeriveSeed(config.seed, "central-noise")};
   }
+  std::shared_ptr<const TrainTest> shared;
+  TrainTest loaded;
   if (data_cache != nullptr) {
-    FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<const TrainTest> shared,
-                             data_cache->Load(experiment.config.data));
-    experiment.data = *shared;  // laid out by silo below: a copy of its own
+    FEDSILO_ASSIGN_OR_RETURN(shared, data_cache->Load(experiment.config.data));
   } else {
-    FEDSILO_ASSIGN_OR_RETURN(experiment.data, LoadData(experiment.config.data));
+    FEDSILO_ASSIGN_OR_RETURN(loaded, LoadData(experiment.config.data));
   }
-  if (experiment.data.train.size() == 0) {
+  const TrainTest& data = shared != nullptr ? *shared : loaded;
+  if (data.train.size() == 0) {
     return absl::InvalidArgumentError("data: the training split of '" + config.data.dataset +
                                       "' is empty");
   }
-  if (require_test_records && experiment.data.test.size() == 0) {
+  if (require_test_records && data.test.size() == 0) {
     return absl::InvalidArgumentError("data: the test split of '" + config.data.dataset +
                                       "' is empty (a run evaluates on the pooled test split)");
   }
-  FEDSILO_ASSIGN_OR_RETURN(experiment.shards,
-                           PartitionData(experiment.data, config.partition,
-                                         DeriveSeed(config.seed, "partition")));
-  HoldOutValidation(&experiment.shards, config.data.validation,
-                    DeriveSeed(config.seed, "validation"));
-  FEDSILO_RETURN_IF_ERROR(LayOutBySilo(&experiment.data.train, &experiment.shards));
   FEDSILO_ASSIGN_OR_RETURN(experiment.model,
-                           MakeModel(config.model, experiment.data.train.dim(),
-                                     experiment.data.train.num_classes));
-  if (experiment.model->reads_nonzeros()) {  // after the layout: x is final now
-    experiment.data.train.nonzeros = IndexNonzeros(experiment.data.train.x);
-    experiment.data.test.nonzeros = IndexNonzeros(experiment.data.test.x);
+                           MakeModel(config.model, data.train.dim(), data.train.num_classes));
+  const bool index_nonzeros = experiment.model->reads_nonzeros();
+  if (data_cache != nullptr) {  // partitioned and laid out once per sweep: a copy of its own
+    FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<const SiloData> silo_data,
+                             data_cache->LoadSiloData(experiment.config, index_nonzeros));
+    experiment.data = silo_data->data;
+    experiment.shards = silo_data->shards;
+  } else {
+    FEDSILO_ASSIGN_OR_RETURN(SiloData silo_data,
+                             MakeSiloData(std::move(loaded), config.partition,
+                                          config.data.validation, config.seed, index_nonzeros));
+    experiment.data = std::move(silo_data.data);
+    experiment.shards = std::move(silo_data.shards);
   }
   if (experiment.algorithm.make_objective) {
     const std::vector<int> pooled = PooledRows(experiment.shards, &SiloShard::train);

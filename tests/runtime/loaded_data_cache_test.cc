@@ -1,7 +1,8 @@
 // LoadedDataCache against a loader that counts its calls: one load per data section and seed,
 // whatever the number of callers (also concurrent ones), errors not kept, the least recently used
-// data dropped past the byte budget; and a sweep whose points share data loads it once per seed,
-// with each point's result the same as its run on its own.
+// data dropped past the byte budget, one silo layout per data, partition, seed and index; and a
+// sweep whose points share data loads it once per seed, with each point's result the same as its
+// run on its own.
 #include "common/runtime/loaded_data_cache.h"
 
 #include <atomic>
@@ -143,6 +144,63 @@ TEST(LoadedDataCacheTest, DataLargerThanAQuarterOfTheBudgetIsNotKept) {
   EXPECT_NE(a->get(), a_again->get());
   EXPECT_EQ((*a)->train.x, (*a_again)->train.x);
   EXPECT_EQ(calls - before, 2);
+}
+
+// The silo data of a config: made once per data section, partition section, seed and
+// index_nonzeros (other sections, such as the algorithm's, do not matter), from one load of the
+// data, and equal to MakeSiloData run on a direct load.
+TEST(LoadedDataCacheTest, SiloDataIsMadeOncePerDataPartitionSeedAndIndex) {
+  LoadedDataCache cache;
+  const int before = calls;
+  ExperimentConfig config;
+  config.seed = 11;
+  config.data = Config(11);
+  config.partition.scheme = "iid";
+  config.partition.silos = 4;
+  config.data.validation = 0.25;
+  auto a = cache.LoadSiloData(config, false);
+  ExperimentConfig other_algorithm = config;
+  other_algorithm.algorithm.lr = 0.123;
+  auto again = cache.LoadSiloData(other_algorithm, false);
+  ASSERT_TRUE(a.ok() && again.ok()) << a.status();
+  EXPECT_EQ(a->get(), again->get());
+  EXPECT_EQ(cache.layouts(), 1);
+
+  auto direct = MakeSiloData(*LoadData(config.data), config.partition, config.data.validation,
+                             config.seed, false);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  EXPECT_EQ((*a)->data.train.x, direct->data.train.x);
+  EXPECT_EQ((*a)->data.train.y, direct->data.train.y);
+  ASSERT_EQ((*a)->shards.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*a)->shards[i].train, direct->shards[i].train);
+    EXPECT_EQ((*a)->shards[i].validation, direct->shards[i].validation);
+    EXPECT_FALSE((*a)->shards[i].validation.empty());
+  }
+  EXPECT_EQ((*a)->data.train.nonzeros, nullptr);
+
+  // Another partition, validation fraction, seed or index: other silo data; the data section
+  // and seed of the first three are the same, so the data is loaded once for them.
+  ExperimentConfig more_silos = config;
+  more_silos.partition.silos = 6;
+  ExperimentConfig no_validation = config;
+  no_validation.data.validation = 0.0;
+  ExperimentConfig other_seed = config;
+  other_seed.seed = 12;
+  other_seed.data.seed = 12;
+  auto six = cache.LoadSiloData(more_silos, false);
+  auto whole = cache.LoadSiloData(no_validation, false);
+  auto indexed = cache.LoadSiloData(config, true);
+  auto reseeded = cache.LoadSiloData(other_seed, false);
+  ASSERT_TRUE(six.ok() && whole.ok() && indexed.ok() && reseeded.ok());
+  EXPECT_EQ((*six)->shards.size(), 6u);
+  EXPECT_TRUE((*whole)->shards[0].validation.empty());
+  EXPECT_NE(indexed->get(), a->get());  // (this dense data gets no index: IndexNonzeros' rule)
+  EXPECT_EQ((*indexed)->data.train.x, (*a)->data.train.x);
+  EXPECT_NE((*reseeded)->data.train.x, (*a)->data.train.x);
+  EXPECT_EQ(cache.layouts(), 5);
+  EXPECT_EQ(cache.loads(), 3);  // seed 11's data section twice (validation is one of its keys)
+  EXPECT_EQ(calls - before, 4);  // 3 through the cache, 1 direct
 }
 
 // A sweep of 2 step sizes x 2 seeds loads its data twice (once a seed), and each point's result
