@@ -74,6 +74,16 @@ void Residuals(const Batch& batch, int start, Matrix* z) {
   for (Eigen::Index i = 0; i < z->rows(); ++i) (*z)(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
 }
 
+// Row i of the probabilities p becomes p_i .* (shift + u_i - p_i . u_i), u_i = u.row(start + i):
+// with shift 0, u_i^T dF/dz_i (dF/dz = diag(p) - p p^T); with shift 1, p_i plus it.
+void VjpFactorsInPlace(const Matrix& u, int start, double shift, Matrix* p) {
+  for (Eigen::Index i = 0; i < p->rows(); ++i) {
+    const auto ui = u.row(start + i);
+    const double pu = p->row(i).dot(ui);
+    p->row(i).array() *= shift + (ui.array() - pu);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SoftmaxModel>> SoftmaxModel::Create(int input_dim,
@@ -182,15 +192,11 @@ int SoftmaxModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* 
     Gather(batch, start, len, &ws.x);
     Logits(W, ws.x, &ws.z);
     if (upstream != nullptr) {
-      // Add the probabilities' VJP to each row before the label: p .* (u - p . u) (see
-      // PerExampleProbabilityVjp), so that row i becomes the factor of record i's vector.
+      // The probabilities' VJP added to each row before the label, so that row i becomes the
+      // factor of record i's vector.
       SoftmaxRowsInPlace(&ws.z);
-      for (int i = 0; i < len; ++i) {
-        const auto u = upstream->row(start + i);
-        const double pu = ws.z.row(i).dot(u);
-        ws.z.row(i).array() *= 1.0 + (u.array() - pu);
-        ws.z(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
-      }
+      VjpFactorsInPlace(*upstream, start, 1.0, &ws.z);
+      for (int i = 0; i < len; ++i) ws.z(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
     } else {
       Residuals(batch, start, &ws.z);
     }
@@ -232,12 +238,9 @@ void SoftmaxModel::HessianVectorProduct(const Vector& w, const Batch& batch, con
     Logits(W, ws.x, &ws.z);
     SoftmaxRowsInPlace(&ws.z);
     Logits(V, ws.x, &ws.u);
-    for (int i = 0; i < len; ++i) {
-      const double pu = ws.z.row(i).dot(ws.u.row(i));
-      ws.u.row(i) = ws.z.row(i).array() * (ws.u.row(i).array() - pu);
-    }
-    H.leftCols(dim_).noalias() += ws.u.transpose() * ws.x;
-    H.col(dim_) += ws.u.colwise().sum().transpose();
+    VjpFactorsInPlace(ws.u, 0, 0.0, &ws.z);  // s
+    H.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
+    H.col(dim_) += ws.z.colwise().sum().transpose();
   }
   *out /= n;
 }
@@ -263,14 +266,11 @@ void SoftmaxModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
     Gather(batch, start, len, &ws.x);
     Logits(W, ws.x, &ws.z);
     SoftmaxRowsInPlace(&ws.z);
+    VjpFactorsInPlace(upstream, start, 0.0, &ws.z);  // u^T dF/dz; the logits are W [x, 1]
     for (int i = 0; i < len; ++i) {
-      // dF/dz = diag(p) - p p^T, so u^T dF/dz = p .* (u - p . u); the logits are W [x, 1].
-      const auto u = upstream.row(start + i);
-      const double pu = ws.z.row(i).dot(u);
-      const Eigen::RowVectorXd r = ws.z.row(i).array() * (u.array() - pu);
       MutMap Gi(out->row(start + i).data(), classes_, dim_ + 1);
-      Gi.leftCols(dim_).noalias() = r.transpose() * ws.x.row(i);
-      Gi.col(dim_) = r.transpose();
+      Gi.leftCols(dim_).noalias() = ws.z.row(i).transpose() * ws.x.row(i);
+      Gi.col(dim_) = ws.z.row(i).transpose();
     }
   }
 }
@@ -290,11 +290,7 @@ void SoftmaxModel::ProbabilityVjpSum(const Vector& w, const Batch& batch, const 
     Gather(batch, start, len, &ws.x);
     Logits(W, ws.x, &ws.z);
     SoftmaxRowsInPlace(&ws.z);
-    for (int i = 0; i < len; ++i) {  // p .* (u - p . u), as in PerExampleProbabilityVjp
-      const auto u = upstream.row(start + i);
-      const double pu = ws.z.row(i).dot(u);
-      ws.z.row(i).array() *= u.array() - pu;
-    }
+    VjpFactorsInPlace(upstream, start, 0.0, &ws.z);
     S.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
     S.col(dim_) += ws.z.colwise().sum().transpose();
   }
