@@ -158,6 +158,14 @@ void FermiObjective::PsiTerms(const Vector& w, const Batch& batch, const Matrix&
   psi->setZero(n);
   upstream->setZero(n, m);
   if (dual != nullptr) dual->setZero(n, dual_size());
+  // sum_j W_b[j, c]^2 for each block b and class c, and 1 / sqrt(P_b[s]): once, not per record.
+  const int blocks = FermiNumBlocks(options_.notion, m);
+  Matrix col_sq_of(blocks, m);
+  for (int b = 0; b < blocks; ++b) {
+    const Eigen::Map<const Matrix> W(w.data() + dual_offset() + b * k * m, k, m);
+    col_sq_of.row(b) = W.array().square().colwise().sum();
+  }
+  const Matrix inv_sqrt_p_of = options_.group_marginals.array().sqrt().inverse().matrix();
   for (int i = 0; i < n; ++i) {
     const int r = batch.rows[i];
     const int b = BlockOf(batch.data->y[static_cast<size_t>(r)]);
@@ -166,10 +174,10 @@ void FermiObjective::PsiTerms(const Vector& w, const Batch& batch, const Matrix&
     FEDSILO_CHECK(s >= 0 && s < k, "group id out of range");
     const int offset = dual_offset() + b * k * m;
     const Eigen::Map<const Matrix> W(w.data() + offset, k, m);
-    const double inv_sqrt_p = 1.0 / std::sqrt(options_.group_marginals(b, s));
+    const double inv_sqrt_p = inv_sqrt_p_of(b, s);
     const auto fi = f.row(i);
     // psi = -sum_{j,c} W[j,c]^2 F[c] + 2 W[s,:] . F / sqrt(P[s]) - 1.
-    const Eigen::RowVectorXd col_sq = W.array().square().colwise().sum();
+    const auto col_sq = col_sq_of.row(b);
     (*psi)[i] = -col_sq.dot(fi) + 2.0 * inv_sqrt_p * W.row(s).dot(fi) - 1.0;
     // d psi / d F[c] = -sum_j W[j,c]^2 + 2 W[s,c] / sqrt(P[s]).
     upstream->row(i) = -col_sq + 2.0 * inv_sqrt_p * W.row(s);
@@ -257,7 +265,8 @@ int FermiObjective::ClippedBlocksGradientSum(const Vector& w, const Batch& batch
     return Model::ClippedBlocksGradientSum(w, batch, blocks, sum);
   }
   FEDSILO_CHECK(w.size() == num_parameters(), "parameter vector has the wrong length");
-  FEDSILO_CHECK(blocks[0].clip > 0.0 && blocks[1].clip > 0.0, "clip block with a non-positive clip");
+  FEDSILO_CHECK(blocks[0].clip > 0.0 && blocks[1].clip > 0.0,
+                "clip block with a non-positive clip");
   sum->setZero(num_parameters());
   if (batch.size() == 0) return 0;
   const Vector theta = w.head(dual_offset());
