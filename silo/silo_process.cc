@@ -186,7 +186,7 @@ absl::StatusOr<std::unique_ptr<SiloWorld>> BuildWorld(const SiloProcessOptions& 
   FEDSILO_ASSIGN_OR_RETURN(world->experiment,
                            PrepareExperiment(config, /*require_test_records=*/false));
   if (!options.data_file.empty()) {
-    spdlog::info("{}", DescribeOwnData(options, config, world->experiment.data));
+    spdlog::info("{}", DescribeOwnData(options, config, world->experiment.data()));
   }
   const int shard = options.data_file.empty() ? options.shard : 0;
   SiloFactory factory(world->experiment);

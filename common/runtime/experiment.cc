@@ -90,7 +90,7 @@ PersonalizedResult EvaluatePersonalizedOnHeldShards(const PreparedExperiment& ex
       if (reports[i].own_data) held[i].test.clear();
     }
   }
-  return EvaluatePersonalized(*experiment.model, global, experiment.data,
+  return EvaluatePersonalized(*experiment.model, global, experiment.data(),
                               any_own ? held : experiment.shards,
                               PersonalizationFor(experiment.config), round, pool);
 }
@@ -99,7 +99,7 @@ PersonalizedResult EvaluatePersonalizedOnHeldShards(const PreparedExperiment& ex
 // keep their columns unchanged).
 bool ReportsFairness(const PreparedExperiment& experiment) {
   return static_cast<bool>(experiment.algorithm.make_objective) &&
-         experiment.data.test.has_groups();
+         experiment.data().test.has_groups();
 }
 
 // Watches the round loop: evaluates every eval_every rounds, writes metrics.csv, draws progress.
@@ -114,7 +114,7 @@ class RunObserver : public RoundObserver {
         metrics_(metrics),
         pooled_train_rows_(std::move(pooled_train_rows)),
         pooled_validation_rows_(std::move(pooled_validation_rows)),
-        test_rows_(AllRows(experiment.data.test)),
+        test_rows_(AllRows(experiment.data().test)),
         transport_(transport),
         average_(average),
         next_(next),
@@ -153,16 +153,16 @@ class RunObserver : public RoundObserver {
     if (last || round % experiment_.config.output.eval_every == 0) {
       const auto eval_start = Clock::now();
       UpdateEpsilon();
-      last_train_ = Evaluate(*experiment_.model, global, experiment_.data.train,
+      last_train_ = Evaluate(*experiment_.model, global, experiment_.data().train,
                              pooled_train_rows_, pool_);
-      last_test_ = Evaluate(*experiment_.model, global, experiment_.data.test, test_rows_, pool_);
+      last_test_ = Evaluate(*experiment_.model, global, experiment_.data().test, test_rows_, pool_);
       std::vector<CsvTable::Cell> row = {
           static_cast<long long>(round), last_train_.loss, last_test_.loss, last_test_.accuracy,
           epsilon_max_, epsilon_mean_, static_cast<long long>(results.updates.size()),
           static_cast<long long>(results.failures.size())};
       std::vector<double> extra;  // optional columns, then the timing column
       if (!pooled_validation_rows_.empty()) {
-        last_validation_ = Evaluate(*experiment_.model, global, experiment_.data.train,
+        last_validation_ = Evaluate(*experiment_.model, global, experiment_.data().train,
                                     pooled_validation_rows_, pool_);
         extra.insert(extra.end(), {last_validation_.loss, last_validation_.accuracy});
       }
@@ -173,13 +173,13 @@ class RunObserver : public RoundObserver {
                                    last_personalized_.p10, last_personalized_.median});
       }
       if (ReportsFairness(experiment_)) {
-        last_fairness_ = EvaluateFairness(*experiment_.model, global, experiment_.data.test,
+        last_fairness_ = EvaluateFairness(*experiment_.model, global, experiment_.data().test,
                                           test_rows_);
         extra.insert(extra.end(), {last_fairness_.test_error, last_fairness_.dp_violation,
                                    last_fairness_.eo_violation, last_fairness_.eopp_violation});
         if (!pooled_validation_rows_.empty()) {  // for choosing settings without the test split
           last_validation_fairness_ = EvaluateFairness(*experiment_.model, global,
-                                                       experiment_.data.train,
+                                                       experiment_.data().train,
                                                        pooled_validation_rows_);
           const FairnessMetrics& v = last_validation_fairness_;
           extra.insert(extra.end(),
@@ -398,16 +398,16 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   FEDSILO_ASSIGN_OR_RETURN(experiment.model,
                            MakeModel(config.model, data.train.dim(), data.train.num_classes));
   const bool index_nonzeros = experiment.model->reads_nonzeros();
-  if (data_cache != nullptr) {  // partitioned and laid out once per sweep: a copy of its own
+  if (data_cache != nullptr) {  // partitioned and laid out once per sweep, and shared
     FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<const SiloData> silo_data,
                              data_cache->LoadSiloData(experiment.config, index_nonzeros));
-    experiment.data = silo_data->data;
+    experiment.shared_data = std::shared_ptr<const TrainTest>(silo_data, &silo_data->data);
     experiment.shards = silo_data->shards;
   } else {
     FEDSILO_ASSIGN_OR_RETURN(SiloData silo_data,
                              MakeSiloData(std::move(loaded), config.partition,
                                           config.data.validation, config.seed, index_nonzeros));
-    experiment.data = std::move(silo_data.data);
+    experiment.shared_data = std::make_shared<const TrainTest>(std::move(silo_data.data));
     experiment.shards = std::move(silo_data.shards);
   }
   if (experiment.algorithm.make_objective) {
@@ -415,7 +415,7 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
     FEDSILO_ASSIGN_OR_RETURN(
         experiment.model,
         experiment.algorithm.make_objective(&experiment.config.algorithm,
-                                            std::move(experiment.model), experiment.data.train,
+                                            std::move(experiment.model), experiment.data().train,
                                             pooled));
   }
   if (experiment.algorithm.secure_sum && experiment.algorithm.clip_blocks) {
@@ -524,7 +524,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     }
   } else {
     if (!options.quiet) {
-      std::fprintf(stderr, "%s", PartitionSummary(experiment.data, experiment.shards).c_str());
+      std::fprintf(stderr, "%s", PartitionSummary(experiment.data(), experiment.shards).c_str());
     }
     FEDSILO_RETURN_IF_ERROR(WriteFileAtomically((out / "config.yaml").string(), config_yaml));
   }
@@ -573,12 +573,12 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   report.stop_reason = outcome.stop_reason;
   report.non_finite_rounds = outcome.non_finite_rounds;
   if (observer.evaluated_round() != report.rounds_completed) {  // stopped early: final evaluation
-    report.final_train = Evaluate(*experiment.model, output, experiment.data.train,
+    report.final_train = Evaluate(*experiment.model, output, experiment.data().train,
                                   pooled_train_rows, pool);
-    report.final_test = Evaluate(*experiment.model, output, experiment.data.test,
-                                 AllRows(experiment.data.test), pool);
+    report.final_test = Evaluate(*experiment.model, output, experiment.data().test,
+                                 AllRows(experiment.data().test), pool);
     if (!pooled_validation_rows.empty()) {
-      report.final_validation = Evaluate(*experiment.model, output, experiment.data.train,
+      report.final_validation = Evaluate(*experiment.model, output, experiment.data().train,
                                          pooled_validation_rows, pool);
     }
     if (config.algorithm.personalize_steps > 0) {
@@ -586,11 +586,11 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
           experiment, transport, output, report.rounds_completed, pool);
     }
     if (ReportsFairness(experiment)) {
-      report.final_fairness = EvaluateFairness(*experiment.model, output, experiment.data.test,
-                                               AllRows(experiment.data.test));
+      report.final_fairness = EvaluateFairness(*experiment.model, output, experiment.data().test,
+                                               AllRows(experiment.data().test));
       if (!pooled_validation_rows.empty()) {
         report.final_validation_fairness = EvaluateFairness(
-            *experiment.model, output, experiment.data.train, pooled_validation_rows);
+            *experiment.model, output, experiment.data().train, pooled_validation_rows);
       }
     }
   } else {
@@ -623,7 +623,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
     const bool own_data = silo.known && silo.own_data;
     const EvalResult silo_test =
         own_data ? EvalResult{nan, nan}
-                 : Evaluate(*experiment.model, output, experiment.data.test, shard.test, nullptr);
+                 : Evaluate(*experiment.model, output, experiment.data().test, shard.test, nullptr);
     FEDSILO_RETURN_IF_ERROR(silo_table.AddRow(
         {static_cast<long long>(i),
          static_cast<long long>(silo.known ? silo.train_records
@@ -806,7 +806,7 @@ absl::StatusOr<RunReport> RunWithTransport(const PreparedExperiment& experiment,
   if (config.output.save_model) {
     FEDSILO_RETURN_IF_ERROR(WriteModel(out / "model.bin", output));
     // What the numbers in model.bin are, so that the file can be used without this code.
-    const Dataset& train = experiment.data.train;
+    const Dataset& train = experiment.data().train;
     nlohmann::json about;
     about["file"] = "model.bin";
     about["format"] = "the 8 bytes FEDSILO1, a little-endian uint64 count, then count "

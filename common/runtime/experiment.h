@@ -71,7 +71,10 @@ struct RunReport {
 // Everything built before the first round (exposed so tests and benchmarks can reuse it).
 struct PreparedExperiment {
   ExperimentConfig config;
-  TrainTest data;
+  // The data laid out by silo (MakeSiloData), immutable: a sweep's points that share their data,
+  // partition and seed share one (LoadedDataCache::LoadSiloData).
+  std::shared_ptr<const TrainTest> shared_data;
+  const TrainTest& data() const { return *shared_data; }
   std::vector<SiloShard> shards;
   std::unique_ptr<Model> model;
   AlgorithmSpec algorithm;

@@ -168,7 +168,7 @@ absl::StatusOr<PartitionExportReport> ExportPartition(const ExperimentConfig& co
   const fs::path out(out_dir);
   FEDSILO_RETURN_IF_ERROR(CheckOutDir(out));
   FEDSILO_ASSIGN_OR_RETURN(PreparedExperiment experiment, PrepareExperiment(config));
-  const TrainTest& data = experiment.data;
+  const TrainTest& data = experiment.data();
   const bool with_groups = data.train.has_groups();
   if (with_groups && data.test.size() > 0 && !data.test.has_groups()) {
     return absl::InvalidArgumentError(

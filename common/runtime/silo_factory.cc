@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<SiloRuntime>> SiloFactory::Make(int silo_id,
   SiloRuntimeOptions silo;
   silo.silo_id = silo_id;
   silo.model = experiment_.model.get();
-  silo.data = &experiment_.data.train;
+  silo.data = &experiment_.data().train;
   silo.train_rows = std::move(train_rows);  // a silo's own index list (4 bytes a record)
   silo.program = program_;
   silo.privacy = plan->second;

@@ -28,7 +28,7 @@ class SiloFactory {
  public:
   explicit SiloFactory(const PreparedExperiment& experiment);
 
-  // Silo `silo_id` over `train_rows` of experiment.data.train. When the algorithm has a silo
+  // Silo `silo_id` over `train_rows` of experiment.data().train. When the algorithm has a silo
   // setup (e.g. FERMI's per-silo marginals), the caller runs SiloRuntime::Setup() before the first
   // task (after Restore() when it restores a journal).
   absl::StatusOr<std::unique_ptr<SiloRuntime>> Make(int silo_id, std::vector<int> train_rows);

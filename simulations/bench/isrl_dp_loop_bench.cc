@@ -108,7 +108,7 @@ void BM_AdultIsrlDpKernelFloor(benchmark::State& state) {
         Rng sampling(DeriveSeed(7, "batch", round, s)), noise(DeriveSeed(7, "noise", round, s));
         SampleBatch(experiment->shards[s].train, settings[s].batch_size, settings[s].sampling,
                     sampling, &batch);
-        model.ClippedGradientSum(w, Batch{&experiment->data.train, batch}, settings[s].clip, &grad);
+        model.ClippedGradientSum(w, Batch{&experiment->data().train, batch}, settings[s].clip, &grad);
         noise_draws.resize(grad.size());
         noise.FillNormal(std::span<double>(noise_draws.data(), noise_draws.size()),
                          settings[s].noise_std_sum);

@@ -120,7 +120,7 @@ TEST(FairFermiRunTest, ValidationRecordsGetTheirOwnErrorAndViolation) {
 
   absl::StatusOr<PreparedExperiment> prepared = PrepareExperiment(config);
   ASSERT_TRUE(prepared.ok()) << prepared.status();
-  const Dataset& train = prepared->data.train;
+  const Dataset& train = prepared->data().train;
   Matrix proba;
   prepared->model->PredictProba(report.final_parameters, train.x, &proba);
   int errors = 0, records = 0, positive[2] = {0, 0}, in_group[2] = {0, 0};

@@ -203,6 +203,37 @@ TEST(LoadedDataCacheTest, SiloDataIsMadeOncePerDataPartitionSeedAndIndex) {
   EXPECT_EQ(calls - before, 4);  // 3 through the cache, 1 direct
 }
 
+// PrepareExperiment through the cache: two configs that differ only in the algorithm share one
+// laid-out TrainTest (no copy), equal to what PrepareExperiment without the cache lays out.
+TEST(LoadedDataCacheTest, PreparedExperimentsShareTheirLaidOutData) {
+  auto config = ParseExperimentConfig(
+      "seed: 3\n"
+      "data: {dataset: cache-test-counting, dir: /unused, validation: 0.2}\n"
+      "partition: {scheme: iid, silos: 3}\n"
+      "model: {type: logistic}\n"
+      "algorithm: {name: fedavg, rounds: 2, batch_size: 8, lr: 0.3}\n",
+      "test config", {});
+  RegisterCountingLoader();
+  ASSERT_TRUE(config.ok()) << config.status();
+  ExperimentConfig other = *config;
+  other.algorithm.lr = 0.1;
+  LoadedDataCache cache;
+  auto a = PrepareExperiment(*config, true, &cache);
+  auto b = PrepareExperiment(other, true, &cache);
+  auto alone = PrepareExperiment(*config);
+  ASSERT_TRUE(a.ok() && b.ok() && alone.ok()) << a.status();
+  EXPECT_EQ(a->shared_data.get(), b->shared_data.get());
+  EXPECT_NE(a->shared_data.get(), alone->shared_data.get());
+  EXPECT_EQ(a->data().train.x, alone->data().train.x);
+  EXPECT_EQ(a->data().test.y, alone->data().test.y);
+  ASSERT_EQ(a->shards.size(), alone->shards.size());
+  for (size_t i = 0; i < a->shards.size(); ++i) {
+    EXPECT_EQ(a->shards[i].train, alone->shards[i].train);
+    EXPECT_EQ(a->shards[i].validation, alone->shards[i].validation);
+  }
+  EXPECT_EQ(cache.layouts(), 1);
+}
+
 // A sweep of 2 step sizes x 2 seeds loads its data twice (once a seed), and each point's result
 // is that of the same config run alone.
 TEST(LoadedDataCacheTest, ASweepLoadsItsDataOncePerSeed) {

@@ -79,7 +79,7 @@ void ExpectRoundTrip(const ExperimentConfig& config, const fs::path& out) {
   ASSERT_TRUE(report.ok()) << report.status();
   absl::StatusOr<PreparedExperiment> expected = PrepareExperiment(config);
   ASSERT_TRUE(expected.ok()) << expected.status();
-  const TrainTest& pooled = expected->data;
+  const TrainTest& pooled = expected->data();
   ASSERT_EQ(report->silos, static_cast<int>(expected->shards.size()));
   EXPECT_EQ(ReadFile(out / "summary.txt"), PartitionSummary(pooled, expected->shards));
   long long train_rows = 0;

@@ -137,7 +137,7 @@ TEST(PersonalizedEvaluationTest, RunWithPersonalizationTrainsTheSameGlobalModel)
     experiment.config.output.eval_every = 2;
     experiment.config.output.save_model = false;
     Fixture f;
-    experiment.data = f.data;
+    experiment.shared_data = std::make_shared<const TrainTest>(f.data);
     experiment.shards = f.shards;
     experiment.model = std::move(f.model);
     experiment.algorithm = *FindAlgorithm("per_fedavg");
