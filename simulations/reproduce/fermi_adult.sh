@@ -11,7 +11,7 @@
 # test numbers, mean and std over the seeds.
 # Writes OUT/private/, OUT/secure_sum/ and OUT/plain/ (sweeps; a half-finished one is resumed),
 # OUT/table.md, OUT/chosen/ (the front's rows), OUT/tradeoff.png and OUT/tradeoff_secure_sum.png.
-# About 3 minutes on 2 idle cores (4,180 runs).
+# About 2 minutes on 2 idle cores (4,180 runs).
 # Usage: simulations/reproduce/fermi_adult.sh [OUT] [SEEDS]
 #   defaults: runs/reproduce/fermi_adult, seeds 1 to 10.  FEDSILO=path/to/fedsilo, JOBS=2.
 set -euo pipefail
