@@ -206,6 +206,7 @@ TEST(LoadedDataCacheTest, SiloDataIsMadeOncePerDataPartitionSeedAndIndex) {
 // PrepareExperiment through the cache: two configs that differ only in the algorithm share one
 // laid-out TrainTest (no copy), equal to what PrepareExperiment without the cache lays out.
 TEST(LoadedDataCacheTest, PreparedExperimentsShareTheirLaidOutData) {
+  RegisterCountingLoader();  // before the config names it
   auto config = ParseExperimentConfig(
       "seed: 3\n"
       "data: {dataset: cache-test-counting, dir: /unused, validation: 0.2}\n"
@@ -213,7 +214,6 @@ TEST(LoadedDataCacheTest, PreparedExperimentsShareTheirLaidOutData) {
       "model: {type: logistic}\n"
       "algorithm: {name: fedavg, rounds: 2, batch_size: 8, lr: 0.3}\n",
       "test config", {});
-  RegisterCountingLoader();
   ASSERT_TRUE(config.ok()) << config.status();
   ExperimentConfig other = *config;
   other.algorithm.lr = 0.1;
