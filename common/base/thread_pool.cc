@@ -17,7 +17,9 @@ inline void CpuRelax() {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
+ThreadPool::ThreadPool(int num_threads)
+    : num_threads_(num_threads < 1 ? 1 : num_threads),
+      shares_(std::make_unique<Share[]>(static_cast<size_t>(num_threads_))) {
   for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -31,22 +33,17 @@ ThreadPool::~ThreadPool() {
   for (auto& worker : workers_) worker.join();
 }
 
-void ThreadPool::RunIndices(const std::function<void(int)>& fn, int n, int id) {
-  const auto run_if_unclaimed = [&](int i) {
-    std::atomic<uint8_t>& flag = claimed_[static_cast<size_t>(i)];
-    if (flag.load(std::memory_order_relaxed) != 0 ||
-        flag.exchange(1, std::memory_order_acq_rel) != 0) {
-      return;
+void ThreadPool::RunIndices(const std::function<void(int)>& fn, int id) {
+  int ran = 0;
+  for (int k = 0; k < num_threads_; ++k) {  // its own share first, then what the others left
+    Share& share = shares_[static_cast<size_t>((id + k) % num_threads_)];
+    for (int i = share.next.fetch_add(1, std::memory_order_relaxed); i < share.end;
+         i = share.next.fetch_add(1, std::memory_order_relaxed)) {
+      fn(i);
+      ++ran;
     }
-    fn(i);
-    finished_.fetch_add(1, std::memory_order_acq_rel);
-  };
-  const auto share_start = [&](int t) {
-    return static_cast<int>(static_cast<int64_t>(n) * t / num_threads_);
-  };
-  const int own_end = share_start(id + 1);
-  for (int i = share_start(id); i < own_end; ++i) run_if_unclaimed(i);
-  for (int i = 0; i < n; ++i) run_if_unclaimed(i);  // what the others have not started
+  }
+  if (ran > 0) finished_.fetch_add(ran, std::memory_order_acq_rel);
 }
 
 void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {
@@ -56,28 +53,31 @@ void ThreadPool::ParallelFor(int n, const std::function<void(int)>& fn) {
     return;
   }
   {
-    // No worker is in a job here (the last call waited for them to leave), so the counters can
-    // be reset.
+    // No worker is in a job here (the last call waited for them to leave), so the shares can be
+    // reset. Thread t's share is the same for the same n, call after call.
     std::lock_guard<std::mutex> lock(mutex_);
     job_ = &fn;
-    job_size_ = n;
-    if (claimed_capacity_ < n) {
-      claimed_ = std::make_unique<std::atomic<uint8_t>[]>(static_cast<size_t>(n));
-      claimed_capacity_ = n;
+    for (int t = 0; t < num_threads_; ++t) {
+      Share& share = shares_[static_cast<size_t>(t)];
+      share.next.store(static_cast<int>(static_cast<int64_t>(n) * t / num_threads_),
+                       std::memory_order_relaxed);
+      share.end = static_cast<int>(static_cast<int64_t>(n) * (t + 1) / num_threads_);
     }
-    for (int i = 0; i < n; ++i) claimed_[static_cast<size_t>(i)].store(0, std::memory_order_relaxed);
     finished_.store(0, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   work_ready_.notify_all();
-  RunIndices(fn, n, 0);  // the caller works too
-  // Every index finished, and every worker that joined has left (it may not touch the counters
+  RunIndices(fn, 0);  // the caller works too
+  // Every index finished, and every worker that joined has left (it may not touch the shares
   // once the next call resets them): poll a while, then sleep.
-  const auto done = [&] { return finished_.load(std::memory_order_acquire) == n; };
+  const auto done = [&] {
+    return finished_.load(std::memory_order_acquire) == n &&
+           in_job_.load(std::memory_order_acquire) == 0;
+  };
   const auto give_up = std::chrono::steady_clock::now() + kSpinTime;
   while (!done() && std::chrono::steady_clock::now() < give_up) CpuRelax();
   std::unique_lock<std::mutex> lock(mutex_);
-  work_done_.wait(lock, [&] { return done() && in_job_ == 0; });
+  work_done_.wait(lock, done);
   job_ = nullptr;
 }
 
@@ -92,7 +92,6 @@ void ThreadPool::WorkerLoop(int id) {
       CpuRelax();
     }
     const std::function<void(int)>* fn;
-    int n;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [&] {
@@ -101,13 +100,12 @@ void ThreadPool::WorkerLoop(int id) {
       if (stopping_) return;
       seen_generation = generation_.load();
       fn = job_;
-      n = job_size_;
-      ++in_job_;
+      in_job_.fetch_add(1, std::memory_order_relaxed);
     }
-    RunIndices(*fn, n, id);
+    RunIndices(*fn, id);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      --in_job_;
+      in_job_.fetch_sub(1, std::memory_order_release);
     }
     work_done_.notify_all();
   }

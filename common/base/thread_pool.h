@@ -38,22 +38,30 @@ class ThreadPool {
   // `id` in [1, num_threads); the caller is 0.
   void WorkerLoop(int id);
   // Runs the indices of the current job that thread `id` claims: its own share, then the rest.
-  void RunIndices(const std::function<void(int)>& fn, int n, int id);
+  void RunIndices(const std::function<void(int)>& fn, int id);
 
   int num_threads_;
   std::vector<std::thread> workers_;
-  // A job is published and joined under mutex_ (job_, job_size_, generation_, in_job_), so a
+  // A job is published and joined under mutex_ (job_, the shares, generation_, in_job_), so a
   // worker never claims an index of a job other than the one it joined; indices are then claimed
   // without the lock.
   std::mutex mutex_;
   std::condition_variable work_ready_;
   std::condition_variable work_done_;
   const std::function<void(int)>* job_ = nullptr;
-  int job_size_ = 0;
-  int in_job_ = 0;  // workers that joined the current job and have not left it
+  // Workers that joined the current job and have not left it (changed under mutex_, read
+  // without it while the caller polls).
+  std::atomic<int> in_job_{0};
   std::atomic<uint64_t> generation_{0};
-  std::unique_ptr<std::atomic<uint8_t>[]> claimed_;  // one flag per index of the current job
-  int claimed_capacity_ = 0;
+  // Thread t's share of the current job is [next, end) of shares_[t]; an index is claimed by
+  // advancing `next`. Each share has its own cache line, so threads that work through their own
+  // shares touch no line another thread writes.
+  struct alignas(64) Share {
+    std::atomic<int> next{0};
+    int end = 0;
+  };
+  std::unique_ptr<Share[]> shares_;
+  // Indices finished in the current job: each thread adds its count once, when it leaves.
   std::atomic<int> finished_{0};
   bool stopping_ = false;
   std::atomic<bool> stopping_flag_{false};
