@@ -400,7 +400,7 @@ absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& con
   const bool index_nonzeros = experiment.model->reads_nonzeros();
   if (data_cache != nullptr) {  // partitioned and laid out once per sweep, and shared
     FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<const SiloData> silo_data,
-                             data_cache->LoadSiloData(experiment.config, index_nonzeros));
+                             data_cache->LoadSiloData(experiment.config, data, index_nonzeros));
     experiment.shared_data = std::shared_ptr<const TrainTest>(silo_data, &silo_data->data);
     experiment.shards = silo_data->shards;
   } else {

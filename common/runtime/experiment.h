@@ -82,8 +82,8 @@ struct PreparedExperiment {
 };
 
 // require_test_records: a run evaluates on the test split, so it must not be empty; a silo
-// process, which only trains on its own files, passes false. data_cache: where to load the data
-// through (a copy of its entry), or nullptr to load it.
+// process, which only trains on its own files, passes false. data_cache: where to load and lay
+// out the data through (its entries are shared, not copied), or nullptr to load it.
 absl::StatusOr<PreparedExperiment> PrepareExperiment(const ExperimentConfig& config,
                                                      bool require_test_records = true,
                                                      LoadedDataCache* data_cache = nullptr);

@@ -59,17 +59,16 @@ absl::StatusOr<std::shared_ptr<const TrainTest>> LoadedDataCache::Load(const Dat
 }
 
 absl::StatusOr<std::shared_ptr<const SiloData>> LoadedDataCache::LoadSiloData(
-    const ExperimentConfig& config, bool index_nonzeros) {
+    const ExperimentConfig& config, const TrainTest& loaded, bool index_nonzeros) {
   FEDSILO_ASSIGN_OR_RETURN(
       Value value,
       GetOrMake(SiloDataKey(config, index_nonzeros), [&]() -> absl::StatusOr<Made> {
-        FEDSILO_ASSIGN_OR_RETURN(std::shared_ptr<const TrainTest> loaded, Load(config.data));
         {
           std::lock_guard<std::mutex> lock(mu_);
           ++layouts_;
         }
         FEDSILO_ASSIGN_OR_RETURN(SiloData made,
-                                 MakeSiloData(*loaded, config.partition, config.data.validation,
+                                 MakeSiloData(loaded, config.partition, config.data.validation,
                                               config.seed, index_nonzeros));
         auto shared = std::make_shared<const SiloData>(std::move(made));
         const size_t bytes = BytesOf(shared->data);

@@ -5,11 +5,13 @@
 //
 // Load(config) returns what LoadData(config) returns, from the memo when a config with the same
 // data section (every `data` key, as ExperimentConfigToYaml writes them) and the same seed (a
-// loader may draw its test split with it) was loaded before. LoadSiloData(config, index_nonzeros)
-// returns what MakeSiloData (silo_data.h) makes of Load(config.data), from the memo when the data
-// section, the partition section, the seed and index_nonzeros are the same. Two threads asking
-// for the same entry at once wait for one load. Entries are immutable and shared; a caller that
-// changes one copies it first (PrepareExperiment does). Errors are returned, not kept: the next
+// loader may draw its test split with it) was loaded before. LoadSiloData(config, loaded,
+// index_nonzeros) returns what MakeSiloData (silo_data.h) makes of `loaded`, which must be what
+// Load(config.data) returned (the caller holds it, so data too large to be kept is not loaded
+// twice), from the memo when the data section, the partition section, the seed and
+// index_nonzeros are the same. Two threads asking for the same entry at once wait for one load.
+// Entries are immutable and shared (PrepareExperiment's runs read the same SiloData); a caller
+// that would change one copies it first. Errors are returned, not kept: the next
 // call tries again. When the kept entries exceed `max_bytes` the least recently used are dropped
 // (their holders keep them alive), and an entry larger than a quarter of it is not kept at all
 // (raw MNIST, 440 MB, with the default 1 GiB: a sweep over seeds would only cycle through it).
@@ -39,6 +41,7 @@ class LoadedDataCache {
 
   absl::StatusOr<std::shared_ptr<const TrainTest>> Load(const DataConfig& config);
   absl::StatusOr<std::shared_ptr<const SiloData>> LoadSiloData(const ExperimentConfig& config,
+                                                               const TrainTest& loaded,
                                                                bool index_nonzeros);
 
   int loads() const;    // how many times LoadData ran (for tests and reports)

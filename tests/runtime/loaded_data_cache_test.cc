@@ -158,10 +158,16 @@ TEST(LoadedDataCacheTest, SiloDataIsMadeOncePerDataPartitionSeedAndIndex) {
   config.partition.scheme = "iid";
   config.partition.silos = 4;
   config.data.validation = 0.25;
-  auto a = cache.LoadSiloData(config, false);
+  // As PrepareExperiment calls it: with the data loaded through the same cache.
+  const auto silo_data = [&](const ExperimentConfig& c, bool index_nonzeros) {
+    auto loaded = cache.Load(c.data);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return cache.LoadSiloData(c, **loaded, index_nonzeros);
+  };
+  auto a = silo_data(config, false);
   ExperimentConfig other_algorithm = config;
   other_algorithm.algorithm.lr = 0.123;
-  auto again = cache.LoadSiloData(other_algorithm, false);
+  auto again = silo_data(other_algorithm, false);
   ASSERT_TRUE(a.ok() && again.ok()) << a.status();
   EXPECT_EQ(a->get(), again->get());
   EXPECT_EQ(cache.layouts(), 1);
@@ -188,10 +194,10 @@ TEST(LoadedDataCacheTest, SiloDataIsMadeOncePerDataPartitionSeedAndIndex) {
   ExperimentConfig other_seed = config;
   other_seed.seed = 12;
   other_seed.data.seed = 12;
-  auto six = cache.LoadSiloData(more_silos, false);
-  auto whole = cache.LoadSiloData(no_validation, false);
-  auto indexed = cache.LoadSiloData(config, true);
-  auto reseeded = cache.LoadSiloData(other_seed, false);
+  auto six = silo_data(more_silos, false);
+  auto whole = silo_data(no_validation, false);
+  auto indexed = silo_data(config, true);
+  auto reseeded = silo_data(other_seed, false);
   ASSERT_TRUE(six.ok() && whole.ok() && indexed.ok() && reseeded.ok());
   EXPECT_EQ((*six)->shards.size(), 6u);
   EXPECT_TRUE((*whole)->shards[0].validation.empty());
@@ -232,6 +238,26 @@ TEST(LoadedDataCacheTest, PreparedExperimentsShareTheirLaidOutData) {
     EXPECT_EQ(a->shards[i].validation, alone->shards[i].validation);
   }
   EXPECT_EQ(cache.layouts(), 1);
+}
+
+// Data too large to be kept (a budget of 20 KB keeps nothing of 6 KB and more) is still loaded
+// once for a point: PrepareExperiment lays out the data it loaded.
+TEST(LoadedDataCacheTest, DataTooLargeToKeepIsLoadedOncePerPoint) {
+  RegisterCountingLoader();
+  auto config = ParseExperimentConfig(
+      "seed: 4\n"
+      "data: {dataset: cache-test-counting, dir: /unused}\n"
+      "partition: {scheme: iid, silos: 3}\n"
+      "model: {type: logistic}\n"
+      "algorithm: {name: fedavg, rounds: 2, batch_size: 8, lr: 0.3}\n",
+      "test config", {});
+  ASSERT_TRUE(config.ok()) << config.status();
+  LoadedDataCache cache(20000);
+  const int before = calls;
+  ASSERT_TRUE(PrepareExperiment(*config, true, &cache).ok());
+  EXPECT_EQ(calls - before, 1);
+  ASSERT_TRUE(PrepareExperiment(*config, true, &cache).ok());
+  EXPECT_EQ(calls - before, 2);  // not kept: the next point loads again, once
 }
 
 // A sweep of 2 step sizes x 2 seeds loads its data twice (once a seed), and each point's result
