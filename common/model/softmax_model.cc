@@ -74,6 +74,21 @@ void Residuals(const Batch& batch, int start, Matrix* z) {
   for (Eigen::Index i = 0; i < z->rows(); ++i) (*z)(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
 }
 
+// out += sum_i r_i [x_i, 1]^T over the first `len` rows of r and x (out is m x (d + 1)).
+void AddOuterProducts(const Matrix& r, const Matrix& x, int len, MutMap* out) {
+  const Eigen::Index d = x.cols();
+  out->leftCols(d).noalias() += r.topRows(len).transpose() * x.topRows(len);
+  out->col(d) += r.topRows(len).colwise().sum().transpose();
+}
+
+// Row `row` of `out` (viewed as the m x (d + 1) matrix) = r_i [x_i, 1]^T.
+void SetOuterProduct(const Matrix& r, const Matrix& x, int i, Matrix* out, int row) {
+  const Eigen::Index d = x.cols();
+  MutMap Gi(out->row(row).data(), r.cols(), d + 1);
+  Gi.leftCols(d).noalias() = r.row(i).transpose() * x.row(i);
+  Gi.col(d) = r.row(i).transpose();
+}
+
 // Row i of the probabilities p becomes p_i .* (shift + u_i - p_i . u_i), u_i = u.row(start + i):
 // with shift 0, u_i^T dF/dz_i (dF/dz = diag(p) - p p^T); with shift 1, p_i plus it.
 void VjpFactorsInPlace(const Matrix& u, int start, double shift, Matrix* p) {
@@ -82,6 +97,16 @@ void VjpFactorsInPlace(const Matrix& u, int start, double shift, Matrix* p) {
     const double pu = p->row(i).dot(ui);
     p->row(i).array() *= shift + (ui.array() - pu);
   }
+}
+
+// For the chunk [start, start + len) of the batch: ws->x its rows, ws->z the factors
+// p_i .* (u_i - p_i . u_i) of its probabilities' VJPs with upstream's rows.
+void ChunkVjpFactors(const ConstMap& W, const Batch& batch, const Matrix& upstream, int start,
+                     int len, Workspace* ws) {
+  Gather(batch, start, len, &ws->x);
+  Logits(W, ws->x, &ws->z);
+  SoftmaxRowsInPlace(&ws->z);
+  VjpFactorsInPlace(upstream, start, 0.0, &ws->z);  // u^T dF/dz; the logits are W [x, 1]
 }
 
 }  // namespace
@@ -155,12 +180,7 @@ void SoftmaxModel::PerExampleGradients(const Vector& w, const Batch& batch, Matr
     Gather(batch, start, len, &ws.x);
     Logits(W, ws.x, &ws.z);
     Residuals(batch, start, &ws.z);
-    for (int i = 0; i < len; ++i) {
-      // Row start + i viewed as the m x (d + 1) gradient matrix r_i [x_i, 1].
-      MutMap Gi(out->row(start + i).data(), classes_, dim_ + 1);
-      Gi.leftCols(dim_).noalias() = ws.z.row(i).transpose() * ws.x.row(i);
-      Gi.col(dim_) = ws.z.row(i).transpose();
-    }
+    for (int i = 0; i < len; ++i) SetOuterProduct(ws.z, ws.x, i, out, start + i);
   }
 }
 
@@ -213,8 +233,7 @@ int SoftmaxModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* 
         ++clipped;
       }
     }
-    S.leftCols(dim_).noalias() += ws.z.topRows(len).transpose() * ws.x.topRows(len);
-    S.col(dim_) += ws.z.topRows(len).colwise().sum().transpose();
+    AddOuterProducts(ws.z, ws.x, len, &S);
   }
   return clipped;
 }
@@ -239,8 +258,7 @@ void SoftmaxModel::HessianVectorProduct(const Vector& w, const Batch& batch, con
     SoftmaxRowsInPlace(&ws.z);
     Logits(V, ws.x, &ws.u);
     VjpFactorsInPlace(ws.u, 0, 0.0, &ws.z);  // s
-    H.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
-    H.col(dim_) += ws.z.colwise().sum().transpose();
+    AddOuterProducts(ws.z, ws.x, len, &H);
   }
   *out /= n;
 }
@@ -257,21 +275,15 @@ void SoftmaxModel::PerExampleProbabilityVjp(const Vector& w, const Batch& batch,
                                             const Matrix& upstream, Matrix* out) const {
   CheckArgs(w, batch);
   const int n = batch.size();
-  FEDSILO_CHECK(upstream.rows() == n && upstream.cols() == classes_, "upstream has the wrong shape");
+  FEDSILO_CHECK(upstream.rows() == n && upstream.cols() == classes_,
+                "upstream has the wrong shape");
   out->resize(n, num_parameters());
   const ConstMap W(w.data(), classes_, dim_ + 1);
   Workspace& ws = ThreadWorkspace();
   for (int start = 0; start < n; start += kChunk) {
     const int len = std::min(kChunk, n - start);
-    Gather(batch, start, len, &ws.x);
-    Logits(W, ws.x, &ws.z);
-    SoftmaxRowsInPlace(&ws.z);
-    VjpFactorsInPlace(upstream, start, 0.0, &ws.z);  // u^T dF/dz; the logits are W [x, 1]
-    for (int i = 0; i < len; ++i) {
-      MutMap Gi(out->row(start + i).data(), classes_, dim_ + 1);
-      Gi.leftCols(dim_).noalias() = ws.z.row(i).transpose() * ws.x.row(i);
-      Gi.col(dim_) = ws.z.row(i).transpose();
-    }
+    ChunkVjpFactors(W, batch, upstream, start, len, &ws);
+    for (int i = 0; i < len; ++i) SetOuterProduct(ws.z, ws.x, i, out, start + i);
   }
 }
 
@@ -287,12 +299,8 @@ void SoftmaxModel::ProbabilityVjpSum(const Vector& w, const Batch& batch, const 
   Workspace& ws = ThreadWorkspace();
   for (int start = 0; start < n; start += kChunk) {
     const int len = std::min(kChunk, n - start);
-    Gather(batch, start, len, &ws.x);
-    Logits(W, ws.x, &ws.z);
-    SoftmaxRowsInPlace(&ws.z);
-    VjpFactorsInPlace(upstream, start, 0.0, &ws.z);
-    S.leftCols(dim_).noalias() += ws.z.transpose() * ws.x;
-    S.col(dim_) += ws.z.colwise().sum().transpose();
+    ChunkVjpFactors(W, batch, upstream, start, len, &ws);
+    AddOuterProducts(ws.z, ws.x, len, &S);
   }
 }
 
