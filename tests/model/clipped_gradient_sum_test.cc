@@ -94,41 +94,61 @@ Dataset SparseRandomDataset(int n, int d, int classes, uint64_t seed) {
   return data;
 }
 
+// A model of the case's type on 300 sparse records of 40 features, the same records with and
+// without an index of nonzeros, parameters perturbed from the initial ones, and 100 rows (more
+// than one block of 64) starting at `first_row`, every third.
+struct SparseSetup {
+  Dataset dense, indexed;
+  std::unique_ptr<Model> model;
+  Vector w;
+  std::vector<int> rows;
+};
+
+SparseSetup MakeSparseSetup(const Case& c, uint64_t data_seed, uint64_t parameter_seed,
+                            int first_row) {
+  SparseSetup setup;
+  ModelConfig config;
+  config.type = c.type;
+  config.hidden = {5};
+  setup.dense = SparseRandomDataset(300, 40, c.classes, data_seed);
+  setup.indexed = setup.dense;
+  setup.indexed.nonzeros = IndexNonzeros(setup.indexed.x);
+  EXPECT_NE(setup.indexed.nonzeros, nullptr);
+  auto model = MakeModel(config, 40, c.classes);
+  EXPECT_TRUE(model.ok()) << model.status();
+  setup.model = std::move(*model);
+  setup.w = PerturbedParameters(*setup.model, parameter_seed, 0.5);
+  for (int i = first_row; i < 300; i += 3) setup.rows.push_back(i);
+  return setup;
+}
+
 // With the data's index of nonzeros (sparse_rows.h) the models that use it give, to rounding,
 // what per-example gradients then clipping give on the dense rows; at non-finite parameters
 // they use the dense rows, bit for bit.
 TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsThenClipping) {
   const Case c = GetParam();
-  ModelConfig config;
-  config.type = c.type;
-  config.hidden = {5};
-  const int d = 40;
-  const Dataset dense = SparseRandomDataset(300, d, c.classes, 7);
-  Dataset indexed = dense;
-  indexed.nonzeros = IndexNonzeros(indexed.x);
-  ASSERT_NE(indexed.nonzeros, nullptr);
-  auto model = MakeModel(config, d, c.classes);
-  ASSERT_TRUE(model.ok()) << model.status();
-  const Vector w = PerturbedParameters(**model, 8, 0.5);
-  std::vector<int> rows;
-  for (int i = 1; i < 300; i += 3) rows.push_back(i);  // 100 rows: more than one block of 64
-  const Batch dense_batch{&dense, rows};
-  const Batch indexed_batch{&indexed, rows};
-  ExpectMatchesPerExampleThenClipping(**model, w, dense_batch, indexed_batch,
+  const SparseSetup setup = MakeSparseSetup(c, 7, 8, 1);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const Model* model = setup.model.get();
+  const Vector& w = setup.w;
+  const std::vector<int>& rows = setup.rows;
+  const Batch dense_batch{&setup.dense, rows};
+  const Batch indexed_batch{&setup.indexed, rows};
+  ExpectMatchesPerExampleThenClipping(*model, w, dense_batch, indexed_batch,
                                       {1e-3, 0.3, 1.0, 1e6}, c.type);
   Matrix per_example;
-  (*model)->PerExampleGradients(w, dense_batch, &per_example);
+  model->PerExampleGradients(w, dense_batch, &per_example);
   Vector expected_gradient = per_example.colwise().sum().transpose() / rows.size();
   Vector gradient;
-  (*model)->Gradient(w, indexed_batch, &gradient);
+  model->Gradient(w, indexed_batch, &gradient);
   EXPECT_LT((gradient - expected_gradient).norm(), 1e-11 * (1.0 + expected_gradient.norm()))
       << c.type;
 
   Vector broken = w;
   broken[0] = std::numeric_limits<double>::infinity();
   Vector from_dense, from_indexed;
-  (*model)->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
-  (*model)->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
+  model->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
+  model->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
   ASSERT_EQ(from_dense.size(), from_indexed.size());
   for (Eigen::Index i = 0; i < from_dense.size(); ++i) {
     EXPECT_TRUE(from_dense[i] == from_indexed[i] ||
@@ -144,52 +164,46 @@ TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsTh
 // rows copied out.
 TEST_P(ClippedGradientSumTest, VjpSumsAndBatchProbabilitiesMatchThePerRecordPath) {
   const Case c = GetParam();
-  ModelConfig config;
-  config.type = c.type;
-  config.hidden = {5};
-  const int d = 40;
-  const Dataset dense = SparseRandomDataset(300, d, c.classes, 13);
-  Dataset indexed = dense;
-  indexed.nonzeros = IndexNonzeros(indexed.x);
-  ASSERT_NE(indexed.nonzeros, nullptr);
-  auto model = MakeModel(config, d, c.classes);
-  ASSERT_TRUE(model.ok()) << model.status();
-  const Vector w = PerturbedParameters(**model, 14, 0.5);
-  std::vector<int> rows;
-  for (int i = 2; i < 300; i += 3) rows.push_back(i);  // 100 rows: more than one block of 64
+  const SparseSetup setup = MakeSparseSetup(c, 13, 14, 2);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const Model* model = setup.model.get();
+  const Vector& w = setup.w;
+  const std::vector<int>& rows = setup.rows;
+  const Dataset& dense = setup.dense;
+  const Dataset& indexed = setup.indexed;
   const Batch dense_batch{&dense, rows};
   Rng rng(15);
   Matrix upstream(static_cast<Eigen::Index>(rows.size()), c.classes);
   for (Eigen::Index i = 0; i < upstream.size(); ++i) upstream.data()[i] = 3.0 * rng.Normal();
 
   Matrix per_example, vjp;
-  (*model)->PerExampleGradients(w, dense_batch, &per_example);
-  (*model)->PerExampleProbabilityVjp(w, dense_batch, upstream, &vjp);
+  model->PerExampleGradients(w, dense_batch, &per_example);
+  model->PerExampleProbabilityVjp(w, dense_batch, upstream, &vjp);
   const Matrix combined = per_example + vjp;
-  Matrix x(static_cast<Eigen::Index>(rows.size()), d), expected_proba;
+  Matrix x(static_cast<Eigen::Index>(rows.size()), dense.x.cols()), expected_proba;
   for (size_t i = 0; i < rows.size(); ++i) {
     x.row(static_cast<Eigen::Index>(i)) = dense.x.row(rows[i]);
   }
-  (*model)->PredictProba(w, x, &expected_proba);
+  model->PredictProba(w, x, &expected_proba);
   for (const Dataset* data : {&dense, static_cast<const Dataset*>(&indexed)}) {
     const std::string what = c.type + (data == &indexed ? " indexed" : " dense");
     const Batch batch{data, rows};
     for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
       Vector expected, fused;
       const int expected_clipped = ClipAndSumRows(combined, clip, &expected);
-      EXPECT_EQ((*model)->ClippedGradientPlusVjpSum(w, batch, upstream, clip, &fused),
+      EXPECT_EQ(model->ClippedGradientPlusVjpSum(w, batch, upstream, clip, &fused),
                 expected_clipped)
           << what << " clip " << clip;
       EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
           << what << " clip " << clip;
     }
     Vector vjp_sum;
-    (*model)->ProbabilityVjpSum(w, batch, upstream, &vjp_sum);
+    model->ProbabilityVjpSum(w, batch, upstream, &vjp_sum);
     const Vector expected_vjp_sum = vjp.colwise().sum().transpose();
     EXPECT_LT((vjp_sum - expected_vjp_sum).norm(), 1e-11 * (1.0 + expected_vjp_sum.norm()))
         << what;
     Matrix proba;
-    (*model)->PredictBatchProba(w, batch, &proba);
+    model->PredictBatchProba(w, batch, &proba);
     ASSERT_EQ(proba.rows(), expected_proba.rows()) << what;
     ASSERT_EQ(proba.cols(), expected_proba.cols()) << what;
     EXPECT_LT((proba - expected_proba).cwiseAbs().maxCoeff(), 1e-14) << what;
