@@ -282,7 +282,7 @@ int FermiObjective::ClippedBlocksGradientSum(const Vector& w, const Batch& batch
   PsiTerms(w, batch, f, &psi, &upstream, &dual);
   upstream *= options_.lambda;
   int clipped =
-      base_->ClippedGradientPlusVjpSum(theta, batch, upstream, blocks[0].clip, &part);
+      base_->ClippedGradientPlusVjpSum(theta, batch, upstream, f, blocks[0].clip, &part);
   sum->head(dual_offset()) = part;
   dual *= options_.lambda;
   clipped += ClipAndSumRows(dual, blocks[1].clip, &part);

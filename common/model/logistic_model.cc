@@ -152,13 +152,20 @@ void BlockSigmoids(const BlockArray& z, BlockArray* p, BlockArray* q) {
 // r[i] = sigmoid(x_i . w_d + b) - y_i for the records rows[0, len). With `upstream` (the rows of
 // the batch's upstream matrix for these records, from row `first`), r[i] also gets the
 // probability VJP's factor (u_i1 - u_i0) p_i (1 - p_i): record i's loss gradient plus J_i^T u_i
-// is then r[i] [x_i, 1].
+// is then r[i] [x_i, 1]. With `probabilities` (the batch's [1 - p, p], rows from `first`), p is
+// read from them instead of computed.
 void BlockResiduals(const Dataset& data, const SparseRows* nz, const int* rows, int len,
-                    const Vector& w, const Matrix* upstream, int first, BlockArray* r) {
+                    const Vector& w, const Matrix* upstream, const Matrix* probabilities,
+                    int first, BlockArray* r) {
   BlockArray z, p, q, labels(len);
-  BlockLogits(data.x, nz, rows, len, w, &z);
   for (int i = 0; i < len; ++i) labels[i] = data.y[rows[i]];
-  BlockSigmoids(z, &p, &q);
+  if (probabilities != nullptr) {
+    q = probabilities->col(0).segment(first, len).array();
+    p = probabilities->col(1).segment(first, len).array();
+  } else {
+    BlockLogits(data.x, nz, rows, len, w, &z);
+    BlockSigmoids(z, &p, &q);
+  }
   *r = p - labels;
   if (upstream != nullptr) {
     const auto u = upstream->middleRows(first, len).array();
@@ -240,7 +247,7 @@ void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) 
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
-    BlockResiduals(*batch.data, nz, rows, len, w, nullptr, 0, &res);
+    BlockResiduals(*batch.data, nz, rows, len, w, nullptr, nullptr, 0, &res);
     for (int i = 0; i < len; ++i) AddScaledRecord(x, nz, rows[i], res[i], gw.data());
     gb += res.sum();
   }
@@ -256,7 +263,8 @@ void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Mat
   BlockArray res;
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
-    BlockResiduals(*batch.data, nullptr, batch.rows.data() + start, len, w, nullptr, 0, &res);
+    BlockResiduals(*batch.data, nullptr, batch.rows.data() + start, len, w, nullptr, nullptr, 0,
+                   &res);
     for (int i = 0; i < len; ++i) {
       // Row i = r_i [x_i, 1].
       out->row(start + i).head(dim_).noalias() = res[i] * x.row(batch.rows[start + i]);
@@ -268,20 +276,22 @@ void LogisticModel::PerExampleGradients(const Vector& w, const Batch& batch, Mat
 int LogisticModel::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                                       Vector* sum) const {
   CheckArgs(w, batch);
-  return ClippedSum(w, batch, nullptr, clip, sum);
+  return ClippedSum(w, batch, nullptr, nullptr, clip, sum);
 }
 
 int LogisticModel::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
-                                             const Matrix& upstream, double clip,
-                                             Vector* sum) const {
+                                             const Matrix& upstream, const Matrix& probabilities,
+                                             double clip, Vector* sum) const {
   CheckArgs(w, batch);
   FEDSILO_CHECK(upstream.rows() == batch.size() && upstream.cols() == 2,
                 "upstream has the wrong shape");
-  return ClippedSum(w, batch, &upstream, clip, sum);
+  FEDSILO_CHECK(probabilities.rows() == batch.size() && probabilities.cols() == 2,
+                "probabilities have the wrong shape");
+  return ClippedSum(w, batch, &upstream, &probabilities, clip, sum);
 }
 
 int LogisticModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream,
-                              double clip, Vector* sum) const {
+                              const Matrix* probabilities, double clip, Vector* sum) const {
   sum->setZero(num_parameters());
   const int m = batch.size();
   const Matrix& x = batch.data->x;
@@ -293,7 +303,7 @@ int LogisticModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix*
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
-    BlockResiduals(*batch.data, nz, rows, len, w, upstream, start, &res);
+    BlockResiduals(*batch.data, nz, rows, len, w, upstream, probabilities, start, &res);
     // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1), and it is
     // scaled by min(1, clip / norm). The block's norms and scales are computed side by side
     // (vectorized, no branch on whether a record is clipped), then the rows are added.

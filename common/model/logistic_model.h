@@ -51,7 +51,8 @@ class LogisticModel final : public Model {
   // Record i's loss gradient plus J_i^T u_i is (r_i + (u_i1 - u_i0) p_i (1 - p_i)) [x_i, 1]:
   // clipped by its closed-form norm, no per-record vectors (FERMI's theta block).
   int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
-                                double clip, Vector* sum) const override;
+                                const Matrix& probabilities, double clip,
+                                Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
@@ -69,9 +70,9 @@ class LogisticModel final : public Model {
   // The sum of the batch's losses; sets predicted[i] (when not null) as PredictProba's argmax.
   double LossSum(const Vector& w, const Batch& batch, int* predicted) const;
   // The clipped sum of the records' vectors r_i [x_i, 1] (BlockResiduals, with upstream's VJP
-  // factor when not null).
-  int ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream, double clip,
-                 Vector* sum) const;
+  // factor and the given probabilities when not null).
+  int ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream,
+                 const Matrix* probabilities, double clip, Vector* sum) const;
 
   const int dim_;
   const double init_scale_;

@@ -463,7 +463,8 @@ int MlpModel::ClippedGradientSum(const Vector& w, const Batch& batch, double cli
 }
 
 int MlpModel::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
-                                        const Matrix& upstream, double clip, Vector* sum) const {
+                                        const Matrix& upstream, const Matrix& /*probabilities*/,
+                                        double clip, Vector* sum) const {
   FEDSILO_CHECK(upstream.rows() == batch.size() && upstream.cols() == widths_.back(),
                 "upstream has the wrong shape");
   return GhostClippedSum(w, batch, &upstream, clip, sum);

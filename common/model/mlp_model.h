@@ -74,9 +74,11 @@ class MlpModel final : public Model {
   // delta rows scaled by min(1, clip / ||g_i||).
   int ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                          Vector* sum) const override;
-  // The same ghost clipping, with u_i folded into the output delta (p_i .* (u_i - p_i . u_i)).
+  // The same ghost clipping, with u_i folded into the output delta (p_i .* (u_i - p_i . u_i));
+  // the backward pass needs the hidden activations, so its own forward pass runs.
   int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
-                                double clip, Vector* sum) const override;
+                                const Matrix& probabilities, double clip,
+                                Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;

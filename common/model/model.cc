@@ -21,7 +21,8 @@ int Model::ClippedBlocksGradientSum(const Vector& w, const Batch& batch,
 }
 
 int Model::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
-                                     double clip, Vector* sum) const {
+                                     const Matrix& /*probabilities*/, double clip,
+                                     Vector* sum) const {
   thread_local Matrix per_example, vjp;
   PerExampleGradients(w, batch, &per_example);
   PerExampleProbabilityVjp(w, batch, upstream, &vjp);

@@ -58,10 +58,13 @@ class Model {
   // As ClippedGradientSum, for the per-record vectors g_i + J_i^T u_i: record i's loss gradient
   // plus the vector-Jacobian product of its class probabilities with u_i = upstream.row(i) (what
   // an objective over the probabilities adds, e.g. FERMI's psi). For models with
-  // has_probability_vjp(). The default builds both per-record matrices; the MLP folds u_i into
-  // its backward pass and clips by ghost norms.
+  // has_probability_vjp(). `probabilities` are the batch's class probabilities at w (what
+  // PredictBatchProba gives; the caller computed upstream from them): the linear models take
+  // them instead of running their forward pass again. The default builds both per-record
+  // matrices; the MLP folds u_i into its backward pass and clips by ghost norms.
   virtual int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
-                                        const Matrix& upstream, double clip, Vector* sum) const;
+                                        const Matrix& upstream, const Matrix& probabilities,
+                                        double clip, Vector* sum) const;
   // Hessian of the mean loss times v.
   virtual void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                                     Vector* out) const = 0;

@@ -187,20 +187,22 @@ void SoftmaxModel::PerExampleGradients(const Vector& w, const Batch& batch, Matr
 int SoftmaxModel::ClippedGradientSum(const Vector& w, const Batch& batch, double clip,
                                      Vector* sum) const {
   CheckArgs(w, batch);
-  return ClippedSum(w, batch, nullptr, clip, sum);
+  return ClippedSum(w, batch, nullptr, nullptr, clip, sum);
 }
 
 int SoftmaxModel::ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch,
-                                            const Matrix& upstream, double clip,
-                                            Vector* sum) const {
+                                            const Matrix& upstream, const Matrix& probabilities,
+                                            double clip, Vector* sum) const {
   CheckArgs(w, batch);
   FEDSILO_CHECK(upstream.rows() == batch.size() && upstream.cols() == classes_,
                 "upstream has the wrong shape");
-  return ClippedSum(w, batch, &upstream, clip, sum);
+  FEDSILO_CHECK(probabilities.rows() == batch.size() && probabilities.cols() == classes_,
+                "probabilities have the wrong shape");
+  return ClippedSum(w, batch, &upstream, &probabilities, clip, sum);
 }
 
 int SoftmaxModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream,
-                             double clip, Vector* sum) const {
+                             const Matrix* probabilities, double clip, Vector* sum) const {
   sum->setZero(num_parameters());
   const int n = batch.size();
   const ConstMap W(w.data(), classes_, dim_ + 1);
@@ -210,14 +212,14 @@ int SoftmaxModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix* 
   for (int start = 0; start < n; start += kChunk) {
     const int len = std::min(kChunk, n - start);
     Gather(batch, start, len, &ws.x);
-    Logits(W, ws.x, &ws.z);
     if (upstream != nullptr) {
       // The probabilities' VJP added to each row before the label, so that row i becomes the
       // factor of record i's vector.
-      SoftmaxRowsInPlace(&ws.z);
+      ws.z = probabilities->middleRows(start, len);
       VjpFactorsInPlace(*upstream, start, 1.0, &ws.z);
       for (int i = 0; i < len; ++i) ws.z(i, batch.data->y[batch.rows[start + i]]) -= 1.0;
     } else {
+      Logits(W, ws.x, &ws.z);
       Residuals(batch, start, &ws.z);
     }
     // Record i's gradient is r_i [x_i, 1]^T (an outer product): its Frobenius norm is

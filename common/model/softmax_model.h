@@ -47,7 +47,8 @@ class SoftmaxModel final : public Model {
   // Record i's loss gradient plus J_i^T u_i is (p_i - e_{y_i} + p_i .* (u_i - p_i . u_i))
   // [x_i, 1]^T: clipped by its closed-form norm, no per-record vectors (FERMI's theta block).
   int ClippedGradientPlusVjpSum(const Vector& w, const Batch& batch, const Matrix& upstream,
-                                double clip, Vector* sum) const override;
+                                const Matrix& probabilities, double clip,
+                                Vector* sum) const override;
   void HessianVectorProduct(const Vector& w, const Batch& batch, const Vector& v,
                             Vector* out) const override;
   void PredictProba(const Vector& w, const Matrix& x, Matrix* out) const override;
@@ -63,9 +64,9 @@ class SoftmaxModel final : public Model {
 
   void CheckArgs(const Vector& w, const Batch& batch) const;
   // The clipped sum of the records' outer products r_i [x_i, 1]^T, r_i the loss residual plus
-  // upstream's VJP factor when upstream is not null.
-  int ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream, double clip,
-                 Vector* sum) const;
+  // upstream's VJP factor, from the given probabilities, when upstream is not null.
+  int ClippedSum(const Vector& w, const Batch& batch, const Matrix* upstream,
+                 const Matrix* probabilities, double clip, Vector* sum) const;
 
   const int dim_;
   const int classes_;

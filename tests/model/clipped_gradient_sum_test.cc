@@ -191,7 +191,7 @@ TEST_P(ClippedGradientSumTest, VjpSumsAndBatchProbabilitiesMatchThePerRecordPath
     for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
       Vector expected, fused;
       const int expected_clipped = ClipAndSumRows(combined, clip, &expected);
-      EXPECT_EQ(model->ClippedGradientPlusVjpSum(w, batch, upstream, clip, &fused),
+      EXPECT_EQ(model->ClippedGradientPlusVjpSum(w, batch, upstream, expected_proba, clip, &fused),
                 expected_clipped)
           << what << " clip " << clip;
       EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
