@@ -35,6 +35,7 @@ std::shared_ptr<const SparseRows> IndexNonzeros(const Matrix& x, double max_dens
     index->row_start.push_back(static_cast<int64_t>(index->col.size()));
     index->squared_norm.push_back(squared_norm);
   }
+  index->packed = PackRows(*index);
   return index;
 }
 

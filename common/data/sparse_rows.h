@@ -6,9 +6,10 @@
 // (after LayOutBySilo) and read-only afterwards. Row i's nonzeros are col[k], value[k] for k in
 // [row_start[i], row_start[i + 1]): first those other than 1, then, from ones_start[i], those
 // equal to 1 (one-hot features, which a kernel may add without a multiplication), each part in
-// increasing column order. NaN and infinities count as nonzero (they are not 0). A kernel that uses it must give what the dense matrix gives up to
-// rounding, for finite parameters (a zero feature times an infinite weight is NaN densely and
-// skipped here, so kernels fall back to x when their parameters are not finite).
+// increasing column order. NaN and infinities count as nonzero (they are not 0). A kernel that
+// uses it must give what the dense matrix gives up to rounding, for finite parameters (a zero
+// feature times an infinite weight is NaN densely and skipped here, so kernels fall back to x
+// when their parameters are not finite).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "common/base/eigen_types.h"
+#include "common/data/packed_rows.h"
 
 namespace fedsilo {
 
@@ -26,17 +28,41 @@ struct SparseRows {
   std::vector<int64_t> ones_start;   // rows entries: where row i's entries equal to 1 begin
   std::vector<double> squared_norm;  // rows entries: the sum of row i's squared values
   int64_t cols = 0;
+  PackedRows packed;  // the same rows in one slot each, when they are short (packed_rows.h)
 
   int64_t rows() const { return static_cast<int64_t>(row_start.size()) - 1; }
+
+  // Row `row`'s entries in the arrays above.
+  SparseRowView<int32_t> Row(int64_t row) const {
+    const auto r = static_cast<size_t>(row);
+    return {value.data() + row_start[r], col.data() + row_start[r],
+            static_cast<int>(ones_start[r] - row_start[r]),
+            static_cast<int>(row_start[r + 1] - row_start[r]), squared_norm[r]};
+  }
+  void Prefetch(int64_t /*row*/) const {}  // the arrays are read as streams: not prefetched
 };
+
+// Calls visit(rows) with the layout a kernel should read: index.packed when it is not empty
+// (PackedRows with its column type), else the arrays; each has Row(r) -> SparseRowView.
+template <typename Visit>
+decltype(auto) VisitRowLayout(const SparseRows& index, Visit&& visit) {
+  switch (index.packed.column_bytes()) {
+    case 1:
+      return visit(PackedRowsOf<uint8_t>{&index.packed});
+    case 2:
+      return visit(PackedRowsOf<uint16_t>{&index.packed});
+    default:
+      return visit(index);
+  }
+}
 
 // At most this fraction of nonzero entries makes a matrix worth indexing. A rough bound, not a
 // measured crossing point: an indexed entry takes 12 bytes against a dense one's 8, and its
 // reads are gathers.
 inline constexpr double kMaxIndexedDensity = 0.3;
 
-// The index of x's nonzeros when at most max_density of its entries are nonzero (and x is not
-// empty); nullptr otherwise.
+// The index of x's nonzeros (packed too when its rows are short: PackRows) when at most
+// max_density of its entries are nonzero (and x is not empty); nullptr otherwise.
 std::shared_ptr<const SparseRows> IndexNonzeros(const Matrix& x,
                                                 double max_density = kMaxIndexedDensity);
 

@@ -86,45 +86,94 @@ void BlockDots(const Matrix& x, const int* rows, int len, const double* w, Block
 }
 
 // z[i] = x_{rows[i]} . w for i < len, over the rows' nonzeros only (the ones without a
-// multiplication).
-void BlockSparseDots(const SparseRows& nz, const int* rows, int len, const double* w,
+// multiplication), read from `layout` (a SparseRows or PackedRowsOf: VisitRowLayout).
+template <typename Layout>
+void BlockSparseDots(const Layout& layout, const int* rows, int len, const double* w,
                      BlockArray* z) {
-  const double* value = nz.value.data();
-  const int32_t* col = nz.col.data();
+  // Sampled rows are scattered over the data: asking for all of them first lets their loads
+  // overlap instead of waiting on a few at a time.
+  for (int i = 0; i < len; ++i) layout.Prefetch(rows[i]);
   for (int i = 0; i < len; ++i) {
+    const auto row = layout.Row(rows[i]);
     // Two partial sums each, so the adds of one row do not all wait on each other.
     double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0;
-    int64_t k = nz.row_start[rows[i]];
-    const int64_t ones = nz.ones_start[rows[i]], end = nz.row_start[rows[i] + 1];
-    for (; k + 2 <= ones; k += 2) {
-      t0 += value[k] * w[col[k]];
-      t1 += value[k + 1] * w[col[k + 1]];
+    int k = 0;
+    for (; k + 2 <= row.values; k += 2) {
+      t0 += row.value[k] * w[row.col[k]];
+      t1 += row.value[k + 1] * w[row.col[k + 1]];
     }
-    if (k < ones) t0 += value[k] * w[col[k]];
-    for (k = ones; k + 2 <= end; k += 2) {
-      t2 += w[col[k]];
-      t3 += w[col[k + 1]];
+    if (k < row.values) t0 += row.value[k] * w[row.col[k]];
+    for (k = row.values; k + 2 <= row.entries; k += 2) {
+      t2 += w[row.col[k]];
+      t3 += w[row.col[k + 1]];
     }
-    if (k < end) t2 += w[col[k]];
+    if (k < row.entries) t2 += w[row.col[k]];
     (*z)[i] = (t0 + t1) + (t2 + t3);
   }
 }
 
-// out += c * x_row, over the row's nonzeros (the ones without a multiplication).
-inline void AddScaledSparseRow(const SparseRows& nz, int row, double c, double* out) {
-  const int64_t ones = nz.ones_start[row], end = nz.row_start[row + 1];
-  for (int64_t k = nz.row_start[row]; k < ones; ++k) out[nz.col[k]] += c * nz.value[k];
-  for (int64_t k = ones; k < end; ++k) out[nz.col[k]] += c;
-}
+// out[0, d) += sum_i c_i x_{r_i} over the records given to Add, in their order. From nz (its
+// layout chosen by VisitRowLayout) when not null, the records alternating between out and a
+// second accumulator: the adds into a column that most records share (a numeric feature, a
+// common category) then form two chains of dependent additions, each half as long, instead of
+// one (Adult's private training loop: 37 -> 32 ms; four chains gave no more). Dense rows go into
+// out directly. Finish adds the second accumulator into out.
+class RecordSum {
+ public:
+  RecordSum(const Matrix& x, const SparseRows* nz, double* out)
+      : x_(x), nz_(nz), out_(out), second_(Vector::Zero(nz != nullptr ? x.cols() : 0)) {}
 
-// out[0, d) += c * x_row: over the row's nonzeros when nz is not null, else the dense row.
-inline void AddScaledRecord(const Matrix& x, const SparseRows* nz, int row, double c,
-                            double* out) {
-  if (nz != nullptr) {
-    AddScaledSparseRow(*nz, row, c, out);
-  } else {
-    Eigen::Map<Eigen::RowVectorXd>(out, x.cols()).noalias() += c * x.row(row);
+  void Add(const int* rows, int len, const double* c) {
+    if (nz_ == nullptr) {
+      for (int i = 0; i < len; ++i) {
+        Eigen::Map<Eigen::RowVectorXd>(out_, x_.cols()).noalias() += c[i] * x_.row(rows[i]);
+      }
+      return;
+    }
+    VisitRowLayout(*nz_, [&](const auto& layout) {
+      double* const even = out_;
+      double* const odd = second_.data();
+      int i = 0;
+      if (len > 0 && (added_ & 1) != 0) AddRow(layout.Row(rows[i++]), c[0], odd);
+      for (; i + 2 <= len; i += 2) {
+        AddRow(layout.Row(rows[i]), c[i], even);
+        AddRow(layout.Row(rows[i + 1]), c[i + 1], odd);
+      }
+      if (i < len) AddRow(layout.Row(rows[i]), c[i], even);
+    });
+    added_ += len;
   }
+
+  template <typename View>
+  static void AddRow(const View& row, double c, double* sum) {
+    int k = 0;
+    for (; k < row.values; ++k) sum[row.col[k]] += c * row.value[k];
+    for (; k < row.entries; ++k) sum[row.col[k]] += c;
+  }
+
+  void Finish() {
+    if (nz_ != nullptr) Eigen::Map<Vector>(out_, x_.cols()) += second_;
+  }
+
+ private:
+  const Matrix& x_;
+  const SparseRows* nz_;
+  double* out_;
+  Vector second_;
+  int64_t added_ = 0;
+};
+
+// squared_norm[i] = ||x_{rows[i]}||^2 for i < len: from nz when not null.
+void BlockSquaredNorms(const Matrix& x, const SparseRows* nz, const int* rows, int len,
+                       BlockArray* squared_norm) {
+  squared_norm->resize(len);
+  if (nz == nullptr) {
+    for (int i = 0; i < len; ++i) (*squared_norm)[i] = x.row(rows[i]).squaredNorm();
+    return;
+  }
+  VisitRowLayout(*nz, [&](const auto& layout) {
+    for (int i = 0; i < len; ++i) (*squared_norm)[i] = layout.Row(rows[i]).squared_norm;
+  });
 }
 
 // z[i] = x_{rows[i]} . w_d + b for i < len, where w = [w_d, b]; from nz when not null.
@@ -132,7 +181,8 @@ void BlockLogits(const Matrix& x, const SparseRows* nz, const int* rows, int len
                  BlockArray* z) {
   z->resize(len);
   if (nz != nullptr) {
-    BlockSparseDots(*nz, rows, len, w.data(), z);
+    VisitRowLayout(*nz,
+                   [&](const auto& layout) { BlockSparseDots(layout, rows, len, w.data(), z); });
   } else {
     BlockDots(x, rows, len, w.data(), z);
   }
@@ -244,13 +294,15 @@ void LogisticModel::Gradient(const Vector& w, const Batch& batch, Vector* grad) 
   double gb = 0.0;
   BlockArray res;
   const SparseRows* nz = UsableNonzeros(*batch.data, w);
+  RecordSum record_sum(x, nz, gw.data());
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
     BlockResiduals(*batch.data, nz, rows, len, w, nullptr, nullptr, 0, &res);
-    for (int i = 0; i < len; ++i) AddScaledRecord(x, nz, rows[i], res[i], gw.data());
+    record_sum.Add(rows, len, res.data());
     gb += res.sum();
   }
+  record_sum.Finish();
   (*grad)[dim_] = gb;
   *grad /= m;
 }
@@ -298,8 +350,11 @@ int LogisticModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix*
   auto sw = sum->head(dim_);
   double sb = 0.0;
   int clipped = 0;
-  BlockArray res;
+  BlockArray res, squared_norm;
+  int kept_rows[kBlock];
+  double kept_coefficient[kBlock];
   const SparseRows* nz = UsableNonzeros(*batch.data, w);
+  RecordSum record_sum(x, nz, sw.data());
   for (int start = 0; start < m; start += kBlock) {
     const int len = std::min(kBlock, m - start);
     const int* rows = batch.rows.data() + start;
@@ -307,22 +362,23 @@ int LogisticModel::ClippedSum(const Vector& w, const Batch& batch, const Matrix*
     // Record i's gradient is r_i [x_i, 1]: its norm is |r_i| sqrt(||x_i||^2 + 1), and it is
     // scaled by min(1, clip / norm). The block's norms and scales are computed side by side
     // (vectorized, no branch on whether a record is clipped), then the rows are added.
-    BlockArray squared_norm(len);
-    for (int i = 0; i < len; ++i) {
-      squared_norm[i] = nz != nullptr ? nz->squared_norm[rows[i]] : x.row(rows[i]).squaredNorm();
-    }
+    BlockSquaredNorms(x, nz, rows, len, &squared_norm);
     const BlockArray norm = res.abs() * (squared_norm + 1.0).sqrt();
     const BlockArray coefficient = res * (clip / norm).min(1.0);
+    int kept = 0;
     for (int i = 0; i < len; ++i) {
       if (!std::isfinite(norm[i])) {
         ++clipped;  // a non-finite record gradient contributes zero (common/dp/clipping.h)
         continue;
       }
       clipped += norm[i] > clip ? 1 : 0;
-      AddScaledRecord(x, nz, rows[i], coefficient[i], sw.data());
+      kept_rows[kept] = rows[i];
+      kept_coefficient[kept++] = coefficient[i];
       sb += coefficient[i];
     }
+    record_sum.Add(kept_rows, kept, kept_coefficient);
   }
+  record_sum.Finish();
   (*sum)[dim_] = sb;
   return clipped;
 }
@@ -408,6 +464,7 @@ void LogisticModel::ProbabilityVjpSum(const Vector& w, const Batch& batch, const
   FEDSILO_CHECK(upstream.rows() == m && upstream.cols() == 2, "upstream has the wrong shape");
   sum->setZero(num_parameters());
   const SparseRows* nz = UsableNonzeros(*batch.data, w);
+  RecordSum record_sum(batch.data->x, nz, sum->data());
   double sb = 0.0;
   BlockArray z, p, q;
   for (int start = 0; start < m; start += kBlock) {
@@ -418,9 +475,10 @@ void LogisticModel::ProbabilityVjpSum(const Vector& w, const Batch& batch, const
     // J_i^T u_i = (u_i1 - u_i0) p_i (1 - p_i) [x_i, 1] (PerExampleProbabilityVjp).
     const auto u = upstream.middleRows(start, len).array();
     const BlockArray s = (u.col(1) - u.col(0)) * p * q;
-    for (int i = 0; i < len; ++i) AddScaledRecord(batch.data->x, nz, rows[i], s[i], sum->data());
+    record_sum.Add(rows, len, s.data());
     sb += s.sum();
   }
+  record_sum.Finish();
   (*sum)[dim_] = sb;
 }
 

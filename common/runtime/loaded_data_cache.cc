@@ -34,7 +34,7 @@ size_t BytesOf(const Dataset& data) {
     const SparseRows& nz = *data.nonzeros;
     bytes += sizeof(int32_t) * nz.col.size() + sizeof(double) * nz.value.size() +
              sizeof(int64_t) * (nz.row_start.size() + nz.ones_start.size()) +
-             sizeof(double) * nz.squared_norm.size();
+             sizeof(double) * nz.squared_norm.size() + nz.packed.bytes();
   }
   return bytes;
 }

@@ -94,11 +94,12 @@ Dataset SparseRandomDataset(int n, int d, int classes, uint64_t seed) {
   return data;
 }
 
-// A model of the case's type on 300 sparse records of 40 features, the same records with and
-// without an index of nonzeros, parameters perturbed from the initial ones, and 100 rows (more
-// than one block of 64) starting at `first_row`, every third.
+// A model of the case's type on 300 sparse records of 40 features, the same records without an
+// index of nonzeros, with one (its rows packed in slots: packed_rows.h) and with the index's
+// arrays only; parameters perturbed from the initial ones, and 100 rows (more than one block of
+// 64) starting at `first_row`, every third.
 struct SparseSetup {
-  Dataset dense, indexed;
+  Dataset dense, indexed, arrays_only;
   std::unique_ptr<Model> model;
   Vector w;
   std::vector<int> rows;
@@ -114,6 +115,12 @@ SparseSetup MakeSparseSetup(const Case& c, uint64_t data_seed, uint64_t paramete
   setup.indexed = setup.dense;
   setup.indexed.nonzeros = IndexNonzeros(setup.indexed.x);
   EXPECT_NE(setup.indexed.nonzeros, nullptr);
+  if (setup.indexed.nonzeros == nullptr) return setup;
+  EXPECT_EQ(setup.indexed.nonzeros->packed.column_bytes(), 1);
+  auto arrays = std::make_shared<SparseRows>(*setup.indexed.nonzeros);
+  arrays->packed = PackedRows();
+  setup.arrays_only = setup.dense;
+  setup.arrays_only.nonzeros = arrays;
   auto model = MakeModel(config, 40, c.classes);
   EXPECT_TRUE(model.ok()) << model.status();
   setup.model = std::move(*model);
@@ -133,27 +140,30 @@ TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsTh
   const Vector& w = setup.w;
   const std::vector<int>& rows = setup.rows;
   const Batch dense_batch{&setup.dense, rows};
-  const Batch indexed_batch{&setup.indexed, rows};
-  ExpectMatchesPerExampleThenClipping(*model, w, dense_batch, indexed_batch,
-                                      {1e-3, 0.3, 1.0, 1e6}, c.type);
   Matrix per_example;
   model->PerExampleGradients(w, dense_batch, &per_example);
   Vector expected_gradient = per_example.colwise().sum().transpose() / rows.size();
-  Vector gradient;
-  model->Gradient(w, indexed_batch, &gradient);
-  EXPECT_LT((gradient - expected_gradient).norm(), 1e-11 * (1.0 + expected_gradient.norm()))
-      << c.type;
+  for (const Dataset* data : {&setup.indexed, &setup.arrays_only}) {
+    const std::string what = c.type + (data == &setup.indexed ? " packed" : " arrays");
+    const Batch indexed_batch{data, rows};
+    ExpectMatchesPerExampleThenClipping(*model, w, dense_batch, indexed_batch,
+                                        {1e-3, 0.3, 1.0, 1e6}, what);
+    Vector gradient;
+    model->Gradient(w, indexed_batch, &gradient);
+    EXPECT_LT((gradient - expected_gradient).norm(), 1e-11 * (1.0 + expected_gradient.norm()))
+        << what;
 
-  Vector broken = w;
-  broken[0] = std::numeric_limits<double>::infinity();
-  Vector from_dense, from_indexed;
-  model->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
-  model->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
-  ASSERT_EQ(from_dense.size(), from_indexed.size());
-  for (Eigen::Index i = 0; i < from_dense.size(); ++i) {
-    EXPECT_TRUE(from_dense[i] == from_indexed[i] ||
-                (std::isnan(from_dense[i]) && std::isnan(from_indexed[i])))
-        << c.type << " coordinate " << i;
+    Vector broken = w;
+    broken[0] = std::numeric_limits<double>::infinity();
+    Vector from_dense, from_indexed;
+    model->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
+    model->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
+    ASSERT_EQ(from_dense.size(), from_indexed.size());
+    for (Eigen::Index i = 0; i < from_dense.size(); ++i) {
+      EXPECT_TRUE(from_dense[i] == from_indexed[i] ||
+                  (std::isnan(from_dense[i]) && std::isnan(from_indexed[i])))
+          << what << " coordinate " << i;
+    }
   }
 }
 
@@ -170,7 +180,6 @@ TEST_P(ClippedGradientSumTest, VjpSumsAndBatchProbabilitiesMatchThePerRecordPath
   const Vector& w = setup.w;
   const std::vector<int>& rows = setup.rows;
   const Dataset& dense = setup.dense;
-  const Dataset& indexed = setup.indexed;
   const Batch dense_batch{&dense, rows};
   Rng rng(15);
   Matrix upstream(static_cast<Eigen::Index>(rows.size()), c.classes);
@@ -185,8 +194,9 @@ TEST_P(ClippedGradientSumTest, VjpSumsAndBatchProbabilitiesMatchThePerRecordPath
     x.row(static_cast<Eigen::Index>(i)) = dense.x.row(rows[i]);
   }
   model->PredictProba(w, x, &expected_proba);
-  for (const Dataset* data : {&dense, static_cast<const Dataset*>(&indexed)}) {
-    const std::string what = c.type + (data == &indexed ? " indexed" : " dense");
+  for (const Dataset* data : {&dense, &setup.indexed, &setup.arrays_only}) {
+    const std::string what =
+        c.type + (data == &dense ? " dense" : data == &setup.indexed ? " packed" : " arrays");
     const Batch batch{data, rows};
     for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
       Vector expected, fused;
