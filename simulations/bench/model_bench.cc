@@ -248,7 +248,7 @@ void BM_SampleBatchWithoutReplacement(benchmark::State& state) {
     benchmark::DoNotOptimize(batch.data());
   }
 }
-BENCHMARK(BM_SampleBatchWithoutReplacement)->Arg(326)->Arg(3000)->Arg(60000);
+BENCHMARK(BM_SampleBatchWithoutReplacement)->Arg(326)->Arg(1000)->Arg(3000)->Arg(60000);
 
 }  // namespace
 }  // namespace fedsilo

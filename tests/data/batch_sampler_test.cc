@@ -194,6 +194,32 @@ TEST(BatchSamplerTest, EmptyPoolOrNonPositiveBatchGivesEmptyBatch) {
   }
 }
 
+// Floyd's algorithm written plainly (a std::set of positions): the sampler's byte marks (small
+// pools) and bitmap (larger ones) must choose the same records from the same draws, and leave
+// the generator in the same state.
+TEST(BatchSamplerTest, WithoutReplacementMatchesAPlainFloydOnEveryPoolSize) {
+  for (const int n : {5, 64, 65, 326, 1000, 1024, 1025, 3000, 60000}) {
+    for (const int batch : {1, 7, 64, 200}) {
+      if (batch >= n) continue;
+      const std::vector<int> pool = MakePool(n);
+      for (uint64_t seed = 1; seed <= 3; ++seed) {
+        Rng sampler_rng(seed), reference_rng(seed);
+        std::vector<int> out;
+        SampleBatch(pool, batch, Sampling::kWithoutReplacement, sampler_rng, &out);
+        std::set<int> chosen;
+        for (int j = n - batch; j < n; ++j) {
+          const int t = static_cast<int>(reference_rng.UniformInt(static_cast<uint64_t>(j) + 1));
+          chosen.insert(chosen.count(t) != 0 ? j : t);
+        }
+        std::vector<int> expected;
+        for (const int position : chosen) expected.push_back(pool[position]);
+        ASSERT_EQ(out, expected) << "n " << n << ", batch " << batch << ", seed " << seed;
+        EXPECT_EQ(sampler_rng.NextU64(), reference_rng.NextU64());
+      }
+    }
+  }
+}
+
 TEST(BatchSamplerTest, SameRngStateSameBatch) {
   const std::vector<int> pool = MakePool(500);
   for (Sampling s : kAllSamplings) {
