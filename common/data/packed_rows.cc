@@ -48,6 +48,15 @@ PackedRows PackRows(const SparseRows& index) {
     slot[counts_offset] = static_cast<std::byte>(values);
     slot[counts_offset + 1] = static_cast<std::byte>(entries);
   }
+  // Shared value columns: every row's first `values` columns equal row 0's.
+  const int64_t shared = index.ones_start[0] - index.row_start[0];
+  bool same = shared > 0 && shared <= kMaxSharedValues;
+  for (int64_t i = 1; same && i < rows; ++i) {
+    same = index.ones_start[i] - index.row_start[i] == shared &&
+           std::equal(index.col.begin() + index.row_start[i],
+                      index.col.begin() + index.row_start[i] + shared, index.col.begin());
+  }
+  if (same) packed.shared_value_columns_.assign(index.col.begin(), index.col.begin() + shared);
   return packed;
 }
 

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
 namespace fedsilo {
@@ -34,6 +35,8 @@ struct SparseRowView {
 };
 
 inline constexpr int kMaxPackedSlotBytes = 128;
+// The most shared value columns PackRows records (one vector register of doubles).
+inline constexpr int kMaxSharedValues = 8;
 
 class PackedRows {
  public:
@@ -45,6 +48,11 @@ class PackedRows {
   int slot_bytes() const { return slot_bytes_; }
   // The memory the slots take.
   size_t bytes() const { return sizeof(Line) * lines_.size(); }
+  // When every row has its values other than 1 in the same columns, at most kMaxSharedValues of
+  // them (one-hot tabular data: the numeric features), those columns in the rows' order (each
+  // row's col[0, values) repeats them); empty otherwise. A kernel may then keep the sums over
+  // these columns in registers instead of memory.
+  std::span<const int32_t> shared_value_columns() const { return shared_value_columns_; }
 
   // Row `row`'s slot; Col must be the layout's column type (uint8_t for column_bytes() 1,
   // uint16_t for 2).
@@ -79,6 +87,7 @@ class PackedRows {
   int slot_bytes_ = 0;
   int max_entries_ = 0;
   int counts_offset_ = 0;  // where a slot's two count bytes sit
+  std::vector<int32_t> shared_value_columns_;
   std::vector<Line> lines_;
 };
 
@@ -87,6 +96,7 @@ template <typename Col>
 struct PackedRowsOf {
   const PackedRows* rows;
   SparseRowView<Col> Row(int64_t row) const { return rows->Row<Col>(row); }
+  std::span<const int32_t> SharedValueColumns() const { return rows->shared_value_columns(); }
   void Prefetch(int64_t row) const { rows->Prefetch(row); }
 };
 

@@ -40,10 +40,12 @@ struct SparseRows {
             static_cast<int>(row_start[r + 1] - row_start[r]), squared_norm[r]};
   }
   void Prefetch(int64_t /*row*/) const {}  // the arrays are read as streams: not prefetched
+  std::span<const int32_t> SharedValueColumns() const { return {}; }  // not looked for here
 };
 
 // Calls visit(rows) with the layout a kernel should read: index.packed when it is not empty
-// (PackedRows with its column type), else the arrays; each has Row(r) -> SparseRowView.
+// (PackedRows with its column type), else the arrays; each has Row(r) -> SparseRowView,
+// Prefetch(r) and SharedValueColumns() (PackedRows::shared_value_columns, empty for the arrays).
 template <typename Visit>
 decltype(auto) VisitRowLayout(const SparseRows& index, Visit&& visit) {
   switch (index.packed.column_bytes()) {

@@ -85,6 +85,27 @@ void BlockDots(const Matrix& x, const int* rows, int len, const double* w, Block
   }
 }
 
+// A row's values other than 1 in kMaxSharedValues slots, zero after row.values (layouts with
+// shared value columns: PackedRows::shared_value_columns).
+template <typename View>
+inline void LoadSharedValues(const View& row, double (&values)[kMaxSharedValues]) {
+  for (int k = 0; k < kMaxSharedValues; ++k) values[k] = k < row.values ? row.value[k] : 0.0;
+}
+
+// x_row . w over the row's ones, from entry `first`: two partial sums, so that the adds do not
+// all wait on each other.
+template <typename View>
+inline double SumOfOnes(const View& row, int first, const double* w) {
+  double t0 = 0.0, t1 = 0.0;
+  int k = first;
+  for (; k + 2 <= row.entries; k += 2) {
+    t0 += w[row.col[k]];
+    t1 += w[row.col[k + 1]];
+  }
+  if (k < row.entries) t0 += w[row.col[k]];
+  return t0 + t1;
+}
+
 // z[i] = x_{rows[i]} . w for i < len, over the rows' nonzeros only (the ones without a
 // multiplication), read from `layout` (a SparseRows or PackedRowsOf: VisitRowLayout).
 template <typename Layout>
@@ -93,22 +114,31 @@ void BlockSparseDots(const Layout& layout, const int* rows, int len, const doubl
   // Sampled rows are scattered over the data: asking for all of them first lets their loads
   // overlap instead of waiting on a few at a time.
   for (int i = 0; i < len; ++i) layout.Prefetch(rows[i]);
+  const std::span<const int32_t> shared = layout.SharedValueColumns();
+  if (!shared.empty()) {  // the values' weights gathered once, the products side by side
+    double shared_w[kMaxSharedValues] = {};
+    for (size_t k = 0; k < shared.size(); ++k) shared_w[k] = w[shared[k]];
+    for (int i = 0; i < len; ++i) {
+      const auto row = layout.Row(rows[i]);
+      double v[kMaxSharedValues];
+      LoadSharedValues(row, v);
+      double p[kMaxSharedValues];
+      for (int k = 0; k < kMaxSharedValues; ++k) p[k] = v[k] * shared_w[k];
+      const double values = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+      (*z)[i] = values + SumOfOnes(row, row.values, w);
+    }
+    return;
+  }
   for (int i = 0; i < len; ++i) {
     const auto row = layout.Row(rows[i]);
-    // Two partial sums each, so the adds of one row do not all wait on each other.
-    double t0 = 0.0, t1 = 0.0, t2 = 0.0, t3 = 0.0;
+    double t0 = 0.0, t1 = 0.0;
     int k = 0;
     for (; k + 2 <= row.values; k += 2) {
       t0 += row.value[k] * w[row.col[k]];
       t1 += row.value[k + 1] * w[row.col[k + 1]];
     }
     if (k < row.values) t0 += row.value[k] * w[row.col[k]];
-    for (k = row.values; k + 2 <= row.entries; k += 2) {
-      t2 += w[row.col[k]];
-      t3 += w[row.col[k + 1]];
-    }
-    if (k < row.entries) t2 += w[row.col[k]];
-    (*z)[i] = (t0 + t1) + (t2 + t3);
+    (*z)[i] = (t0 + t1) + SumOfOnes(row, row.values, w);
   }
 }
 
@@ -131,24 +161,54 @@ class RecordSum {
       return;
     }
     VisitRowLayout(*nz_, [&](const auto& layout) {
-      double* const even = out_;
-      double* const odd = second_.data();
-      int i = 0;
-      if (len > 0 && (added_ & 1) != 0) AddRow(layout.Row(rows[i++]), c[0], odd);
-      for (; i + 2 <= len; i += 2) {
-        AddRow(layout.Row(rows[i]), c[i], even);
-        AddRow(layout.Row(rows[i + 1]), c[i + 1], odd);
+      const std::span<const int32_t> shared = layout.SharedValueColumns();
+      if (shared.empty()) {
+        const auto add_to = [](double* sum) {
+          return [sum](const auto& row, double ci) {
+            int k = 0;
+            for (; k < row.values; ++k) sum[row.col[k]] += ci * row.value[k];
+            for (; k < row.entries; ++k) sum[row.col[k]] += ci;
+          };
+        };
+        AddRows(layout, rows, len, c, add_to(out_), add_to(second_.data()));
+        return;
       }
-      if (i < len) AddRow(layout.Row(rows[i]), c[i], even);
+      // The shared value columns' sums in registers, one set per accumulator, added into the
+      // accumulators at the end.
+      double even_values[kMaxSharedValues] = {}, odd_values[kMaxSharedValues] = {};
+      const auto add_to = [](double* sum, double* values_sum) {
+        return [sum, values_sum](const auto& row, double ci) {
+          double v[kMaxSharedValues];
+          LoadSharedValues(row, v);
+          for (int k = 0; k < kMaxSharedValues; ++k) values_sum[k] += ci * v[k];
+          for (int k = row.values; k < row.entries; ++k) sum[row.col[k]] += ci;
+        };
+      };
+      AddRows(layout, rows, len, c, add_to(out_, even_values),
+              add_to(second_.data(), odd_values));
+      for (size_t k = 0; k < shared.size(); ++k) {
+        out_[shared[k]] += even_values[k];
+        second_[shared[k]] += odd_values[k];
+      }
     });
     added_ += len;
   }
 
-  template <typename View>
-  static void AddRow(const View& row, double c, double* sum) {
-    int k = 0;
-    for (; k < row.values; ++k) sum[row.col[k]] += c * row.value[k];
-    for (; k < row.entries; ++k) sum[row.col[k]] += c;
+  // For the records in order: add_even(row, c[i]) and add_odd(row, c[i]) alternately, the
+  // alternation continuing across calls (even adds into out_, odd into second_).
+  template <typename Layout, typename AddEven, typename AddOdd>
+  void AddRows(const Layout& layout, const int* rows, int len, const double* c,
+               const AddEven& add_even, const AddOdd& add_odd) {
+    int i = 0;
+    if (len > 0 && (added_ & 1) != 0) {
+      add_odd(layout.Row(rows[0]), c[0]);
+      i = 1;
+    }
+    for (; i + 2 <= len; i += 2) {
+      add_even(layout.Row(rows[i]), c[i]);
+      add_odd(layout.Row(rows[i + 1]), c[i + 1]);
+    }
+    if (i < len) add_even(layout.Row(rows[i]), c[i]);
   }
 
   void Finish() {

@@ -102,5 +102,34 @@ TEST(PackedRowsTest, LongRowsOrTooManyColumnsAreNotPacked) {
   EXPECT_TRUE(wide_index->packed.empty());
 }
 
+TEST(PackedRowsTest, ValuesInTheSameColumnsOfEveryRowAreRecordedAsShared) {
+  // Three numeric columns (2, 5, 9) in every row, ones elsewhere.
+  Matrix x = OneHotLike(80, 40, 0, 4, 7);
+  Rng rng(8);
+  for (int i = 0; i < 80; ++i) {
+    for (const int j : {2, 5, 9}) x(i, j) = 3.0 + rng.Normal();
+  }
+  const auto index = IndexNonzeros(x);
+  ASSERT_NE(index, nullptr);
+  ASSERT_FALSE(index->packed.empty());
+  const auto shared = index->packed.shared_value_columns();
+  EXPECT_EQ(std::vector<int32_t>(shared.begin(), shared.end()), (std::vector<int32_t>{2, 5, 9}));
+  ExpectSlotsEqualArrays<uint8_t>(*index);
+
+  x(40, 5) = 1.0;  // one row without a value in column 5: no shared columns
+  EXPECT_TRUE(IndexNonzeros(x)->packed.shared_value_columns().empty());
+  x(40, 5) = 0.5;
+  x(41, 11) = 0.5;  // one row with a value elsewhere too
+  EXPECT_TRUE(IndexNonzeros(x)->packed.shared_value_columns().empty());
+  // Ones only, or more values than kMaxSharedValues: none recorded either.
+  EXPECT_TRUE(IndexNonzeros(OneHotLike(20, 40, 0, 5, 9))->packed.shared_value_columns().empty());
+  Matrix many = Matrix::Zero(20, 40);
+  for (int i = 0; i < 20; ++i) many.row(i).head(kMaxSharedValues + 1).setConstant(2.5);
+  const auto many_index = IndexNonzeros(many, 0.5);
+  ASSERT_NE(many_index, nullptr);
+  EXPECT_FALSE(many_index->packed.empty());
+  EXPECT_TRUE(many_index->packed.shared_value_columns().empty());
+}
+
 }  // namespace
 }  // namespace fedsilo

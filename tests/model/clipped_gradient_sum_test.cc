@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "common/base/rng.h"
 #include "common/data/sparse_rows.h"
 #include "common/dp/clipping.h"
 #include "common/model/model_registry.h"
@@ -105,18 +106,34 @@ struct SparseSetup {
   std::vector<int> rows;
 };
 
+// With shared_values, every record's values other than 1 are in columns 0 to 3 (numeric
+// features beside one-hot ones), so that the packed rows record them as shared columns.
 SparseSetup MakeSparseSetup(const Case& c, uint64_t data_seed, uint64_t parameter_seed,
-                            int first_row) {
+                            int first_row, bool shared_values = false) {
   SparseSetup setup;
   ModelConfig config;
   config.type = c.type;
   config.hidden = {5};
   setup.dense = SparseRandomDataset(300, 40, c.classes, data_seed);
+  if (shared_values) {
+    Rng rng(data_seed + 2);
+    for (int i = 0; i < 300; ++i) {
+      for (int j = 0; j < 40; ++j) {
+        if (j < 4) {
+          setup.dense.x(i, j) = 1.5 + rng.Normal();
+        } else if (setup.dense.x(i, j) != 0.0) {
+          setup.dense.x(i, j) = 1.0;
+        }
+      }
+    }
+  }
   setup.indexed = setup.dense;
   setup.indexed.nonzeros = IndexNonzeros(setup.indexed.x);
   EXPECT_NE(setup.indexed.nonzeros, nullptr);
   if (setup.indexed.nonzeros == nullptr) return setup;
   EXPECT_EQ(setup.indexed.nonzeros->packed.column_bytes(), 1);
+  EXPECT_EQ(setup.indexed.nonzeros->packed.shared_value_columns().size(),
+            shared_values ? 4u : 0u);
   auto arrays = std::make_shared<SparseRows>(*setup.indexed.nonzeros);
   arrays->packed = PackedRows();
   setup.arrays_only = setup.dense;
@@ -134,35 +151,38 @@ SparseSetup MakeSparseSetup(const Case& c, uint64_t data_seed, uint64_t paramete
 // they use the dense rows, bit for bit.
 TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsThenClipping) {
   const Case c = GetParam();
-  const SparseSetup setup = MakeSparseSetup(c, 7, 8, 1);
-  ASSERT_FALSE(::testing::Test::HasFailure());
-  const Model* model = setup.model.get();
-  const Vector& w = setup.w;
-  const std::vector<int>& rows = setup.rows;
-  const Batch dense_batch{&setup.dense, rows};
-  Matrix per_example;
-  model->PerExampleGradients(w, dense_batch, &per_example);
-  Vector expected_gradient = per_example.colwise().sum().transpose() / rows.size();
-  for (const Dataset* data : {&setup.indexed, &setup.arrays_only}) {
-    const std::string what = c.type + (data == &setup.indexed ? " packed" : " arrays");
-    const Batch indexed_batch{data, rows};
-    ExpectMatchesPerExampleThenClipping(*model, w, dense_batch, indexed_batch,
-                                        {1e-3, 0.3, 1.0, 1e6}, what);
-    Vector gradient;
-    model->Gradient(w, indexed_batch, &gradient);
-    EXPECT_LT((gradient - expected_gradient).norm(), 1e-11 * (1.0 + expected_gradient.norm()))
-        << what;
+  for (const bool shared_values : {false, true}) {
+    const SparseSetup setup = MakeSparseSetup(c, 7, 8, 1, shared_values);
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    const Model* model = setup.model.get();
+    const Vector& w = setup.w;
+    const std::vector<int>& rows = setup.rows;
+    const Batch dense_batch{&setup.dense, rows};
+    Matrix per_example;
+    model->PerExampleGradients(w, dense_batch, &per_example);
+    Vector expected_gradient = per_example.colwise().sum().transpose() / rows.size();
+    for (const Dataset* data : {&setup.indexed, &setup.arrays_only}) {
+      const std::string what = c.type + (data == &setup.indexed ? " packed" : " arrays") +
+                               (shared_values ? " shared" : "");
+      const Batch indexed_batch{data, rows};
+      ExpectMatchesPerExampleThenClipping(*model, w, dense_batch, indexed_batch,
+                                          {1e-3, 0.3, 1.0, 1e6}, what);
+      Vector gradient;
+      model->Gradient(w, indexed_batch, &gradient);
+      EXPECT_LT((gradient - expected_gradient).norm(), 1e-11 * (1.0 + expected_gradient.norm()))
+          << what;
 
-    Vector broken = w;
-    broken[0] = std::numeric_limits<double>::infinity();
-    Vector from_dense, from_indexed;
-    model->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
-    model->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
-    ASSERT_EQ(from_dense.size(), from_indexed.size());
-    for (Eigen::Index i = 0; i < from_dense.size(); ++i) {
-      EXPECT_TRUE(from_dense[i] == from_indexed[i] ||
-                  (std::isnan(from_dense[i]) && std::isnan(from_indexed[i])))
-          << what << " coordinate " << i;
+      Vector broken = w;
+      broken[0] = std::numeric_limits<double>::infinity();
+      Vector from_dense, from_indexed;
+      model->ClippedGradientSum(broken, dense_batch, 1.0, &from_dense);
+      model->ClippedGradientSum(broken, indexed_batch, 1.0, &from_indexed);
+      ASSERT_EQ(from_dense.size(), from_indexed.size());
+      for (Eigen::Index i = 0; i < from_dense.size(); ++i) {
+        EXPECT_TRUE(from_dense[i] == from_indexed[i] ||
+                    (std::isnan(from_dense[i]) && std::isnan(from_indexed[i])))
+            << what << " coordinate " << i;
+      }
     }
   }
 }
@@ -174,49 +194,53 @@ TEST_P(ClippedGradientSumTest, WithAnIndexOfNonzerosMatchesPerExampleGradientsTh
 // rows copied out.
 TEST_P(ClippedGradientSumTest, VjpSumsAndBatchProbabilitiesMatchThePerRecordPath) {
   const Case c = GetParam();
-  const SparseSetup setup = MakeSparseSetup(c, 13, 14, 2);
-  ASSERT_FALSE(::testing::Test::HasFailure());
-  const Model* model = setup.model.get();
-  const Vector& w = setup.w;
-  const std::vector<int>& rows = setup.rows;
-  const Dataset& dense = setup.dense;
-  const Batch dense_batch{&dense, rows};
-  Rng rng(15);
-  Matrix upstream(static_cast<Eigen::Index>(rows.size()), c.classes);
-  for (Eigen::Index i = 0; i < upstream.size(); ++i) upstream.data()[i] = 3.0 * rng.Normal();
+  for (const bool shared_values : {false, true}) {
+    const SparseSetup setup = MakeSparseSetup(c, 13, 14, 2, shared_values);
+    ASSERT_FALSE(::testing::Test::HasFailure());
+    const Model* model = setup.model.get();
+    const Vector& w = setup.w;
+    const std::vector<int>& rows = setup.rows;
+    const Dataset& dense = setup.dense;
+    const Batch dense_batch{&dense, rows};
+    Rng rng(15);
+    Matrix upstream(static_cast<Eigen::Index>(rows.size()), c.classes);
+    for (Eigen::Index i = 0; i < upstream.size(); ++i) upstream.data()[i] = 3.0 * rng.Normal();
 
-  Matrix per_example, vjp;
-  model->PerExampleGradients(w, dense_batch, &per_example);
-  model->PerExampleProbabilityVjp(w, dense_batch, upstream, &vjp);
-  const Matrix combined = per_example + vjp;
-  Matrix x(static_cast<Eigen::Index>(rows.size()), dense.x.cols()), expected_proba;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    x.row(static_cast<Eigen::Index>(i)) = dense.x.row(rows[i]);
-  }
-  model->PredictProba(w, x, &expected_proba);
-  for (const Dataset* data : {&dense, &setup.indexed, &setup.arrays_only}) {
-    const std::string what =
-        c.type + (data == &dense ? " dense" : data == &setup.indexed ? " packed" : " arrays");
-    const Batch batch{data, rows};
-    for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
-      Vector expected, fused;
-      const int expected_clipped = ClipAndSumRows(combined, clip, &expected);
-      EXPECT_EQ(model->ClippedGradientPlusVjpSum(w, batch, upstream, expected_proba, clip, &fused),
-                expected_clipped)
-          << what << " clip " << clip;
-      EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
-          << what << " clip " << clip;
+    Matrix per_example, vjp;
+    model->PerExampleGradients(w, dense_batch, &per_example);
+    model->PerExampleProbabilityVjp(w, dense_batch, upstream, &vjp);
+    const Matrix combined = per_example + vjp;
+    Matrix x(static_cast<Eigen::Index>(rows.size()), dense.x.cols()), expected_proba;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      x.row(static_cast<Eigen::Index>(i)) = dense.x.row(rows[i]);
     }
-    Vector vjp_sum;
-    model->ProbabilityVjpSum(w, batch, upstream, &vjp_sum);
-    const Vector expected_vjp_sum = vjp.colwise().sum().transpose();
-    EXPECT_LT((vjp_sum - expected_vjp_sum).norm(), 1e-11 * (1.0 + expected_vjp_sum.norm()))
-        << what;
-    Matrix proba;
-    model->PredictBatchProba(w, batch, &proba);
-    ASSERT_EQ(proba.rows(), expected_proba.rows()) << what;
-    ASSERT_EQ(proba.cols(), expected_proba.cols()) << what;
-    EXPECT_LT((proba - expected_proba).cwiseAbs().maxCoeff(), 1e-14) << what;
+    model->PredictProba(w, x, &expected_proba);
+    for (const Dataset* data : {&dense, &setup.indexed, &setup.arrays_only}) {
+      const std::string what =
+          c.type + (data == &dense ? " dense" : data == &setup.indexed ? " packed" : " arrays") +
+          (shared_values ? " shared" : "");
+      const Batch batch{data, rows};
+      for (double clip : {1e-3, 0.3, 1.0, 1e6}) {
+        Vector expected, fused;
+        const int expected_clipped = ClipAndSumRows(combined, clip, &expected);
+        EXPECT_EQ(
+            model->ClippedGradientPlusVjpSum(w, batch, upstream, expected_proba, clip, &fused),
+            expected_clipped)
+            << what << " clip " << clip;
+        EXPECT_LT((fused - expected).norm(), 1e-11 * (1.0 + expected.norm()))
+            << what << " clip " << clip;
+      }
+      Vector vjp_sum;
+      model->ProbabilityVjpSum(w, batch, upstream, &vjp_sum);
+      const Vector expected_vjp_sum = vjp.colwise().sum().transpose();
+      EXPECT_LT((vjp_sum - expected_vjp_sum).norm(), 1e-11 * (1.0 + expected_vjp_sum.norm()))
+          << what;
+      Matrix proba;
+      model->PredictBatchProba(w, batch, &proba);
+      ASSERT_EQ(proba.rows(), expected_proba.rows()) << what;
+      ASSERT_EQ(proba.cols(), expected_proba.cols()) << what;
+      EXPECT_LT((proba - expected_proba).cwiseAbs().maxCoeff(), 1e-14) << what;
+    }
   }
 }
 
