@@ -1,6 +1,7 @@
 // SparseRows: the nonzero entries of a dense row-major feature matrix, row by row (compressed
 // sparse rows), so that kernels whose cost should follow the nonzeros can skip the zeros, as in
-// one-hot tabular data (Adult: 13 of 103 features nonzero). The logistic model reads it today.
+// one-hot tabular data (Adult: 13 of 103 features nonzero). The logistic model (from the packed
+// slots when rows are short) and the MLP's first layer read it.
 //
 // An index of Dataset::x, never a second source of truth: built from x once the matrix is final
 // (after LayOutBySilo) and read-only afterwards. Row i's nonzeros are col[k], value[k] for k in
@@ -14,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "common/base/eigen_types.h"
