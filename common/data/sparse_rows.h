@@ -13,6 +13,7 @@
 // when their parameters are not finite).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -33,6 +34,11 @@ struct SparseRows {
   PackedRows packed;  // the same rows in one slot each, when they are short (packed_rows.h)
 
   int64_t rows() const { return static_cast<int64_t>(row_start.size()) - 1; }
+  // The memory the index takes (the arrays and the packed slots).
+  size_t bytes() const {
+    return sizeof(int32_t) * col.size() + sizeof(double) * (value.size() + squared_norm.size()) +
+           sizeof(int64_t) * (row_start.size() + ones_start.size()) + packed.bytes();
+  }
 
   // Row `row`'s entries in the arrays above.
   SparseRowView<int32_t> Row(int64_t row) const {

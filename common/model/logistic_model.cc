@@ -249,14 +249,15 @@ void BlockLogits(const Matrix& x, const SparseRows* nz, const int* rows, int len
   *z += w[x.cols()];
 }
 
-// p = sigmoid(z) and q = 1 - p = sigmoid(-z) for a block of logits, in one vectorised pass:
-// sigmoid(t) = 1 / (1 + e) for t >= 0 and e / (1 + e) for t < 0, with e = exp(-|t|) <= 1.
+// p = sigmoid(z) and, when q is not null, q = 1 - p = sigmoid(-z) for a block of logits, in one
+// vectorised pass: sigmoid(t) = 1 / (1 + e) for t >= 0 and e / (1 + e) for t < 0, with
+// e = exp(-|t|) <= 1.
 void BlockSigmoids(const BlockArray& z, BlockArray* p, BlockArray* q) {
   const BlockArray e = (-z.abs()).exp();
   const BlockArray inv = (1.0 + e).inverse();
   const BlockArray small = e * inv;
   *p = (z >= 0.0).select(inv, small);
-  *q = (z >= 0.0).select(small, inv);
+  if (q != nullptr) *q = (z >= 0.0).select(small, inv);
 }
 
 // r[i] = sigmoid(x_i . w_d + b) - y_i for the records rows[0, len). With `upstream` (the rows of
@@ -274,7 +275,7 @@ void BlockResiduals(const Dataset& data, const SparseRows* nz, const int* rows, 
     p = probabilities->col(1).segment(first, len).array();
   } else {
     BlockLogits(data.x, nz, rows, len, w, &z);
-    BlockSigmoids(z, &p, &q);
+    BlockSigmoids(z, &p, upstream != nullptr ? &q : nullptr);  // q only for the VJP's factor
   }
   *r = p - labels;
   if (upstream != nullptr) {

@@ -30,12 +30,7 @@ std::string SiloDataKey(const ExperimentConfig& config, bool index_nonzeros) {
 size_t BytesOf(const Dataset& data) {
   size_t bytes = sizeof(double) * static_cast<size_t>(data.x.size()) +
                  sizeof(int) * (data.y.size() + data.group.size());
-  if (data.nonzeros != nullptr) {
-    const SparseRows& nz = *data.nonzeros;
-    bytes += sizeof(int32_t) * nz.col.size() + sizeof(double) * nz.value.size() +
-             sizeof(int64_t) * (nz.row_start.size() + nz.ones_start.size()) +
-             sizeof(double) * nz.squared_norm.size() + nz.packed.bytes();
-  }
+  if (data.nonzeros != nullptr) bytes += data.nonzeros->bytes();
   return bytes;
 }
 
